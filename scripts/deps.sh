@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs what building, testing and benchmarking upkeep needs, from Debian's packages.
+# Idempotent: when everything is present it only checks and returns.
+set -eu
+packages="gcc make meson ninja-build pkg-config libsqlite3-dev sqlite3 libzstd-dev zstd
+libssl-dev libinih-dev libjansson-dev libcmocka-dev scdoc restic"
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "upkeep: missing packages:$missing (run 'sudo make deps' or install them)" >&2
+    exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends $missing >/dev/null

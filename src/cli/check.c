@@ -1,0 +1,52 @@
+/* upkeep check: validate the configuration, or print the reference of every key. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void help(void)
+{
+    printf("Usage: upkeep check [--keys[=scdoc]]\n"
+           "\n"
+           "Validate the configuration file. Errors are printed as FILE:LINE: message.\n"
+           "\n"
+           "Options:\n"
+           "  --keys[=scdoc]  print every configuration key with its type, default and help\n"
+           "\n"
+           "Exit status: 0 valid, 2 invalid.\n");
+}
+
+int cmd_check(CliContext *ctx, int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        help();
+        return 0;
+    }
+    static const struct option options[] = {{"keys", optional_argument, NULL, 'k'}, {0}};
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'k') {
+            config_print_keys(stdout, optarg ? optarg : "text");
+            return 0;
+        }
+        return cli_usage_error("check", "unknown option");
+    }
+    if (optind < argc)
+        return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
+    int rc = cli_load_config(ctx);
+    if (rc != 0)
+        return rc;
+    Config *c = ctx->config;
+    if (ctx->json) {
+        cli_print_json(json_pack("{s:b, s:s, s:i, s:i, s:i}", "valid", 1, "config", c->path,
+                                 "databases", (int)c->n_databases, "repositories",
+                                 (int)c->n_repositories, "jobs", (int)c->n_jobs));
+    } else if (!ctx->quiet) {
+        printf("%s: ok (%zu database%s, %zu repositor%s, %zu job%s)\n", c->path, c->n_databases,
+               c->n_databases == 1 ? "" : "s", c->n_repositories,
+               c->n_repositories == 1 ? "y" : "ies", c->n_jobs, c->n_jobs == 1 ? "" : "s");
+    }
+    return 0;
+}

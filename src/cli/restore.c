@@ -1,0 +1,105 @@
+/* upkeep restore: rebuild a backup into a new file, or in place of the live database with
+ * the old file kept aside. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/util.h"
+#include "task/task.h"
+
+static void help(void)
+{
+    printf("Usage: upkeep restore ID|latest --database NAME --to PATH [--force]\n"
+           "       upkeep restore ID|latest --database NAME --in-place\n"
+           "\n"
+           "Rebuild a backup. Every chunk and the whole image are checked before the file\n"
+           "appears under its name; nothing is written at PATH if any check fails.\n"
+           "\n"
+           "Options:\n"
+           "  -d, --database NAME    the database the backup is of (picks 'latest')\n"
+           "  -o, --to PATH          write a new file (refuses to replace one without --force)\n"
+           "  -f, --force            replace PATH if it exists\n"
+           "      --in-place         replace the configured database file; the old file (and\n"
+           "                         its -wal/-shm) is kept as FILE.before-restore-TIME.\n"
+           "                         Stop the application first.\n"
+           "  -r, --repository NAME  look only in this repository\n"
+           "  -n, --dry-run          say what would be restored, change nothing\n");
+}
+
+int cmd_restore(CliContext *ctx, int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        help();
+        return 0;
+    }
+    static const struct option options[] = {{"database", required_argument, NULL, 'd'},
+                                            {"to", required_argument, NULL, 'o'},
+                                            {"force", no_argument, NULL, 'f'},
+                                            {"in-place", no_argument, NULL, 'i'},
+                                            {"repository", required_argument, NULL, 'r'},
+                                            {"dry-run", no_argument, NULL, 'n'},
+                                            {0}};
+    const char *database = NULL, *to = NULL, *only_repo = NULL;
+    bool force = false, in_place = false, dry_run = false;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "d:o:fr:n", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': database = optarg; break;
+        case 'o': to = optarg; break;
+        case 'f': force = true; break;
+        case 'i': in_place = true; break;
+        case 'r': only_repo = optarg; break;
+        case 'n': dry_run = true; break;
+        default: return cli_usage_error("restore", "unknown option");
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error("restore", "expected one backup ID or 'latest'");
+    if (!database)
+        return cli_usage_error("restore", "--database is required");
+    if (!to == !in_place)
+        return cli_usage_error("restore", "give either --to PATH or --in-place");
+    int rc = cli_open_state(ctx);
+    if (rc != 0)
+        return rc;
+    const ConfigDatabase *db = config_find_database(ctx->config, database);
+    if (!db)
+        return cli_usage_error("restore", "no [database %s] in '%s'", database, ctx->config->path);
+    UkError err = {0};
+    const ConfigRepository *repo = NULL;
+    char id[64];
+    if (cli_find_backup(ctx, only_repo, argv[optind], database, &repo, id, sizeof id, &err) != 0)
+        return cli_fail(&err);
+    const char *target = in_place ? db->path : to;
+    if (dry_run) {
+        if (ctx->json)
+            cli_print_json(json_pack("{s:b, s:s, s:s, s:s, s:b}", "dry_run", 1, "id", id,
+                                     "repository", repo->name, "to", target, "in_place",
+                                     in_place));
+        else
+            printf("would restore backup %s from '%s' to '%s'%s\n", id, repo->name, target,
+                   in_place ? " (the current file kept aside)" : "");
+        return 0;
+    }
+    RestoreRequest req = {.repository = repo, .id = id, .database = database, .to_path = target,
+                          .force = force, .in_place = in_place, .progress = cli_progress(ctx)};
+    RestoreResult res;
+    if (task_restore(&req, &res, &err) != 0)
+        return cli_fail(&err);
+    if (ctx->json) {
+        cli_print_json(json_pack("{s:s, s:s, s:I, s:f, s:o}", "id", res.id, "to", target,
+                                 "image_bytes", (json_int_t)res.image_size, "duration_seconds",
+                                 res.seconds,
+                                 "kept_aside", res.kept_aside[0] ? json_string(res.kept_aside)
+                                                                 : json_null()));
+    } else if (!ctx->quiet) {
+        char s[32], d[32];
+        printf("restored backup %s to '%s' (%s, checked, %s)\n", res.id, target,
+               format_size(res.image_size, s, sizeof s), format_duration(res.seconds, d, sizeof d));
+        if (res.kept_aside[0])
+            printf("the previous database was kept as '%s'\n", res.kept_aside);
+    }
+    return 0;
+}

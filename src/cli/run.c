@@ -1,0 +1,120 @@
+/* upkeep run: run jobs now through the runner, recorded like scheduled runs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/util.h"
+#include "core/runner.h"
+
+static void help(void)
+{
+    printf("Usage: upkeep run JOB... | --all [--dry-run]\n"
+           "\n"
+           "Run jobs now, one after another. Each run is recorded (see 'upkeep history').\n"
+           "A job that is already running is not started twice. With require_env set in\n"
+           "[upkeep], jobs are skipped unless the environment matches.\n"
+           "\n"
+           "Options:\n"
+           "  -a, --all      run every configured job\n"
+           "  -n, --dry-run  say what each job would do, change nothing\n"
+           "\n"
+           "Exit status: 0 all jobs succeeded, 1 any job failed or was skipped.\n");
+}
+
+int cmd_run(CliContext *ctx, int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        help();
+        return 0;
+    }
+    static const struct option options[] = {{"all", no_argument, NULL, 'a'},
+                                            {"dry-run", no_argument, NULL, 'n'},
+                                            {0}};
+    bool all = false, dry_run = false;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "an", options, NULL)) != -1) {
+        if (opt == 'a')
+            all = true;
+        else if (opt == 'n')
+            dry_run = true;
+        else
+            return cli_usage_error("run", "unknown option");
+    }
+    if (all == (optind < argc))
+        return cli_usage_error("run", "name the jobs to run, or --all");
+    int rc = cli_open_state(ctx);
+    if (rc != 0)
+        return rc;
+    Config *c = ctx->config;
+    size_t n = all ? c->n_jobs : (size_t)(argc - optind);
+    ConfigJob **jobs = xcalloc(n ? n : 1, sizeof *jobs);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i] = all ? c->jobs[i] : config_find_job(c, argv[optind + (int)i]);
+        if (!jobs[i]) {
+            free(jobs);
+            return cli_usage_error("run", "no [job %s] in '%s'", argv[optind + (int)i], c->path);
+        }
+    }
+    int status = 0;
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        ConfigJob *job = jobs[i];
+        if (dry_run) {
+            const RetentionPolicy *p = &job->repository->retention;
+            bool retention = p->keep_last || p->keep_hourly || p->keep_daily || p->keep_weekly ||
+                             p->keep_monthly || p->keep_yearly || p->keep_within || p->keep_tag;
+            if (ctx->json)
+                json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "job",
+                                                     job->name, "task", job->task, "database",
+                                                     job->database->name, "repository",
+                                                     job->repository->name, "prune", retention,
+                                                     "verify", job->verify, "dry_run", 1));
+            else
+                printf("job '%s' would back up '%s' to '%s'%s%s\n", job->name,
+                       job->database->name, job->repository->name,
+                       retention ? ", then apply retention" : "",
+                       job->verify ? ", then verify the new backup" : "");
+            continue;
+        }
+        RunOptions opts = {.trigger = "manual", .progress = cli_progress(ctx)};
+        RunOutcome outcome;
+        UkError err = {0};
+        if (runner_run_job(c, ctx->state, job, &opts, &outcome, &err) != 0) {
+            status = cli_fail(&err) ? 1 : 1;
+            if (ctx->json)
+                json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "job", job->name,
+                                                     "result", "not started", "error", err.msg));
+            continue;
+        }
+        bool ok = strcmp(outcome.result, "success") == 0;
+        if (!ok)
+            status = 1;
+        if (ctx->json) {
+            json_error_t jerr;
+            json_t *summary = json_loads(outcome.summary_json, 0, &jerr);
+            json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:o, s:s}", "job", job->name,
+                                                 "run_id", (json_int_t)outcome.run_id, "result",
+                                                 outcome.result, "summary",
+                                                 summary ? summary : json_null(), "error",
+                                                 ok ? "" : outcome.error.msg));
+        } else if (ok) {
+            if (!ctx->quiet) {
+                char d[32];
+                printf("job '%s': success in %s  %s\n", job->name,
+                       format_duration(outcome.seconds, d, sizeof d), outcome.summary_json);
+            }
+        } else {
+            fprintf(stderr, "upkeep: job '%s' %s: %s\n", job->name, outcome.result,
+                    outcome.error.msg);
+        }
+        run_outcome_clear(&outcome);
+    }
+    if (ctx->json)
+        cli_print_json(out);
+    else
+        json_decref(out);
+    free(jobs);
+    return status;
+}

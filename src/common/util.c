@@ -1,0 +1,441 @@
+/* Helpers shared by every module. The durable-write helpers follow the classic recipe
+ * (write a temporary file, fsync it, rename over the target, fsync the directory) so that
+ * after a crash the target is either the old or the new content, never a mix. */
+#include "common/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void uk_oom(size_t n)
+{
+    fprintf(stderr, "upkeep: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        uk_oom(n);
+    return p;
+}
+
+void *xcalloc(size_t count, size_t n)
+{
+    void *p = calloc(count ? count : 1, n ? n : 1);
+    if (!p)
+        uk_oom(count * n);
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        uk_oom(n);
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = NULL;
+    int n = vasprintf(&out, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        uk_oom(0);
+    return out;
+}
+
+void hex_encode(const unsigned char *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int hex_decode(const char *in, unsigned char *out, size_t len)
+{
+    if (strlen(in) != 2 * len)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        int hi = hex_value(in[2 * i]), lo = hex_value(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+/* Parses "<digits><suffix>" where suffix must be one of the given units. */
+static int parse_number_unit(const char *text, uint64_t *number, const char **unit)
+{
+    const char *p = text;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (errno)
+        return -1;
+    while (isspace((unsigned char)*end))
+        end++;
+    *number = v;
+    *unit = end;
+    return 0;
+}
+
+int parse_duration(const char *text, int64_t *seconds, UkError *err)
+{
+    static const struct {
+        const char *unit;
+        int64_t mult;
+    } units[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
+    uint64_t n;
+    const char *unit;
+    if (parse_number_unit(text, &n, &unit) == 0) {
+        size_t ulen = strlen(unit);
+        while (ulen && isspace((unsigned char)unit[ulen - 1]))
+            ulen--;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            if (strlen(units[i].unit) == ulen && strncmp(unit, units[i].unit, ulen) == 0) {
+                if (n > (uint64_t)(INT64_MAX / units[i].mult))
+                    break;
+                *seconds = (int64_t)n * units[i].mult;
+                return 0;
+            }
+        }
+    }
+    return uk_error_set(err, UK_E_CONFIG, 0,
+                        "invalid duration '%s' (expected a number with s, m, h, d or w, e.g. 180d)",
+                        text);
+}
+
+int parse_size(const char *text, uint64_t *bytes, UkError *err)
+{
+    static const struct {
+        const char *unit;
+        uint64_t mult;
+    } units[] = {{"", 1},
+                 {"B", 1},
+                 {"KB", 1000ULL},
+                 {"MB", 1000000ULL},
+                 {"GB", 1000000000ULL},
+                 {"TB", 1000000000000ULL},
+                 {"KiB", 1ULL << 10},
+                 {"MiB", 1ULL << 20},
+                 {"GiB", 1ULL << 30},
+                 {"TiB", 1ULL << 40}};
+    uint64_t n;
+    const char *unit;
+    if (parse_number_unit(text, &n, &unit) == 0) {
+        size_t ulen = strlen(unit);
+        while (ulen && isspace((unsigned char)unit[ulen - 1]))
+            ulen--;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            if (strlen(units[i].unit) == ulen && strncasecmp(unit, units[i].unit, ulen) == 0) {
+                if (n > UINT64_MAX / units[i].mult)
+                    break;
+                *bytes = n * units[i].mult;
+                return 0;
+            }
+        }
+    }
+    return uk_error_set(err, UK_E_CONFIG, 0,
+                        "invalid size '%s' (expected a number with B, KB, MB, GB, KiB, MiB or GiB)",
+                        text);
+}
+
+int parse_bool(const char *text, bool *value, UkError *err)
+{
+    static const char *yes[] = {"yes", "true", "on", "1"}, *no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *value = true;
+            return 0;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *value = false;
+            return 0;
+        }
+    }
+    return uk_error_set(err, UK_E_CONFIG, 0, "invalid boolean '%s' (expected yes or no)", text);
+}
+
+int parse_uint(const char *text, int *value, UkError *err)
+{
+    uint64_t n;
+    const char *unit;
+    if (parse_number_unit(text, &n, &unit) == 0 && *unit == '\0' && n <= 0x7fffffff) {
+        *value = (int)n;
+        return 0;
+    }
+    return uk_error_set(err, UK_E_CONFIG, 0, "invalid number '%s' (expected a whole number >= 0)",
+                        text);
+}
+
+const char *format_size(uint64_t bytes, char *buf, size_t len)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%" PRIu64 " B", bytes);
+    else
+        snprintf(buf, len, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+const char *format_duration(double seconds, char *buf, size_t len)
+{
+    if (seconds < 60)
+        snprintf(buf, len, "%.2f s", seconds);
+    else if (seconds < 3600)
+        snprintf(buf, len, "%dm%02ds", (int)seconds / 60, (int)seconds % 60);
+    else
+        snprintf(buf, len, "%dh%02dm", (int)seconds / 3600, ((int)seconds % 3600) / 60);
+    return buf;
+}
+
+const char *format_time_utc(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+const char *format_time_local(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+int parse_time_rfc3339(const char *text, time_t *out)
+{
+    struct tm tm = {0};
+    const char *rest = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        rest = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
+    if (!rest)
+        return -1;
+    long offset = 0;
+    if (*rest == '.')
+        for (rest++; isdigit((unsigned char)*rest); rest++)
+            ;
+    if (*rest == 'Z' || *rest == 'z') {
+        rest++;
+    } else if (*rest == '+' || *rest == '-') {
+        int hh, mm;
+        if (sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2)
+            return -1;
+        offset = (hh * 3600L + mm * 60L) * (*rest == '-' ? -1 : 1);
+        rest += 6;
+    } else {
+        return -1;
+    }
+    if (*rest)
+        return -1;
+    *out = timegm(&tm) - offset;
+    return 0;
+}
+
+double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int fsync_dir(const char *dir, UkError *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return uk_error_set(err, UK_E_IO, errno, "unable to open directory '%s'", dir);
+    int rc = 0;
+    if (fsync(fd) != 0)
+        rc = uk_error_set(err, UK_E_IO, errno, "unable to sync directory '%s'", dir);
+    close(fd);
+    return rc;
+}
+
+int mkdir_p(const char *path, int mode, UkError *err)
+{
+    char *copy = xstrdup(path);
+    int rc = 0;
+    for (char *p = copy + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(copy, (mode_t)mode) != 0 && errno != EEXIST) {
+                rc = uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
+                                  "unable to create directory '%s'", copy);
+                break;
+            }
+            *p = saved;
+            if (saved == '\0')
+                break;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+int write_all(int fd, const void *buf, size_t len, const char *what, UkError *err)
+{
+    const unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return uk_error_set(err, errno == ENOSPC || errno == EDQUOT ? UK_E_NOSPACE : UK_E_IO,
+                                errno, "unable to write '%s'", what);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+char *path_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    char *dir = xmalloc((size_t)(slash - path) + 1);
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    return dir;
+}
+
+char *path_join(const char *dir, const char *rel)
+{
+    if (rel[0] == '/' || !dir || !*dir || strcmp(dir, ".") == 0)
+        return xstrdup(rel);
+    return xasprintf("%s/%s", dir, rel);
+}
+
+bool path_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, bool exclusive, UkError *err)
+{
+    char *dir = path_dirname(path);
+    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
+                     "unable to create file '%s'", tmp);
+        goto out;
+    }
+    if (write_all(fd, data, len, tmp, err) != 0)
+        goto out;
+    if (fsync(fd) != 0) {
+        uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
+                     "unable to sync file '%s'", tmp);
+        goto out;
+    }
+    close(fd);
+    fd = -1;
+    if (exclusive) {
+        /* link() fails with EEXIST instead of replacing: publish-once semantics. */
+        if (link(tmp, path) != 0) {
+            uk_error_set(err, errno == EEXIST ? UK_E_EXISTS : UK_E_IO, errno,
+                         "unable to publish file '%s'", path);
+            goto out;
+        }
+        unlink(tmp);
+    } else if (rename(tmp, path) != 0) {
+        uk_error_set(err, UK_E_IO, errno, "unable to rename '%s' to '%s'", tmp, path);
+        goto out;
+    }
+    rc = fsync_dir(dir, err);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+int read_file_all(const char *path, size_t max_len, unsigned char **data, size_t *len, UkError *err)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return uk_error_set(err, errno == ENOENT ? UK_E_NOTFOUND : UK_E_IO, errno,
+                            "unable to open file '%s' for read", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > max_len) {
+        close(fd);
+        return uk_error_set(err, UK_E_FORMAT, 0, "file '%s' is larger than expected", path);
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    unsigned char *buf = xmalloc(size + 1);
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : 0;
+            free(buf);
+            close(fd);
+            return uk_error_set(err, UK_E_IO, e, "unable to read file '%s'", path);
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[size] = '\0';
+    *data = buf;
+    *len = size;
+    return 0;
+}

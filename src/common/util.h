@@ -1,0 +1,62 @@
+/* Small helpers every module needs: allocation that never returns NULL, hex, parsing of
+ * durations and sizes as the config writes them, time formatting, and durable file writes. */
+#ifndef UK_UTIL_H
+#define UK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "core/error.h"
+
+/* Allocation: abort with a message on out-of-memory (there is no sensible recovery). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void hex_encode(const unsigned char *in, size_t len, char *out);
+/* Returns 0 when `in` is exactly 2*len hex digits. */
+int hex_decode(const char *in, unsigned char *out, size_t len);
+
+/* "90s", "15m", "6h", "180d", "4w" (a bare number means seconds) -> seconds. */
+int parse_duration(const char *text, int64_t *seconds, UkError *err);
+/* "512", "64KB", "10MiB", "5GB" (KB=1000, KiB=1024) -> bytes. */
+int parse_size(const char *text, uint64_t *bytes, UkError *err);
+/* "yes/no/true/false/on/off/1/0". */
+int parse_bool(const char *text, bool *value, UkError *err);
+/* Non-negative integer that fits in int. */
+int parse_uint(const char *text, int *value, UkError *err);
+
+/* Human-friendly size ("316.5 MiB") and duration ("1.23 s") into buf. */
+const char *format_size(uint64_t bytes, char *buf, size_t len);
+const char *format_duration(double seconds, char *buf, size_t len);
+/* RFC 3339 UTC ("2026-11-25T17:35:11Z") and local time with offset. */
+const char *format_time_utc(time_t t, char *buf, size_t len);
+const char *format_time_local(time_t t, char *buf, size_t len);
+/* Parses RFC 3339 ("2026-11-25T17:35:11Z", "+01:00" offsets) into a time_t. */
+int parse_time_rfc3339(const char *text, time_t *out);
+
+double monotonic_seconds(void);
+
+/* Durable writes: fsync a directory so a rename inside it survives a crash. */
+int fsync_dir(const char *dir, UkError *err);
+/* mkdir -p with the given mode for created directories. */
+int mkdir_p(const char *path, int mode, UkError *err);
+/* Writes data to path via a temporary file in the same directory, fsync, rename, fsync dir.
+ * With exclusive, an existing path is an error instead of being replaced. */
+int write_file_atomic(const char *path, const void *data, size_t len, bool exclusive, UkError *err);
+/* Reads a whole file (max_len guards against runaway sizes). Caller frees *data. */
+int read_file_all(const char *path, size_t max_len, unsigned char **data, size_t *len, UkError *err);
+/* Writes all of buf, retrying short writes; maps ENOSPC to UK_E_NOSPACE. */
+int write_all(int fd, const void *buf, size_t len, const char *what, UkError *err);
+/* Directory part of a path, copied ("." when none). */
+char *path_dirname(const char *path);
+/* Joins dir and rel unless rel is absolute. */
+char *path_join(const char *dir, const char *rel);
+bool path_exists(const char *path);
+
+#endif

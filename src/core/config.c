@@ -1,0 +1,588 @@
+/* Config parsing with inih, driven by one key table.
+ *
+ * inih's handler does not receive line numbers in Debian's build, so the file is fed
+ * through ini_parse_stream() with a reader that counts lines; when the handler runs, the
+ * counter holds the line inih just read. Each key is stored through the table's offset into
+ * its section's struct, so adding a key is one table row plus the struct field. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+typedef enum { SECTION_UPKEEP, SECTION_DATABASE, SECTION_REPOSITORY, SECTION_JOB } SectionKind;
+typedef enum { KEY_STRING, KEY_DURATION, KEY_BOOL, KEY_COUNT, KEY_COMPRESSION } KeyType;
+
+typedef struct ConfigKey {
+    SectionKind section;
+    const char *name;
+    KeyType type;
+    const char *default_value; /* NULL: no default */
+    bool required;
+    size_t offset;
+    const char *help;
+} ConfigKey;
+
+#define G(f) offsetof(Config, f)
+#define D(f) offsetof(ConfigDatabase, f)
+#define R(f) offsetof(ConfigRepository, f)
+#define RP(f) (offsetof(ConfigRepository, retention) + offsetof(RetentionPolicy, f))
+#define J(f) offsetof(ConfigJob, f)
+
+static const ConfigKey config_keys[] = {
+    {SECTION_UPKEEP, "state", KEY_STRING, "/var/lib/upkeep/state.db", false, G(state),
+     "SQLite file holding run history and the backup catalogue (relative paths are relative to "
+     "the config file)"},
+    {SECTION_UPKEEP, "timezone", KEY_STRING, NULL, false, G(timezone),
+     "time zone for schedules and retention periods, e.g. Europe/Berlin (default: local time)"},
+    {SECTION_UPKEEP, "require_env", KEY_STRING, NULL, false, G(require_env),
+     "NAME=value that must hold in the environment for `upkeep run` to start jobs"},
+
+    {SECTION_DATABASE, "url", KEY_STRING, NULL, true, D(url),
+     "where the database is: sqlite:///absolute/path.db or sqlite://relative/path.db"},
+
+    {SECTION_REPOSITORY, "url", KEY_STRING, NULL, true, R(url),
+     "where backups are stored: file:///absolute/dir or file://relative/dir"},
+    {SECTION_REPOSITORY, "compression", KEY_COMPRESSION, "zstd:3", false, R(compression),
+     "zstd:LEVEL (1-19) or none"},
+    {SECTION_REPOSITORY, "keep_last", KEY_COUNT, "0", false, RP(keep_last),
+     "keep the N newest backups"},
+    {SECTION_REPOSITORY, "keep_hourly", KEY_COUNT, "0", false, RP(keep_hourly),
+     "keep the newest backup of each of the last N hours that have one"},
+    {SECTION_REPOSITORY, "keep_daily", KEY_COUNT, "0", false, RP(keep_daily),
+     "keep the newest backup of each of the last N days that have one"},
+    {SECTION_REPOSITORY, "keep_weekly", KEY_COUNT, "0", false, RP(keep_weekly),
+     "keep the newest backup of each of the last N ISO weeks that have one"},
+    {SECTION_REPOSITORY, "keep_monthly", KEY_COUNT, "0", false, RP(keep_monthly),
+     "keep the newest backup of each of the last N months that have one"},
+    {SECTION_REPOSITORY, "keep_yearly", KEY_COUNT, "0", false, RP(keep_yearly),
+     "keep the newest backup of each of the last N years that have one"},
+    {SECTION_REPOSITORY, "keep_within", KEY_DURATION, NULL, false, RP(keep_within),
+     "keep every backup younger than this, counted back from the newest backup (e.g. 180d)"},
+    {SECTION_REPOSITORY, "keep_tag", KEY_STRING, NULL, false, RP(keep_tag),
+     "keep every backup carrying one of these comma-separated tags"},
+
+    {SECTION_JOB, "task", KEY_STRING, NULL, true, J(task), "what the job does: backup"},
+    {SECTION_JOB, "database", KEY_STRING, NULL, true, J(database_name),
+     "name of a [database] section"},
+    {SECTION_JOB, "repository", KEY_STRING, NULL, false, J(repository_name),
+     "name of a [repository] section (required for task = backup)"},
+    {SECTION_JOB, "schedule", KEY_STRING, NULL, false, J(schedule),
+     "cron expression for when the job runs, e.g. 0 3 * * *"},
+    {SECTION_JOB, "verify", KEY_BOOL, "no", false, J(verify),
+     "after a backup, prove it restorable (rebuild the image, check hashes and integrity)"},
+    {SECTION_JOB, "tag", KEY_STRING, NULL, false, J(tag), "tag attached to the job's backups"},
+};
+
+static const char *section_names[] = {"upkeep", "database", "repository", "job"};
+
+typedef struct ParseState {
+    Config *config;
+    const char *path;
+    FILE *file;
+    int line;
+    SectionKind kind;
+    void *target;       /* the struct of the current section */
+    int section_line;
+    bool in_section;
+    unsigned char seen[sizeof config_keys / sizeof config_keys[0]];
+    int seen_line[sizeof config_keys / sizeof config_keys[0]];
+    bool failed;
+    UkError *err;
+} ParseState;
+
+static char *ini_read_line(char *buf, int size, void *stream)
+{
+    ParseState *ps = stream;
+    char *s = fgets(buf, size, ps->file);
+    if (s)
+        ps->line++;
+    return s;
+}
+
+static void fail(ParseState *ps, int line, const char *fmt, const char *a, const char *b)
+{
+    if (ps->failed)
+        return;
+    char msg[400];
+    snprintf(msg, sizeof msg, fmt, a, b ? b : "");
+    uk_error_set(ps->err, UK_E_CONFIG, 0, "%s:%d: %s", ps->path, line, msg);
+    ps->failed = true;
+}
+
+static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
+{
+    char *field = (char *)ps->target + key->offset;
+    UkError perr = {0};
+    switch (key->type) {
+    case KEY_STRING:
+    case KEY_COMPRESSION: {
+        if (key->type == KEY_COMPRESSION && strcmp(value, "none") != 0) {
+            int level = -1;
+            char extra;
+            if (sscanf(value, "zstd:%d%c", &level, &extra) != 1 || level < 1 || level > 19) {
+                if (strcmp(value, "zstd") != 0) {
+                    uk_error_set(&perr, UK_E_CONFIG, 0,
+                                 "invalid compression '%s' (expected zstd:1 to zstd:19 or none)",
+                                 value);
+                    break;
+                }
+            }
+        }
+        char **slot = (char **)field;
+        free(*slot);
+        *slot = xstrdup(value);
+        return 0;
+    }
+    case KEY_DURATION:
+        if (parse_duration(value, (int64_t *)field, &perr) == 0)
+            return 0;
+        break;
+    case KEY_BOOL:
+        if (parse_bool(value, (bool *)field, &perr) == 0)
+            return 0;
+        break;
+    case KEY_COUNT:
+        if (parse_uint(value, (int *)field, &perr) == 0)
+            return 0;
+        break;
+    }
+    fail(ps, ps->line, "%s: %s", key->name, perr.msg);
+    return -1;
+}
+
+static const ConfigKey *find_key(SectionKind kind, const char *name)
+{
+    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
+        if (config_keys[i].section == kind && strcmp(config_keys[i].name, name) == 0)
+            return &config_keys[i];
+    return NULL;
+}
+
+static bool is_valid_name(const char *name)
+{
+    if (!*name || strlen(name) > 64)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!(*p == '-' || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9') ||
+              (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return false;
+    return true;
+}
+
+/* Applies defaults and checks required keys of the section that just ended. */
+static void finish_section(ParseState *ps)
+{
+    if (!ps->in_section || ps->failed)
+        return;
+    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
+        const ConfigKey *key = &config_keys[i];
+        if (key->section != ps->kind || ps->seen[i])
+            continue;
+        if (key->required) {
+            fail(ps, ps->section_line, "[%s] is missing the required key '%s'",
+                 section_names[ps->kind], key->name);
+            return;
+        }
+        if (key->default_value && store_value(ps, key, key->default_value) != 0)
+            return;
+    }
+    memset(ps->seen, 0, sizeof ps->seen);
+    ps->in_section = false;
+}
+
+#define APPEND(array, count, item)                                                   \
+    do {                                                                             \
+        (array) = xrealloc((array), ((count) + 1) * sizeof *(array));                \
+        (array)[(count)++] = (item);                                                 \
+    } while (0)
+
+static int begin_section(ParseState *ps, const char *header)
+{
+    finish_section(ps);
+    if (ps->failed)
+        return 0;
+    Config *c = ps->config;
+    char kind_name[32] = "";
+    const char *name = "";
+    const char *space = strchr(header, ' ');
+    size_t kind_len = space ? (size_t)(space - header) : strlen(header);
+    if (kind_len < sizeof kind_name) {
+        memcpy(kind_name, header, kind_len);
+        kind_name[kind_len] = '\0';
+    }
+    if (space) {
+        name = space + 1;
+        while (*name == ' ')
+            name++;
+    }
+    int kind = -1;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(kind_name, section_names[i]) == 0)
+            kind = i;
+    if (kind < 0) {
+        fail(ps, ps->line,
+             "unknown section [%s] (expected [upkeep], [database NAME], [repository NAME] or "
+             "[job NAME])",
+             header, NULL);
+        return 0;
+    }
+    ps->kind = (SectionKind)kind;
+    ps->section_line = ps->line;
+    ps->in_section = true;
+    if (kind == SECTION_UPKEEP) {
+        if (*name) {
+            fail(ps, ps->line, "section [upkeep] takes no name", NULL, NULL);
+            return 0;
+        }
+        ps->target = c;
+        return 1;
+    }
+    if (!is_valid_name(name)) {
+        fail(ps, ps->line,
+             *name ? "invalid %s name '%s' (letters, digits, '-', '_' and '.' only)"
+                   : "section [%s] needs a name, e.g. [%s main]",
+             kind_name, *name ? name : kind_name);
+        return 0;
+    }
+    int prev_line = 0;
+    if (kind == SECTION_DATABASE && config_find_database(c, name))
+        prev_line = config_find_database(c, name)->line;
+    if (kind == SECTION_REPOSITORY && config_find_repository(c, name))
+        prev_line = config_find_repository(c, name)->line;
+    if (kind == SECTION_JOB && config_find_job(c, name))
+        prev_line = config_find_job(c, name)->line;
+    if (prev_line) {
+        char where[32];
+        snprintf(where, sizeof where, "%d", prev_line);
+        char msg[200];
+        snprintf(msg, sizeof msg, "duplicate %s '%s' (first defined at line %s)", kind_name, name,
+                 where);
+        fail(ps, ps->line, "%s%s", msg, NULL);
+        return 0;
+    }
+    if (kind == SECTION_DATABASE) {
+        ConfigDatabase *d = xcalloc(1, sizeof *d);
+        d->name = xstrdup(name);
+        d->line = ps->line;
+        APPEND(c->databases, c->n_databases, d);
+        ps->target = d;
+    } else if (kind == SECTION_REPOSITORY) {
+        ConfigRepository *r = xcalloc(1, sizeof *r);
+        r->name = xstrdup(name);
+        r->line = ps->line;
+        APPEND(c->repositories, c->n_repositories, r);
+        ps->target = r;
+    } else {
+        ConfigJob *j = xcalloc(1, sizeof *j);
+        j->name = xstrdup(name);
+        j->line = ps->line;
+        APPEND(c->jobs, c->n_jobs, j);
+        ps->target = j;
+    }
+    return 1;
+}
+
+static int handle_key(void *user, const char *section, const char *name, const char *value)
+{
+    ParseState *ps = user;
+    if (ps->failed)
+        return 0;
+    if (!name) /* inih announces a new section with name == NULL (INI_CALL_HANDLER_ON_NEW_SECTION) */
+        return 1;
+    if (!ps->in_section) {
+        fail(ps, ps->line, "key '%s' outside of any section", name, NULL);
+        return 0;
+    }
+    (void)section;
+    const ConfigKey *key = find_key(ps->kind, name);
+    if (!key) {
+        fail(ps, ps->line, "unknown key '%s' in [%s]", name, section_names[ps->kind]);
+        return 0;
+    }
+    size_t idx = (size_t)(key - config_keys);
+    if (ps->seen[idx]) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "duplicate key '%s' (first set at line %d)", name,
+                 ps->seen_line[idx]);
+        fail(ps, ps->line, "%s%s", msg, NULL);
+        return 0;
+    }
+    ps->seen[idx] = 1;
+    ps->seen_line[idx] = ps->line;
+    if (!*value) {
+        fail(ps, ps->line, "key '%s' has no value", name, NULL);
+        return 0;
+    }
+    return store_value(ps, key, value) == 0;
+}
+
+/* inih reports sections only through the handler's section argument, so section changes
+ * are detected by wrapping the reader: a line starting with '[' begins a new section. */
+static char *section_aware_reader(char *buf, int size, void *stream)
+{
+    ParseState *ps = stream;
+    char *s = ini_read_line(buf, size, stream);
+    if (!s || ps->failed)
+        return s;
+    const char *p = s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '[') {
+        const char *end = strchr(p, ']');
+        if (!end) {
+            fail(ps, ps->line, "section header without a closing ']'", NULL, NULL);
+            return s;
+        }
+        char header[256];
+        size_t len = (size_t)(end - p - 1);
+        if (len >= sizeof header)
+            len = sizeof header - 1;
+        memcpy(header, p + 1, len);
+        header[len] = '\0';
+        begin_section(ps, header);
+    }
+    return s;
+}
+
+static int resolve_url(ParseState *ps, const char *scheme, const char *url, int line, char **path)
+{
+    size_t n = strlen(scheme);
+    if (strncmp(url, scheme, n) != 0 || strncmp(url + n, "://", 3) != 0 || !url[n + 3]) {
+        fail(ps, line, "unsupported url '%s' (expected %s:///absolute/path)", url, scheme);
+        return -1;
+    }
+    *path = path_join(ps->config->dir, url + n + 3);
+    return 0;
+}
+
+static void validate(ParseState *ps)
+{
+    Config *c = ps->config;
+    for (size_t i = 0; i < c->n_databases && !ps->failed; i++) {
+        ConfigDatabase *d = c->databases[i];
+        if (strncmp(d->url, "postgresql://", 13) == 0 || strncmp(d->url, "mariadb://", 10) == 0) {
+            fail(ps, d->line, "database '%s': %s is not supported by this build (sqlite only)",
+                 d->name, d->url);
+            break;
+        }
+        if (resolve_url(ps, "sqlite", d->url, d->line, &d->path) == 0)
+            d->driver = xstrdup("sqlite");
+    }
+    for (size_t i = 0; i < c->n_repositories && !ps->failed; i++) {
+        ConfigRepository *r = c->repositories[i];
+        resolve_url(ps, "file", r->url, r->line, &r->path);
+        if (strcmp(r->compression, "none") == 0)
+            r->compression_level = 0;
+        else if (strcmp(r->compression, "zstd") == 0)
+            r->compression_level = 3;
+        else
+            r->compression_level = atoi(r->compression + 5);
+    }
+    for (size_t i = 0; i < c->n_jobs && !ps->failed; i++) {
+        ConfigJob *j = c->jobs[i];
+        if (strcmp(j->task, "backup") != 0) {
+            fail(ps, j->line, "job '%s': unknown task '%s' (expected backup)", j->name, j->task);
+            break;
+        }
+        j->database = config_find_database(c, j->database_name);
+        if (!j->database) {
+            fail(ps, j->line, "job '%s': no [database %s] section", j->name, j->database_name);
+            break;
+        }
+        if (!j->repository_name) {
+            fail(ps, j->line, "job '%s': task backup needs 'repository'", j->name, NULL);
+            break;
+        }
+        j->repository = config_find_repository(c, j->repository_name);
+        if (!j->repository) {
+            fail(ps, j->line, "job '%s': no [repository %s] section", j->name, j->repository_name);
+            break;
+        }
+    }
+    if (!ps->failed && c->require_env && !strchr(c->require_env, '='))
+        fail(ps, 0, "require_env: expected NAME=value, got '%s'", c->require_env, NULL);
+    if (!ps->failed && c->timezone) {
+        char *zone = xasprintf("/usr/share/zoneinfo/%s", c->timezone);
+        bool ok = c->timezone[0] != '/' && !strstr(c->timezone, "..") && path_exists(zone);
+        free(zone);
+        if (!ok)
+            fail(ps, 0, "timezone: unknown time zone '%s'", c->timezone, NULL);
+    }
+}
+
+const char *config_default_path(const char *explicit_path)
+{
+    if (explicit_path)
+        return explicit_path;
+    const char *env = getenv("UPKEEP_CONFIG");
+    if (env && *env)
+        return env;
+    if (path_exists("upkeep.conf"))
+        return "upkeep.conf";
+    return "/etc/upkeep/upkeep.conf";
+}
+
+int config_load(const char *path, Config **out, UkError *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return uk_error_set(err, errno == ENOENT ? UK_E_CONFIG : UK_E_IO, errno,
+                            "unable to open config file '%s'", path);
+    Config *c = xcalloc(1, sizeof *c);
+    c->path = xstrdup(path);
+    c->dir = path_dirname(path);
+    ParseState ps = {.config = c, .path = path, .file = f, .err = err};
+    /* [upkeep] defaults apply even when the section is absent. */
+    ps.kind = SECTION_UPKEEP;
+    ps.target = c;
+    ps.in_section = true;
+    finish_section(&ps);
+    int rc = ini_parse_stream(section_aware_reader, &ps, handle_key, &ps);
+    fclose(f);
+    if (!ps.failed && rc > 0)
+        fail(&ps, rc, "syntax error (expected 'key = value' or '[section]')", NULL, NULL);
+    finish_section(&ps);
+    if (!ps.failed) {
+        char *state = path_join(c->dir, c->state);
+        free(c->state);
+        c->state = state;
+        validate(&ps);
+    }
+    if (ps.failed) {
+        /* Messages about the file as a whole carry no line number. */
+        char *zero = xasprintf("%s:0: ", path);
+        if (strncmp(err->msg, zero, strlen(zero)) == 0) {
+            char rest[sizeof err->msg];
+            snprintf(rest, sizeof rest, "%s", err->msg + strlen(zero));
+            snprintf(err->msg, sizeof err->msg, "%s: %s", path, rest);
+        }
+        free(zero);
+        config_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static void free_strings_of(SectionKind kind, void *target)
+{
+    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
+        if (config_keys[i].section == kind &&
+            (config_keys[i].type == KEY_STRING || config_keys[i].type == KEY_COMPRESSION))
+            free(*(char **)((char *)target + config_keys[i].offset));
+}
+
+void config_free(Config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_databases; i++) {
+        free_strings_of(SECTION_DATABASE, c->databases[i]);
+        free(c->databases[i]->name);
+        free(c->databases[i]->driver);
+        free(c->databases[i]->path);
+        free(c->databases[i]);
+    }
+    for (size_t i = 0; i < c->n_repositories; i++) {
+        free_strings_of(SECTION_REPOSITORY, c->repositories[i]);
+        free(c->repositories[i]->name);
+        free(c->repositories[i]->path);
+        free(c->repositories[i]);
+    }
+    for (size_t i = 0; i < c->n_jobs; i++) {
+        free_strings_of(SECTION_JOB, c->jobs[i]);
+        free(c->jobs[i]->name);
+        free(c->jobs[i]);
+    }
+    free_strings_of(SECTION_UPKEEP, c);
+    free(c->databases);
+    free(c->repositories);
+    free(c->jobs);
+    free(c->path);
+    free(c->dir);
+    free(c);
+}
+
+ConfigDatabase *config_find_database(const Config *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->n_databases; i++)
+        if (strcmp(c->databases[i]->name, name) == 0)
+            return c->databases[i];
+    return NULL;
+}
+
+ConfigRepository *config_find_repository(const Config *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->n_repositories; i++)
+        if (strcmp(c->repositories[i]->name, name) == 0)
+            return c->repositories[i];
+    return NULL;
+}
+
+ConfigJob *config_find_job(const Config *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->n_jobs; i++)
+        if (strcmp(c->jobs[i]->name, name) == 0)
+            return c->jobs[i];
+    return NULL;
+}
+
+static const char *type_name(KeyType t)
+{
+    switch (t) {
+    case KEY_STRING: return "text";
+    case KEY_DURATION: return "duration";
+    case KEY_BOOL: return "yes|no";
+    case KEY_COUNT: return "count";
+    case KEY_COMPRESSION: return "compression";
+    }
+    return "?";
+}
+
+void config_print_keys(FILE *out, const char *format)
+{
+    bool scdoc = format && strcmp(format, "scdoc") == 0;
+    int last = -1;
+    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
+        const ConfigKey *k = &config_keys[i];
+        if ((int)k->section != last) {
+            last = (int)k->section;
+            if (scdoc)
+                fprintf(out, "\n## [%s%s]\n\n", section_names[last], last ? " NAME" : "");
+            else
+                fprintf(out, "%s[%s%s]\n", last ? "\n" : "", section_names[last],
+                        last ? " NAME" : "");
+        }
+        if (scdoc)
+            fprintf(out, "*%s* = _%s_%s%s%s\n\tWhat: %s.\n\n", k->name, type_name(k->type),
+                    k->required ? " (required)" : "", k->default_value ? " (default: " : "",
+                    k->default_value ? k->default_value : "", k->help);
+        else
+            fprintf(out, "  %-13s %-11s %s%s%s%s%s\n", k->name, type_name(k->type), k->help,
+                    k->required ? " [required]" : "", k->default_value ? " [default: " : "",
+                    k->default_value ? k->default_value : "", k->default_value ? "]" : "");
+    }
+}
+
+bool config_env_requirement_holds(const char *require_env)
+{
+    if (!require_env || !*require_env)
+        return true;
+    const char *eq = strchr(require_env, '=');
+    if (!eq)
+        return false;
+    char name[128];
+    size_t n = (size_t)(eq - require_env);
+    if (n >= sizeof name)
+        return false;
+    memcpy(name, require_env, n);
+    name[n] = '\0';
+    const char *value = getenv(name);
+    return value && strcmp(value, eq + 1) == 0;
+}

@@ -1,0 +1,85 @@
+/* The configuration: an INI file with [upkeep], [database NAME], [repository NAME] and
+ * [job NAME] sections. Every key is declared once in config.c's key table (section, name,
+ * type, default, help); parsing, validation, `upkeep check --keys` and the upkeep.conf(5)
+ * reference all read that table, so they cannot drift apart.
+ *
+ * Errors carry "FILE:LINE: message" so a user can jump straight to the bad line. */
+#ifndef UK_CONFIG_H
+#define UK_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/error.h"
+
+typedef struct ConfigDatabase {
+    char *name;
+    int line;
+    char *url;
+    char *driver; /* "sqlite" */
+    char *path;   /* resolved against the config file's directory */
+} ConfigDatabase;
+
+typedef struct RetentionPolicy {
+    int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
+    int64_t keep_within; /* seconds, 0 = unset */
+    char *keep_tag;      /* comma-separated tags, NULL = unset */
+} RetentionPolicy;
+
+typedef struct ConfigRepository {
+    char *name;
+    int line;
+    char *url;
+    char *path;          /* file:// repositories */
+    char *compression;   /* "zstd:3" or "none" */
+    int compression_level; /* 0 = store uncompressed */
+    RetentionPolicy retention;
+} ConfigRepository;
+
+typedef struct ConfigJob {
+    char *name;
+    int line;
+    char *task;
+    char *database_name;
+    char *repository_name;
+    char *schedule;
+    bool verify;
+    char *tag;
+    ConfigDatabase *database;     /* resolved references, owned by Config */
+    ConfigRepository *repository;
+} ConfigJob;
+
+typedef struct Config {
+    char *path;
+    char *dir;
+    char *state;
+    char *timezone;
+    char *require_env;
+    ConfigDatabase **databases;
+    size_t n_databases;
+    ConfigRepository **repositories;
+    size_t n_repositories;
+    ConfigJob **jobs;
+    size_t n_jobs;
+} Config;
+
+/* Loads and validates path. On failure err->msg is "FILE:LINE: message" (or "FILE: message"). */
+int config_load(const char *path, Config **out, UkError *err);
+void config_free(Config *config);
+
+/* Resolves the config path: explicit, else $UPKEEP_CONFIG, else ./upkeep.conf, else
+ * /etc/upkeep/upkeep.conf. Returns a static or borrowed string. */
+const char *config_default_path(const char *explicit_path);
+
+ConfigDatabase *config_find_database(const Config *config, const char *name);
+ConfigRepository *config_find_repository(const Config *config, const char *name);
+ConfigJob *config_find_job(const Config *config, const char *name);
+
+/* Writes the key reference: format "text" (for --keys) or "scdoc" (for upkeep.conf(5)). */
+void config_print_keys(FILE *out, const char *format);
+
+/* Does the environment satisfy require_env ("NAME=value")? NULL or "" always holds. */
+bool config_env_requirement_holds(const char *require_env);
+
+#endif

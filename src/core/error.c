@@ -1,0 +1,62 @@
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int status;
+} error_table[] = {
+#define UK_ERROR(name, status, retry) {#name, status},
+#include "core/error_codes.def"
+#undef UK_ERROR
+};
+
+int uk_error_set(UkError *err, int code, int sys_errno, const char *fmt, ...)
+{
+    if (!err)
+        return -1;
+    err->code = code;
+    err->sys_errno = sys_errno;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    if (sys_errno && n >= 0 && (size_t)n < sizeof err->msg)
+        snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(sys_errno));
+    return -1;
+}
+
+void uk_error_prefix(UkError *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix[256], old[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s%s", prefix, old);
+}
+
+void uk_error_clear(UkError *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+}
+
+int uk_error_exit_status(int code)
+{
+    if (code < 0 || (size_t)code >= sizeof error_table / sizeof error_table[0])
+        return 1;
+    return error_table[code].status;
+}
+
+const char *uk_error_name(int code)
+{
+    if (code < 0 || (size_t)code >= sizeof error_table / sizeof error_table[0])
+        return "UK_E_UNKNOWN";
+    return error_table[code].name;
+}

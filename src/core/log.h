@@ -1,0 +1,17 @@
+/* Logging: one line per event on stderr, key=value context. Library code logs at debug
+ * level only; commands and the runner decide what is worth a warning. */
+#ifndef UK_LOG_H
+#define UK_LOG_H
+
+typedef enum { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG } LogLevel;
+
+void log_set_level(LogLevel level);
+LogLevel log_get_level(void);
+void log_msg(LogLevel level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,125 @@
+#include "core/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "task/task.h"
+
+/* flock on <state dir>/locks/job-NAME.lock; the kernel drops it if the process dies. */
+static int job_lock(State *st, const char *job, int *fd_out, UkError *err)
+{
+    char *dir = path_dirname(state_path(st));
+    char *locks = xasprintf("%s/locks", dir);
+    char *path = xasprintf("%s/job-%s.lock", locks, job);
+    int rc = mkdir_p(locks, 0700, err);
+    int fd = -1;
+    if (rc == 0) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            rc = uk_error_set(err, UK_E_IO, errno, "unable to open lock file '%s'", path);
+        else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            rc = uk_error_set(err, UK_E_LOCKED, 0, "job '%s' is already running", job);
+            close(fd);
+            fd = -1;
+        }
+    }
+    free(dir);
+    free(locks);
+    free(path);
+    *fd_out = fd;
+    return rc;
+}
+
+static json_t *backup_summary(const BackupResult *b)
+{
+    const Manifest *m = &b->manifest;
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "backup_id", m->id, "database",
+                     m->database, "image_bytes", (json_int_t)m->image_size, "bytes_stored",
+                     (json_int_t)m->stored_bytes, "chunks_new", (json_int_t)m->new_chunks,
+                     "chunks_reused", (json_int_t)m->reused_chunks, "duration_seconds",
+                     m->duration, "read_seconds", b->read_seconds);
+}
+
+static int run_backup_job(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
+                          UkError *err)
+{
+    BackupRequest req = {.database = job->database,
+                         .repository = job->repository,
+                         .job = job->name,
+                         .tags = job->tag,
+                         .progress = opts->progress};
+    BackupResult res;
+    if (task_backup(st, &req, &res, err) != 0)
+        return -1;
+    json_t *figures = backup_summary(&res);
+    json_object_update(summary, figures);
+    json_decref(figures);
+    if (!retention_policy_is_empty(&job->repository->retention)) {
+        PruneResult pr;
+        int rc = task_prune(st, job->repository, false, &pr, err);
+        json_object_set_new(summary, "backups_pruned", json_integer((json_int_t)pr.removed));
+        json_object_set_new(summary, "packs_removed", json_integer((json_int_t)pr.gc.packs_removed));
+        prune_result_free(&pr);
+        if (rc != 0) {
+            uk_error_prefix(err, "backup '%s' is stored, but retention failed: ", res.manifest.id);
+            return -1;
+        }
+    }
+    if (job->verify) {
+        VerifyResult vr;
+        int rc = task_verify(st, job->repository, res.manifest.id, opts->progress, &vr, err);
+        json_object_set_new(summary, "verified", json_string(rc == 0 ? "ok" : "failed"));
+        if (rc != 0)
+            return -1;
+        json_object_set_new(summary, "verify_seconds", json_real(vr.seconds));
+    }
+    return 0;
+}
+
+int runner_run_job(const Config *config, State *st, const ConfigJob *job, const RunOptions *opts,
+                   RunOutcome *out, UkError *err)
+{
+    memset(out, 0, sizeof *out);
+    int lock_fd = -1;
+    if (job_lock(st, job->name, &lock_fd, err) != 0)
+        return -1;
+    int rc = -1;
+    if (state_run_begin(st, job->name, job->task, opts->trigger, &out->run_id, err) != 0)
+        goto out;
+    double started = monotonic_seconds();
+    json_t *summary = json_object();
+    int task_rc;
+    if (!config_env_requirement_holds(config->require_env)) {
+        uk_error_set(&out->error, UK_E_USAGE, 0,
+                     "job '%s' skipped: require_env %s does not hold in this environment",
+                     job->name, config->require_env);
+        task_rc = -1;
+        snprintf(out->result, sizeof out->result, "skipped");
+    } else {
+        task_rc = run_backup_job(st, job, opts, summary, &out->error);
+        snprintf(out->result, sizeof out->result, "%s", task_rc == 0 ? "success" : "failed");
+    }
+    out->seconds = monotonic_seconds() - started;
+    json_object_set_new(summary, "seconds", json_real(out->seconds));
+    out->summary_json = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(summary);
+    rc = state_run_end(st, out->run_id, out->result, out->summary_json,
+                       task_rc == 0 ? NULL : out->error.msg, err);
+out:
+    if (lock_fd >= 0)
+        close(lock_fd);
+    return rc;
+}
+
+void run_outcome_clear(RunOutcome *o)
+{
+    free(o->summary_json);
+    o->summary_json = NULL;
+}

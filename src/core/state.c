@@ -1,0 +1,355 @@
+/* See state.h. Migrations are an ordered list of SQL scripts; user_version records how many
+ * have been applied. Add a migration by appending to the list, never by editing one. */
+#include "core/state.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+struct State {
+    sqlite3 *db;
+    char *path;
+};
+
+static const char *migrations[] = {
+    /* 1: run history and backup catalogue */
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  job TEXT NOT NULL,"
+    "  task TEXT NOT NULL,"
+    "  trigger TEXT NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  ended_at INTEGER,"
+    "  result TEXT NOT NULL,"
+    "  summary TEXT,"
+    "  error TEXT);"
+    "CREATE INDEX runs_job ON runs(job, started_at);"
+    "CREATE TABLE backups ("
+    "  repository TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  database TEXT NOT NULL,"
+    "  job TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  image_size INTEGER NOT NULL,"
+    "  stored_bytes INTEGER NOT NULL,"
+    "  tags TEXT NOT NULL DEFAULT '',"
+    "  verified_at INTEGER,"
+    "  verify_result TEXT,"
+    "  PRIMARY KEY (repository, id));",
+};
+
+static int db_error(State *st, UkError *err, const char *what)
+{
+    return uk_error_set(err, UK_E_DB, 0, "unable to %s in state database '%s': %s", what, st->path,
+                        sqlite3_errmsg(st->db));
+}
+
+static int exec(State *st, const char *sql, UkError *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        uk_error_set(err, UK_E_DB, 0, "state database '%s': %s", st->path, msg ? msg : "error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate(State *st, UkError *err)
+{
+    if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    int known = (int)(sizeof migrations / sizeof migrations[0]);
+    if (version > known) {
+        exec(st, "ROLLBACK", NULL);
+        return uk_error_set(err, UK_E_FORMAT, 0,
+                            "state database '%s' has schema version %d, newer than this upkeep "
+                            "understands (%d)",
+                            st->path, version, known);
+    }
+    for (int v = version; v < known; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (exec(st, migrations[v], err) != 0 || exec(st, pragma, err) != 0) {
+            exec(st, "ROLLBACK", NULL);
+            return -1;
+        }
+    }
+    return exec(st, "COMMIT", err);
+}
+
+int state_open(const char *path, State **out, UkError *err)
+{
+    *out = NULL;
+    char *dir = path_dirname(path);
+    int rc = mkdir_p(dir, 0700, err);
+    free(dir);
+    if (rc != 0) {
+        uk_error_prefix(err, "state database: ");
+        return -1;
+    }
+    State *st = xcalloc(1, sizeof *st);
+    st->path = xstrdup(path);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        db_error(st, err, "open");
+        state_close(st);
+        return -1;
+    }
+    sqlite3_busy_timeout(st->db, 30000);
+    if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err) != 0 ||
+        migrate(st, err) != 0) {
+        state_close(st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
+void state_close(State *st)
+{
+    if (!st)
+        return;
+    sqlite3_close(st->db);
+    free(st->path);
+    free(st);
+}
+
+const char *state_path(const State *st) { return st->path; }
+
+/* Runs left 'running' by a process that no longer exists were interrupted (kill -9, crash,
+ * power loss). Marking them keeps status and history honest. */
+static void mark_interrupted(State *st)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT id, pid FROM runs WHERE result = 'running'", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        return;
+    int64_t dead[64];
+    size_t n = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW && n < 64) {
+        pid_t pid = (pid_t)sqlite3_column_int64(stmt, 1);
+        if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH))
+            dead[n++] = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    for (size_t i = 0; i < n; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "UPDATE runs SET result='interrupted', ended_at=COALESCE(ended_at, started_at),"
+                 " error='the process running it ended without finishing' WHERE id=%lld",
+                 (long long)dead[i]);
+        exec(st, sql, NULL);
+    }
+}
+
+int state_run_begin(State *st, const char *job, const char *task, const char *trigger,
+                    int64_t *run_id, UkError *err)
+{
+    mark_interrupted(st);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO runs(job, task, trigger, pid, started_at, result)"
+                           " VALUES (?, ?, ?, ?, ?, 'running')",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "record run");
+    sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, task, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, trigger, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, getpid());
+    sqlite3_bind_int64(stmt, 5, (sqlite3_int64)time(NULL));
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record run");
+    sqlite3_finalize(stmt);
+    if (rc == 0)
+        *run_id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int state_run_end(State *st, int64_t run_id, const char *result, const char *summary_json,
+                  const char *error_msg, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE runs SET ended_at = ?, result = ?, summary = ?, error = ?"
+                           " WHERE id = ?",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "record run result");
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
+    sqlite3_bind_text(stmt, 2, result, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, summary_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, error_msg, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, run_id);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record run result");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static void copy_text(char *dst, size_t len, const unsigned char *src)
+{
+    snprintf(dst, len, "%s", src ? (const char *)src : "");
+}
+
+static void read_run(sqlite3_stmt *stmt, RunRecord *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(stmt, 0);
+    copy_text(r->job, sizeof r->job, sqlite3_column_text(stmt, 1));
+    copy_text(r->task, sizeof r->task, sqlite3_column_text(stmt, 2));
+    copy_text(r->trigger, sizeof r->trigger, sqlite3_column_text(stmt, 3));
+    r->started_at = (time_t)sqlite3_column_int64(stmt, 4);
+    r->ended_at = (time_t)sqlite3_column_int64(stmt, 5);
+    copy_text(r->result, sizeof r->result, sqlite3_column_text(stmt, 6));
+    const unsigned char *s = sqlite3_column_text(stmt, 7);
+    r->summary = s ? xstrdup((const char *)s) : NULL;
+    s = sqlite3_column_text(stmt, 8);
+    r->error = s ? xstrdup((const char *)s) : NULL;
+}
+
+#define RUN_COLUMNS "id, job, task, trigger, started_at, ended_at, result, summary, error"
+
+int state_last_run(State *st, const char *job, RunRecord *out, UkError *err)
+{
+    mark_interrupted(st);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT " RUN_COLUMNS " FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "read runs");
+    sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+    int found = 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        read_run(stmt, out);
+        found = 1;
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+int state_history(State *st, const char *job, int limit, RunRecord **out, size_t *n, UkError *err)
+{
+    mark_interrupted(st);
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT " RUN_COLUMNS " FROM runs WHERE ?1 IS NULL OR job = ?1"
+                           " ORDER BY id DESC LIMIT ?2",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "read runs");
+    sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 2, limit);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        *out = xrealloc(*out, (*n + 1) * sizeof **out);
+        read_run(stmt, &(*out)[(*n)++]);
+    }
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+void state_runs_free(RunRecord *runs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(runs[i].summary);
+        free(runs[i].error);
+    }
+    free(runs);
+}
+
+int state_backup_upsert(State *st, const BackupRecord *b, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO backups(repository, id, database, job, created_at,"
+                           " image_size, stored_bytes, tags) VALUES (?,?,?,?,?,?,?,?)"
+                           " ON CONFLICT(repository, id) DO UPDATE SET database=excluded.database,"
+                           " created_at=excluded.created_at, image_size=excluded.image_size,"
+                           " stored_bytes=excluded.stored_bytes, tags=excluded.tags",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "record backup");
+    sqlite3_bind_text(stmt, 1, b->repository, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, b->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, b->database, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, b->job[0] ? b->job : NULL, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, (sqlite3_int64)b->created_at);
+    sqlite3_bind_int64(stmt, 6, (sqlite3_int64)b->image_size);
+    sqlite3_bind_int64(stmt, 7, (sqlite3_int64)b->stored_bytes);
+    sqlite3_bind_text(stmt, 8, b->tags, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record backup");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int state_backup_delete(State *st, const char *repository, const char *id, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, "DELETE FROM backups WHERE repository = ? AND id = ?", -1,
+                           &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "forget backup");
+    sqlite3_bind_text(stmt, 1, repository, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "forget backup");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int state_backup_set_verified(State *st, const char *repository, const char *id, time_t when,
+                              const char *result, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE backups SET verified_at = ?, verify_result = ?"
+                           " WHERE repository = ? AND id = ?",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "record verification");
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)when);
+    sqlite3_bind_text(stmt, 2, result, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, repository, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record verification");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int state_backups(State *st, const char *repository, BackupRecord **out, size_t *n, UkError *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT repository, id, database, job, created_at, image_size,"
+                           " stored_bytes, tags, verified_at, verify_result FROM backups"
+                           " WHERE ?1 IS NULL OR repository = ?1 ORDER BY created_at, id",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "read backups");
+    sqlite3_bind_text(stmt, 1, repository, -1, SQLITE_STATIC);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        *out = xrealloc(*out, (*n + 1) * sizeof **out);
+        BackupRecord *b = &(*out)[(*n)++];
+        memset(b, 0, sizeof *b);
+        copy_text(b->repository, sizeof b->repository, sqlite3_column_text(stmt, 0));
+        copy_text(b->id, sizeof b->id, sqlite3_column_text(stmt, 1));
+        copy_text(b->database, sizeof b->database, sqlite3_column_text(stmt, 2));
+        copy_text(b->job, sizeof b->job, sqlite3_column_text(stmt, 3));
+        b->created_at = (time_t)sqlite3_column_int64(stmt, 4);
+        b->image_size = (uint64_t)sqlite3_column_int64(stmt, 5);
+        b->stored_bytes = (uint64_t)sqlite3_column_int64(stmt, 6);
+        copy_text(b->tags, sizeof b->tags, sqlite3_column_text(stmt, 7));
+        b->verified_at = (time_t)sqlite3_column_int64(stmt, 8);
+        copy_text(b->verify_result, sizeof b->verify_result, sqlite3_column_text(stmt, 9));
+    }
+    sqlite3_finalize(stmt);
+    return 0;
+}

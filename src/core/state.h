@@ -1,0 +1,65 @@
+/* The state database: run history and the backup catalogue, in one SQLite file.
+ *
+ * The schema is versioned with PRAGMA user_version and migrated forward inside an
+ * IMMEDIATE transaction, so two upkeep processes starting at once migrate it once. WAL mode
+ * and a busy timeout let concurrent processes read and write it safely.
+ *
+ * The catalogue mirrors what the repositories hold (they are the source of truth); it adds
+ * what a repository cannot know, such as when each backup was last verified. */
+#ifndef UK_STATE_H
+#define UK_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/error.h"
+
+typedef struct State State;
+
+typedef struct RunRecord {
+    int64_t id;
+    char job[128];
+    char task[32];
+    char trigger[16];
+    time_t started_at, ended_at;
+    char result[16];   /* running, success, failed, skipped, interrupted */
+    char *summary;     /* JSON text, owned */
+    char *error;       /* owned, may be NULL */
+} RunRecord;
+
+typedef struct BackupRecord {
+    char id[64];
+    char repository[128];
+    char database[128];
+    char job[128];
+    time_t created_at;
+    uint64_t image_size;
+    uint64_t stored_bytes;
+    char tags[256];
+    time_t verified_at;  /* 0: never */
+    char verify_result[16];
+} BackupRecord;
+
+int state_open(const char *path, State **out, UkError *err);
+void state_close(State *st);
+const char *state_path(const State *st);
+
+int state_run_begin(State *st, const char *job, const char *task, const char *trigger,
+                    int64_t *run_id, UkError *err);
+int state_run_end(State *st, int64_t run_id, const char *result, const char *summary_json,
+                  const char *error_msg, UkError *err);
+/* Most recent run of job (0 when none, 1 when found). */
+int state_last_run(State *st, const char *job, RunRecord *out, UkError *err);
+/* Runs newest first; job NULL for all. Caller frees with state_runs_free. */
+int state_history(State *st, const char *job, int limit, RunRecord **out, size_t *n, UkError *err);
+void state_runs_free(RunRecord *runs, size_t n);
+
+int state_backup_upsert(State *st, const BackupRecord *b, UkError *err);
+int state_backup_delete(State *st, const char *repository, const char *id, UkError *err);
+int state_backup_set_verified(State *st, const char *repository, const char *id, time_t when,
+                              const char *result, UkError *err);
+/* Backups of a repository (NULL: all), oldest first. Caller frees *out. */
+int state_backups(State *st, const char *repository, BackupRecord **out, size_t *n, UkError *err);
+
+#endif

@@ -1,0 +1,37 @@
+#include "db/db.h"
+
+#include <string.h>
+
+#include "db/db_driver.h"
+
+static const DbDriver *const drivers[] = {&db_sqlite_driver};
+
+static const DbDriver *find_driver(const char *name)
+{
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
+        if (name && strcmp(drivers[i]->name, name) == 0)
+            return drivers[i];
+    return NULL;
+}
+
+int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
+{
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return uk_error_set(err, UK_E_CONFIG, 0, "database '%s': no driver for '%s'", db->name,
+                            db->url);
+    memset(info, 0, sizeof *info);
+    if (d->snapshot(db->path, sink, info, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    return 0;
+}
+
+int db_check_image(const char *driver, const char *path, char *result, size_t len, UkError *err)
+{
+    const DbDriver *d = find_driver(driver);
+    if (!d)
+        return uk_error_set(err, UK_E_FORMAT, 0, "backup was made by unknown driver '%s'", driver);
+    return d->check_image(path, result, len, err);
+}

@@ -1,0 +1,39 @@
+/* Database drivers: how upkeep reads a consistent image of a live database and checks a
+ * restored one. Callers go through db_snapshot()/db_check_image(); driver authors read
+ * db_driver.h. */
+#ifndef UK_DB_H
+#define UK_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/error.h"
+
+/* Where a snapshot's bytes go. Chunks are fixed-size pieces of the image (the last may be
+ * shorter); they arrive in increasing order, except that chunk 0 may arrive last. */
+typedef struct ImageSink {
+    void *ctx;
+    int (*begin)(void *ctx, uint64_t image_size, uint32_t page_size, uint32_t chunk_size,
+                 UkError *err);
+    int (*chunk)(void *ctx, uint64_t index, const void *data, size_t len, UkError *err);
+    void (*progress)(void *ctx, uint64_t done_bytes, uint64_t total_bytes); /* may be NULL */
+} ImageSink;
+
+typedef struct SnapshotInfo {
+    uint64_t image_size;
+    uint32_t page_size;
+    char journal_mode[16];
+    double read_seconds;
+} SnapshotInfo;
+
+/* Streams a transactionally consistent image of the live database into sink, reading through
+ * a connection of upkeep's own while the application keeps writing. */
+int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err);
+
+/* Opens a restored image and runs the driver's integrity check; result gets "ok" or the
+ * first problems reported. Returns -1 only when the check could not run. */
+int db_check_image(const char *driver, const char *path, char *result, size_t len, UkError *err);
+
+#endif

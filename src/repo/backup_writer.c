@@ -1,0 +1,401 @@
+/* See backup_writer.h for the design. Threading: workers only read the repository's chunk
+ * index (frozen while the backup runs) and their own batch; everything else, including the
+ * session's set of new chunks and all storage writes, belongs to the calling thread. */
+#include "repo/backup_writer.h"
+
+#include <openssl/sha.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "filter/compress.h"
+#include "repo/repo_int.h"
+
+#define BATCH_BYTES (256 * 1024)
+#define BATCH_CHUNKS 64
+#define PACK_TARGET_BYTES (16u * 1024 * 1024)
+
+enum { BATCH_FREE, BATCH_QUEUED, BATCH_DONE };
+
+typedef struct Batch {
+    int state;
+    size_t n;
+    uint64_t index[BATCH_CHUNKS];
+    uint32_t offset[BATCH_CHUNKS], length[BATCH_CHUNKS];
+    unsigned char hash[BATCH_CHUNKS][32];
+    bool known[BATCH_CHUNKS];
+    uint32_t frame_offset[BATCH_CHUNKS]; /* where a new chunk sits in the frame */
+    unsigned char *raw;
+    size_t raw_len;
+    unsigned char *frame_raw;           /* new chunks only, when some were known */
+    uint32_t frame_raw_len;
+    unsigned char *out;
+    size_t out_len;
+    uint8_t compression;
+} Batch;
+
+struct BackupWriter {
+    Repo *repo;
+    uint64_t image_size;
+    uint32_t chunk_size;
+    uint64_t chunk_count;
+    unsigned char *hashes;
+    unsigned char *have; /* one flag per chunk: arrived */
+    ChunkIndex *session; /* chunks stored by this backup */
+
+    Batch *slots;
+    size_t n_slots, fill, retire;
+    Batch *current;
+    uint64_t last_index;
+
+    pthread_t *threads;
+    size_t n_threads;
+    pthread_mutex_t lock;
+    pthread_cond_t work_ready, work_done;
+    size_t next_work;
+    bool stopping;
+    bool failed;
+    UkError failure;
+
+    StorageWrite *pack;
+    char pack_name[40];
+    uint64_t pack_offset;
+    PackIndex pack_index;
+    size_t frames_cap, entries_cap;
+
+    uint64_t new_chunks, reused_chunks, stored_bytes;
+    double started;
+};
+
+static void hash_chunk(const void *data, size_t len, unsigned char out[32])
+{
+    SHA256(data, len, out);
+}
+
+static void process_batch(BackupWriter *w, Batch *b, Compressor *comp)
+{
+    size_t known = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        hash_chunk(b->raw + b->offset[i], b->length[i], b->hash[i]);
+        b->known[i] = chunk_index_get(w->repo->index, b->hash[i]) != NULL;
+        known += b->known[i];
+    }
+    const unsigned char *frame = b->raw;
+    b->frame_raw_len = 0;
+    if (known == 0) {
+        for (size_t i = 0; i < b->n; i++)
+            b->frame_offset[i] = b->offset[i];
+        b->frame_raw_len = (uint32_t)b->raw_len;
+    } else {
+        for (size_t i = 0; i < b->n; i++) {
+            if (b->known[i])
+                continue;
+            memcpy(b->frame_raw + b->frame_raw_len, b->raw + b->offset[i], b->length[i]);
+            b->frame_offset[i] = b->frame_raw_len;
+            b->frame_raw_len += b->length[i];
+        }
+        frame = b->frame_raw;
+    }
+    b->out_len = 0;
+    if (b->frame_raw_len > 0)
+        b->out_len = compress_frame(comp, frame, b->frame_raw_len, b->out,
+                                    compress_bound(BATCH_BYTES), &b->compression);
+}
+
+static void *worker_main(void *arg)
+{
+    BackupWriter *w = arg;
+    Compressor *comp = compressor_new(w->repo->compression_level);
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->stopping && w->next_work == w->fill)
+            pthread_cond_wait(&w->work_ready, &w->lock);
+        if (w->stopping && w->next_work == w->fill)
+            break;
+        Batch *b = &w->slots[w->next_work % w->n_slots];
+        w->next_work++;
+        pthread_mutex_unlock(&w->lock);
+        process_batch(w, b, comp);
+        pthread_mutex_lock(&w->lock);
+        b->state = BATCH_DONE;
+        pthread_cond_broadcast(&w->work_done);
+    }
+    pthread_mutex_unlock(&w->lock);
+    compressor_free(comp);
+    return NULL;
+}
+
+BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_size)
+{
+    BackupWriter *w = xcalloc(1, sizeof *w);
+    w->repo = repo;
+    w->image_size = image_size;
+    w->chunk_size = chunk_size;
+    w->chunk_count = (image_size + chunk_size - 1) / chunk_size;
+    w->hashes = xcalloc(w->chunk_count ? w->chunk_count : 1, 32);
+    w->have = xcalloc(w->chunk_count ? w->chunk_count : 1, 1);
+    w->session = chunk_index_new();
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    w->n_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
+    w->n_slots = w->n_threads * 3;
+    w->slots = xcalloc(w->n_slots, sizeof *w->slots);
+    for (size_t i = 0; i < w->n_slots; i++) {
+        w->slots[i].raw = xmalloc(BATCH_BYTES);
+        w->slots[i].frame_raw = xmalloc(BATCH_BYTES);
+        w->slots[i].out = xmalloc(compress_bound(BATCH_BYTES));
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->work_ready, NULL);
+    pthread_cond_init(&w->work_done, NULL);
+    w->threads = xcalloc(w->n_threads, sizeof *w->threads);
+    for (size_t i = 0; i < w->n_threads; i++)
+        pthread_create(&w->threads[i], NULL, worker_main, w);
+    w->started = monotonic_seconds();
+    return w;
+}
+
+static void stop_workers(BackupWriter *w)
+{
+    if (!w->threads)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->work_ready);
+    pthread_mutex_unlock(&w->lock);
+    for (size_t i = 0; i < w->n_threads; i++)
+        pthread_join(w->threads[i], NULL);
+    free(w->threads);
+    w->threads = NULL;
+}
+
+static int pack_finish(BackupWriter *w, UkError *err)
+{
+    if (!w->pack)
+        return 0;
+    StorageWrite *pack = w->pack;
+    w->pack = NULL;
+    if (storage_write_commit(pack, err) != 0)
+        return -1;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    pack_index_encode(&w->pack_index, &data, &len, err);
+    char *path = xasprintf("index/%s", w->pack_name);
+    int rc = storage_put(w->repo->storage, path, data, len, false, err);
+    free(path);
+    free(data);
+    w->stored_bytes += len;
+    pack_index_clear(&w->pack_index);
+    w->frames_cap = w->entries_cap = 0;
+    return rc;
+}
+
+static int pack_begin(BackupWriter *w, UkError *err)
+{
+    unsigned char id[16];
+    RAND_bytes(id, sizeof id);
+    hex_encode(id, sizeof id, w->pack_name);
+    char *path = repo_pack_path(w->pack_name);
+    w->pack = storage_write_begin(w->repo->storage, path, err);
+    free(path);
+    if (!w->pack)
+        return -1;
+    w->pack_offset = 0;
+    if (storage_write(w->pack, PACK_MAGIC, 8, err) != 0)
+        return -1;
+    w->pack_offset = 8;
+    w->stored_bytes += 8;
+    return 0;
+}
+
+/* Runs in the calling thread, in batch order. A chunk already stored by this backup (an
+ * earlier batch, or earlier in this one) is treated as known: its second copy stays inside
+ * the frame, unreferenced, which costs a few compressed bytes and keeps workers lock-free. */
+static int retire_batch(BackupWriter *w, Batch *b, UkError *err)
+{
+    bool any_new = false;
+    for (size_t i = 0; i < b->n; i++) {
+        memcpy(w->hashes + b->index[i] * 32, b->hash[i], 32);
+        if (!b->known[i] && !chunk_index_add(w->session, b->hash[i], NULL))
+            b->known[i] = true;
+        any_new |= !b->known[i];
+    }
+    if (!any_new) {
+        w->reused_chunks += b->n;
+        return 0;
+    }
+    if (b->out_len == 0)
+        return uk_error_set(err, UK_E_INTERNAL, 0, "unable to compress a frame");
+    if (!w->pack && pack_begin(w, err) != 0)
+        return -1;
+    if (storage_write(w->pack, b->out, b->out_len, err) != 0)
+        return -1;
+    PackIndex *pi = &w->pack_index;
+    if (pi->n_frames == w->frames_cap) {
+        w->frames_cap = w->frames_cap ? w->frames_cap * 2 : 64;
+        pi->frames = xrealloc(pi->frames, w->frames_cap * sizeof *pi->frames);
+    }
+    uint32_t frame_no = (uint32_t)pi->n_frames;
+    pi->frames[pi->n_frames++] =
+        (PackFrame){w->pack_offset, (uint32_t)b->out_len, b->frame_raw_len, b->compression};
+    w->pack_offset += b->out_len;
+    w->stored_bytes += b->out_len;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->known[i]) {
+            w->reused_chunks++;
+            continue;
+        }
+        if (pi->n_entries == w->entries_cap) {
+            w->entries_cap = w->entries_cap ? w->entries_cap * 2 : 1024;
+            pi->entries = xrealloc(pi->entries, w->entries_cap * sizeof *pi->entries);
+        }
+        PackEntry *e = &pi->entries[pi->n_entries++];
+        memcpy(e->hash, b->hash[i], 32);
+        e->frame = frame_no;
+        e->offset = b->frame_offset[i];
+        e->length = b->length[i];
+        w->new_chunks++;
+    }
+    if (w->pack_offset >= PACK_TARGET_BYTES && pack_finish(w, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Waits for the oldest submitted batch and retires it. */
+static int retire_oldest(BackupWriter *w, UkError *err)
+{
+    Batch *b = &w->slots[w->retire % w->n_slots];
+    pthread_mutex_lock(&w->lock);
+    while (b->state != BATCH_DONE)
+        pthread_cond_wait(&w->work_done, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+    int rc = retire_batch(w, b, err);
+    b->state = BATCH_FREE;
+    b->n = 0;
+    b->raw_len = 0;
+    w->retire++;
+    return rc;
+}
+
+static int submit_current(BackupWriter *w, UkError *err)
+{
+    if (!w->current || w->current->n == 0)
+        return 0;
+    pthread_mutex_lock(&w->lock);
+    w->current->state = BATCH_QUEUED;
+    w->fill++;
+    pthread_cond_signal(&w->work_ready);
+    pthread_mutex_unlock(&w->lock);
+    w->current = NULL;
+    (void)err;
+    return 0;
+}
+
+static int ensure_current(BackupWriter *w, UkError *err)
+{
+    if (w->current)
+        return 0;
+    if (w->fill - w->retire == w->n_slots && retire_oldest(w, err) != 0)
+        return -1;
+    w->current = &w->slots[w->fill % w->n_slots];
+    w->current->n = 0;
+    w->current->raw_len = 0;
+    return 0;
+}
+
+int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_t len,
+                        UkError *err)
+{
+    if (w->failed) {
+        *err = w->failure;
+        return -1;
+    }
+    if (index >= w->chunk_count || len == 0 || len > w->chunk_size || len > BATCH_BYTES ||
+        w->have[index])
+        return uk_error_set(err, UK_E_INTERNAL, 0, "unexpected chunk %llu of %llu",
+                            (unsigned long long)index, (unsigned long long)w->chunk_count);
+    w->have[index] = 1;
+    if (w->current && (w->current->n == BATCH_CHUNKS || w->current->raw_len + len > BATCH_BYTES ||
+                       index != w->last_index + 1))
+        submit_current(w, err);
+    if (ensure_current(w, err) != 0)
+        goto failed;
+    Batch *b = w->current;
+    b->index[b->n] = index;
+    b->offset[b->n] = (uint32_t)b->raw_len;
+    b->length[b->n] = (uint32_t)len;
+    memcpy(b->raw + b->raw_len, data, len);
+    b->raw_len += len;
+    b->n++;
+    w->last_index = index;
+    return 0;
+failed:
+    w->failed = true;
+    w->failure = *err;
+    return -1;
+}
+
+int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
+{
+    submit_current(w, err);
+    while (w->retire < w->fill)
+        if (retire_oldest(w, err) != 0)
+            return -1;
+    for (uint64_t i = 0; i < w->chunk_count; i++)
+        if (!w->have[i])
+            return uk_error_set(err, UK_E_INTERNAL, 0, "backup image is missing chunk %llu",
+                                (unsigned long long)i);
+    if (pack_finish(w, err) != 0)
+        return -1;
+    m->image_size = w->image_size;
+    m->chunk_size = w->chunk_size;
+    m->chunk_count = w->chunk_count;
+    m->hashes = w->hashes;
+    manifest_image_hash(w->hashes, w->chunk_count, m->image_hash);
+    m->new_chunks = w->new_chunks;
+    m->reused_chunks = w->reused_chunks;
+    m->duration = monotonic_seconds() - w->started;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    /* The manifest's own size is part of what this backup stores; encode twice to include it. */
+    m->stored_bytes = w->stored_bytes;
+    if (manifest_encode(m, &data, &len, err) != 0) {
+        m->hashes = NULL;
+        return -1;
+    }
+    free(data);
+    m->stored_bytes = w->stored_bytes + len;
+    int rc = manifest_encode(m, &data, &len, err);
+    m->hashes = NULL;
+    if (rc != 0)
+        return -1;
+    char *path = xasprintf("snapshots/%s", m->id);
+    rc = storage_put(w->repo->storage, path, data, len, true, err);
+    free(path);
+    free(data);
+    return rc;
+}
+
+void backup_writer_free(BackupWriter *w)
+{
+    if (!w)
+        return;
+    stop_workers(w);
+    storage_write_abort(w->pack);
+    pack_index_clear(&w->pack_index);
+    for (size_t i = 0; i < w->n_slots; i++) {
+        free(w->slots[i].raw);
+        free(w->slots[i].frame_raw);
+        free(w->slots[i].out);
+    }
+    free(w->slots);
+    chunk_index_free(w->session);
+    free(w->hashes);
+    free(w->have);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->work_ready);
+    pthread_cond_destroy(&w->work_done);
+    free(w);
+}

@@ -1,0 +1,30 @@
+/* Writes one backup into a repository: chunks in, packs + indexes + manifest out.
+ *
+ * Chunks arrive in image order (chunk 0 may come last, see db/sqlite). Consecutive chunks are
+ * gathered into batches; worker threads hash each chunk (SHA-256), drop the ones the
+ * repository already holds, and compress the rest together as one frame. The calling thread
+ * retires batches in order: it appends frames to the current pack, records new chunks, and
+ * fills the manifest's hash list. Memory: a fixed number of 256 KiB batches plus 32 bytes
+ * per chunk for the hash list.
+ *
+ * Nothing becomes visible until backup_writer_commit publishes the manifest, after every pack
+ * and index it needs is durable. */
+#ifndef UK_BACKUP_WRITER_H
+#define UK_BACKUP_WRITER_H
+
+#include "repo/repo.h"
+
+typedef struct BackupWriter BackupWriter;
+
+/* The repository must be locked (shared) and its index loaded. */
+BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_size);
+/* Adds chunk `index`; len is chunk_size except for a shorter last chunk. */
+int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_t len,
+                        UkError *err);
+/* Flushes everything and publishes the manifest. meta supplies id, database, job, tags and
+ * source; the writer fills sizes, hashes and stats. */
+int backup_writer_commit(BackupWriter *w, Manifest *meta, UkError *err);
+/* Aborts an uncommitted backup (its finished packs stay until prune collects them). */
+void backup_writer_free(BackupWriter *w);
+
+#endif

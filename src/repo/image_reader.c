@@ -1,0 +1,127 @@
+#include "repo/image_reader.h"
+
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "filter/compress.h"
+#include "repo/repo_int.h"
+
+#define FRAME_CACHE 8
+
+typedef struct CachedFrame {
+    uint32_t pack, frame;
+    bool valid;
+    uint64_t last_used;
+    unsigned char *data;
+    size_t cap;
+} CachedFrame;
+
+struct ImageReader {
+    Repo *repo;
+    const Manifest *manifest;
+    uint64_t next;
+    uint64_t clock;
+    CachedFrame cache[FRAME_CACHE];
+    unsigned char *stored;
+    size_t stored_cap;
+};
+
+ImageReader *image_reader_new(Repo *repo, const Manifest *manifest)
+{
+    ImageReader *r = xcalloc(1, sizeof *r);
+    r->repo = repo;
+    r->manifest = manifest;
+    return r;
+}
+
+void image_reader_free(ImageReader *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < FRAME_CACHE; i++)
+        free(r->cache[i].data);
+    free(r->stored);
+    free(r);
+}
+
+uint64_t image_reader_position(const ImageReader *r) { return r->next; }
+
+static CachedFrame *load_frame(ImageReader *r, uint32_t pack_no, uint32_t frame_no, UkError *err)
+{
+    CachedFrame *victim = &r->cache[0];
+    for (int i = 0; i < FRAME_CACHE; i++) {
+        CachedFrame *c = &r->cache[i];
+        if (c->valid && c->pack == pack_no && c->frame == frame_no) {
+            c->last_used = ++r->clock;
+            return c;
+        }
+        if (!c->valid || c->last_used < victim->last_used)
+            victim = c;
+    }
+    RepoPack *pack = &r->repo->packs[pack_no];
+    PackFrame *f = &pack->frames[frame_no];
+    if (r->stored_cap < f->stored_len) {
+        r->stored = xrealloc(r->stored, f->stored_len);
+        r->stored_cap = f->stored_len;
+    }
+    if (victim->cap < f->raw_len) {
+        victim->data = xrealloc(victim->data, f->raw_len);
+        victim->cap = f->raw_len;
+    }
+    victim->valid = false;
+    char *path = repo_pack_path(pack->name);
+    int rc = storage_read_range(r->repo->storage, path, f->offset, f->stored_len, r->stored, err);
+    if (rc == 0)
+        rc = decompress_frame(f->compression, r->stored, f->stored_len, victim->data, f->raw_len,
+                              err);
+    if (rc != 0)
+        uk_error_prefix(err, "pack '%s' frame %u: ", pack->name, frame_no);
+    free(path);
+    if (rc != 0)
+        return NULL;
+    victim->pack = pack_no;
+    victim->frame = frame_no;
+    victim->valid = true;
+    victim->last_used = ++r->clock;
+    return victim;
+}
+
+int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, UkError *err)
+{
+    const Manifest *m = r->manifest;
+    if (r->next >= m->chunk_count)
+        return 0;
+    uint64_t i = r->next;
+    const unsigned char *hash = m->hashes + i * 32;
+    char hex[65];
+    const ChunkLocation *loc = chunk_index_get(r->repo->index, hash);
+    if (!loc) {
+        hex_encode(hash, 32, hex);
+        return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu (%s) is missing from the repository",
+                            (unsigned long long)i, hex);
+    }
+    uint64_t expected = i + 1 == m->chunk_count ? m->image_size - i * m->chunk_size
+                                                : m->chunk_size;
+    if (loc->length != expected)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu has length %u, expected %llu",
+                            (unsigned long long)i, loc->length, (unsigned long long)expected);
+    CachedFrame *frame = load_frame(r, loc->pack, loc->frame, err);
+    if (!frame) {
+        uk_error_prefix(err, "chunk %llu: ", (unsigned long long)i);
+        return -1;
+    }
+    unsigned char actual[32];
+    SHA256(frame->data + loc->offset, loc->length, actual);
+    if (memcmp(actual, hash, 32) != 0) {
+        hex_encode(hash, 32, hex);
+        return uk_error_set(err, UK_E_CORRUPT, 0,
+                            "chunk %llu (%s) in pack '%s' is corrupt (hash mismatch)",
+                            (unsigned long long)i, hex, r->repo->packs[loc->pack].name);
+    }
+    *data = frame->data + loc->offset;
+    *len = loc->length;
+    r->next++;
+    return 1;
+}

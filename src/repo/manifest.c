@@ -1,0 +1,173 @@
+/* Manifest encoding. The JSON part is for people and other tools; the hash list is raw
+ * bytes because it is most of the manifest (32 bytes per chunk) and hex would double it. */
+#include "repo/manifest.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void manifest_image_hash(const unsigned char *hashes, uint64_t count, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, hashes, (size_t)count * 32);
+    EVP_DigestFinal_ex(ctx, out, NULL);
+    EVP_MD_CTX_free(ctx);
+}
+
+int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError *err)
+{
+    *out = NULL;
+    char time_text[32], hash_hex[65];
+    format_time_utc(m->time, time_text, sizeof time_text);
+    hex_encode(m->image_hash, 32, hash_hex);
+    json_t *tags = json_array();
+    char *copy = xstrdup(m->tags);
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(tags, json_string(t));
+    free(copy);
+    json_t *doc = json_pack(
+        "{s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:i, s:i, s:I, s:s, s:s,"
+        " s:{s:I, s:I, s:I, s:f}}",
+        "version", 1, "id", m->id, "database", m->database, "time", time_text, "time_unix",
+        (json_int_t)m->time, "job", m->job, "driver", m->driver, "source", m->source, "hostname",
+        m->hostname, "tags", tags, "image_size", (json_int_t)m->image_size, "page_size",
+        (int)m->page_size, "chunk_size", (int)m->chunk_size, "chunk_count",
+        (json_int_t)m->chunk_count, "chunk_hash", "sha256", "image_hash", hash_hex, "stats",
+        "new_chunks", (json_int_t)m->new_chunks, "reused_chunks", (json_int_t)m->reused_chunks,
+        "stored_bytes", (json_int_t)m->stored_bytes, "duration_seconds", m->duration);
+    if (!doc)
+        return uk_error_set(err, UK_E_INTERNAL, 0, "unable to encode manifest '%s'", m->id);
+    char *json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    size_t json_len = strlen(json);
+    size_t hashes_len = (size_t)m->chunk_count * 32;
+    size_t total = 8 + 4 + json_len + hashes_len + 32;
+    unsigned char *buf = xmalloc(total), *p = buf;
+    memcpy(p, MANIFEST_MAGIC, 8);
+    p += 8;
+    put_u32(p, (uint32_t)json_len);
+    p += 4;
+    memcpy(p, json, json_len);
+    p += json_len;
+    if (hashes_len)
+        memcpy(p, m->hashes, hashes_len);
+    p += hashes_len;
+    SHA256(buf, (size_t)(p - buf), p);
+    free(json);
+    *out = buf;
+    *len = total;
+    return 0;
+}
+
+static void copy_string(json_t *doc, const char *key, char *dst, size_t len)
+{
+    const char *v = json_string_value(json_object_get(doc, key));
+    snprintf(dst, len, "%s", v ? v : "");
+}
+
+int manifest_decode(const unsigned char *buf, size_t len, bool with_hashes, Manifest *m,
+                    UkError *err)
+{
+    memset(m, 0, sizeof *m);
+    if (len < 8 + 4 + 32 || memcmp(buf, MANIFEST_MAGIC, 8) != 0)
+        return uk_error_set(err, UK_E_FORMAT, 0, "not an upkeep manifest (bad magic)");
+    unsigned char check[32];
+    SHA256(buf, len - 32, check);
+    if (memcmp(check, buf + len - 32, 32) != 0)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "manifest checksum mismatch");
+    uint32_t json_len = get_u32(buf + 8);
+    if ((size_t)json_len > len - 44)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "manifest length fields are inconsistent");
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)buf + 12, json_len, 0, &jerr);
+    if (!doc)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "manifest metadata is not JSON: %s", jerr.text);
+    int rc = -1;
+    if (json_integer_value(json_object_get(doc, "version")) != 1) {
+        uk_error_set(err, UK_E_FORMAT, 0, "manifest version %lld is not supported (expected 1)",
+                     (long long)json_integer_value(json_object_get(doc, "version")));
+        goto out;
+    }
+    copy_string(doc, "id", m->id, sizeof m->id);
+    copy_string(doc, "database", m->database, sizeof m->database);
+    copy_string(doc, "job", m->job, sizeof m->job);
+    copy_string(doc, "driver", m->driver, sizeof m->driver);
+    copy_string(doc, "source", m->source, sizeof m->source);
+    copy_string(doc, "hostname", m->hostname, sizeof m->hostname);
+    size_t i;
+    json_t *tag;
+    json_array_foreach(json_object_get(doc, "tags"), i, tag)
+    {
+        size_t used = strlen(m->tags);
+        snprintf(m->tags + used, sizeof m->tags - used, "%s%s", used ? "," : "",
+                 json_string_value(tag) ? json_string_value(tag) : "");
+    }
+    m->time = (time_t)json_integer_value(json_object_get(doc, "time_unix"));
+    m->image_size = (uint64_t)json_integer_value(json_object_get(doc, "image_size"));
+    m->page_size = (uint32_t)json_integer_value(json_object_get(doc, "page_size"));
+    m->chunk_size = (uint32_t)json_integer_value(json_object_get(doc, "chunk_size"));
+    m->chunk_count = (uint64_t)json_integer_value(json_object_get(doc, "chunk_count"));
+    json_t *stats = json_object_get(doc, "stats");
+    m->new_chunks = (uint64_t)json_integer_value(json_object_get(stats, "new_chunks"));
+    m->reused_chunks = (uint64_t)json_integer_value(json_object_get(stats, "reused_chunks"));
+    m->stored_bytes = (uint64_t)json_integer_value(json_object_get(stats, "stored_bytes"));
+    m->duration = json_real_value(json_object_get(stats, "duration_seconds"));
+    const char *hash_hex = json_string_value(json_object_get(doc, "image_hash"));
+    if (!hash_hex || hex_decode(hash_hex, m->image_hash, 32) != 0 || m->chunk_size == 0 ||
+        (size_t)m->chunk_count * 32 != len - 44 - json_len ||
+        m->chunk_count != (m->image_size + m->chunk_size - 1) / m->chunk_size) {
+        uk_error_set(err, UK_E_CORRUPT, 0, "manifest fields are inconsistent");
+        goto out;
+    }
+    if (with_hashes) {
+        m->hashes = xmalloc((size_t)m->chunk_count * 32 + 1);
+        memcpy(m->hashes, buf + 12 + json_len, (size_t)m->chunk_count * 32);
+        unsigned char image_hash[32];
+        manifest_image_hash(m->hashes, m->chunk_count, image_hash);
+        if (memcmp(image_hash, m->image_hash, 32) != 0) {
+            uk_error_set(err, UK_E_CORRUPT, 0, "manifest chunk list does not match its image hash");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(doc);
+    if (rc != 0)
+        manifest_clear(m);
+    return rc;
+}
+
+void manifest_clear(Manifest *m)
+{
+    free(m->hashes);
+    m->hashes = NULL;
+}
+
+bool manifest_has_tag(const char *tags, const char *tag)
+{
+    size_t n = strlen(tag);
+    for (const char *p = tags; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, tag, n) == 0)
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}

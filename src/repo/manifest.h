@@ -1,0 +1,46 @@
+/* A backup's manifest: what the backup is (JSON metadata) and the ordered list of chunk
+ * hashes that rebuild its image. Publishing the manifest is what makes a backup exist.
+ * Byte layout: docs/repository-format.md. */
+#ifndef UK_MANIFEST_H
+#define UK_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/error.h"
+
+#define MANIFEST_MAGIC "UKSNAP1\n"
+
+typedef struct Manifest {
+    char id[64];
+    char database[128];
+    char job[128];
+    char driver[16];
+    char source[1024];
+    char hostname[256];
+    char tags[256];          /* comma-separated */
+    time_t time;
+    uint64_t image_size;
+    uint32_t page_size;
+    uint32_t chunk_size;
+    uint64_t chunk_count;
+    unsigned char image_hash[32]; /* SHA-256 over the concatenated chunk hashes */
+    uint64_t new_chunks, reused_chunks, stored_bytes;
+    double duration;
+    unsigned char *hashes;   /* chunk_count * 32 bytes, owned; NULL when not loaded */
+} Manifest;
+
+/* Caller frees *out. */
+int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError *err);
+/* Checks the trailing checksum; with_hashes=false skips copying the hash list. */
+int manifest_decode(const unsigned char *buf, size_t len, bool with_hashes, Manifest *out,
+                    UkError *err);
+void manifest_clear(Manifest *m);
+/* Image hash: SHA-256 over the concatenation of the chunk hashes. */
+void manifest_image_hash(const unsigned char *hashes, uint64_t count, unsigned char out[32]);
+/* Does the backup carry this tag? */
+bool manifest_has_tag(const char *tags, const char *tag);
+
+#endif

@@ -1,0 +1,407 @@
+/* Repository open, format marker, index loading, manifest listing and garbage collection.
+ *
+ * The format marker ("config", JSON) is written once when the repository is created; an
+ * unknown version is refused before anything else is read or written, so an older upkeep
+ * never damages a newer repository. */
+#include "repo/repo_int.h"
+
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+
+char *repo_pack_path(const char *pack_name)
+{
+    return xasprintf("packs/%.2s/%s", pack_name, pack_name);
+}
+
+static int check_or_create_marker(Repo *r, bool create, UkError *err)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    UkError get_err = {0};
+    if (storage_get(r->storage, "config", &data, &len, &get_err) != 0) {
+        if (get_err.code != UK_E_NOTFOUND) {
+            *err = get_err;
+            return -1;
+        }
+        if (!create)
+            return uk_error_set(err, UK_E_NOTFOUND, 0,
+                                "repository '%s' at '%s' has no backups yet (no repository there)",
+                                r->name, storage_location(r->storage));
+        unsigned char id[16];
+        char id_hex[33];
+        RAND_bytes(id, sizeof id);
+        hex_encode(id, sizeof id, id_hex);
+        char *marker = xasprintf("{\"format\":\"upkeep-repository\",\"version\":%d,"
+                                 "\"id\":\"%s\",\"chunk_hash\":\"sha256\"}\n",
+                                 REPO_FORMAT_VERSION, id_hex);
+        UkError put_err = {0};
+        int rc = storage_put(r->storage, "config", marker, strlen(marker), true, &put_err);
+        free(marker);
+        if (rc != 0 && put_err.code != UK_E_EXISTS) { /* EXISTS: created concurrently */
+            *err = put_err;
+            return -1;
+        }
+        return rc == 0 ? 0 : check_or_create_marker(r, false, err);
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)data, len, 0, &jerr);
+    free(data);
+    const char *format = json_string_value(json_object_get(doc, "format"));
+    json_int_t version = json_integer_value(json_object_get(doc, "version"));
+    int rc = 0;
+    if (!doc || !format || strcmp(format, "upkeep-repository") != 0)
+        rc = uk_error_set(err, UK_E_FORMAT, 0, "'%s' is not an upkeep repository",
+                          storage_location(r->storage));
+    else if (version != REPO_FORMAT_VERSION)
+        rc = uk_error_set(err, UK_E_FORMAT, 0,
+                          "repository '%s' has format version %lld; this upkeep reads version %d",
+                          r->name, (long long)version, REPO_FORMAT_VERSION);
+    json_decref(doc);
+    return rc;
+}
+
+int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (!opts->create && stat(opts->location, &st) != 0)
+        return uk_error_set(err, UK_E_NOTFOUND, 0,
+                            "repository '%s' at '%s' has no backups yet (no repository there)",
+                            opts->name, opts->location);
+    Storage *storage = storage_open(opts->location, err);
+    if (!storage)
+        return -1;
+    Repo *r = xcalloc(1, sizeof *r);
+    r->name = xstrdup(opts->name);
+    r->storage = storage;
+    r->compression_level = opts->compression_level;
+    r->index = chunk_index_new();
+    if (check_or_create_marker(r, opts->create, err) != 0) {
+        repo_close(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+void repo_close(Repo *r)
+{
+    if (!r)
+        return;
+    storage_free(r->storage);
+    chunk_index_free(r->index);
+    for (size_t i = 0; i < r->n_packs; i++)
+        free(r->packs[i].frames);
+    free(r->packs);
+    free(r->name);
+    free(r);
+}
+
+const char *repo_name(const Repo *r) { return r->name; }
+Storage *repo_storage(Repo *r) { return r->storage; }
+int repo_compression_level(const Repo *r) { return r->compression_level; }
+const ChunkIndex *repo_index(const Repo *r) { return r->index; }
+
+int repo_lock(Repo *r, bool exclusive, UkError *err)
+{
+    const char *wait = getenv("UPKEEP_LOCK_WAIT");
+    return storage_lock(r->storage, exclusive, wait ? atoi(wait) : 600, err);
+}
+
+static bool is_hex_name(const char *name, size_t len)
+{
+    if (strlen(name) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return false;
+    return true;
+}
+
+int repo_load_index(Repo *r, UkError *err)
+{
+    if (r->index_loaded)
+        return 0;
+    char **names = NULL;
+    size_t n = 0;
+    if (storage_list(r->storage, "index", &names, &n, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!is_hex_name(names[i], 32))
+            continue;
+        char *path = xasprintf("index/%s", names[i]);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        PackIndex pi;
+        if (storage_get(r->storage, path, &data, &len, err) != 0 ||
+            pack_index_decode(data, len, &pi, err) != 0) {
+            uk_error_prefix(err, "repository '%s': index '%s': ", r->name, names[i]);
+            rc = -1;
+        } else {
+            r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
+            RepoPack *p = &r->packs[r->n_packs];
+            snprintf(p->name, sizeof p->name, "%s", names[i]);
+            p->frames = pi.frames;
+            p->n_frames = pi.n_frames;
+            for (size_t e = 0; e < pi.n_entries; e++) {
+                ChunkLocation loc = {(uint32_t)r->n_packs, pi.entries[e].frame,
+                                     pi.entries[e].offset, pi.entries[e].length};
+                chunk_index_add(r->index, pi.entries[e].hash, &loc);
+            }
+            free(pi.entries);
+            r->n_packs++;
+        }
+        free(data);
+        free(path);
+    }
+    storage_names_free(names, n);
+    if (rc == 0)
+        r->index_loaded = true;
+    return rc;
+}
+
+static int compare_manifests(const void *a, const void *b)
+{
+    const Manifest *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out, UkError *err)
+{
+    char *path = xasprintf("snapshots/%s", id);
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = storage_get(r->storage, path, &data, &len, err);
+    if (rc != 0 && err && err->code == UK_E_NOTFOUND)
+        uk_error_set(err, UK_E_NOTFOUND, 0, "no backup '%s' in repository '%s'", id, r->name);
+    else if (rc == 0 && (rc = manifest_decode(data, len, with_hashes, out, err)) != 0)
+        uk_error_prefix(err, "backup '%s': ", id);
+    free(data);
+    free(path);
+    return rc;
+}
+
+int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err)
+{
+    *out = NULL;
+    *n = 0;
+    char **names = NULL;
+    size_t count = 0;
+    if (storage_list(r->storage, "snapshots", &names, &count, err) != 0)
+        return -1;
+    int rc = 0;
+    Manifest *list = xcalloc(count ? count : 1, sizeof *list);
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (repo_read_manifest(r, names[i], false, &list[used], err) != 0) {
+            rc = -1;
+            break;
+        }
+        used++;
+    }
+    storage_names_free(names, count);
+    if (rc != 0) {
+        free(list);
+        return -1;
+    }
+    qsort(list, used, sizeof *list, compare_manifests);
+    *out = list;
+    *n = used;
+    return 0;
+}
+
+int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database, char *id_out,
+                        size_t len, UkError *err)
+{
+    if (strcmp(id_or_latest, "latest") != 0) {
+        Manifest m;
+        if (repo_read_manifest(r, id_or_latest, false, &m, err) != 0)
+            return -1;
+        snprintf(id_out, len, "%s", m.id);
+        return 0;
+    }
+    Manifest *list = NULL;
+    size_t n = 0;
+    if (repo_list_backups(r, &list, &n, err) != 0)
+        return -1;
+    int rc = -1;
+    for (size_t i = n; i-- > 0;) {
+        if (!database || strcmp(list[i].database, database) == 0) {
+            snprintf(id_out, len, "%s", list[i].id);
+            rc = 0;
+            break;
+        }
+    }
+    free(list);
+    if (rc != 0)
+        uk_error_set(err, UK_E_NOTFOUND, 0, "repository '%s' holds no backup%s%s", r->name,
+                     database ? " of database " : "", database ? database : "");
+    return rc;
+}
+
+int repo_remove_backup(Repo *r, const char *id, UkError *err)
+{
+    char *path = xasprintf("snapshots/%s", id);
+    int rc = storage_remove(r->storage, path, err);
+    free(path);
+    return rc;
+}
+
+/* Collects every chunk hash that a remaining manifest references. */
+static int referenced_chunks(Repo *r, ChunkIndex *refs, UkError *err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (storage_list(r->storage, "snapshots", &names, &n, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        Manifest m;
+        if (repo_read_manifest(r, names[i], true, &m, err) != 0) {
+            rc = -1;
+            break;
+        }
+        for (uint64_t c = 0; c < m.chunk_count; c++)
+            chunk_index_add(refs, m.hashes + c * 32, NULL);
+        manifest_clear(&m);
+    }
+    storage_names_free(names, n);
+    return rc;
+}
+
+int repo_gc(Repo *r, bool dry_run, GcStats *stats, UkError *err)
+{
+    memset(stats, 0, sizeof *stats);
+    ChunkIndex *refs = chunk_index_new();
+    char **indexes = NULL, **dirs = NULL, **tmp = NULL;
+    size_t n_indexes = 0, n_dirs = 0, n_tmp = 0;
+    int rc = -1;
+    /* A manifest that fails to read stops GC: deleting chunks it might need would be worse. */
+    if (referenced_chunks(r, refs, err) != 0)
+        goto out;
+    stats->chunks_referenced = chunk_index_count(refs);
+    if (storage_list(r->storage, "index", &indexes, &n_indexes, err) != 0)
+        goto out;
+    ChunkIndex *packs_with_index = chunk_index_new();
+    for (size_t i = 0; i < n_indexes; i++) {
+        if (!is_hex_name(indexes[i], 32))
+            continue;
+        char *path = xasprintf("index/%s", indexes[i]);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        PackIndex pi;
+        int read_rc = storage_get(r->storage, path, &data, &len, err);
+        if (read_rc == 0)
+            read_rc = pack_index_decode(data, len, &pi, err);
+        free(data);
+        if (read_rc != 0) {
+            free(path);
+            chunk_index_free(packs_with_index);
+            goto out;
+        }
+        stats->packs_total++;
+        size_t live = 0;
+        uint64_t pack_bytes = 0;
+        for (size_t e = 0; e < pi.n_entries; e++)
+            if (chunk_index_get(refs, pi.entries[e].hash))
+                live++;
+        for (size_t f = 0; f < pi.n_frames; f++)
+            pack_bytes += pi.frames[f].stored_len;
+        stats->chunks_unreferenced += pi.n_entries - live;
+        unsigned char key[32] = {0};
+        hex_decode(indexes[i], key, 16);
+        if (live > 0) {
+            chunk_index_add(packs_with_index, key, NULL);
+        } else {
+            stats->packs_removed++;
+            stats->bytes_removed += pack_bytes;
+            if (!dry_run) {
+                /* Index first: a crash in between leaves an orphan pack (removed below next
+                 * time), never an index entry pointing at a missing pack. */
+                char *pack = repo_pack_path(indexes[i]);
+                int del_rc = storage_remove(r->storage, path, err);
+                if (del_rc == 0)
+                    del_rc = storage_remove(r->storage, pack, err);
+                free(pack);
+                if (del_rc != 0) {
+                    pack_index_clear(&pi);
+                    free(path);
+                    chunk_index_free(packs_with_index);
+                    goto out;
+                }
+            }
+        }
+        pack_index_clear(&pi);
+        free(path);
+    }
+    /* Packs without an index were left by an interrupted backup: nothing can reference them. */
+    if (storage_list(r->storage, "packs", &dirs, &n_dirs, err) != 0) {
+        chunk_index_free(packs_with_index);
+        goto out;
+    }
+    for (size_t d = 0; d < n_dirs; d++) {
+        char *dir = xasprintf("packs/%s", dirs[d]);
+        char **packs = NULL;
+        size_t n_packs = 0;
+        if (storage_list(r->storage, dir, &packs, &n_packs, err) == 0) {
+            for (size_t p = 0; p < n_packs; p++) {
+                unsigned char key[32] = {0};
+                if (!is_hex_name(packs[p], 32) || hex_decode(packs[p], key, 16) != 0)
+                    continue;
+                if (chunk_index_get(packs_with_index, key))
+                    continue;
+                bool indexed_but_dead = false;
+                for (size_t i = 0; i < n_indexes; i++)
+                    if (strcmp(indexes[i], packs[p]) == 0)
+                        indexed_but_dead = true;
+                if (indexed_but_dead && dry_run)
+                    continue; /* already counted above */
+                stats->orphan_files_removed += indexed_but_dead ? 0 : 1;
+                if (!dry_run) {
+                    char *path = xasprintf("%s/%s", dir, packs[p]);
+                    storage_remove(r->storage, path, NULL);
+                    free(path);
+                }
+            }
+        }
+        storage_names_free(packs, n_packs);
+        free(dir);
+    }
+    chunk_index_free(packs_with_index);
+    if (!dry_run && storage_list(r->storage, "tmp", &tmp, &n_tmp, err) == 0) {
+        for (size_t i = 0; i < n_tmp; i++) {
+            char *path = xasprintf("tmp/%s", tmp[i]);
+            storage_remove(r->storage, path, NULL);
+            free(path);
+            stats->orphan_files_removed++;
+        }
+    }
+    rc = 0;
+out:
+    chunk_index_free(refs);
+    storage_names_free(indexes, n_indexes);
+    storage_names_free(dirs, n_dirs);
+    storage_names_free(tmp, n_tmp);
+    return rc;
+}
+
+int repo_size(Repo *r, uint64_t *bytes, UkError *err)
+{
+    (void)err;
+    *bytes = 0;
+    if (repo_load_index(r, err) != 0)
+        return -1;
+    for (size_t i = 0; i < r->n_packs; i++)
+        for (size_t f = 0; f < r->packs[i].n_frames; f++)
+            *bytes += r->packs[i].frames[f].stored_len;
+    return 0;
+}

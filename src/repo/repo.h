@@ -1,0 +1,63 @@
+/* A repository: content-addressed chunks in packs, pack indexes, and backup manifests, on
+ * a Storage. Layout and byte formats: docs/repository-format.md.
+ *
+ * Writers (backups) hold the repository lock shared; prune holds it exclusive, so garbage
+ * collection never races a backup that has written packs but not yet its manifest. */
+#ifndef UK_REPO_H
+#define UK_REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "repo/chunk_index.h"
+#include "repo/manifest.h"
+#include "repo/storage.h"
+
+#define REPO_FORMAT_VERSION 1
+
+typedef struct Repo Repo;
+
+typedef struct RepoOpenOpts {
+    const char *name;     /* the [repository NAME] */
+    const char *location; /* resolved file:// path */
+    int compression_level;
+    bool create;          /* create the repository when it does not exist yet */
+} RepoOpenOpts;
+
+int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err);
+void repo_close(Repo *r);
+const char *repo_name(const Repo *r);
+Storage *repo_storage(Repo *r);
+int repo_compression_level(const Repo *r);
+
+/* Shared for backup/verify/restore, exclusive for prune. Released by repo_close. */
+int repo_lock(Repo *r, bool exclusive, UkError *err);
+
+/* Reads every pack index into memory (needed before writing or reading chunks). */
+int repo_load_index(Repo *r, UkError *err);
+const ChunkIndex *repo_index(const Repo *r);
+
+/* All manifests' metadata (no hash lists), oldest first. Caller frees *out. */
+int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err);
+int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out, UkError *err);
+/* Resolves "latest" (optionally of one database) or checks an id exists. */
+int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database, char *id_out,
+                        size_t len, UkError *err);
+int repo_remove_backup(Repo *r, const char *id, UkError *err);
+
+typedef struct GcStats {
+    size_t packs_total, packs_removed, orphan_files_removed;
+    uint64_t bytes_removed;
+    size_t chunks_referenced, chunks_unreferenced;
+} GcStats;
+/* Deletes packs none of whose chunks a remaining manifest references (index first, then
+ * pack), packs left without an index by an interrupted backup, and stray temporary files.
+ * Requires the exclusive lock. */
+int repo_gc(Repo *r, bool dry_run, GcStats *stats, UkError *err);
+
+/* Total bytes of packs, indexes and manifests. */
+int repo_size(Repo *r, uint64_t *bytes, UkError *err);
+
+#endif

@@ -1,0 +1,149 @@
+/* Wrappers over the storage driver table. They are the one place to add behaviour common to
+ * all drivers: argument checks, and the fault-injection hook tests use to fail the Nth write. */
+#include "repo/storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "repo/storage_driver.h"
+
+struct Storage {
+    const StorageDriver *driver;
+    void *impl;
+    char *location;
+    bool locked;
+};
+
+struct StorageWrite {
+    Storage *storage;
+    void *impl;
+};
+
+static long fault_countdown = -1;
+
+static int fault_hit(UkError *err)
+{
+    if (fault_countdown < 0) {
+        const char *env = getenv("UPKEEP_FAULT_STORAGE_WRITE");
+        fault_countdown = env ? atol(env) : 0;
+        if (fault_countdown <= 0)
+            fault_countdown = 0;
+    }
+    if (fault_countdown > 0 && --fault_countdown == 0)
+        return uk_error_set(err, UK_E_IO, 5, "unable to write to storage (injected fault)");
+    return 0;
+}
+
+void storage_set_fault(long nth_write) { fault_countdown = nth_write > 0 ? nth_write : 0; }
+
+Storage *storage_open(const char *location, UkError *err)
+{
+    void *impl = storage_posix_open(location, err);
+    if (!impl)
+        return NULL;
+    Storage *s = xcalloc(1, sizeof *s);
+    s->driver = &storage_posix_driver;
+    s->impl = impl;
+    s->location = xstrdup(location);
+    return s;
+}
+
+void storage_free(Storage *s)
+{
+    if (!s)
+        return;
+    if (s->locked)
+        storage_unlock(s);
+    s->driver->free(s->impl);
+    free(s->location);
+    free(s);
+}
+
+const char *storage_location(const Storage *s) { return s->location; }
+
+int storage_put(Storage *s, const char *name, const void *data, size_t len, bool exclusive,
+                UkError *err)
+{
+    if (fault_hit(err) != 0)
+        return -1;
+    return s->driver->put(s->impl, name, data, len, exclusive, err);
+}
+
+int storage_get(Storage *s, const char *name, unsigned char **data, size_t *len, UkError *err)
+{
+    return s->driver->get(s->impl, name, data, len, err);
+}
+
+int storage_read_range(Storage *s, const char *name, uint64_t offset, size_t len, void *buf,
+                       UkError *err)
+{
+    return s->driver->read_range(s->impl, name, offset, len, buf, err);
+}
+
+int storage_list(Storage *s, const char *prefix, char ***names, size_t *n, UkError *err)
+{
+    return s->driver->list(s->impl, prefix, names, n, err);
+}
+
+int storage_remove(Storage *s, const char *name, UkError *err)
+{
+    return s->driver->remove(s->impl, name, err);
+}
+
+StorageWrite *storage_write_begin(Storage *s, const char *name, UkError *err)
+{
+    void *impl = s->driver->write_begin(s->impl, name, err);
+    if (!impl)
+        return NULL;
+    StorageWrite *w = xcalloc(1, sizeof *w);
+    w->storage = s;
+    w->impl = impl;
+    return w;
+}
+
+int storage_write(StorageWrite *w, const void *data, size_t len, UkError *err)
+{
+    if (fault_hit(err) != 0)
+        return -1;
+    return w->storage->driver->write(w->impl, data, len, err);
+}
+
+int storage_write_commit(StorageWrite *w, UkError *err)
+{
+    int rc = w->storage->driver->write_commit(w->impl, err);
+    free(w);
+    return rc;
+}
+
+void storage_write_abort(StorageWrite *w)
+{
+    if (!w)
+        return;
+    w->storage->driver->write_abort(w->impl);
+    free(w);
+}
+
+int storage_lock(Storage *s, bool exclusive, int wait_seconds, UkError *err)
+{
+    if (!s->driver->lock)
+        return 0;
+    if (s->driver->lock(s->impl, exclusive, wait_seconds, err) != 0)
+        return -1;
+    s->locked = true;
+    return 0;
+}
+
+void storage_unlock(Storage *s)
+{
+    if (s->driver->unlock && s->locked)
+        s->driver->unlock(s->impl);
+    s->locked = false;
+}
+
+void storage_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}

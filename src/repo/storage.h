@@ -1,0 +1,46 @@
+/* Storage: the object store under a repository. Callers use these wrappers; drivers
+ * implement storage_driver.h. See that header for what each call guarantees. */
+#ifndef UK_STORAGE_H
+#define UK_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct Storage Storage;
+typedef struct StorageWrite StorageWrite;
+
+/* Opens the storage for a repository URL ("file:///…" already resolved to a path). */
+Storage *storage_open(const char *location, UkError *err);
+void storage_free(Storage *s);
+const char *storage_location(const Storage *s);
+
+int storage_put(Storage *s, const char *name, const void *data, size_t len, bool exclusive,
+                UkError *err);
+int storage_get(Storage *s, const char *name, unsigned char **data, size_t *len, UkError *err);
+int storage_read_range(Storage *s, const char *name, uint64_t offset, size_t len, void *buf,
+                       UkError *err);
+/* Names under prefix; caller frees each name and the array. */
+int storage_list(Storage *s, const char *prefix, char ***names, size_t *n, UkError *err);
+int storage_remove(Storage *s, const char *name, UkError *err);
+
+StorageWrite *storage_write_begin(Storage *s, const char *name, UkError *err);
+int storage_write(StorageWrite *w, const void *data, size_t len, UkError *err);
+/* Publishes durably and frees w (also on failure). */
+int storage_write_commit(StorageWrite *w, UkError *err);
+/* Discards and frees w; NULL is accepted. */
+void storage_write_abort(StorageWrite *w);
+
+int storage_lock(Storage *s, bool exclusive, int wait_seconds, UkError *err);
+void storage_unlock(Storage *s);
+
+void storage_names_free(char **names, size_t n);
+
+/* Fault injection for tests: the Nth storage write or put from now on fails with an I/O
+ * error (0 disables). The UPKEEP_FAULT_STORAGE_WRITE=N environment variable does the same
+ * for a whole process, for end-to-end tests. */
+void storage_set_fault(long nth_write);
+
+#endif

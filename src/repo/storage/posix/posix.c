@@ -1,0 +1,294 @@
+/* Storage driver for a local folder (file:// repositories).
+ *
+ * Every object is first written under tmp/ with a unique name, fsynced, then renamed (or, for
+ * exclusive puts, hard-linked) into place and the target folder fsynced. A crash therefore
+ * leaves at most stray files in tmp/, which prune removes; it never leaves a half-written
+ * object under its real name. The repository lock is flock(2) on the file "lock". */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "repo/storage_driver.h"
+
+typedef struct PosixStorage {
+    char *root;
+    int lock_fd;
+} PosixStorage;
+
+typedef struct PosixWrite {
+    PosixStorage *storage;
+    char *tmp_path;
+    char *final_path;
+    bool exclusive;
+    int fd;
+} PosixWrite;
+
+static int io_code(int e) { return e == ENOSPC || e == EDQUOT ? UK_E_NOSPACE : UK_E_IO; }
+
+void *storage_posix_open(const char *root, UkError *err)
+{
+    struct stat st;
+    if (stat(root, &st) != 0 && mkdir_p(root, 0700, err) != 0)
+        return NULL;
+    char *tmp = xasprintf("%s/tmp", root);
+    int rc = mkdir_p(tmp, 0700, err);
+    free(tmp);
+    if (rc != 0)
+        return NULL;
+    PosixStorage *s = xcalloc(1, sizeof *s);
+    s->root = xstrdup(root);
+    s->lock_fd = -1;
+    return s;
+}
+
+static void posix_free(void *impl)
+{
+    PosixStorage *s = impl;
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    free(s->root);
+    free(s);
+}
+
+static void *posix_write_begin_opts(void *impl, const char *name, bool exclusive, UkError *err)
+{
+    PosixStorage *s = impl;
+    unsigned int nonce = (unsigned int)getpid() ^ (unsigned int)time(NULL) ^ (unsigned int)rand();
+    PosixWrite *w = xcalloc(1, sizeof *w);
+    w->storage = s;
+    w->exclusive = exclusive;
+    w->final_path = xasprintf("%s/%s", s->root, name);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        free(w->tmp_path);
+        w->tmp_path = xasprintf("%s/tmp/%d-%08x-%d", s->root, (int)getpid(), nonce, attempt);
+        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (w->fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (w->fd < 0) {
+        uk_error_set(err, io_code(errno), errno, "unable to create file '%s'", w->tmp_path);
+        free(w->tmp_path);
+        free(w->final_path);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void *posix_write_begin(void *impl, const char *name, UkError *err)
+{
+    return posix_write_begin_opts(impl, name, false, err);
+}
+
+static int posix_write(void *writer, const void *data, size_t len, UkError *err)
+{
+    PosixWrite *w = writer;
+    return write_all(w->fd, data, len, w->tmp_path, err);
+}
+
+static void posix_write_abort(void *writer)
+{
+    PosixWrite *w = writer;
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    unlink(w->tmp_path);
+    free(w->tmp_path);
+    free(w->final_path);
+    free(w);
+}
+
+static int posix_write_commit(void *writer, UkError *err)
+{
+    PosixWrite *w = writer;
+    int rc = -1;
+    char *dir = path_dirname(w->final_path);
+    if (fsync(w->fd) != 0) {
+        uk_error_set(err, io_code(errno), errno, "unable to sync file '%s'", w->tmp_path);
+        goto out;
+    }
+    if (close(w->fd) != 0) {
+        w->fd = -1;
+        uk_error_set(err, io_code(errno), errno, "unable to close file '%s'", w->tmp_path);
+        goto out;
+    }
+    w->fd = -1;
+    if (mkdir_p(dir, 0700, err) != 0)
+        goto out;
+    if (w->exclusive) {
+        if (link(w->tmp_path, w->final_path) != 0) {
+            uk_error_set(err, errno == EEXIST ? UK_E_EXISTS : io_code(errno), errno,
+                         "unable to publish '%s'", w->final_path);
+            goto out;
+        }
+    } else if (rename(w->tmp_path, w->final_path) != 0) {
+        uk_error_set(err, io_code(errno), errno, "unable to publish '%s'", w->final_path);
+        goto out;
+    }
+    rc = fsync_dir(dir, err);
+out:
+    free(dir);
+    posix_write_abort(w); /* removes the temporary name (already renamed away on success) */
+    return rc;
+}
+
+static int posix_put(void *impl, const char *name, const void *data, size_t len, bool exclusive,
+                     UkError *err)
+{
+    PosixWrite *w = posix_write_begin_opts(impl, name, exclusive, err);
+    if (!w)
+        return -1;
+    if (posix_write(w, data, len, err) != 0) {
+        posix_write_abort(w);
+        return -1;
+    }
+    return posix_write_commit(w, err);
+}
+
+static int posix_get(void *impl, const char *name, unsigned char **data, size_t *len,
+                     UkError *err)
+{
+    PosixStorage *s = impl;
+    char *path = xasprintf("%s/%s", s->root, name);
+    int rc = read_file_all(path, (size_t)1 << 34, data, len, err);
+    free(path);
+    return rc;
+}
+
+static int posix_read_range(void *impl, const char *name, uint64_t offset, size_t len, void *buf,
+                            UkError *err)
+{
+    PosixStorage *s = impl;
+    char *path = xasprintf("%s/%s", s->root, name);
+    int rc = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        uk_error_set(err, errno == ENOENT ? UK_E_NOTFOUND : UK_E_IO, errno,
+                     "unable to open file '%s' for read", path);
+        goto out;
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(offset + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            uk_error_set(err, UK_E_IO, errno, "unable to read file '%s'", path);
+            goto out;
+        }
+        if (n == 0) {
+            uk_error_set(err, UK_E_CORRUPT, 0, "file '%s' is shorter than its index says", path);
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
+}
+
+static int posix_list(void *impl, const char *prefix, char ***names, size_t *n, UkError *err)
+{
+    PosixStorage *s = impl;
+    *names = NULL;
+    *n = 0;
+    char *path = xasprintf("%s/%s", s->root, prefix);
+    DIR *dir = opendir(path);
+    if (!dir) {
+        int e = errno;
+        free(path);
+        if (e == ENOENT)
+            return 0;
+        return uk_error_set(err, UK_E_IO, e, "unable to list folder '%s/%s'", s->root, prefix);
+    }
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        *names = xrealloc(*names, (*n + 1) * sizeof **names);
+        (*names)[(*n)++] = xstrdup(de->d_name);
+    }
+    closedir(dir);
+    free(path);
+    return 0;
+}
+
+static int posix_remove(void *impl, const char *name, UkError *err)
+{
+    PosixStorage *s = impl;
+    char *path = xasprintf("%s/%s", s->root, name);
+    int rc = 0;
+    if (unlink(path) != 0 && errno != ENOENT)
+        rc = uk_error_set(err, UK_E_IO, errno, "unable to remove '%s'", path);
+    if (rc == 0) {
+        char *dir = path_dirname(path);
+        rc = fsync_dir(dir, err);
+        free(dir);
+    }
+    free(path);
+    return rc;
+}
+
+static int posix_lock(void *impl, bool exclusive, int wait_seconds, UkError *err)
+{
+    PosixStorage *s = impl;
+    char *path = xasprintf("%s/lock", s->root);
+    if (s->lock_fd < 0)
+        s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        uk_error_set(err, UK_E_IO, errno, "unable to open lock file '%s'", path);
+        free(path);
+        return -1;
+    }
+    free(path);
+    double deadline = monotonic_seconds() + wait_seconds;
+    for (;;) {
+        if (flock(s->lock_fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return uk_error_set(err, UK_E_IO, errno, "unable to lock repository '%s'", s->root);
+        if (monotonic_seconds() >= deadline)
+            return uk_error_set(err, UK_E_LOCKED, 0,
+                                exclusive ? "repository '%s' is in use by a running backup, "
+                                            "verify or restore"
+                                          : "repository '%s' is locked by a running prune",
+                                s->root);
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+static void posix_unlock(void *impl)
+{
+    PosixStorage *s = impl;
+    if (s->lock_fd >= 0)
+        flock(s->lock_fd, LOCK_UN);
+}
+
+const StorageDriver storage_posix_driver = {
+    .name = "file",
+    .put = posix_put,
+    .get = posix_get,
+    .read_range = posix_read_range,
+    .list = posix_list,
+    .remove = posix_remove,
+    .write_begin = posix_write_begin,
+    .write = posix_write,
+    .write_commit = posix_write_commit,
+    .write_abort = posix_write_abort,
+    .lock = posix_lock,
+    .unlock = posix_unlock,
+    .free = posix_free,
+};

@@ -1,0 +1,46 @@
+/* Contract for storage drivers (file:// today; s3:// fits the same shape).
+ *
+ * Names are relative, '/'-separated paths inside the repository ("packs/ab/abcd…"). A driver
+ * implements every function below except where marked optional (NULL allowed).
+ *
+ * - put:        store the whole object durably; the object is visible only once complete. With
+ *               `exclusive` the call fails with UK_E_EXISTS instead of replacing.
+ * - get:        read the whole object; a missing object is UK_E_NOTFOUND.
+ * - read_range: read exactly len bytes at offset (short objects are UK_E_CORRUPT).
+ * - list:       names directly under a prefix folder, without the prefix, in any order.
+ * - remove:     delete an object; deleting a missing object succeeds. Durable on return.
+ * - write_*:    stream a large object; nothing is visible until write_commit returns 0, and
+ *               write_abort leaves nothing behind.
+ * - lock:       optional. Take the repository lock shared (backups, verify, restore) or
+ *               exclusive (prune), waiting up to wait_seconds; release with unlock.
+ * - free:       release the driver state.
+ *
+ * Drivers log only at debug level and report failures through UkError. */
+#ifndef UK_STORAGE_DRIVER_H
+#define UK_STORAGE_DRIVER_H
+
+#include "repo/storage.h"
+
+typedef struct StorageDriver {
+    const char *name;
+    int (*put)(void *impl, const char *name, const void *data, size_t len, bool exclusive,
+               UkError *err);
+    int (*get)(void *impl, const char *name, unsigned char **data, size_t *len, UkError *err);
+    int (*read_range)(void *impl, const char *name, uint64_t offset, size_t len, void *buf,
+                      UkError *err);
+    int (*list)(void *impl, const char *prefix, char ***names, size_t *n, UkError *err);
+    int (*remove)(void *impl, const char *name, UkError *err);
+    void *(*write_begin)(void *impl, const char *name, UkError *err);
+    int (*write)(void *writer, const void *data, size_t len, UkError *err);
+    int (*write_commit)(void *writer, UkError *err);
+    void (*write_abort)(void *writer);
+    int (*lock)(void *impl, bool exclusive, int wait_seconds, UkError *err);
+    void (*unlock)(void *impl);
+    void (*free)(void *impl);
+} StorageDriver;
+
+/* Drivers. */
+void *storage_posix_open(const char *root, UkError *err);
+extern const StorageDriver storage_posix_driver;
+
+#endif

@@ -1,0 +1,148 @@
+/* The backup task: snapshot the database through its driver straight into a BackupWriter,
+ * publish the manifest, then record the backup in the catalogue. */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/progress.h"
+#include "common/util.h"
+#include "db/db.h"
+#include "repo/backup_writer.h"
+#include "task/task.h"
+
+typedef struct SinkState {
+    Repo *repo;
+    BackupWriter *writer;
+    Progress *progress;
+} SinkState;
+
+static int sink_begin(void *ctx, uint64_t image_size, uint32_t page_size, uint32_t chunk_size,
+                      UkError *err)
+{
+    (void)page_size;
+    (void)err;
+    SinkState *s = ctx;
+    s->writer = backup_writer_new(s->repo, image_size, chunk_size);
+    return 0;
+}
+
+static int sink_chunk(void *ctx, uint64_t index, const void *data, size_t len, UkError *err)
+{
+    SinkState *s = ctx;
+    return backup_writer_chunk(s->writer, index, data, len, err);
+}
+
+static void sink_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    SinkState *s = ctx;
+    progress_update(s->progress, done, total);
+}
+
+int task_open_repo(const ConfigRepository *cfg, bool create, Repo **out, UkError *err)
+{
+    RepoOpenOpts opts = {.name = cfg->name,
+                         .location = cfg->path,
+                         .compression_level = cfg->compression_level,
+                         .create = create};
+    return repo_open(&opts, out, err);
+}
+
+static void new_backup_id(time_t now, char *out, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    unsigned char rnd[3];
+    RAND_bytes(rnd, sizeof rnd);
+    char hex[7];
+    hex_encode(rnd, sizeof rnd, hex);
+    snprintf(out, len, "%s-%s", stamp, hex);
+}
+
+int task_sync_catalogue(State *st, Repo *repo, UkError *err)
+{
+    Manifest *list = NULL;
+    size_t n = 0;
+    BackupRecord *known = NULL;
+    size_t n_known = 0;
+    if (repo_list_backups(repo, &list, &n, err) != 0)
+        return -1;
+    int rc = state_backups(st, repo_name(repo), &known, &n_known, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        BackupRecord b = {0};
+        snprintf(b.id, sizeof b.id, "%s", list[i].id);
+        snprintf(b.repository, sizeof b.repository, "%s", repo_name(repo));
+        snprintf(b.database, sizeof b.database, "%s", list[i].database);
+        snprintf(b.job, sizeof b.job, "%s", list[i].job);
+        snprintf(b.tags, sizeof b.tags, "%s", list[i].tags);
+        b.created_at = list[i].time;
+        b.image_size = list[i].image_size;
+        b.stored_bytes = list[i].stored_bytes;
+        rc = state_backup_upsert(st, &b, err);
+    }
+    for (size_t k = 0; rc == 0 && k < n_known; k++) {
+        bool present = false;
+        for (size_t i = 0; i < n && !present; i++)
+            present = strcmp(known[k].id, list[i].id) == 0;
+        if (!present)
+            rc = state_backup_delete(st, repo_name(repo), known[k].id, err);
+    }
+    free(list);
+    free(known);
+    return rc;
+}
+
+int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError *err)
+{
+    memset(res, 0, sizeof *res);
+    Repo *repo = NULL;
+    SinkState sink_state = {0};
+    int rc = -1;
+    if (task_open_repo(req->repository, true, &repo, err) != 0 || repo_lock(repo, false, err) != 0 ||
+        repo_load_index(repo, err) != 0)
+        goto out;
+    sink_state.repo = repo;
+    char label[200];
+    snprintf(label, sizeof label, "backup %s", req->database->name);
+    sink_state.progress = progress_new(label, req->progress);
+    ImageSink sink = {.ctx = &sink_state, .begin = sink_begin, .chunk = sink_chunk,
+                      .progress = sink_progress};
+    SnapshotInfo info;
+    Manifest *m = &res->manifest;
+    m->time = time(NULL);
+    new_backup_id(m->time, m->id, sizeof m->id);
+    snprintf(m->database, sizeof m->database, "%s", req->database->name);
+    snprintf(m->job, sizeof m->job, "%s", req->job ? req->job : "");
+    snprintf(m->driver, sizeof m->driver, "%s", req->database->driver);
+    snprintf(m->source, sizeof m->source, "%s", req->database->path);
+    snprintf(m->tags, sizeof m->tags, "%s", req->tags ? req->tags : "");
+    gethostname(m->hostname, sizeof m->hostname - 1);
+    if (db_snapshot(req->database, &sink, &info, err) != 0)
+        goto out;
+    m->page_size = info.page_size;
+    res->read_seconds = info.read_seconds;
+    snprintf(res->journal_mode, sizeof res->journal_mode, "%s", info.journal_mode);
+    if (backup_writer_commit(sink_state.writer, m, err) != 0)
+        goto out;
+    BackupRecord b = {0};
+    snprintf(b.id, sizeof b.id, "%s", m->id);
+    snprintf(b.repository, sizeof b.repository, "%s", req->repository->name);
+    snprintf(b.database, sizeof b.database, "%s", m->database);
+    snprintf(b.job, sizeof b.job, "%s", m->job);
+    snprintf(b.tags, sizeof b.tags, "%s", m->tags);
+    b.created_at = m->time;
+    b.image_size = m->image_size;
+    b.stored_bytes = m->stored_bytes;
+    if (state_backup_upsert(st, &b, err) != 0) {
+        uk_error_prefix(err, "backup '%s' is stored, but ", m->id);
+        goto out;
+    }
+    rc = 0;
+out:
+    progress_end(sink_state.progress);
+    backup_writer_free(sink_state.writer);
+    repo_close(repo);
+    return rc;
+}

@@ -1,0 +1,83 @@
+/* Prune: retention, then garbage collection, under the repository's exclusive lock.
+ *
+ * Retention groups backups by database (one repository may hold several), so keep_daily = 7
+ * keeps seven days of each database. Manifests are removed first; chunks are collected
+ * afterwards from what the remaining manifests reference, so an interrupted prune can only
+ * leave unreferenced data behind (collected next time), never remove data a kept backup needs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "task/task.h"
+
+int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneResult *res,
+               UkError *err)
+{
+    memset(res, 0, sizeof *res);
+    Repo *repo = NULL;
+    Manifest *list = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (task_open_repo(repo_cfg, false, &repo, err) != 0) {
+        if (err->code == UK_E_NOTFOUND) { /* nothing stored yet: nothing to prune */
+            uk_error_clear(err);
+            return 0;
+        }
+        return -1;
+    }
+    if (repo_lock(repo, !dry_run, err) != 0 || repo_list_backups(repo, &list, &n, err) != 0)
+        goto out;
+    res->decisions = xcalloc(n ? n : 1, sizeof *res->decisions);
+    res->n = n;
+    RetentionItem *items = xcalloc(n ? n : 1, sizeof *items);
+    bool *done = xcalloc(n ? n : 1, sizeof *done);
+    for (size_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        /* One group per database. */
+        size_t group = 0;
+        size_t *members = xcalloc(n, sizeof *members);
+        for (size_t j = i; j < n; j++) {
+            if (!done[j] && strcmp(list[j].database, list[i].database) == 0) {
+                done[j] = true;
+                items[group].time = list[j].time;
+                items[group].tags = list[j].tags;
+                members[group++] = j;
+            }
+        }
+        retention_apply(&repo_cfg->retention, items, group);
+        for (size_t g = 0; g < group; g++) {
+            PruneDecision *d = &res->decisions[members[g]];
+            d->keep = items[g].keep;
+            snprintf(d->reasons, sizeof d->reasons, "%s", items[g].reasons);
+        }
+        free(members);
+    }
+    free(items);
+    free(done);
+    for (size_t i = 0; i < n; i++)
+        res->decisions[i].manifest = list[i];
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (res->decisions[i].keep)
+            continue;
+        res->removed++;
+        if (dry_run)
+            continue;
+        rc = repo_remove_backup(repo, list[i].id, err);
+        if (rc == 0)
+            rc = state_backup_delete(st, repo_cfg->name, list[i].id, err);
+    }
+    if (rc == 0)
+        rc = repo_gc(repo, dry_run, &res->gc, err);
+out:
+    free(list);
+    repo_close(repo);
+    return rc;
+}
+
+void prune_result_free(PruneResult *res)
+{
+    free(res->decisions);
+    res->decisions = NULL;
+}

@@ -1,0 +1,156 @@
+/* Restore: rebuild the image into a temporary file beside the target, check it, make it
+ * durable, and only then give it the target's name. A failure at any point (corrupt chunk,
+ * full disk, interruption) leaves the target untouched and removes the temporary file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "repo/image_reader.h"
+#include "task/task_int.h"
+
+int task_load_backup(const ConfigRepository *cfg, const char *id_or_latest, const char *database,
+                     Repo **repo, Manifest *m, UkError *err)
+{
+    *repo = NULL;
+    char id[64];
+    if (task_open_repo(cfg, false, repo, err) != 0 || repo_lock(*repo, false, err) != 0 ||
+        repo_resolve_backup(*repo, id_or_latest, database, id, sizeof id, err) != 0 ||
+        repo_read_manifest(*repo, id, true, m, err) != 0 || repo_load_index(*repo, err) != 0) {
+        repo_close(*repo);
+        *repo = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int task_rebuild_image(Repo *repo, const Manifest *m, int fd, const char *what, Progress *p,
+                       UkError *err)
+{
+    ImageReader *reader = image_reader_new(repo, m);
+    const unsigned char *data;
+    size_t len;
+    uint64_t done = 0;
+    int rc;
+    while ((rc = image_reader_next(reader, &data, &len, err)) == 1) {
+        if (write_all(fd, data, len, what, err) != 0) {
+            rc = -1;
+            break;
+        }
+        done += len;
+        progress_update(p, done, m->image_size);
+    }
+    image_reader_free(reader);
+    if (rc != 0) {
+        uk_error_prefix(err, "backup '%s': ", m->id);
+        return -1;
+    }
+    if (fsync(fd) != 0)
+        return uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
+                            "unable to sync '%s'", what);
+    return 0;
+}
+
+/* Moves path and its -wal/-shm companions aside to path.before-restore-STAMP. */
+static int keep_aside(const char *path, char *aside, size_t len, UkError *err)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(aside, len, "%s.before-restore-%s", path, stamp);
+    if (path_exists(aside))
+        return uk_error_set(err, UK_E_EXISTS, 0, "'%s' already exists", aside);
+    static const char *suffixes[] = {"-wal", "-shm", "-journal", ""};
+    for (size_t i = 0; i < 4; i++) {
+        char *from = xasprintf("%s%s", path, suffixes[i]);
+        char *to = xasprintf("%s%s", aside, suffixes[i]);
+        int rc = 0;
+        if (path_exists(from) && rename(from, to) != 0)
+            rc = uk_error_set(err, UK_E_IO, errno, "unable to move '%s' aside", from);
+        free(from);
+        free(to);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
+{
+    memset(res, 0, sizeof *res);
+    double started = monotonic_seconds();
+    Repo *repo = NULL;
+    Manifest m = {0};
+    char *dir = NULL, *tmp = NULL;
+    int fd = -1, rc = -1;
+    Progress *progress = NULL;
+    if (!req->force && !req->in_place && path_exists(req->to_path))
+        return uk_error_set(err, UK_E_EXISTS, 0,
+                            "'%s' already exists (use --force to replace it)", req->to_path);
+    if (task_load_backup(req->repository, req->id, req->database, &repo, &m, err) != 0)
+        return -1;
+    dir = path_dirname(req->to_path);
+    char *base_copy = xstrdup(req->to_path);
+    tmp = xasprintf("%s/.%s.upkeep-restore-XXXXXX", dir, basename(base_copy));
+    free(base_copy);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
+                     "unable to create a file in '%s'", dir);
+        free(tmp);
+        tmp = NULL;
+        goto out;
+    }
+    char label[100];
+    snprintf(label, sizeof label, "restore %s", m.id);
+    progress = progress_new(label, req->progress);
+    if (task_rebuild_image(repo, &m, fd, req->to_path, progress, err) != 0)
+        goto out;
+    close(fd);
+    fd = -1;
+    if (req->in_place && path_exists(req->to_path) &&
+        keep_aside(req->to_path, res->kept_aside, sizeof res->kept_aside, err) != 0)
+        goto out;
+    if (req->force || req->in_place) {
+        if (rename(tmp, req->to_path) != 0) {
+            uk_error_set(err, UK_E_IO, errno, "unable to move the restored file to '%s'",
+                         req->to_path);
+            goto out;
+        }
+    } else {
+        /* link() refuses to replace a file that appeared meanwhile. */
+        if (link(tmp, req->to_path) != 0) {
+            uk_error_set(err, errno == EEXIST ? UK_E_EXISTS : UK_E_IO, errno,
+                         "unable to create '%s'", req->to_path);
+            goto out;
+        }
+        unlink(tmp);
+    }
+    free(tmp);
+    tmp = NULL;
+    if (fsync_dir(dir, err) != 0)
+        goto out;
+    snprintf(res->id, sizeof res->id, "%s", m.id);
+    res->image_size = m.image_size;
+    res->seconds = monotonic_seconds() - started;
+    rc = 0;
+out:
+    progress_end(progress);
+    if (fd >= 0)
+        close(fd);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
+    free(dir);
+    manifest_clear(&m);
+    repo_close(repo);
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* Tasks: the work behind commands and jobs. Each takes its inputs in a request struct, fills
+ * a result struct that commands print and the runner records, and reports failure through
+ * UkError. Tasks print nothing themselves except the optional progress line. */
+#ifndef UK_TASK_H
+#define UK_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/state.h"
+#include "repo/manifest.h"
+#include "repo/repo.h"
+#include "repo/retention.h"
+
+typedef struct BackupRequest {
+    const ConfigDatabase *database;
+    const ConfigRepository *repository;
+    const char *job;  /* NULL for ad-hoc backups */
+    const char *tags; /* comma-separated, may be NULL */
+    bool progress;
+} BackupRequest;
+
+typedef struct BackupResult {
+    Manifest manifest; /* metadata of the new backup (no hash list) */
+    double read_seconds;
+    char journal_mode[16];
+} BackupResult;
+
+int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError *err);
+
+typedef struct VerifyResult {
+    char id[64];
+    char database[128];
+    uint64_t image_size, chunks;
+    char integrity[256]; /* "ok" or the problems found */
+    double seconds;
+} VerifyResult;
+
+/* Proves a backup restorable: reads and checks every chunk, rebuilds the image in a
+ * temporary file, checks the image hash and runs the database's integrity check. Records the
+ * outcome in the catalogue. Failure to prove is an error naming the backup. */
+int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, bool progress,
+                VerifyResult *res, UkError *err);
+
+typedef struct RestoreRequest {
+    const ConfigRepository *repository;
+    const char *id;       /* or "latest" */
+    const char *database; /* limits "latest" to one database; may be NULL */
+    const char *to_path;
+    bool force;           /* replace an existing to_path */
+    bool in_place;        /* to_path is the live database: keep the old one aside */
+    bool progress;
+} RestoreRequest;
+
+typedef struct RestoreResult {
+    char id[64];
+    uint64_t image_size;
+    double seconds;
+    char kept_aside[1024]; /* in-place: where the old database went */
+} RestoreResult;
+
+int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err);
+
+typedef struct PruneDecision {
+    Manifest manifest;
+    bool keep;
+    char reasons[160];
+} PruneDecision;
+
+typedef struct PruneResult {
+    PruneDecision *decisions; /* oldest first, owned */
+    size_t n;
+    size_t removed;
+    GcStats gc;
+} PruneResult;
+
+/* Applies the repository's retention per database, removes the backups it drops, then
+ * collects chunks no remaining backup needs. With dry_run nothing changes. */
+int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneResult *res,
+               UkError *err);
+void prune_result_free(PruneResult *res);
+
+/* Opens a configured repository. */
+int task_open_repo(const ConfigRepository *cfg, bool create, Repo **out, UkError *err);
+
+/* Syncs the catalogue in the state database with what the repository holds. */
+int task_sync_catalogue(State *st, Repo *repo, UkError *err);
+
+#endif

@@ -1,0 +1,55 @@
+# Shared by the end-to-end tests: each test script sources this, gets a fresh scratch folder
+# and the paths of the binaries, and uses the assertions below. A failed assertion stops the
+# script with a message naming the check.
+set -euo pipefail
+UPKEEP=${UPKEEP:?set by meson}
+GENDB=${GENDB:?set by meson}
+WRITER=${WRITER:?set by meson}
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/upkeep-e2e.XXXXXX")
+cleanup_scratch() {
+    jobs -p | xargs -r kill 2>/dev/null || true
+    rm -rf "$SCRATCH"
+}
+trap cleanup_scratch EXIT
+cd "$SCRATCH"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# expect_status N CMD...: runs CMD, stores stdout/stderr in $OUT/$ERR, checks the exit status.
+expect_status() {
+    local want=$1
+    shift
+    set +e
+    "$@" >"$SCRATCH/.out" 2>"$SCRATCH/.err"
+    local got=$?
+    set -e
+    OUT=$(cat "$SCRATCH/.out")
+    ERR=$(cat "$SCRATCH/.err")
+    [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want. stderr: $ERR stdout: $OUT"
+}
+
+expect_contains() { # expect_contains HAYSTACK NEEDLE
+    case "$1" in *"$2"*) ;; *) fail "expected to find '$2' in: $1" ;; esac
+}
+
+# A config with one SQLite database and one repository in the scratch folder.
+write_config() {
+    cat > upkeep.conf <<CONF
+[upkeep]
+state = state/state.db
+
+[database app]
+url = sqlite://app.db
+
+[repository local]
+url = file://repo
+${RETENTION:-}
+
+[job nightly]
+task = backup
+database = app
+repository = local
+verify = ${VERIFY:-no}
+CONF
+}

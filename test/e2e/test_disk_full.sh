@@ -1,0 +1,31 @@
+#!/bin/bash
+# A full disk gives a clear error, exit 1, and leaves older backups intact.
+source "$(dirname "$0")/lib.sh"
+mkdir small
+if ! mount -t tmpfs -o size=6m tmpfs small 2>/dev/null; then
+    echo "skip: cannot mount a small tmpfs here (needs root)"
+    exit 77
+fi
+trap 'umount "$SCRATCH/small" 2>/dev/null; cleanup_scratch' EXIT
+write_config
+sed -i 's|url = file://repo|url = file://small/repo|' upkeep.conf
+"$GENDB" app.db --size-mb 4 >/dev/null
+expect_status 0 "$UPKEEP" backup app
+first=$(ls small/repo/snapshots)
+"$GENDB" big.db --size-mb 40 --seed 5 >/dev/null
+mv big.db app.db
+expect_status 1 "$UPKEEP" backup app
+expect_contains "$ERR" "No space left on device"
+[ "$(ls small/repo/snapshots)" = "$first" ] || fail "a failed backup was listed"
+[ -z "$(ls small/repo/tmp)" ] || fail "temporary files left in the repository"
+expect_status 0 "$UPKEEP" verify "$first"
+pass "full disk during backup: clear error, older backup intact"
+# Restoring onto a full disk fails cleanly too.
+expect_status 0 "$UPKEEP" prune
+fill() { dd if=/dev/zero of=small/filler bs=1M count=100 status=none 2>/dev/null || true; }
+fill
+expect_status 1 "$UPKEEP" restore "$first" --database app --to small/restored.db
+expect_contains "$ERR" "No space left on device"
+[ ! -e small/restored.db ] || fail "partial restore left at the target"
+[ -z "$(ls -A small | grep upkeep-restore || true)" ] || fail "temporary restore file left"
+pass "full disk during restore: clear error, nothing left behind"

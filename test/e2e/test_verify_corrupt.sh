@@ -1,0 +1,40 @@
+#!/bin/bash
+# A flipped byte anywhere in stored data makes verify fail naming the backup; a missing pack
+# too. The catalogue records the failure.
+source "$(dirname "$0")/lib.sh"
+write_config
+"$GENDB" app.db --size-mb 6 >/dev/null
+expect_status 0 "$UPKEEP" backup app
+id=$(ls repo/snapshots)
+expect_status 0 "$UPKEEP" verify "$id"
+expect_contains "$OUT" "ok      $id"
+cp -a repo pristine
+pack=$(find repo/packs -type f | head -1)
+size=$(stat -c %s "$pack")
+for offset in 8 $((size / 3)) $((size / 2)) $((size - 2)); do
+    rm -rf repo && cp -a pristine repo
+    printf '\x5a' | dd of="$pack" bs=1 seek=$offset conv=notrunc status=none
+    cmp -s "$pack" "pristine/${pack#repo/}" && continue # the byte was already 0x5a
+    expect_status 1 "$UPKEEP" verify "$id"
+    expect_contains "$OUT" "FAILED  $id"
+    pass "flipped byte at $offset of the pack: verify fails naming $id"
+done
+expect_status 0 "$UPKEEP" backups --json
+expect_contains "$OUT" '"verify_result": "failed"'
+# A corrupt manifest and a missing pack.
+rm -rf repo && cp -a pristine repo
+printf '\x00' | dd of="repo/snapshots/$id" bs=1 seek=40 conv=notrunc status=none
+expect_status 1 "$UPKEEP" verify "$id"
+expect_contains "$OUT$ERR" "$id"
+rm -rf repo && cp -a pristine repo
+rm -f "$pack"
+expect_status 1 "$UPKEEP" verify "$id"
+expect_contains "$OUT" "FAILED  $id"
+pass "corrupt manifest and missing pack fail verification"
+# Restore refuses corrupt data and leaves no file.
+rm -rf repo && cp -a pristine repo
+printf '\x5a\x5a\x5a' | dd of="$pack" bs=1 seek=$((size / 2)) conv=notrunc status=none
+expect_status 1 "$UPKEEP" restore "$id" --database app --to out.db
+[ ! -e out.db ] || fail "restore of corrupt data created out.db"
+[ -z "$(ls -A | grep upkeep-restore || true)" ] || fail "temporary file left behind"
+pass "restore of corrupt data leaves nothing behind"

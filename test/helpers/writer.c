@@ -1,0 +1,106 @@
+/* upkeep-writer: an application-like writer for tests and benchmarks. It commits small
+ * transactions at a steady rate (open loop) into table seq with ids 1, 2, 3, ... and reports
+ * how long its worst transaction waited, which is how long maintenance stalled it.
+ *
+ *   upkeep-writer PATH [--rate TX_PER_S] [--seconds N] [--stop-file F]
+ *
+ * On SIGTERM/SIGINT or when the stop file appears it prints one JSON line and exits:
+ * {"commits":N,"last_id":N,"max_ms":X,"p99_ms":Y} */
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: upkeep-writer PATH [--rate N] [--seconds N] [--stop-file F]\n");
+        return 2;
+    }
+    double rate = 500, seconds = 1e9;
+    const char *stop_file = NULL;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--rate") == 0)
+            rate = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--seconds") == 0)
+            seconds = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--stop-file") == 0)
+            stop_file = argv[i + 1];
+    }
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    sqlite3 *db;
+    if (sqlite3_open(argv[1], &db) != SQLITE_OK)
+        return 1;
+    sqlite3_busy_timeout(db, 120000);
+    sqlite3_exec(db, "PRAGMA synchronous=NORMAL;"
+                     "CREATE TABLE IF NOT EXISTS seq(id INTEGER PRIMARY KEY, payload TEXT)",
+                 NULL, NULL, NULL);
+    sqlite3_stmt *ins;
+    sqlite3_prepare_v2(db, "INSERT INTO seq(id, payload) VALUES (?, ?)", -1, &ins, NULL);
+    size_t cap = 1 << 16, n = 0;
+    double *lat = malloc(cap * sizeof *lat);
+    long long id = 0;
+    sqlite3_stmt *maxid;
+    sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM seq", -1, &maxid, NULL);
+    if (sqlite3_step(maxid) == SQLITE_ROW)
+        id = sqlite3_column_int64(maxid, 0);
+    sqlite3_finalize(maxid);
+    char payload[400];
+    memset(payload, 'x', sizeof payload - 1);
+    payload[sizeof payload - 1] = '\0';
+    double start = now(), interval = 1.0 / rate;
+    int failures = 0;
+    for (long long k = 0; !stop && now() - start < seconds; k++) {
+        double due = start + (double)k * interval;
+        double wait = due - now();
+        if (wait > 0)
+            usleep((useconds_t)(wait * 1e6));
+        if (stop_file && k % 50 == 0 && access(stop_file, F_OK) == 0)
+            break;
+        double t0 = now();
+        int ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        if (ok) {
+            sqlite3_bind_int64(ins, 1, id + 1);
+            sqlite3_bind_text(ins, 2, payload, -1, SQLITE_STATIC);
+            ok = sqlite3_step(ins) == SQLITE_DONE;
+            sqlite3_reset(ins);
+            ok = sqlite3_exec(db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK && ok;
+        }
+        if (!ok) {
+            failures++;
+            continue;
+        }
+        id++;
+        if (n == cap)
+            lat = realloc(lat, (cap *= 2) * sizeof *lat);
+        lat[n++] = (now() - t0) * 1000.0;
+    }
+    qsort(lat, n, sizeof *lat, cmp);
+    printf("{\"commits\":%zu,\"last_id\":%lld,\"failures\":%d,\"max_ms\":%.1f,\"p99_ms\":%.2f}\n",
+           n, id, failures, n ? lat[n - 1] : 0.0, n ? lat[(size_t)((double)(n - 1) * 0.99)] : 0.0);
+    fflush(stdout);
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    free(lat);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,80 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/util.h"
+
+static void test_durations(void **state)
+{
+    (void)state;
+    struct {
+        const char *text;
+        int64_t seconds;
+    } ok[] = {{"90s", 90},       {"15m", 900},        {"6h", 21600}, {"180d", 15552000},
+              {"4w", 2419200},   {"45", 45},          {" 2d ", 172800}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t v = -1;
+        UkError err = {0};
+        assert_int_equal(parse_duration(ok[i].text, &v, &err), 0);
+        assert_int_equal(v, ok[i].seconds);
+    }
+    const char *bad[] = {"", "d", "10x", "-5d", "1.5h", "10 days", "99999999999999999999d"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t v;
+        UkError err = {0};
+        assert_int_equal(parse_duration(bad[i], &v, &err), -1);
+        assert_int_equal(err.code, UK_E_CONFIG);
+    }
+}
+
+static void test_sizes(void **state)
+{
+    (void)state;
+    struct {
+        const char *text;
+        uint64_t bytes;
+    } ok[] = {{"512", 512}, {"64KB", 64000}, {"10MiB", 10485760}, {"5GB", 5000000000ULL},
+              {"1gib", 1073741824ULL}, {"7B", 7}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t v = 0;
+        UkError err = {0};
+        assert_int_equal(parse_size(ok[i].text, &v, &err), 0);
+        assert_int_equal(v, ok[i].bytes);
+    }
+    uint64_t v;
+    UkError err = {0};
+    assert_int_equal(parse_size("5 apples", &v, &err), -1);
+    assert_string_equal(err.msg, "invalid size '5 apples' (expected a number with B, KB, MB, GB, "
+                                 "KiB, MiB or GiB)");
+}
+
+static void test_hex_and_time(void **state)
+{
+    (void)state;
+    unsigned char in[3] = {0x00, 0xab, 0xff}, out[3];
+    char hex[7];
+    hex_encode(in, 3, hex);
+    assert_string_equal(hex, "00abff");
+    assert_int_equal(hex_decode(hex, out, 3), 0);
+    assert_memory_equal(in, out, 3);
+    assert_int_equal(hex_decode("00abf", out, 3), -1);
+    assert_int_equal(hex_decode("00abfg", out, 3), -1);
+    time_t t;
+    assert_int_equal(parse_time_rfc3339("2026-03-29T01:30:00Z", &t), 0);
+    assert_int_equal(t, 1774747800);
+    assert_int_equal(parse_time_rfc3339("2026-03-29T03:30:00+02:00", &t), 0);
+    assert_int_equal(t, 1774747800);
+    char buf[32];
+    assert_string_equal(format_time_utc(1774747800, buf, sizeof buf), "2026-03-29T01:30:00Z");
+    assert_int_equal(parse_time_rfc3339("yesterday", &t), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_durations),
+                                       cmocka_unit_test(test_sizes),
+                                       cmocka_unit_test(test_hex_and_time)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,169 @@
+/* Config: every kind of mistake gives its exact FILE:LINE: message; valid files parse into
+ * the right values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../test_util.h"
+#include "core/config.h"
+
+static char dir[512];
+
+static void expect_error(const char *text, const char *expected_suffix)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/upkeep.conf", dir);
+    test_write_file(path, text);
+    Config *c = NULL;
+    UkError err = {0};
+    assert_int_equal(config_load(path, &c, &err), -1);
+    assert_null(c);
+    assert_int_equal(err.code, UK_E_CONFIG);
+    char expected[1024];
+    snprintf(expected, sizeof expected, "%s%s", path, expected_suffix);
+    assert_string_equal(err.msg, expected);
+}
+
+static const char *valid =
+    "[upkeep]\n"
+    "state = state/state.db\n"
+    "timezone = Europe/Berlin\n"
+    "\n"
+    "[database app]\n"
+    "url = sqlite:///srv/app/app.db   ; the application's database\n"
+    "\n"
+    "[repository local]\n"
+    "url = file://backups\n"
+    "compression = zstd:5\n"
+    "keep_daily = 7\n"
+    "keep_within = 180d\n"
+    "keep_tag = pre-update\n"
+    "\n"
+    "[job nightly]\n"
+    "task = backup\n"
+    "database = app\n"
+    "repository = local\n"
+    "schedule = 0 3 * * *\n"
+    "verify = yes\n";
+
+static void test_valid_config(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/valid.conf", dir);
+    test_write_file(path, valid);
+    Config *c = NULL;
+    UkError err = {0};
+    assert_int_equal(config_load(path, &c, &err), 0);
+    char expected_state[700];
+    snprintf(expected_state, sizeof expected_state, "%s/state/state.db", dir);
+    assert_string_equal(c->state, expected_state);
+    assert_string_equal(c->timezone, "Europe/Berlin");
+    assert_int_equal(c->n_databases, 1);
+    assert_string_equal(c->databases[0]->path, "/srv/app/app.db");
+    assert_int_equal(c->repositories[0]->compression_level, 5);
+    assert_int_equal(c->repositories[0]->retention.keep_daily, 7);
+    assert_int_equal(c->repositories[0]->retention.keep_within, 180 * 86400);
+    assert_string_equal(c->repositories[0]->retention.keep_tag, "pre-update");
+    char expected_repo[700];
+    snprintf(expected_repo, sizeof expected_repo, "%s/backups", dir);
+    assert_string_equal(c->repositories[0]->path, expected_repo);
+    ConfigJob *j = config_find_job(c, "nightly");
+    assert_non_null(j);
+    assert_true(j->verify);
+    assert_ptr_equal(j->database, c->databases[0]);
+    assert_ptr_equal(j->repository, c->repositories[0]);
+    assert_string_equal(j->schedule, "0 3 * * *");
+    config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/defaults.conf", dir);
+    test_write_file(path, "[repository r]\nurl = file:///tmp/x\n");
+    Config *c = NULL;
+    UkError err = {0};
+    assert_int_equal(config_load(path, &c, &err), 0);
+    assert_string_equal(c->state, "/var/lib/upkeep/state.db");
+    assert_string_equal(c->repositories[0]->compression, "zstd:3");
+    assert_int_equal(c->repositories[0]->compression_level, 3);
+    config_free(c);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error("[database app]\nurl = sqlite:///a.db\nfoo = 1\n",
+                 ":3: unknown key 'foo' in [database]");
+    expect_error("[repository r]\nurl = file:///r\nkeep_within = 10x\n",
+                 ":3: keep_within: invalid duration '10x' (expected a number with s, m, h, d or "
+                 "w, e.g. 180d)");
+    expect_error("[repository r]\nurl = file:///r\nkeep_daily = many\n",
+                 ":3: keep_daily: invalid number 'many' (expected a whole number >= 0)");
+    expect_error("[repository r]\nurl = file:///r\ncompression = lz4\n",
+                 ":3: compression: invalid compression 'lz4' (expected zstd:1 to zstd:19 or none)");
+    expect_error("[database app]\nurl = sqlite:///a.db\n\n[database app]\nurl = sqlite:///b.db\n",
+                 ":4: duplicate database 'app' (first defined at line 1)");
+    expect_error("[database app]\nurl = sqlite:///a.db\nurl = sqlite:///b.db\n",
+                 ":3: duplicate key 'url' (first set at line 2)");
+    expect_error("[database app]\n\n[job j]\ntask = backup\n",
+                 ":1: [database] is missing the required key 'url'");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job nightly]\ntask = backup\n"
+                 "database = nope\nrepository = r\n",
+                 ":3: job 'nightly': no [database nope] section");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job nightly]\ntask = backup\n"
+                 "database = app\nrepository = r\n",
+                 ":3: job 'nightly': no [repository r] section");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job nightly]\ntask = dance\n"
+                 "database = app\n",
+                 ":3: job 'nightly': unknown task 'dance' (expected backup)");
+    expect_error("[widget w]\n", ":1: unknown section [widget w] (expected [upkeep], [database "
+                                 "NAME], [repository NAME] or [job NAME])");
+    expect_error("[database bad;name]\nurl = sqlite:///a.db\n",
+                 ":1: invalid database name 'bad;name' (letters, digits, '-', '_' and '.' only)");
+    expect_error("[database app]\nurl = mysql://x\n",
+                 ":1: unsupported url 'mysql://x' (expected sqlite:///absolute/path)");
+    expect_error("[job j]\n", ":1: [job] is missing the required key 'task'");
+    expect_error("url = sqlite:///a.db\n", ":1: key 'url' outside of any section");
+    expect_error("[database app]\nthis is not ini\n",
+                 ":2: syntax error (expected 'key = value' or '[section]')");
+    expect_error("[upkeep]\ntimezone = Mars/Olympus\n", ": timezone: unknown time zone 'Mars/Olympus'");
+    expect_error("[job j]\ntask = backup\ndatabase = x\nverify = maybe\n",
+                 ":4: verify: invalid boolean 'maybe' (expected yes or no)");
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    Config *c = NULL;
+    UkError err = {0};
+    assert_int_equal(config_load("/nonexistent/upkeep.conf", &c, &err), -1);
+    assert_int_equal(err.code, UK_E_CONFIG);
+    assert_string_equal(err.msg, "unable to open config file '/nonexistent/upkeep.conf': No such "
+                                 "file or directory");
+}
+
+static void test_require_env(void **state)
+{
+    (void)state;
+    setenv("UPKEEP_TEST_ENV", "production", 1);
+    assert_true(config_env_requirement_holds(NULL));
+    assert_true(config_env_requirement_holds("UPKEEP_TEST_ENV=production"));
+    assert_false(config_env_requirement_holds("UPKEEP_TEST_ENV=development"));
+    assert_false(config_env_requirement_holds("UPKEEP_TEST_UNSET=production"));
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "%s", test_scratch_dir("config"));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_config), cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_errors), cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_require_env),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
