@@ -84,7 +84,7 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
         }
         cli_print_json(arr);
     } else {
-        printf("%-24s %-19s %-12s %-10s %10s %10s  %-14s %s\n", "ID", "TIME", "DATABASE",
+        printf("%-27s %-19s %-12s %-10s %10s %10s  %-14s %s\n", "ID", "TIME", "DATABASE",
                "REPOSITORY", "SIZE", "STORED", "TAGS", "VERIFIED");
         for (size_t i = 0; i < n; i++) {
             BackupRecord *b = &list[i];
@@ -96,7 +96,7 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
                          format_time_local(b->verified_at, t, sizeof t));
             else
                 snprintf(v, sizeof v, "never");
-            printf("%-24s %-19s %-12s %-10s %10s %10s  %-14s %s\n", b->id,
+            printf("%-27s %-19s %-12s %-10s %10s %10s  %-14s %s\n", b->id,
                    format_time_local(b->created_at, t, sizeof t), b->database, b->repository,
                    format_size(b->image_size, s1, sizeof s1),
                    format_size(b->stored_bytes, s2, sizeof s2), b->tags[0] ? b->tags : "-", v);

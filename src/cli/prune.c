@@ -85,7 +85,7 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
             for (size_t i = 0; i < res.n; i++) {
                 const PruneDecision *d = &res.decisions[i];
                 char t[32];
-                printf("  %-6s %-24s %-19s %-12s %s\n", d->keep ? "keep" : "remove",
+                printf("  %-6s %-27s %-19s %-12s %s\n", d->keep ? "keep" : "remove",
                        d->manifest.id, format_time_local(d->manifest.time, t, sizeof t),
                        d->manifest.database, d->reasons);
             }

@@ -74,7 +74,9 @@ static void add_reason(RetentionItem *item, const char *reason)
 static int newest_first(const void *a, const void *b)
 {
     const RetentionItem *x = *(RetentionItem *const *)a, *y = *(RetentionItem *const *)b;
-    return x->time > y->time ? -1 : x->time < y->time ? 1 : 0;
+    if (x->time != y->time)
+        return x->time > y->time ? -1 : 1;
+    return -strcmp(x->id ? x->id : "", y->id ? y->id : "");
 }
 
 void retention_apply(const RetentionPolicy *p, RetentionItem *items, size_t n)

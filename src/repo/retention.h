@@ -18,6 +18,7 @@
 
 typedef struct RetentionItem {
     time_t time;
+    const char *id;    /* breaks ties between equal times (ids sort by time); may be NULL */
     const char *tags;  /* comma-separated, borrowed */
     bool keep;         /* out */
     char reasons[160]; /* out: "daily, monthly" or "not matched by any rule" */

@@ -48,17 +48,21 @@ int task_open_repo(const ConfigRepository *cfg, bool create, Repo **out, UkError
     return repo_open(&opts, out, err);
 }
 
-static void new_backup_id(time_t now, char *out, size_t len)
+/* Ids sort by time (to the millisecond) and stay unique: "20261125T030000.123Z-1a2b3c". */
+static void new_backup_id(time_t *now, char *out, size_t len)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *now = ts.tv_sec;
     struct tm tm;
-    gmtime_r(&now, &tm);
+    gmtime_r(&ts.tv_sec, &tm);
     char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
     unsigned char rnd[3];
     RAND_bytes(rnd, sizeof rnd);
     char hex[7];
     hex_encode(rnd, sizeof rnd, hex);
-    snprintf(out, len, "%s-%s", stamp, hex);
+    snprintf(out, len, "%s.%03ldZ-%s", stamp, ts.tv_nsec / 1000000, hex);
 }
 
 int task_sync_catalogue(State *st, Repo *repo, UkError *err)
@@ -111,8 +115,7 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
                       .progress = sink_progress};
     SnapshotInfo info;
     Manifest *m = &res->manifest;
-    m->time = time(NULL);
-    new_backup_id(m->time, m->id, sizeof m->id);
+    new_backup_id(&m->time, m->id, sizeof m->id);
     snprintf(m->database, sizeof m->database, "%s", req->database->name);
     snprintf(m->job, sizeof m->job, "%s", req->job ? req->job : "");
     snprintf(m->driver, sizeof m->driver, "%s", req->database->driver);

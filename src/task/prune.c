@@ -42,6 +42,7 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
                 done[j] = true;
                 items[group].time = list[j].time;
                 items[group].tags = list[j].tags;
+                items[group].id = list[j].id;
                 members[group++] = j;
             }
         }

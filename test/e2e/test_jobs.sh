@@ -16,14 +16,13 @@ expect_contains "$OUT" "success"
 pass "a run is recorded with its summary, and verify = yes proves the backup"
 # The job lock: while another process holds it, a second run says so and does not run.
 mkdir -p state/locks
-flock state/locks/job-nightly.lock sleep 5 &
-sleep 0.3
+exec 9>state/locks/job-nightly.lock
+flock 9
 runs_before=$(sqlite3 state/state.db 'SELECT count(*) FROM runs')
 expect_status 1 "$UPKEEP" run nightly
 expect_contains "$ERR" "job 'nightly' is already running"
 [ "$(sqlite3 state/state.db 'SELECT count(*) FROM runs')" = "$runs_before" ] || fail "a blocked run was recorded as run"
-kill %1 2>/dev/null || true
-wait 2>/dev/null || true
+exec 9>&-
 pass "a running job is not started twice"
 # require_env
 sed -i 's|^state = state/state.db|state = state/state.db\nrequire_env = UPKEEP_TEST_ENV=production|' upkeep.conf
