@@ -545,6 +545,16 @@ static const char *type_name(KeyType t)
     return "?";
 }
 
+/* scdoc gives '*' and '_' meaning; escape them in generated text. */
+static void print_scdoc_escaped(FILE *out, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '*' || *p == '_' || *p == '\\')
+            fputc('\\', out);
+        fputc(*p, out);
+    }
+}
+
 void config_print_keys(FILE *out, const char *format)
 {
     bool scdoc = format && strcmp(format, "scdoc") == 0;
@@ -559,11 +569,19 @@ void config_print_keys(FILE *out, const char *format)
                 fprintf(out, "%s[%s%s]\n", last ? "\n" : "", section_names[last],
                         last ? " NAME" : "");
         }
-        if (scdoc)
-            fprintf(out, "*%s* = _%s_%s%s%s\n\tWhat: %s.\n\n", k->name, type_name(k->type),
-                    k->required ? " (required)" : "", k->default_value ? " (default: " : "",
-                    k->default_value ? k->default_value : "", k->help);
-        else
+        if (scdoc) {
+            fputc('*', out);
+            print_scdoc_escaped(out, k->name);
+            fprintf(out, "* = _%s_%s", type_name(k->type), k->required ? " (required)" : "");
+            if (k->default_value) {
+                fputs(" (default: ", out);
+                print_scdoc_escaped(out, k->default_value);
+                fputc(')', out);
+            }
+            fputs("\n\t", out);
+            print_scdoc_escaped(out, k->help);
+            fputs(".\n\n", out);
+        } else
             fprintf(out, "  %-13s %-11s %s%s%s%s%s\n", k->name, type_name(k->type), k->help,
                     k->required ? " [required]" : "", k->default_value ? " [default: " : "",
                     k->default_value ? k->default_value : "", k->default_value ? "]" : "");

@@ -37,7 +37,8 @@ static const char *words[] = {
 static void text(char *buf, size_t len)
 {
     size_t used = 0;
-    while (used + 16 < len) {
+    /* Each step appends at most a 12-letter word and a 6-character number. */
+    while (used + 32 < len) {
         const char *w = words[rnd() % (sizeof words / sizeof words[0])];
         int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", w);
         used += (size_t)n;
