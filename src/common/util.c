@@ -337,6 +337,15 @@ int write_all(int fd, const void *buf, size_t len, const char *what, UkError *er
     return 0;
 }
 
+void start_writeback(int fd, uint64_t *flushed, uint64_t written)
+{
+    const uint64_t step = 8u << 20;
+    if (written - *flushed < step)
+        return;
+    sync_file_range(fd, (off_t)*flushed, (off_t)(written - *flushed), SYNC_FILE_RANGE_WRITE);
+    *flushed = written;
+}
+
 char *path_dirname(const char *path)
 {
     const char *slash = strrchr(path, '/');

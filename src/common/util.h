@@ -31,6 +31,10 @@ int parse_bool(const char *text, bool *value, UkError *err);
 /* Non-negative integer that fits in int. */
 int parse_uint(const char *text, int *value, UkError *err);
 
+/* Starts asynchronous writeback of what was written since *flushed once 8 MiB have piled
+ * up, so the final fsync has little left to do and the writer never stalls on it. */
+void start_writeback(int fd, uint64_t *flushed, uint64_t written);
+
 /* Human-friendly size ("316.5 MiB") and duration ("1.23 s") into buf. */
 const char *format_size(uint64_t bytes, char *buf, size_t len);
 const char *format_duration(double seconds, char *buf, size_t len);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,27 +30,129 @@ int task_load_backup(const ConfigRepository *cfg, const char *id_or_latest, cons
     return 0;
 }
 
+/* Rebuilding is two stages that overlap: a reader thread fetches, decompresses and checks
+ * chunks into 1 MiB blocks; the calling thread writes the blocks out. */
+enum { BLOCK_BYTES = 1 << 20, BLOCKS = 4 };
+
+typedef struct Rebuild {
+    Repo *repo;
+    const Manifest *m;
+    unsigned char *block[BLOCKS];
+    size_t used[BLOCKS];
+    size_t produced, consumed; /* block counters; block i lives in slot i % BLOCKS */
+    bool done, failed, cancel;
+    UkError err;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+} Rebuild;
+
+static void *rebuild_reader(void *arg)
+{
+    Rebuild *rb = arg;
+    ImageReader *reader = image_reader_new(rb->repo, rb->m);
+    const unsigned char *data;
+    size_t len;
+    int rc;
+    unsigned char *cur = NULL;
+    size_t used = 0;
+    UkError err = {0};
+    for (;;) {
+        if (!cur) {
+            pthread_mutex_lock(&rb->lock);
+            while (rb->produced - rb->consumed == BLOCKS && !rb->cancel)
+                pthread_cond_wait(&rb->changed, &rb->lock);
+            bool cancel = rb->cancel;
+            cur = rb->block[rb->produced % BLOCKS];
+            pthread_mutex_unlock(&rb->lock);
+            if (cancel) {
+                rc = 0;
+                break;
+            }
+            used = 0;
+        }
+        rc = image_reader_next(reader, &data, &len, &err);
+        if (rc == 1) {
+            memcpy(cur + used, data, len);
+            used += len;
+        }
+        if (rc != 1 || used + rb->m->chunk_size > BLOCK_BYTES) {
+            pthread_mutex_lock(&rb->lock);
+            if (used > 0 && rc >= 0) {
+                rb->used[rb->produced % BLOCKS] = used;
+                rb->produced++;
+            }
+            if (rc <= 0) {
+                rb->done = true;
+                rb->failed = rc < 0;
+                rb->err = err;
+            }
+            pthread_cond_broadcast(&rb->changed);
+            pthread_mutex_unlock(&rb->lock);
+            cur = NULL;
+            if (rc <= 0)
+                break;
+        }
+    }
+    image_reader_free(reader);
+    return NULL;
+}
+
 int task_rebuild_image(Repo *repo, const Manifest *m, int fd, const char *what, Progress *p,
                        UkError *err)
 {
-    ImageReader *reader = image_reader_new(repo, m);
-    const unsigned char *data;
-    size_t len;
-    uint64_t done = 0;
-    int rc;
-    while ((rc = image_reader_next(reader, &data, &len, err)) == 1) {
-        if (write_all(fd, data, len, what, err) != 0) {
+    if (m->chunk_size > BLOCK_BYTES)
+        return uk_error_set(err, UK_E_FORMAT, 0, "backup '%s': chunk size %u is too large", m->id,
+                            m->chunk_size);
+    Rebuild rb = {.repo = repo, .m = m};
+    for (int i = 0; i < BLOCKS; i++)
+        rb.block[i] = xmalloc(BLOCK_BYTES);
+    pthread_mutex_init(&rb.lock, NULL);
+    pthread_cond_init(&rb.changed, NULL);
+    pthread_t reader;
+    pthread_create(&reader, NULL, rebuild_reader, &rb);
+    uint64_t done = 0, flushed = 0;
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&rb.lock);
+        while (rb.consumed == rb.produced && !rb.done)
+            pthread_cond_wait(&rb.changed, &rb.lock);
+        bool have = rb.consumed < rb.produced;
+        pthread_mutex_unlock(&rb.lock);
+        if (!have)
+            break;
+        size_t slot = rb.consumed % BLOCKS;
+        if (write_all(fd, rb.block[slot], rb.used[slot], what, err) != 0) {
             rc = -1;
             break;
         }
-        done += len;
+        done += rb.used[slot];
+        start_writeback(fd, &flushed, done);
         progress_update(p, done, m->image_size);
+        pthread_mutex_lock(&rb.lock);
+        rb.consumed++;
+        pthread_cond_broadcast(&rb.changed);
+        pthread_mutex_unlock(&rb.lock);
     }
-    image_reader_free(reader);
+    pthread_mutex_lock(&rb.lock);
+    rb.cancel = true;
+    pthread_cond_broadcast(&rb.changed);
+    pthread_mutex_unlock(&rb.lock);
+    pthread_join(reader, NULL);
+    if (rc == 0 && rb.failed) {
+        *err = rb.err;
+        rc = -1;
+    }
+    for (int i = 0; i < BLOCKS; i++)
+        free(rb.block[i]);
+    pthread_mutex_destroy(&rb.lock);
+    pthread_cond_destroy(&rb.changed);
     if (rc != 0) {
         uk_error_prefix(err, "backup '%s': ", m->id);
         return -1;
     }
+    if (done != m->image_size)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "backup '%s': rebuilt %llu bytes, expected %llu",
+                            m->id, (unsigned long long)done, (unsigned long long)m->image_size);
     if (fsync(fd) != 0)
         return uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
                             "unable to sync '%s'", what);

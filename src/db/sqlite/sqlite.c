@@ -97,43 +97,69 @@ static int emit(StreamCtx *ctx, uint64_t index, const void *data, size_t len)
     return 0;
 }
 
+/* Appends bytes after chunk 0, emitting each chunk as soon as it is complete. */
+static int stream_append(StreamCtx *ctx, const void *buf, size_t amt)
+{
+    const unsigned char *p = buf;
+    while (amt > 0) {
+        uint64_t index = (ctx->next_offset - ctx->partial_len) / ctx->chunk_size;
+        if (ctx->partial_len == 0 && amt >= ctx->chunk_size) {
+            if (emit(ctx, index, p, ctx->chunk_size) != 0)
+                return SQLITE_IOERR_WRITE;
+            p += ctx->chunk_size;
+            amt -= ctx->chunk_size;
+            ctx->next_offset += ctx->chunk_size;
+            continue;
+        }
+        size_t take = ctx->chunk_size - ctx->partial_len;
+        if (take > amt)
+            take = amt;
+        memcpy(ctx->partial + ctx->partial_len, p, take);
+        ctx->partial_len += take;
+        p += take;
+        amt -= take;
+        ctx->next_offset += take;
+        if (ctx->partial_len == ctx->chunk_size) {
+            if (emit(ctx, index, ctx->partial, ctx->chunk_size) != 0)
+                return SQLITE_IOERR_WRITE;
+            ctx->partial_len = 0;
+        }
+    }
+    return SQLITE_OK;
+}
+
+/* SQLite never stores data in the page that holds byte 2^30 (the "pending byte" it locks),
+ * and the backup API skips that page. The stream fills it with zeros, which is what the hole
+ * in a database file written by SQLite reads as. */
+#define SQLITE_PENDING_BYTE 0x40000000ULL
+
 static int stream_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
     StreamCtx *ctx = ((StreamFile *)f)->ctx;
     if (ctx->failed)
         return SQLITE_IOERR_WRITE;
-    uint64_t end = (uint64_t)off + (uint64_t)amt;
+    uint64_t start = (uint64_t)off, end = start + (uint64_t)amt;
     if (end <= ctx->chunk_size) {
         memcpy(ctx->chunk0 + off, buf, (size_t)amt);
-    } else if ((uint64_t)off == ctx->next_offset) {
-        const unsigned char *p = buf;
-        size_t left = (size_t)amt;
-        while (left > 0) {
-            uint64_t index = (ctx->next_offset - ctx->partial_len) / ctx->chunk_size;
-            if (ctx->partial_len == 0 && left >= ctx->chunk_size) {
-                if (emit(ctx, index, p, ctx->chunk_size) != 0)
-                    return SQLITE_IOERR_WRITE;
-                p += ctx->chunk_size;
-                left -= ctx->chunk_size;
-                ctx->next_offset += ctx->chunk_size;
-                continue;
-            }
-            size_t take = ctx->chunk_size - ctx->partial_len;
-            if (take > left)
-                take = left;
-            memcpy(ctx->partial + ctx->partial_len, p, take);
-            ctx->partial_len += take;
-            p += take;
-            left -= take;
-            ctx->next_offset += take;
-            if (ctx->partial_len == ctx->chunk_size) {
-                if (emit(ctx, index, ctx->partial, ctx->chunk_size) != 0)
-                    return SQLITE_IOERR_WRITE;
-                ctx->partial_len = 0;
-            }
-        }
     } else {
-        return stream_fail(ctx, SQLITE_IOERR_WRITE, "pages were written out of order");
+        if (ctx->next_offset == SQLITE_PENDING_BYTE &&
+            start == SQLITE_PENDING_BYTE + ctx->page_size) {
+            unsigned char *zeros = xcalloc(1, ctx->page_size);
+            int rc = stream_append(ctx, zeros, ctx->page_size);
+            free(zeros);
+            if (rc != SQLITE_OK)
+                return rc;
+        }
+        if (start != ctx->next_offset) {
+            char what[160];
+            snprintf(what, sizeof what,
+                     "pages were written out of order (offset %llu, expected %llu)",
+                     (unsigned long long)start, (unsigned long long)ctx->next_offset);
+            return stream_fail(ctx, SQLITE_IOERR_WRITE, what);
+        }
+        int rc = stream_append(ctx, buf, (size_t)amt);
+        if (rc != SQLITE_OK)
+            return rc;
     }
     if (end > ctx->size)
         ctx->size = end;

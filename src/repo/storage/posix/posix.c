@@ -21,6 +21,9 @@
 typedef struct PosixStorage {
     char *root;
     int lock_fd;
+    /* Restore and verify read many frames from one pack in a row: keep it open. */
+    char *read_path;
+    int read_fd;
 } PosixStorage;
 
 typedef struct PosixWrite {
@@ -29,6 +32,7 @@ typedef struct PosixWrite {
     char *final_path;
     bool exclusive;
     int fd;
+    uint64_t written, flushed;
 } PosixWrite;
 
 static int io_code(int e) { return e == ENOSPC || e == EDQUOT ? UK_E_NOSPACE : UK_E_IO; }
@@ -46,6 +50,7 @@ void *storage_posix_open(const char *root, UkError *err)
     PosixStorage *s = xcalloc(1, sizeof *s);
     s->root = xstrdup(root);
     s->lock_fd = -1;
+    s->read_fd = -1;
     return s;
 }
 
@@ -54,6 +59,9 @@ static void posix_free(void *impl)
     PosixStorage *s = impl;
     if (s->lock_fd >= 0)
         close(s->lock_fd);
+    if (s->read_fd >= 0)
+        close(s->read_fd);
+    free(s->read_path);
     free(s->root);
     free(s);
 }
@@ -91,7 +99,11 @@ static void *posix_write_begin(void *impl, const char *name, UkError *err)
 static int posix_write(void *writer, const void *data, size_t len, UkError *err)
 {
     PosixWrite *w = writer;
-    return write_all(w->fd, data, len, w->tmp_path, err);
+    if (write_all(w->fd, data, len, w->tmp_path, err) != 0)
+        return -1;
+    w->written += len;
+    start_writeback(w->fd, &w->flushed, w->written);
+    return 0;
 }
 
 static void posix_write_abort(void *writer)
@@ -169,34 +181,35 @@ static int posix_read_range(void *impl, const char *name, uint64_t offset, size_
 {
     PosixStorage *s = impl;
     char *path = xasprintf("%s/%s", s->root, name);
-    int rc = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        uk_error_set(err, errno == ENOENT ? UK_E_NOTFOUND : UK_E_IO, errno,
-                     "unable to open file '%s' for read", path);
-        goto out;
+    if (!s->read_path || strcmp(s->read_path, path) != 0) {
+        if (s->read_fd >= 0)
+            close(s->read_fd);
+        free(s->read_path);
+        s->read_path = NULL;
+        s->read_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (s->read_fd < 0) {
+            uk_error_set(err, errno == ENOENT ? UK_E_NOTFOUND : UK_E_IO, errno,
+                         "unable to open file '%s' for read", path);
+            free(path);
+            return -1;
+        }
+        s->read_path = path;
+    } else {
+        free(path);
     }
     size_t got = 0;
     while (got < len) {
-        ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(offset + got));
+        ssize_t n = pread(s->read_fd, (char *)buf + got, len - got, (off_t)(offset + got));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            uk_error_set(err, UK_E_IO, errno, "unable to read file '%s'", path);
-            goto out;
-        }
-        if (n == 0) {
-            uk_error_set(err, UK_E_CORRUPT, 0, "file '%s' is shorter than its index says", path);
-            goto out;
-        }
+        if (n < 0)
+            return uk_error_set(err, UK_E_IO, errno, "unable to read file '%s'", s->read_path);
+        if (n == 0)
+            return uk_error_set(err, UK_E_CORRUPT, 0, "file '%s' is shorter than its index says",
+                                s->read_path);
         got += (size_t)n;
     }
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
-    free(path);
-    return rc;
+    return 0;
 }
 
 static int posix_list(void *impl, const char *prefix, char ***names, size_t *n, UkError *err)
