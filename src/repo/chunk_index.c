@@ -1,3 +1,7 @@
+/* Open addressing with linear probing. Hashes are uniformly distributed already, so the
+ * slot is the first 8 bytes mapped onto [0, capacity) by a multiply-shift, which lets the
+ * capacity be any size: the table grows by half when three quarters full, and a caller that
+ * knows the count up front reserves exactly. An empty slot has length 0 (chunks never do). */
 #include "repo/chunk_index.h"
 
 #include <stdlib.h>
@@ -8,20 +12,19 @@
 typedef struct Slot {
     unsigned char hash[CHUNK_HASH_LEN];
     ChunkLocation loc;
-    bool used;
 } Slot;
 
 struct ChunkIndex {
     Slot *slots;
-    size_t capacity; /* power of two */
+    size_t capacity;
     size_t count;
 };
 
-static uint64_t slot_of(const unsigned char *hash)
+static size_t slot_of(const unsigned char *hash, size_t capacity)
 {
     uint64_t h;
     memcpy(&h, hash, sizeof h);
-    return h;
+    return (size_t)(((unsigned __int128)h * capacity) >> 64);
 }
 
 ChunkIndex *chunk_index_new(void)
@@ -44,35 +47,41 @@ size_t chunk_index_count(const ChunkIndex *idx) { return idx->count; }
 
 static Slot *find_slot(Slot *slots, size_t capacity, const unsigned char *hash)
 {
-    size_t mask = capacity - 1;
-    for (size_t i = slot_of(hash) & mask;; i = (i + 1) & mask)
-        if (!slots[i].used || memcmp(slots[i].hash, hash, CHUNK_HASH_LEN) == 0)
+    for (size_t i = slot_of(hash, capacity);; i = i + 1 == capacity ? 0 : i + 1)
+        if (slots[i].loc.length == 0 || memcmp(slots[i].hash, hash, CHUNK_HASH_LEN) == 0)
             return &slots[i];
 }
 
-static void grow(ChunkIndex *idx)
+static void resize(ChunkIndex *idx, size_t capacity)
 {
-    size_t capacity = idx->capacity * 2;
     Slot *slots = xcalloc(capacity, sizeof *slots);
     for (size_t i = 0; i < idx->capacity; i++)
-        if (idx->slots[i].used)
+        if (idx->slots[i].loc.length != 0)
             *find_slot(slots, capacity, idx->slots[i].hash) = idx->slots[i];
     free(idx->slots);
     idx->slots = slots;
     idx->capacity = capacity;
 }
 
+void chunk_index_reserve(ChunkIndex *idx, size_t count)
+{
+    size_t capacity = count + count / 3 + 16;
+    if (capacity > idx->capacity)
+        resize(idx, capacity);
+}
+
 bool chunk_index_add(ChunkIndex *idx, const unsigned char *hash, const ChunkLocation *loc)
 {
-    if ((idx->count + 1) * 10 > idx->capacity * 7)
-        grow(idx);
+    if ((idx->count + 1) * 4 > idx->capacity * 3)
+        resize(idx, idx->capacity + idx->capacity / 2);
     Slot *s = find_slot(idx->slots, idx->capacity, hash);
-    if (s->used)
+    if (s->loc.length != 0)
         return false;
     memcpy(s->hash, hash, CHUNK_HASH_LEN);
     if (loc)
         s->loc = *loc;
-    s->used = true;
+    if (s->loc.length == 0)
+        s->loc.length = 1; /* membership-only entries (loc NULL) still mark the slot used */
     idx->count++;
     return true;
 }
@@ -80,5 +89,5 @@ bool chunk_index_add(ChunkIndex *idx, const unsigned char *hash, const ChunkLoca
 const ChunkLocation *chunk_index_get(const ChunkIndex *idx, const unsigned char *hash)
 {
     Slot *s = find_slot(idx->slots, idx->capacity, hash);
-    return s->used ? &s->loc : NULL;
+    return s->loc.length ? &s->loc : NULL;
 }

@@ -8,7 +8,7 @@
 #include "filter/compress.h"
 #include "repo/repo_int.h"
 
-#define FRAME_CACHE 8
+#define FRAME_CACHE 4
 
 typedef struct CachedFrame {
     uint32_t pack, frame;

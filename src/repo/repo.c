@@ -132,6 +132,9 @@ int repo_load_index(Repo *r, UkError *err)
     size_t n = 0;
     if (storage_list(r->storage, "index", &names, &n, err) != 0)
         return -1;
+    /* Decode every index first so the table is sized once, exactly. */
+    PackIndex *loaded = xcalloc(n ? n : 1, sizeof *loaded);
+    size_t n_loaded = 0, entries = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (!is_hex_name(names[i], 32))
@@ -139,31 +142,39 @@ int repo_load_index(Repo *r, UkError *err)
         char *path = xasprintf("index/%s", names[i]);
         unsigned char *data = NULL;
         size_t len = 0;
-        PackIndex pi;
         if (storage_get(r->storage, path, &data, &len, err) != 0 ||
-            pack_index_decode(data, len, &pi, err) != 0) {
+            pack_index_decode(data, len, &loaded[n_loaded], err) != 0) {
             uk_error_prefix(err, "repository '%s': index '%s': ", r->name, names[i]);
             rc = -1;
         } else {
             r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
-            RepoPack *p = &r->packs[r->n_packs];
+            RepoPack *p = &r->packs[r->n_packs++];
             snprintf(p->name, sizeof p->name, "%s", names[i]);
-            p->frames = pi.frames;
-            p->n_frames = pi.n_frames;
-            for (size_t e = 0; e < pi.n_entries; e++) {
-                ChunkLocation loc = {(uint32_t)r->n_packs, pi.entries[e].frame,
-                                     pi.entries[e].offset, pi.entries[e].length};
-                chunk_index_add(r->index, pi.entries[e].hash, &loc);
-            }
-            free(pi.entries);
-            r->n_packs++;
+            p->frames = loaded[n_loaded].frames;
+            p->n_frames = loaded[n_loaded].n_frames;
+            loaded[n_loaded].frames = NULL;
+            entries += loaded[n_loaded].n_entries;
+            n_loaded++;
         }
         free(data);
         free(path);
     }
-    storage_names_free(names, n);
-    if (rc == 0)
+    if (rc == 0) {
+        chunk_index_reserve(r->index, entries);
+        for (size_t i = 0; i < n_loaded; i++) {
+            PackIndex *pi = &loaded[i];
+            for (size_t e = 0; e < pi->n_entries; e++) {
+                ChunkLocation loc = {(uint32_t)i, pi->entries[e].frame, pi->entries[e].offset,
+                                     pi->entries[e].length};
+                chunk_index_add(r->index, pi->entries[e].hash, &loc);
+            }
+        }
         r->index_loaded = true;
+    }
+    for (size_t i = 0; i < n_loaded; i++)
+        pack_index_clear(&loaded[i]);
+    free(loaded);
+    storage_names_free(names, n);
     return rc;
 }
 
