@@ -74,10 +74,11 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
                                          d->keep ? "keep" : "remove", "reasons", d->reasons));
             }
             json_array_append_new(
-                out, json_pack("{s:s, s:b, s:o, s:i, s:i, s:I}", "repository", rcfg->name,
+                out, json_pack("{s:s, s:b, s:o, s:i, s:i, s:i, s:I}", "repository", rcfg->name,
                                "dry_run", dry_run, "backups", decisions, "removed",
                                (int)res.removed, "packs_removed", (int)res.gc.packs_removed,
-                               "bytes_removed", (json_int_t)res.gc.bytes_removed));
+                               "packs_repacked", (int)res.gc.packs_repacked, "bytes_removed",
+                               (json_int_t)res.gc.bytes_removed));
         } else {
             printf("repository '%s'%s:\n", rcfg->name, dry_run ? " (dry run)" : "");
             if (res.n == 0)
@@ -90,9 +91,11 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
                        d->manifest.database, d->reasons);
             }
             char s[32];
-            printf("  %s %zu of %zu backups; %zu of %zu packs unreferenced (%s)\n",
+            printf("  %s %zu of %zu backups; %s %zu unreferenced and repack %zu sparse of %zu "
+                   "packs, freeing about %s\n",
                    dry_run ? "would remove" : "removed", res.removed, res.n,
-                   res.gc.packs_removed, res.gc.packs_total,
+                   dry_run ? "would delete" : "deleted", res.gc.packs_removed,
+                   res.gc.packs_repacked, res.gc.packs_total,
                    format_size(res.gc.bytes_removed, s, sizeof s));
         }
         prune_result_free(&res);

@@ -4,7 +4,6 @@
 #include "repo/backup_writer.h"
 
 #include <openssl/sha.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +11,13 @@
 
 #include "common/util.h"
 #include "filter/compress.h"
+#include "repo/pack_writer.h"
 #include "repo/repo_int.h"
 
 /* 1 MiB frames compress within 0.1% of compressing the whole image at once (zstd -3 on
  * application data); 256 KiB frames lost about 3%. */
 #define BATCH_BYTES (1024 * 1024)
 #define BATCH_CHUNKS 256
-#define PACK_TARGET_BYTES (16u * 1024 * 1024)
 
 enum { BATCH_FREE, BATCH_QUEUED, BATCH_DONE };
 
@@ -61,13 +60,10 @@ struct BackupWriter {
     bool failed;
     UkError failure;
 
-    StorageWrite *pack;
-    char pack_name[40];
-    uint64_t pack_offset;
-    PackIndex pack_index;
-    size_t frames_cap, entries_cap;
+    PackWriter *packs;
+    PackEntry entries[BATCH_CHUNKS];
 
-    uint64_t new_chunks, reused_chunks, stored_bytes;
+    uint64_t new_chunks, reused_chunks;
     double started;
 };
 
@@ -132,6 +128,7 @@ BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_
     w->hashes = xcalloc(w->chunk_count ? w->chunk_count : 1, 32);
     w->have = xcalloc(w->chunk_count ? w->chunk_count : 1, 1);
     w->session = chunk_index_new();
+    w->packs = pack_writer_new(repo->storage);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     w->n_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
     w->n_slots = w->n_threads * 4;
@@ -164,45 +161,6 @@ static void stop_workers(BackupWriter *w)
     w->threads = NULL;
 }
 
-static int pack_finish(BackupWriter *w, UkError *err)
-{
-    if (!w->pack)
-        return 0;
-    StorageWrite *pack = w->pack;
-    w->pack = NULL;
-    if (storage_write_commit(pack, err) != 0)
-        return -1;
-    unsigned char *data = NULL;
-    size_t len = 0;
-    pack_index_encode(&w->pack_index, &data, &len, err);
-    char *path = xasprintf("index/%s", w->pack_name);
-    int rc = storage_put(w->repo->storage, path, data, len, false, err);
-    free(path);
-    free(data);
-    w->stored_bytes += len;
-    pack_index_clear(&w->pack_index);
-    w->frames_cap = w->entries_cap = 0;
-    return rc;
-}
-
-static int pack_begin(BackupWriter *w, UkError *err)
-{
-    unsigned char id[16];
-    RAND_bytes(id, sizeof id);
-    hex_encode(id, sizeof id, w->pack_name);
-    char *path = repo_pack_path(w->pack_name);
-    w->pack = storage_write_begin(w->repo->storage, path, err);
-    free(path);
-    if (!w->pack)
-        return -1;
-    w->pack_offset = 0;
-    if (storage_write(w->pack, PACK_MAGIC, 8, err) != 0)
-        return -1;
-    w->pack_offset = 8;
-    w->stored_bytes += 8;
-    return 0;
-}
-
 /* Runs in the calling thread, in batch order. A chunk already stored by this backup (an
  * earlier batch, or earlier in this one) is treated as known: its second copy stays inside
  * the frame, unreferenced, which costs a few compressed bytes and keeps workers lock-free. */
@@ -221,39 +179,20 @@ static int retire_batch(BackupWriter *w, Batch *b, UkError *err)
     }
     if (b->out_len == 0)
         return uk_error_set(err, UK_E_INTERNAL, 0, "unable to compress a frame");
-    if (!w->pack && pack_begin(w, err) != 0)
-        return -1;
-    if (storage_write(w->pack, b->out, b->out_len, err) != 0)
-        return -1;
-    PackIndex *pi = &w->pack_index;
-    if (pi->n_frames == w->frames_cap) {
-        w->frames_cap = w->frames_cap ? w->frames_cap * 2 : 64;
-        pi->frames = xrealloc(pi->frames, w->frames_cap * sizeof *pi->frames);
-    }
-    uint32_t frame_no = (uint32_t)pi->n_frames;
-    pi->frames[pi->n_frames++] =
-        (PackFrame){w->pack_offset, (uint32_t)b->out_len, b->frame_raw_len, b->compression};
-    w->pack_offset += b->out_len;
-    w->stored_bytes += b->out_len;
+    size_t n_new = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (b->known[i]) {
             w->reused_chunks++;
             continue;
         }
-        if (pi->n_entries == w->entries_cap) {
-            w->entries_cap = w->entries_cap ? w->entries_cap * 2 : 1024;
-            pi->entries = xrealloc(pi->entries, w->entries_cap * sizeof *pi->entries);
-        }
-        PackEntry *e = &pi->entries[pi->n_entries++];
+        PackEntry *e = &w->entries[n_new++];
         memcpy(e->hash, b->hash[i], 32);
-        e->frame = frame_no;
         e->offset = b->frame_offset[i];
         e->length = b->length[i];
-        w->new_chunks++;
     }
-    if (w->pack_offset >= PACK_TARGET_BYTES && pack_finish(w, err) != 0)
-        return -1;
-    return 0;
+    w->new_chunks += n_new;
+    return pack_writer_add(w->packs, b->out, b->out_len, b->frame_raw_len, b->compression,
+                           w->entries, n_new, err);
 }
 
 /* Waits for the oldest submitted batch and retires it. */
@@ -340,7 +279,7 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
         if (!w->have[i])
             return uk_error_set(err, UK_E_INTERNAL, 0, "backup image is missing chunk %llu",
                                 (unsigned long long)i);
-    if (pack_finish(w, err) != 0)
+    if (pack_writer_flush(w->packs, err) != 0)
         return -1;
     m->image_size = w->image_size;
     m->chunk_size = w->chunk_size;
@@ -353,13 +292,14 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
     unsigned char *data = NULL;
     size_t len = 0;
     /* The manifest's own size is part of what this backup stores; encode twice to include it. */
-    m->stored_bytes = w->stored_bytes;
+    uint64_t stored = pack_writer_bytes(w->packs);
+    m->stored_bytes = stored;
     if (manifest_encode(m, &data, &len, err) != 0) {
         m->hashes = NULL;
         return -1;
     }
     free(data);
-    m->stored_bytes = w->stored_bytes + len;
+    m->stored_bytes = stored + len;
     int rc = manifest_encode(m, &data, &len, err);
     m->hashes = NULL;
     if (rc != 0)
@@ -376,8 +316,7 @@ void backup_writer_free(BackupWriter *w)
     if (!w)
         return;
     stop_workers(w);
-    storage_write_abort(w->pack);
-    pack_index_clear(&w->pack_index);
+    pack_writer_free(w->packs);
     for (size_t i = 0; i < w->n_slots; i++) {
         free(w->slots[i].raw);
         free(w->slots[i].out);

@@ -81,18 +81,26 @@ static void copy_string(json_t *doc, const char *key, char *dst, size_t len)
     snprintf(dst, len, "%s", v ? v : "");
 }
 
-int manifest_decode(const unsigned char *buf, size_t len, bool with_hashes, Manifest *m,
-                    UkError *err)
+uint32_t manifest_header_length(const unsigned char *prefix)
+{
+    return memcmp(prefix, MANIFEST_MAGIC, 8) == 0 ? 12 + get_u32(prefix + 8) : 0;
+}
+
+/* Parses magic, length and JSON; header_only skips what needs the whole file. */
+static int decode(const unsigned char *buf, size_t len, bool header_only, bool with_hashes,
+                  Manifest *m, UkError *err)
 {
     memset(m, 0, sizeof *m);
-    if (len < 8 + 4 + 32 || memcmp(buf, MANIFEST_MAGIC, 8) != 0)
+    if (len < 12 + (header_only ? 0 : 32) || memcmp(buf, MANIFEST_MAGIC, 8) != 0)
         return uk_error_set(err, UK_E_FORMAT, 0, "not an upkeep manifest (bad magic)");
-    unsigned char check[32];
-    SHA256(buf, len - 32, check);
-    if (memcmp(check, buf + len - 32, 32) != 0)
-        return uk_error_set(err, UK_E_CORRUPT, 0, "manifest checksum mismatch");
+    if (!header_only) {
+        unsigned char check[32];
+        SHA256(buf, len - 32, check);
+        if (memcmp(check, buf + len - 32, 32) != 0)
+            return uk_error_set(err, UK_E_CORRUPT, 0, "manifest checksum mismatch");
+    }
     uint32_t json_len = get_u32(buf + 8);
-    if ((size_t)json_len > len - 44)
+    if ((size_t)json_len > len - 12 - (header_only ? 0 : 32))
         return uk_error_set(err, UK_E_CORRUPT, 0, "manifest length fields are inconsistent");
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)buf + 12, json_len, 0, &jerr);
@@ -130,12 +138,12 @@ int manifest_decode(const unsigned char *buf, size_t len, bool with_hashes, Mani
     m->duration = json_real_value(json_object_get(stats, "duration_seconds"));
     const char *hash_hex = json_string_value(json_object_get(doc, "image_hash"));
     if (!hash_hex || hex_decode(hash_hex, m->image_hash, 32) != 0 || m->chunk_size == 0 ||
-        (size_t)m->chunk_count * 32 != len - 44 - json_len ||
+        (!header_only && (size_t)m->chunk_count * 32 != len - 44 - json_len) ||
         m->chunk_count != (m->image_size + m->chunk_size - 1) / m->chunk_size) {
         uk_error_set(err, UK_E_CORRUPT, 0, "manifest fields are inconsistent");
         goto out;
     }
-    if (with_hashes) {
+    if (with_hashes && !header_only) {
         m->hashes = xmalloc((size_t)m->chunk_count * 32 + 1);
         memcpy(m->hashes, buf + 12 + json_len, (size_t)m->chunk_count * 32);
         unsigned char image_hash[32];
@@ -151,6 +159,17 @@ out:
     if (rc != 0)
         manifest_clear(m);
     return rc;
+}
+
+int manifest_decode(const unsigned char *buf, size_t len, bool with_hashes, Manifest *m,
+                    UkError *err)
+{
+    return decode(buf, len, false, with_hashes, m, err);
+}
+
+int manifest_decode_header(const unsigned char *buf, size_t len, Manifest *m, UkError *err)
+{
+    return decode(buf, len, true, false, m, err);
 }
 
 void manifest_clear(Manifest *m)

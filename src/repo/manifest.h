@@ -29,6 +29,7 @@ typedef struct Manifest {
     unsigned char image_hash[32]; /* SHA-256 over the concatenated chunk hashes */
     uint64_t new_chunks, reused_chunks, stored_bytes;
     double duration;
+    bool damaged;            /* listing only: the manifest could not be read (see docs) */
     unsigned char *hashes;   /* chunk_count * 32 bytes, owned; NULL when not loaded */
 } Manifest;
 
@@ -37,6 +38,11 @@ int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError
 /* Checks the trailing checksum; with_hashes=false skips copying the hash list. */
 int manifest_decode(const unsigned char *buf, size_t len, bool with_hashes, Manifest *out,
                     UkError *err);
+/* Reading only the metadata: manifest_header_length() tells, from the first 12 bytes, how
+ * many bytes manifest_decode_header() needs (0: not a manifest). No checksum is checked:
+ * listing uses this, verify and restore read the whole manifest. */
+uint32_t manifest_header_length(const unsigned char *prefix);
+int manifest_decode_header(const unsigned char *buf, size_t len, Manifest *out, UkError *err);
 void manifest_clear(Manifest *m);
 /* Image hash: SHA-256 over the concatenation of the chunk hashes. */
 void manifest_image_hash(const unsigned char *hashes, uint64_t count, unsigned char out[32]);

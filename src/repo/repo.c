@@ -6,13 +6,17 @@
 #include "repo/repo_int.h"
 
 #include <jansson.h>
+#include <openssl/sha.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/util.h"
+#include "filter/compress.h"
+#include "repo/pack_writer.h"
 
 char *repo_pack_path(const char *pack_name)
 {
@@ -191,10 +195,28 @@ int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out,
     char *path = xasprintf("snapshots/%s", id);
     unsigned char *data = NULL;
     size_t len = 0;
-    int rc = storage_get(r->storage, path, &data, &len, err);
+    int rc;
+    if (with_hashes) {
+        rc = storage_get(r->storage, path, &data, &len, err);
+        if (rc == 0)
+            rc = manifest_decode(data, len, true, out, err);
+    } else {
+        /* Metadata only: the hash list (32 bytes per chunk) is not read. */
+        unsigned char prefix[12];
+        rc = storage_read_range(r->storage, path, 0, sizeof prefix, prefix, err);
+        len = rc == 0 ? manifest_header_length(prefix) : 0;
+        if (rc == 0 && (len == 0 || len > (1u << 20)))
+            rc = uk_error_set(err, UK_E_FORMAT, 0, "not an upkeep manifest (bad magic)");
+        if (rc == 0) {
+            data = xmalloc(len);
+            rc = storage_read_range(r->storage, path, 0, len, data, err);
+        }
+        if (rc == 0)
+            rc = manifest_decode_header(data, len, out, err);
+    }
     if (rc != 0 && err && err->code == UK_E_NOTFOUND)
         uk_error_set(err, UK_E_NOTFOUND, 0, "no backup '%s' in repository '%s'", id, r->name);
-    else if (rc == 0 && (rc = manifest_decode(data, len, with_hashes, out, err)) != 0)
+    else if (rc != 0)
         uk_error_prefix(err, "backup '%s': ", id);
     free(data);
     free(path);
@@ -213,9 +235,22 @@ int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err)
     Manifest *list = xcalloc(count ? count : 1, sizeof *list);
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
-        if (repo_read_manifest(r, names[i], false, &list[used], err) != 0) {
-            rc = -1;
-            break;
+        UkError read_err = {0};
+        if (repo_read_manifest(r, names[i], false, &list[used], &read_err) != 0) {
+            if (read_err.code != UK_E_CORRUPT && read_err.code != UK_E_FORMAT) {
+                *err = read_err;
+                rc = -1;
+                break;
+            }
+            /* A damaged manifest stays listed (its time taken from its id) so that verify
+             * reports it and retention never counts it as a good backup. */
+            Manifest *m = &list[used];
+            memset(m, 0, sizeof *m);
+            snprintf(m->id, sizeof m->id, "%s", names[i]);
+            struct tm tm = {0};
+            if (strptime(names[i], "%Y%m%dT%H%M%S", &tm))
+                m->time = timegm(&tm);
+            m->damaged = true;
         }
         used++;
     }
@@ -267,8 +302,19 @@ int repo_remove_backup(Repo *r, const char *id, UkError *err)
     return rc;
 }
 
+#define REPACK_BATCH (1024 * 1024)
+#define REPACK_MAX_ENTRIES 256
+
+/* Does an object exist? (A one-byte read; used only by GC.) */
+static bool path_exists_in(Repo *r, const char *name)
+{
+    unsigned char byte;
+    return storage_read_range(r->storage, name, 0, 1, &byte, NULL) == 0;
+}
+
 /* Collects every chunk hash that a remaining manifest references. */
-static int referenced_chunks(Repo *r, ChunkIndex *refs, UkError *err)
+static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore,
+                             ChunkIndex *refs, UkError *err)
 {
     char **names = NULL;
     size_t n = 0;
@@ -276,6 +322,11 @@ static int referenced_chunks(Repo *r, ChunkIndex *refs, UkError *err)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
+        bool ignored = false;
+        for (size_t k = 0; k < n_ignore && !ignored; k++)
+            ignored = strcmp(ignore[k], names[i]) == 0;
+        if (ignored)
+            continue;
         Manifest m;
         if (repo_read_manifest(r, names[i], true, &m, err) != 0) {
             rc = -1;
@@ -289,94 +340,191 @@ static int referenced_chunks(Repo *r, ChunkIndex *refs, UkError *err)
     return rc;
 }
 
-int repo_gc(Repo *r, bool dry_run, GcStats *stats, UkError *err)
+/* Copies the live chunks of sparse packs into new packs. Returns the bytes written. */
+typedef struct Repacker {
+    Repo *repo;
+    PackWriter *out;
+    Compressor *comp;
+    ChunkIndex *copied;  /* live chunks already copied (a chunk may sit in several packs) */
+    unsigned char *batch, *encoded, *frame;
+    size_t batch_len, frame_cap;
+    PackEntry entries[REPACK_MAX_ENTRIES];
+    size_t n_entries;
+} Repacker;
+
+static int repack_flush(Repacker *rp, UkError *err)
+{
+    if (rp->n_entries == 0)
+        return 0;
+    uint8_t compression;
+    size_t n = compress_frame(rp->comp, rp->batch, rp->batch_len, rp->encoded,
+                              compress_bound(REPACK_BATCH), &compression);
+    if (n == 0)
+        return uk_error_set(err, UK_E_INTERNAL, 0, "unable to compress a frame");
+    int rc = pack_writer_add(rp->out, rp->encoded, n, (uint32_t)rp->batch_len, compression,
+                             rp->entries, rp->n_entries, err);
+    rp->batch_len = 0;
+    rp->n_entries = 0;
+    return rc;
+}
+
+static int repack_pack(Repacker *rp, const char *name, const PackIndex *pi, const ChunkIndex *refs,
+                       UkError *err)
+{
+    char *path = repo_pack_path(name);
+    int rc = 0;
+    for (size_t f = 0; f < pi->n_frames && rc == 0; f++) {
+        bool wanted = false;
+        for (size_t e = 0; e < pi->n_entries && !wanted; e++)
+            wanted = pi->entries[e].frame == f && chunk_index_get(refs, pi->entries[e].hash) &&
+                     !chunk_index_get(rp->copied, pi->entries[e].hash);
+        if (!wanted)
+            continue;
+        const PackFrame *fr = &pi->frames[f];
+        if (rp->frame_cap < (size_t)fr->raw_len + fr->stored_len) {
+            rp->frame_cap = (size_t)fr->raw_len + fr->stored_len;
+            rp->frame = xrealloc(rp->frame, rp->frame_cap);
+        }
+        unsigned char *stored = rp->frame + fr->raw_len;
+        rc = storage_read_range(rp->repo->storage, path, fr->offset, fr->stored_len, stored, err);
+        if (rc == 0)
+            rc = decompress_frame(fr->compression, stored, fr->stored_len, rp->frame, fr->raw_len,
+                                  err);
+        for (size_t e = 0; e < pi->n_entries && rc == 0; e++) {
+            const PackEntry *pe = &pi->entries[e];
+            if (pe->frame != f || !chunk_index_get(refs, pe->hash) ||
+                !chunk_index_add(rp->copied, pe->hash, NULL))
+                continue;
+            unsigned char check[32];
+            SHA256(rp->frame + pe->offset, pe->length, check);
+            if (memcmp(check, pe->hash, 32) != 0) {
+                rc = uk_error_set(err, UK_E_CORRUPT, 0,
+                                  "pack '%s' holds a corrupt chunk; not repacking it", name);
+                break;
+            }
+            if (rp->batch_len + pe->length > REPACK_BATCH || rp->n_entries == REPACK_MAX_ENTRIES)
+                rc = repack_flush(rp, err);
+            if (rc != 0)
+                break;
+            memcpy(rp->batch + rp->batch_len, rp->frame + pe->offset, pe->length);
+            PackEntry *out = &rp->entries[rp->n_entries++];
+            memcpy(out->hash, pe->hash, 32);
+            out->offset = (uint32_t)rp->batch_len;
+            out->length = pe->length;
+            rp->batch_len += pe->length;
+        }
+    }
+    free(path);
+    return rc;
+}
+
+typedef enum { PACK_KEEP, PACK_DEAD, PACK_SPARSE } PackFate;
+
+int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, GcStats *stats,
+            UkError *err)
 {
     memset(stats, 0, sizeof *stats);
     ChunkIndex *refs = chunk_index_new();
     char **indexes = NULL, **dirs = NULL, **tmp = NULL;
     size_t n_indexes = 0, n_dirs = 0, n_tmp = 0;
+    PackIndex *pis = NULL;
+    PackFate *fate = NULL;
+    Repacker rp = {.repo = r};
     int rc = -1;
     /* A manifest that fails to read stops GC: deleting chunks it might need would be worse. */
-    if (referenced_chunks(r, refs, err) != 0)
+    if (referenced_chunks(r, ignore, n_ignore, refs, err) != 0)
         goto out;
     stats->chunks_referenced = chunk_index_count(refs);
     if (storage_list(r->storage, "index", &indexes, &n_indexes, err) != 0)
         goto out;
-    ChunkIndex *packs_with_index = chunk_index_new();
+    pis = xcalloc(n_indexes ? n_indexes : 1, sizeof *pis);
+    fate = xcalloc(n_indexes ? n_indexes : 1, sizeof *fate);
     for (size_t i = 0; i < n_indexes; i++) {
+        fate[i] = PACK_KEEP;
         if (!is_hex_name(indexes[i], 32))
             continue;
         char *path = xasprintf("index/%s", indexes[i]);
         unsigned char *data = NULL;
         size_t len = 0;
-        PackIndex pi;
         int read_rc = storage_get(r->storage, path, &data, &len, err);
         if (read_rc == 0)
-            read_rc = pack_index_decode(data, len, &pi, err);
+            read_rc = pack_index_decode(data, len, &pis[i], err);
         free(data);
-        if (read_rc != 0) {
-            free(path);
-            chunk_index_free(packs_with_index);
+        free(path);
+        if (read_rc != 0)
             goto out;
-        }
         stats->packs_total++;
+        uint64_t live_raw = 0, all_raw = 0, stored = 0;
         size_t live = 0;
-        uint64_t pack_bytes = 0;
-        for (size_t e = 0; e < pi.n_entries; e++)
-            if (chunk_index_get(refs, pi.entries[e].hash))
+        for (size_t e = 0; e < pis[i].n_entries; e++) {
+            all_raw += pis[i].entries[e].length;
+            if (chunk_index_get(refs, pis[i].entries[e].hash)) {
                 live++;
-        for (size_t f = 0; f < pi.n_frames; f++)
-            pack_bytes += pi.frames[f].stored_len;
-        stats->chunks_unreferenced += pi.n_entries - live;
-        unsigned char key[32] = {0};
-        hex_decode(indexes[i], key, 16);
-        if (live > 0) {
-            chunk_index_add(packs_with_index, key, NULL);
-        } else {
-            stats->packs_removed++;
-            stats->bytes_removed += pack_bytes;
-            if (!dry_run) {
-                /* Index first: a crash in between leaves an orphan pack (removed below next
-                 * time), never an index entry pointing at a missing pack. */
-                char *pack = repo_pack_path(indexes[i]);
-                int del_rc = storage_remove(r->storage, path, err);
-                if (del_rc == 0)
-                    del_rc = storage_remove(r->storage, pack, err);
-                free(pack);
-                if (del_rc != 0) {
-                    pack_index_clear(&pi);
-                    free(path);
-                    chunk_index_free(packs_with_index);
-                    goto out;
-                }
+                live_raw += pis[i].entries[e].length;
             }
         }
-        pack_index_clear(&pi);
+        for (size_t f = 0; f < pis[i].n_frames; f++)
+            stored += pis[i].frames[f].stored_len;
+        stats->chunks_unreferenced += pis[i].n_entries - live;
+        if (live == 0) {
+            fate[i] = PACK_DEAD;
+            stats->packs_removed++;
+            stats->bytes_removed += stored;
+        } else if (live_raw * 2 < all_raw) {
+            /* Less than half of the pack is still needed: copying the rest out pays. */
+            fate[i] = PACK_SPARSE;
+            stats->packs_repacked++;
+            stats->bytes_removed += stored - stored * live_raw / all_raw;
+        }
+    }
+    if (!dry_run && stats->packs_repacked > 0) {
+        rp.out = pack_writer_new(r->storage);
+        rp.comp = compressor_new(r->compression_level);
+        rp.copied = chunk_index_new();
+        rp.batch = xmalloc(REPACK_BATCH);
+        rp.encoded = xmalloc(compress_bound(REPACK_BATCH));
+        for (size_t i = 0; i < n_indexes; i++)
+            if (fate[i] == PACK_SPARSE && repack_pack(&rp, indexes[i], &pis[i], refs, err) != 0)
+                goto out;
+        if (repack_flush(&rp, err) != 0 || pack_writer_flush(rp.out, err) != 0)
+            goto out;
+    }
+    /* The new packs are durable; now the old ones go, each index before its pack: a crash in
+     * between leaves an orphan pack (removed below next time), never an index entry that
+     * points at a missing pack. */
+    for (size_t i = 0; i < n_indexes && !dry_run; i++) {
+        if (fate[i] == PACK_KEEP)
+            continue;
+        char *path = xasprintf("index/%s", indexes[i]);
+        char *pack = repo_pack_path(indexes[i]);
+        int del_rc = storage_remove(r->storage, path, err);
+        if (del_rc == 0)
+            del_rc = storage_remove(r->storage, pack, err);
+        free(pack);
         free(path);
+        if (del_rc != 0)
+            goto out;
     }
     /* Packs without an index were left by an interrupted backup: nothing can reference them. */
-    if (storage_list(r->storage, "packs", &dirs, &n_dirs, err) != 0) {
-        chunk_index_free(packs_with_index);
+    if (storage_list(r->storage, "packs", &dirs, &n_dirs, err) != 0)
         goto out;
-    }
     for (size_t d = 0; d < n_dirs; d++) {
         char *dir = xasprintf("packs/%s", dirs[d]);
         char **packs = NULL;
         size_t n_packs = 0;
         if (storage_list(r->storage, dir, &packs, &n_packs, err) == 0) {
             for (size_t p = 0; p < n_packs; p++) {
-                unsigned char key[32] = {0};
-                if (!is_hex_name(packs[p], 32) || hex_decode(packs[p], key, 16) != 0)
+                bool indexed = false;
+                for (size_t i = 0; i < n_indexes && !indexed; i++)
+                    indexed = strcmp(indexes[i], packs[p]) == 0;
+                if (indexed || !is_hex_name(packs[p], 32))
                     continue;
-                if (chunk_index_get(packs_with_index, key))
+                char *index_path = xasprintf("index/%s", packs[p]);
+                bool new_index = !dry_run && path_exists_in(r, index_path); /* made by repack */
+                free(index_path);
+                if (new_index)
                     continue;
-                bool indexed_but_dead = false;
-                for (size_t i = 0; i < n_indexes; i++)
-                    if (strcmp(indexes[i], packs[p]) == 0)
-                        indexed_but_dead = true;
-                if (indexed_but_dead && dry_run)
-                    continue; /* already counted above */
-                stats->orphan_files_removed += indexed_but_dead ? 0 : 1;
+                stats->orphan_files_removed++;
                 if (!dry_run) {
                     char *path = xasprintf("%s/%s", dir, packs[p]);
                     storage_remove(r->storage, path, NULL);
@@ -387,7 +535,6 @@ int repo_gc(Repo *r, bool dry_run, GcStats *stats, UkError *err)
         storage_names_free(packs, n_packs);
         free(dir);
     }
-    chunk_index_free(packs_with_index);
     if (!dry_run && storage_list(r->storage, "tmp", &tmp, &n_tmp, err) == 0) {
         for (size_t i = 0; i < n_tmp; i++) {
             char *path = xasprintf("tmp/%s", tmp[i]);
@@ -398,6 +545,16 @@ int repo_gc(Repo *r, bool dry_run, GcStats *stats, UkError *err)
     }
     rc = 0;
 out:
+    for (size_t i = 0; pis && i < n_indexes; i++)
+        pack_index_clear(&pis[i]);
+    free(pis);
+    free(fate);
+    pack_writer_free(rp.out);
+    compressor_free(rp.comp);
+    chunk_index_free(rp.copied);
+    free(rp.batch);
+    free(rp.encoded);
+    free(rp.frame);
     chunk_index_free(refs);
     storage_names_free(indexes, n_indexes);
     storage_names_free(dirs, n_dirs);

@@ -48,14 +48,18 @@ int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database,
 int repo_remove_backup(Repo *r, const char *id, UkError *err);
 
 typedef struct GcStats {
-    size_t packs_total, packs_removed, orphan_files_removed;
+    size_t packs_total, packs_removed, packs_repacked, orphan_files_removed;
     uint64_t bytes_removed;
     size_t chunks_referenced, chunks_unreferenced;
 } GcStats;
 /* Deletes packs none of whose chunks a remaining manifest references (index first, then
- * pack), packs left without an index by an interrupted backup, and stray temporary files.
- * Requires the exclusive lock. */
-int repo_gc(Repo *r, bool dry_run, GcStats *stats, UkError *err);
+ * pack), copies the live chunks of packs that are less than half live into new packs and
+ * deletes the old ones, and removes packs left without an index by an interrupted backup and
+ * stray temporary files.
+ * Manifests named in `ignore` count as already removed (how a dry run sees the result of the
+ * removals it would make). Requires the exclusive lock unless dry_run. */
+int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, GcStats *stats,
+            UkError *err);
 
 /* Total bytes of packs, indexes and manifests. */
 int repo_size(Repo *r, uint64_t *bytes, UkError *err);

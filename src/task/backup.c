@@ -84,7 +84,11 @@ int task_sync_catalogue(State *st, Repo *repo, UkError *err)
         b.created_at = list[i].time;
         b.image_size = list[i].image_size;
         b.stored_bytes = list[i].stored_bytes;
+        if (list[i].damaged)
+            snprintf(b.database, sizeof b.database, "(damaged)");
         rc = state_backup_upsert(st, &b, err);
+        if (rc == 0 && list[i].damaged)
+            rc = state_backup_set_verified(st, repo_name(repo), b.id, time(NULL), "failed", err);
     }
     for (size_t k = 0; rc == 0 && k < n_known; k++) {
         bool present = false;

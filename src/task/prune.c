@@ -47,6 +47,13 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
             }
         }
         retention_apply(&repo_cfg->retention, items, group);
+        /* A damaged manifest is never removed by retention: a person should look at it. */
+        for (size_t g = 0; g < group; g++) {
+            if (list[members[g]].damaged) {
+                items[g].keep = true;
+                snprintf(items[g].reasons, sizeof items[g].reasons, "damaged: run upkeep verify");
+            }
+        }
         for (size_t g = 0; g < group; g++) {
             PruneDecision *d = &res->decisions[members[g]];
             d->keep = items[g].keep;
@@ -59,10 +66,11 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
     for (size_t i = 0; i < n; i++)
         res->decisions[i].manifest = list[i];
     rc = 0;
+    const char **removed = xcalloc(n ? n : 1, sizeof *removed);
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (res->decisions[i].keep)
             continue;
-        res->removed++;
+        removed[res->removed++] = list[i].id;
         if (dry_run)
             continue;
         rc = repo_remove_backup(repo, list[i].id, err);
@@ -70,7 +78,9 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
             rc = state_backup_delete(st, repo_cfg->name, list[i].id, err);
     }
     if (rc == 0)
-        rc = repo_gc(repo, dry_run, &res->gc, err);
+        rc = repo_gc(repo, dry_run, dry_run ? removed : NULL, dry_run ? res->removed : 0,
+                     &res->gc, err);
+    free(removed);
 out:
     free(list);
     repo_close(repo);

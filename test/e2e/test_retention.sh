@@ -28,7 +28,13 @@ expect_status 0 "$UPKEEP" backups
 pass "prune removes dropped backups; kept ones verify"
 # With keep_last = 1 and no tag rule, older data is garbage-collected: the repository shrinks.
 sed -i '/keep_tag/d; s/keep_last = 2/keep_last = 1/' upkeep.conf
-expect_status 0 "$UPKEEP" prune
+expect_status 0 "$UPKEEP" prune --dry-run --json
+packs() { echo "$OUT" | sed -n 's/.*"packs_\(removed\|repacked\)": \([0-9]*\).*/\2/p' | paste -sd+ | bc; }
+estimate=$(packs)
+expect_status 0 "$UPKEEP" prune --json
+actual=$(packs)
+[ -n "$estimate" ] && [ "$estimate" = "$actual" ] || fail "dry run estimated $estimate packs, prune collected $actual"
+[ "$actual" -gt 0 ] || fail "no pack was collected"
 after=$(du -sb repo | cut -f1)
 [ "$after" -lt "$before" ] || fail "repository did not shrink ($before -> $after)"
 [ "$(ls repo/snapshots | wc -l)" -eq 1 ] || fail "expected one backup left"

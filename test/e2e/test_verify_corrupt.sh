@@ -26,6 +26,11 @@ rm -rf repo && cp -a pristine repo
 printf '\x00' | dd of="repo/snapshots/$id" bs=1 seek=40 conv=notrunc status=none
 expect_status 1 "$UPKEEP" verify "$id"
 expect_contains "$OUT$ERR" "$id"
+# Listing still works and shows the damaged backup; verify without arguments reports it.
+expect_status 0 "$UPKEEP" backups
+expect_contains "$OUT" "(damaged)"
+expect_status 1 "$UPKEEP" verify
+expect_contains "$OUT" "FAILED  $id"
 rm -rf repo && cp -a pristine repo
 rm -f "$pack"
 expect_status 1 "$UPKEEP" verify "$id"
