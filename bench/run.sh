@@ -90,7 +90,8 @@ printf '  upkeep backup: %6.2f s  +%8s MiB\n' "$up_time" "$(mib "$up_added")"
 printf '  ratio upkeep/restic: time %s (target <= 0.25); upkeep stored %s MiB (target <= 16)\n' \
     "$(ratio "$up_time" "$restic_time")" "$(mib "$up_added")"
 
-echo "== backup while the application writes 500 tx/s"
+echo "== full backup while the application writes 500 tx/s"
+rm -rf repo state-repo
 rm -f stop
 "$WRITER" app.db --rate 500 --seconds 300 --stop-file stop > writer-idle.json &
 wpid=$!
@@ -106,7 +107,7 @@ up_time=$(elapsed "$t")
 sleep 0.5
 touch stop; wait $wpid
 rm -f stop
-printf '  upkeep backup finished in %.2f s with the writer running\n' "$up_time"
+printf '  upkeep full backup finished in %.2f s with the writer running\n' "$up_time"
 printf '  writer alone (3 s):       %s\n' "$(cat writer-idle.json)"
 printf '  writer during the backup: %s (target: max <= 100 ms)\n' "$(cat writer.json)"
 "$WRITER" app.db --rate 500 --seconds 300 --stop-file stop > /dev/null &

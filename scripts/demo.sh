@@ -4,7 +4,8 @@
 set -euo pipefail
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
-upkeep="$top/$build/upkeep"
+export PATH="$top/$build:$PATH"
+upkeep=upkeep
 gendb="$top/$build/test/upkeep-gendb"
 demo="$top/$build/demo"
 rm -rf "$demo"

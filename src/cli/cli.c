@@ -127,3 +127,32 @@ int cli_find_backup(CliContext *ctx, const char *only_repo, const char *id_or_la
     }
     return 0;
 }
+
+void cli_summary_line(const char *summary_json, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    json_error_t jerr;
+    json_t *doc = summary_json ? json_loads(summary_json, 0, &jerr) : NULL;
+    if (!doc)
+        return;
+    const char *id = json_string_value(json_object_get(doc, "backup_id"));
+    if (id) {
+        char image[32], stored[32];
+        size_t n = (size_t)snprintf(
+            buf, len, "backup %s: image %s, stored %s new (%lld new chunks, %lld reused)", id,
+            format_size((uint64_t)json_integer_value(json_object_get(doc, "image_bytes")), image,
+                        sizeof image),
+            format_size((uint64_t)json_integer_value(json_object_get(doc, "bytes_stored")), stored,
+                        sizeof stored),
+            (long long)json_integer_value(json_object_get(doc, "chunks_new")),
+            (long long)json_integer_value(json_object_get(doc, "chunks_reused")));
+        json_t *pruned = json_object_get(doc, "backups_pruned");
+        if (pruned && n < len)
+            n += (size_t)snprintf(buf + n, len - n, ", %lld pruned",
+                                  (long long)json_integer_value(pruned));
+        const char *verified = json_string_value(json_object_get(doc, "verified"));
+        if (verified && n < len)
+            snprintf(buf + n, len - n, ", verified %s", verified);
+    }
+    json_decref(doc);
+}

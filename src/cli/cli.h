@@ -49,6 +49,10 @@ int cmd_history(CliContext *ctx, int argc, char **argv);
 
 
 
+/* One line for people from a run's JSON summary: "backup <id>: image 100.4 MiB, stored
+ * 1.1 MiB new (318 new chunks, 12538 reused), verified ok". */
+void cli_summary_line(const char *summary_json, char *buf, size_t len);
+
 /* Finds which configured repository holds id_or_latest (the newest one for "latest",
  * optionally of one database). only_repo limits the search to one [repository]. */
 #include "repo/repo.h"

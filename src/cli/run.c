@@ -101,9 +101,10 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
                                                  ok ? "" : outcome.error.msg));
         } else if (ok) {
             if (!ctx->quiet) {
-                char d[32];
-                printf("job '%s': success in %s  %s\n", job->name,
-                       format_duration(outcome.seconds, d, sizeof d), outcome.summary_json);
+                char d[32], line[512];
+                cli_summary_line(outcome.summary_json, line, sizeof line);
+                printf("job '%s': success in %s\n  %s\n", job->name,
+                       format_duration(outcome.seconds, d, sizeof d), line);
             }
         } else {
             fprintf(stderr, "upkeep: job '%s' %s: %s\n", job->name, outcome.result,

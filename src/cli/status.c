@@ -14,15 +14,26 @@ static void status_help(void)
            "For each job: task, schedule, last run, its result and duration.\n");
 }
 
+/* The summary holds the precise duration; the row's timestamps are whole seconds. */
+static double run_seconds(const RunRecord *r)
+{
+    json_error_t jerr;
+    json_t *doc = r->summary ? json_loads(r->summary, 0, &jerr) : NULL;
+    json_t *seconds = json_object_get(doc, "seconds");
+    double value = seconds ? json_number_value(seconds)
+                           : (double)(r->ended_at ? r->ended_at - r->started_at : 0);
+    json_decref(doc);
+    return value;
+}
+
 static json_t *run_json(const RunRecord *r)
 {
     json_error_t jerr;
     json_t *summary = r->summary ? json_loads(r->summary, 0, &jerr) : NULL;
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:o, s:o}", "id", (json_int_t)r->id,
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:f, s:s, s:o, s:o}", "id", (json_int_t)r->id,
                      "job", r->job, "task", r->task, "trigger", r->trigger, "started",
                      cli_json_time(r->started_at), "ended", cli_json_time(r->ended_at),
-                     "duration_seconds",
-                     (json_int_t)(r->ended_at ? r->ended_at - r->started_at : 0), "result",
+                     "duration_seconds", run_seconds(r), "result",
                      r->result, "summary", summary ? summary : json_null(), "error",
                      r->error ? json_string(r->error) : json_null());
 }
@@ -63,7 +74,7 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
             if (found) {
                 format_time_local(last.started_at, t, sizeof t);
                 if (last.ended_at)
-                    format_duration((double)(last.ended_at - last.started_at), d, sizeof d);
+                    format_duration(run_seconds(&last), d, sizeof d);
             }
             printf("%-20s %-8s %-14s %-19s %-11s %s\n", job->name, job->task,
                    job->schedule ? job->schedule : "(manual)", t, found ? last.result : "-", d);
@@ -127,10 +138,12 @@ int cmd_history(CliContext *ctx, int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             char t[32], d[32] = "-";
             if (runs[i].ended_at)
-                format_duration((double)(runs[i].ended_at - runs[i].started_at), d, sizeof d);
+                format_duration(run_seconds(&runs[i]), d, sizeof d);
+            char line[512];
+            cli_summary_line(runs[i].summary, line, sizeof line);
             printf("%-6lld %-20s %-19s %-9s %-11s %s\n", (long long)runs[i].id, runs[i].job,
                    format_time_local(runs[i].started_at, t, sizeof t), d, runs[i].result,
-                   runs[i].error ? runs[i].error : runs[i].summary ? runs[i].summary : "");
+                   runs[i].error ? runs[i].error : line);
         }
         if (n == 0)
             printf("(no runs yet)\n");

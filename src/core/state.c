@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -54,7 +55,18 @@ static int db_error(State *st, UkError *err, const char *what)
 static int exec(State *st, const char *sql, UkError *err)
 {
     char *msg = NULL;
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    int rc;
+    /* The busy handler does not cover every case (switching to WAL, or upgrading a read lock
+     * while another process writes return SQLITE_BUSY at once), so retry for a while. */
+    double deadline = monotonic_seconds() + 30;
+    while ((rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg)) == SQLITE_BUSY &&
+           monotonic_seconds() < deadline) {
+        sqlite3_free(msg);
+        msg = NULL;
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    if (rc != SQLITE_OK) {
         uk_error_set(err, UK_E_DB, 0, "state database '%s': %s", st->path, msg ? msg : "error");
         sqlite3_free(msg);
         return -1;
