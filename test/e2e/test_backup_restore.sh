@@ -54,3 +54,15 @@ sed -i 's/"version":1/"version":99/' repo/config
 expect_status 1 "$UPKEEP" backups
 expect_contains "$ERR" "has format version 99; this upkeep reads version 1"
 pass "unknown repository version refused"
+# Progress: drawn on a terminal, absent when output is a pipe or --quiet.
+mv gone.db app.db
+sed -i 's/"version":99/"version":1/' repo/config
+if command -v script >/dev/null; then
+    script -qec "'$UPKEEP' backup app" /dev/null > tty.out
+    grep -q 'backup app: .*%' tty.out || fail "no progress on a terminal: $(cat tty.out)"
+    script -qec "'$UPKEEP' -q backup app" /dev/null > tty-quiet.out
+    ! grep -q '%' tty-quiet.out || fail "progress shown despite --quiet"
+    expect_status 0 "$UPKEEP" backup app
+    case "$ERR" in *%*) fail "progress written to a pipe" ;; esac
+    pass "progress only on a terminal"
+fi
