@@ -118,26 +118,43 @@ static int parse_number_unit(const char *text, uint64_t *number, const char **un
     return 0;
 }
 
-int parse_duration(const char *text, int64_t *seconds, UkError *err)
+typedef struct Unit {
+    const char *name;
+    uint64_t multiplier;
+} Unit;
+
+/* "<digits> <unit>" with a unit from the table (case-insensitive when asked); 0 on success. */
+static int parse_with_units(const char *text, const Unit *units, size_t n_units,
+                            bool ignore_case, uint64_t max, uint64_t *out)
 {
-    static const struct {
-        const char *unit;
-        int64_t mult;
-    } units[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
     uint64_t n;
     const char *unit;
-    if (parse_number_unit(text, &n, &unit) == 0) {
-        size_t ulen = strlen(unit);
-        while (ulen && isspace((unsigned char)unit[ulen - 1]))
-            ulen--;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-            if (strlen(units[i].unit) == ulen && strncmp(unit, units[i].unit, ulen) == 0) {
-                if (n > (uint64_t)(INT64_MAX / units[i].mult))
-                    break;
-                *seconds = (int64_t)n * units[i].mult;
-                return 0;
-            }
-        }
+    if (parse_number_unit(text, &n, &unit) != 0)
+        return -1;
+    size_t ulen = strlen(unit);
+    while (ulen && isspace((unsigned char)unit[ulen - 1]))
+        ulen--;
+    for (size_t i = 0; i < n_units; i++) {
+        const char *name = units[i].name;
+        if (strlen(name) != ulen ||
+            (ignore_case ? strncasecmp(unit, name, ulen) : strncmp(unit, name, ulen)) != 0)
+            continue;
+        if (n > max / units[i].multiplier)
+            return -1;
+        *out = n * units[i].multiplier;
+        return 0;
+    }
+    return -1;
+}
+
+int parse_duration(const char *text, int64_t *seconds, UkError *err)
+{
+    static const Unit units[] = {{"", 1},      {"s", 1},     {"m", 60},
+                                 {"h", 3600},  {"d", 86400}, {"w", 604800}};
+    uint64_t v;
+    if (parse_with_units(text, units, sizeof units / sizeof units[0], false, INT64_MAX, &v) == 0) {
+        *seconds = (int64_t)v;
+        return 0;
     }
     return uk_error_set(err, UK_E_CONFIG, 0,
                         "invalid duration '%s' (expected a number with s, m, h, d or w, e.g. 180d)",
@@ -146,34 +163,18 @@ int parse_duration(const char *text, int64_t *seconds, UkError *err)
 
 int parse_size(const char *text, uint64_t *bytes, UkError *err)
 {
-    static const struct {
-        const char *unit;
-        uint64_t mult;
-    } units[] = {{"", 1},
-                 {"B", 1},
-                 {"KB", 1000ULL},
-                 {"MB", 1000000ULL},
-                 {"GB", 1000000000ULL},
-                 {"TB", 1000000000000ULL},
-                 {"KiB", 1ULL << 10},
-                 {"MiB", 1ULL << 20},
-                 {"GiB", 1ULL << 30},
-                 {"TiB", 1ULL << 40}};
-    uint64_t n;
-    const char *unit;
-    if (parse_number_unit(text, &n, &unit) == 0) {
-        size_t ulen = strlen(unit);
-        while (ulen && isspace((unsigned char)unit[ulen - 1]))
-            ulen--;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-            if (strlen(units[i].unit) == ulen && strncasecmp(unit, units[i].unit, ulen) == 0) {
-                if (n > UINT64_MAX / units[i].mult)
-                    break;
-                *bytes = n * units[i].mult;
-                return 0;
-            }
-        }
-    }
+    static const Unit units[] = {{"", 1},
+                                 {"B", 1},
+                                 {"KB", 1000ULL},
+                                 {"MB", 1000000ULL},
+                                 {"GB", 1000000000ULL},
+                                 {"TB", 1000000000000ULL},
+                                 {"KiB", 1ULL << 10},
+                                 {"MiB", 1ULL << 20},
+                                 {"GiB", 1ULL << 30},
+                                 {"TiB", 1ULL << 40}};
+    if (parse_with_units(text, units, sizeof units / sizeof units[0], true, UINT64_MAX, bytes) == 0)
+        return 0;
     return uk_error_set(err, UK_E_CONFIG, 0,
                         "invalid size '%s' (expected a number with B, KB, MB, GB, KiB, MiB or GiB)",
                         text);

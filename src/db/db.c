@@ -35,3 +35,10 @@ int db_check_image(const char *driver, const char *path, char *result, size_t le
         return uk_error_set(err, UK_E_FORMAT, 0, "backup was made by unknown driver '%s'", driver);
     return d->check_image(path, result, len, err);
 }
+
+const char *const *db_companion_suffixes(const char *driver)
+{
+    static const char *const sqlite_suffixes[] = {"-wal", "-shm", "-journal", NULL};
+    static const char *const none[] = {NULL};
+    return driver && strcmp(driver, "sqlite") == 0 ? sqlite_suffixes : none;
+}

@@ -36,4 +36,9 @@ int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, U
  * first problems reported. Returns -1 only when the check could not run. */
 int db_check_image(const char *driver, const char *path, char *result, size_t len, UkError *err);
 
+/* Suffixes of the files that live beside a database file and belong to it (for SQLite
+ * "-wal", "-shm", "-journal"), NULL-terminated. Moving or deleting a database means moving
+ * or deleting these too. */
+const char *const *db_companion_suffixes(const char *driver);
+
 #endif

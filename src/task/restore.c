@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "db/db.h"
 #include "repo/image_reader.h"
 #include "task/task_int.h"
 
@@ -159,8 +160,8 @@ int task_rebuild_image(Repo *repo, const Manifest *m, int fd, const char *what, 
     return 0;
 }
 
-/* Moves path and its -wal/-shm companions aside to path.before-restore-STAMP. */
-static int keep_aside(const char *path, char *aside, size_t len, UkError *err)
+/* Moves path and its companions (-wal, -shm) aside to path.before-restore-STAMP. */
+static int keep_aside(const char *driver, const char *path, char *aside, size_t len, UkError *err)
 {
     char stamp[32];
     time_t now = time(NULL);
@@ -170,10 +171,13 @@ static int keep_aside(const char *path, char *aside, size_t len, UkError *err)
     snprintf(aside, len, "%s.before-restore-%s", path, stamp);
     if (path_exists(aside))
         return uk_error_set(err, UK_E_EXISTS, 0, "'%s' already exists", aside);
-    static const char *suffixes[] = {"-wal", "-shm", "-journal", ""};
-    for (size_t i = 0; i < 4; i++) {
-        char *from = xasprintf("%s%s", path, suffixes[i]);
-        char *to = xasprintf("%s%s", aside, suffixes[i]);
+    /* Companions first: a crash in between leaves the database with fewer companions, never
+     * a companion (such as a WAL) beside a database it does not belong to. */
+    const char *const *companions = db_companion_suffixes(driver);
+    for (size_t i = 0;; i++) {
+        const char *suffix = companions[i] ? companions[i] : "";
+        char *from = xasprintf("%s%s", path, suffix);
+        char *to = xasprintf("%s%s", aside, suffix);
         int rc = 0;
         if (path_exists(from) && rename(from, to) != 0)
             rc = uk_error_set(err, UK_E_IO, errno, "unable to move '%s' aside", from);
@@ -181,8 +185,9 @@ static int keep_aside(const char *path, char *aside, size_t len, UkError *err)
         free(to);
         if (rc != 0)
             return -1;
+        if (!companions[i])
+            return 0;
     }
-    return 0;
 }
 
 int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
@@ -219,7 +224,7 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
     close(fd);
     fd = -1;
     if (req->in_place && path_exists(req->to_path) &&
-        keep_aside(req->to_path, res->kept_aside, sizeof res->kept_aside, err) != 0)
+        keep_aside(m.driver, req->to_path, res->kept_aside, sizeof res->kept_aside, err) != 0)
         goto out;
     if (req->force || req->in_place) {
         if (rename(tmp, req->to_path) != 0) {

@@ -12,11 +12,11 @@
 #include "db/db.h"
 #include "task/task_int.h"
 
-static void remove_image(const char *path)
+static void remove_image(const char *driver, const char *path)
 {
-    static const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char *p = xasprintf("%s%s", path, suffixes[i]);
+    unlink(path);
+    for (const char *const *suffix = db_companion_suffixes(driver); *suffix; suffix++) {
+        char *p = xasprintf("%s%s", path, *suffix);
         unlink(p);
         free(p);
     }
@@ -80,7 +80,7 @@ out:
     if (fd >= 0)
         close(fd);
     if (tmp) {
-        remove_image(tmp);
+        remove_image(m.driver, tmp);
         free(tmp);
     }
     manifest_clear(&m);
