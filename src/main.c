@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/cleanup.h"
 #include "core/log.h"
 #include "core/state.h"
 
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
             rest[n_rest++] = argv[i];
         }
     }
+    cleanup_install();
     log_set_level(ctx.quiet ? LOG_LEVEL_ERROR : ctx.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
     if (n_rest == 0) {
         usage(stderr);

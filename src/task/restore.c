@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "db/db.h"
 #include "repo/image_reader.h"
@@ -197,7 +198,7 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
     Repo *repo = NULL;
     Manifest m = {0};
     char *dir = NULL, *tmp = NULL;
-    int fd = -1, rc = -1;
+    int fd = -1, rc = -1, cleanup_slot = -1;
     Progress *progress = NULL;
     if (!req->force && !req->in_place && path_exists(req->to_path))
         return uk_error_set(err, UK_E_EXISTS, 0,
@@ -216,6 +217,7 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
         tmp = NULL;
         goto out;
     }
+    cleanup_slot = cleanup_register(tmp);
     char label[100];
     snprintf(label, sizeof label, "restore %s", m.id);
     progress = progress_new(label, req->progress);
@@ -257,6 +259,7 @@ out:
         unlink(tmp);
         free(tmp);
     }
+    cleanup_unregister(cleanup_slot);
     free(dir);
     manifest_clear(&m);
     repo_close(repo);

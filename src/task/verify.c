@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "db/db.h"
 #include "task/task_int.h"
@@ -29,7 +30,7 @@ int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, boo
     double started = monotonic_seconds();
     Repo *repo = NULL;
     Manifest m = {0};
-    int fd = -1, rc = -1;
+    int fd = -1, rc = -1, cleanup_slot = -1;
     char *tmp = NULL;
     Progress *p = NULL;
     if (task_load_backup(repo_cfg, id, NULL, &repo, &m, err) != 0) {
@@ -52,6 +53,7 @@ int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, boo
         tmp = NULL;
         goto out;
     }
+    cleanup_slot = cleanup_register(tmp);
     char label[100];
     snprintf(label, sizeof label, "verify %s", m.id);
     p = progress_new(label, progress);
@@ -83,6 +85,7 @@ out:
         remove_image(m.driver, tmp);
         free(tmp);
     }
+    cleanup_unregister(cleanup_slot);
     manifest_clear(&m);
     repo_close(repo);
     return rc;

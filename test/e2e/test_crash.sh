@@ -39,3 +39,21 @@ expect_status 0 "$UPKEEP" prune
 [ -z "$(ls repo/tmp)" ] || fail "prune left temporary files"
 expect_status 0 "$UPKEEP" verify --all
 pass "killed prunes never remove what a kept backup needs"
+# SIGTERM (or Ctrl-C) during restore and verify removes their temporary files.
+mkdir -p verify-tmp
+for delay in 0.02 0.05 0.1; do
+    "$UPKEEP" -q restore latest --database app --to interrupted.db &
+    pid=$!
+    sleep $delay
+    kill -TERM $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    [ -z "$(ls -A | grep upkeep-restore || true)" ] || fail "interrupted restore left a temporary file"
+    rm -f interrupted.db
+    TMPDIR=$SCRATCH/verify-tmp "$UPKEEP" -q verify latest &
+    pid=$!
+    sleep $delay
+    kill -INT $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    [ -z "$(ls verify-tmp | grep -v -- '-wal$\|-shm$' || true)" ] || fail "interrupted verify left its image"
+done
+pass "interrupted restore and verify leave no temporary files"

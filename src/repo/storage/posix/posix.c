@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "repo/storage_driver.h"
 
@@ -32,6 +33,7 @@ typedef struct PosixWrite {
     char *final_path;
     bool exclusive;
     int fd;
+    int cleanup_slot;
     uint64_t written, flushed;
 } PosixWrite;
 
@@ -88,6 +90,7 @@ static void *posix_write_begin_opts(void *impl, const char *name, bool exclusive
         free(w);
         return NULL;
     }
+    w->cleanup_slot = cleanup_register(w->tmp_path);
     return w;
 }
 
@@ -114,6 +117,7 @@ static void posix_write_abort(void *writer)
     if (w->fd >= 0)
         close(w->fd);
     unlink(w->tmp_path);
+    cleanup_unregister(w->cleanup_slot);
     free(w->tmp_path);
     free(w->final_path);
     free(w);
