@@ -31,28 +31,26 @@ static const struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: upkeep [-c FILE] [--json] [-v] [-q] COMMAND [ARGS...]\n"
-            "\n"
-            "Maintenance for database-backed applications: proven backups, retention,\n"
-            "and a record of every run.\n"
-            "\n"
-            "Commands:\n");
+    fprintf(out, "Usage: upkeep [-c FILE] [--json] [-v] [-q] COMMAND [ARGS...]\n"
+                 "\n"
+                 "Maintenance for database-backed applications: proven backups, retention,\n"
+                 "and a record of every run.\n"
+                 "\n"
+                 "Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out,
-            "\n"
-            "Global options (before or after the command):\n"
-            "  -c, --config FILE  config file (default: $UPKEEP_CONFIG, ./upkeep.conf,\n"
-            "                     /etc/upkeep/upkeep.conf)\n"
-            "      --json         machine-readable output (times in RFC 3339 UTC)\n"
-            "  -v, --verbose      more detail on stderr\n"
-            "  -q, --quiet        no progress, only errors\n"
-            "      --version      print the version\n"
-            "  -h, --help         this help; 'upkeep COMMAND --help' for a command\n"
-            "\n"
-            "Exit status: 0 success, 1 a job or check failed, 2 usage or config error.\n"
-            "See upkeep(1) and upkeep.conf(5).\n");
+    fprintf(out, "\n"
+                 "Global options (before or after the command):\n"
+                 "  -c, --config FILE  config file (default: $UPKEEP_CONFIG, ./upkeep.conf,\n"
+                 "                     /etc/upkeep/upkeep.conf)\n"
+                 "      --json         machine-readable output (times in RFC 3339 UTC)\n"
+                 "  -v, --verbose      more detail on stderr\n"
+                 "  -q, --quiet        no progress, only errors\n"
+                 "      --version      print the version\n"
+                 "  -h, --help         this help; 'upkeep COMMAND --help' for a command\n"
+                 "\n"
+                 "Exit status: 0 success, 1 a job or check failed, 2 usage or config error.\n"
+                 "See upkeep(1) and upkeep.conf(5).\n");
 }
 
 int main(int argc, char **argv)

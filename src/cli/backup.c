@@ -73,9 +73,10 @@ int cmd_backup(CliContext *ctx, int argc, char **argv)
     const ConfigRepository *repo = repo_name ? config_find_repository(ctx->config, repo_name)
                                              : default_repository(ctx->config, db->name);
     if (!repo)
-        return cli_usage_error("backup", repo_name ? "no [repository %s]"
-                                                   : "more than one repository: choose one with "
-                                                     "--repository%s",
+        return cli_usage_error("backup",
+                               repo_name ? "no [repository %s]"
+                                         : "more than one repository: choose one with "
+                                           "--repository%s",
                                repo_name ? repo_name : "");
     if (dry_run) {
         struct stat st;
@@ -87,26 +88,24 @@ int cmd_backup(CliContext *ctx, int argc, char **argv)
                                      db->name, "path", db->path, "repository", repo->name,
                                      "repository_path", repo->path));
         else
-            printf("would back up database '%s' (%s, %s) to repository '%s' (%s)%s%s\n",
-                   db->name, db->path, size, repo->name, repo->path, *tags ? " tagged " : "",
-                   tags);
+            printf("would back up database '%s' (%s, %s) to repository '%s' (%s)%s%s\n", db->name,
+                   db->path, size, repo->name, repo->path, *tags ? " tagged " : "", tags);
         return 0;
     }
-    BackupRequest req = {.database = db, .repository = repo, .tags = tags,
-                         .progress = cli_progress(ctx)};
+    BackupRequest req = {
+        .database = db, .repository = repo, .tags = tags, .progress = cli_progress(ctx)};
     BackupResult res;
     UkError err = {0};
     if (task_backup(ctx->state, &req, &res, &err) != 0)
         return cli_fail(&err);
     const Manifest *m = &res.manifest;
     if (ctx->json) {
-        cli_print_json(json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:s}", "id", m->id,
-                                 "database", m->database, "repository", repo->name, "time",
-                                 cli_json_time(m->time), "image_bytes", (json_int_t)m->image_size,
-                                 "bytes_stored", (json_int_t)m->stored_bytes, "chunks_new",
-                                 (json_int_t)m->new_chunks, "chunks_reused",
-                                 (json_int_t)m->reused_chunks, "duration_seconds", m->duration,
-                                 "tags", m->tags));
+        cli_print_json(json_pack(
+            "{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:s}", "id", m->id, "database",
+            m->database, "repository", repo->name, "time", cli_json_time(m->time), "image_bytes",
+            (json_int_t)m->image_size, "bytes_stored", (json_int_t)m->stored_bytes, "chunks_new",
+            (json_int_t)m->new_chunks, "chunks_reused", (json_int_t)m->reused_chunks,
+            "duration_seconds", m->duration, "tags", m->tags));
     } else if (!ctx->quiet) {
         char a[32], b[32], d[32];
         printf("backup %s of '%s' to '%s': image %s, stored %s new (%llu new chunks, %llu "

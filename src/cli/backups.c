@@ -74,12 +74,11 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
             if (only_db && strcmp(b->database, only_db) != 0)
                 continue;
             json_array_append_new(
-                arr, json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id", b->id,
-                               "time", cli_json_time(b->created_at), "database", b->database,
-                               "repository", b->repository, "image_bytes",
-                               (json_int_t)b->image_size, "bytes_stored",
-                               (json_int_t)b->stored_bytes, "tags", b->tags, "verified_at",
-                               cli_json_time(b->verified_at), "verify_result",
+                arr, json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id", b->id, "time",
+                               cli_json_time(b->created_at), "database", b->database, "repository",
+                               b->repository, "image_bytes", (json_int_t)b->image_size,
+                               "bytes_stored", (json_int_t)b->stored_bytes, "tags", b->tags,
+                               "verified_at", cli_json_time(b->verified_at), "verify_result",
                                b->verify_result[0] ? json_string(b->verify_result) : json_null()));
         }
         cli_print_json(arr);

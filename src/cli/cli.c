@@ -69,7 +69,10 @@ void cli_print_json(json_t *doc)
     json_decref(doc);
 }
 
-bool cli_progress(const CliContext *ctx) { return !ctx->quiet && !ctx->json; }
+bool cli_progress(const CliContext *ctx)
+{
+    return !ctx->quiet && !ctx->json;
+}
 
 json_t *cli_json_time(time_t t)
 {

@@ -27,7 +27,8 @@ int cli_open_state(CliContext *ctx);
 /* Prints the error as "upkeep: message" and returns its exit status. */
 int cli_fail(const UkError *err);
 /* Prints a usage error plus the hint to run --help; returns 2. */
-int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Is this argument --help or -h? */
 bool cli_wants_help(int argc, char **argv);
 /* Prints a JSON document (indented) and releases it. */
@@ -46,8 +47,6 @@ int cmd_prune(CliContext *ctx, int argc, char **argv);
 int cmd_run(CliContext *ctx, int argc, char **argv);
 int cmd_status(CliContext *ctx, int argc, char **argv);
 int cmd_history(CliContext *ctx, int argc, char **argv);
-
-
 
 /* One line for people from a run's JSON summary: "backup <id>: image 100.4 MiB, stored
  * 1.1 MiB new (318 new chunks, 12538 reused), verified ok". */

@@ -28,9 +28,8 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
         help();
         return 0;
     }
-    static const struct option options[] = {{"repository", required_argument, NULL, 'r'},
-                                            {"dry-run", no_argument, NULL, 'n'},
-                                            {0}};
+    static const struct option options[] = {
+        {"repository", required_argument, NULL, 'r'}, {"dry-run", no_argument, NULL, 'n'}, {0}};
     const char *only_repo = NULL;
     bool dry_run = false;
     optind = 1;
@@ -68,10 +67,10 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
             for (size_t i = 0; i < res.n; i++) {
                 const PruneDecision *d = &res.decisions[i];
                 json_array_append_new(
-                    decisions, json_pack("{s:s, s:o, s:s, s:s, s:s}", "id", d->manifest.id, "time",
-                                         cli_json_time(d->manifest.time), "database",
-                                         d->manifest.database, "action",
-                                         d->keep ? "keep" : "remove", "reasons", d->reasons));
+                    decisions,
+                    json_pack("{s:s, s:o, s:s, s:s, s:s}", "id", d->manifest.id, "time",
+                              cli_json_time(d->manifest.time), "database", d->manifest.database,
+                              "action", d->keep ? "keep" : "remove", "reasons", d->reasons));
             }
             json_array_append_new(
                 out, json_pack("{s:s, s:b, s:o, s:i, s:i, s:i, s:I}", "repository", rcfg->name,
@@ -86,9 +85,9 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
             for (size_t i = 0; i < res.n; i++) {
                 const PruneDecision *d = &res.decisions[i];
                 char t[32];
-                printf("  %-6s %-27s %-19s %-12s %s\n", d->keep ? "keep" : "remove",
-                       d->manifest.id, format_time_local(d->manifest.time, t, sizeof t),
-                       d->manifest.database, d->reasons);
+                printf("  %-6s %-27s %-19s %-12s %s\n", d->keep ? "keep" : "remove", d->manifest.id,
+                       format_time_local(d->manifest.time, t, sizeof t), d->manifest.database,
+                       d->reasons);
             }
             char s[32];
             printf("  %s %zu of %zu backups; %s %zu unreferenced and repack %zu sparse of %zu "

@@ -76,24 +76,27 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
     if (dry_run) {
         if (ctx->json)
             cli_print_json(json_pack("{s:b, s:s, s:s, s:s, s:b}", "dry_run", 1, "id", id,
-                                     "repository", repo->name, "to", target, "in_place",
-                                     in_place));
+                                     "repository", repo->name, "to", target, "in_place", in_place));
         else
             printf("would restore backup %s from '%s' to '%s'%s\n", id, repo->name, target,
                    in_place ? " (the current file kept aside)" : "");
         return 0;
     }
-    RestoreRequest req = {.repository = repo, .id = id, .database = database, .to_path = target,
-                          .force = force, .in_place = in_place, .progress = cli_progress(ctx)};
+    RestoreRequest req = {.repository = repo,
+                          .id = id,
+                          .database = database,
+                          .to_path = target,
+                          .force = force,
+                          .in_place = in_place,
+                          .progress = cli_progress(ctx)};
     RestoreResult res;
     if (task_restore(&req, &res, &err) != 0)
         return cli_fail(&err);
     if (ctx->json) {
         cli_print_json(json_pack("{s:s, s:s, s:I, s:f, s:o}", "id", res.id, "to", target,
                                  "image_bytes", (json_int_t)res.image_size, "duration_seconds",
-                                 res.seconds,
-                                 "kept_aside", res.kept_aside[0] ? json_string(res.kept_aside)
-                                                                 : json_null()));
+                                 res.seconds, "kept_aside",
+                                 res.kept_aside[0] ? json_string(res.kept_aside) : json_null()));
     } else if (!ctx->quiet) {
         char s[32], d[32];
         printf("restored backup %s to '%s' (%s, checked, %s)\n", res.id, target,

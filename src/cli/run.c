@@ -28,9 +28,8 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
         help();
         return 0;
     }
-    static const struct option options[] = {{"all", no_argument, NULL, 'a'},
-                                            {"dry-run", no_argument, NULL, 'n'},
-                                            {0}};
+    static const struct option options[] = {
+        {"all", no_argument, NULL, 'a'}, {"dry-run", no_argument, NULL, 'n'}, {0}};
     bool all = false, dry_run = false;
     optind = 1;
     int opt;
@@ -72,9 +71,8 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
                                                      job->repository->name, "prune", retention,
                                                      "verify", job->verify, "dry_run", 1));
             else
-                printf("job '%s' would back up '%s' to '%s'%s%s\n", job->name,
-                       job->database->name, job->repository->name,
-                       retention ? ", then apply retention" : "",
+                printf("job '%s' would back up '%s' to '%s'%s%s\n", job->name, job->database->name,
+                       job->repository->name, retention ? ", then apply retention" : "",
                        job->verify ? ", then verify the new backup" : "");
             continue;
         }
@@ -84,8 +82,8 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
         if (runner_run_job(c, ctx->state, job, &opts, &outcome, &err) != 0) {
             status = cli_fail(&err) ? 1 : 1;
             if (ctx->json)
-                json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "job", job->name,
-                                                     "result", "not started", "error", err.msg));
+                json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "job", job->name, "result",
+                                                     "not started", "error", err.msg));
             continue;
         }
         bool ok = strcmp(outcome.result, "success") == 0;
@@ -94,11 +92,11 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
         if (ctx->json) {
             json_error_t jerr;
             json_t *summary = json_loads(outcome.summary_json, 0, &jerr);
-            json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:o, s:s}", "job", job->name,
-                                                 "run_id", (json_int_t)outcome.run_id, "result",
-                                                 outcome.result, "summary",
-                                                 summary ? summary : json_null(), "error",
-                                                 ok ? "" : outcome.error.msg));
+            json_array_append_new(out,
+                                  json_pack("{s:s, s:I, s:s, s:o, s:s}", "job", job->name, "run_id",
+                                            (json_int_t)outcome.run_id, "result", outcome.result,
+                                            "summary", summary ? summary : json_null(), "error",
+                                            ok ? "" : outcome.error.msg));
         } else if (ok) {
             if (!ctx->quiet) {
                 char d[32], line[512];

@@ -33,8 +33,8 @@ static json_t *run_json(const RunRecord *r)
     return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:f, s:s, s:o, s:o}", "id", (json_int_t)r->id,
                      "job", r->job, "task", r->task, "trigger", r->trigger, "started",
                      cli_json_time(r->started_at), "ended", cli_json_time(r->ended_at),
-                     "duration_seconds", run_seconds(r), "result",
-                     r->result, "summary", summary ? summary : json_null(), "error",
+                     "duration_seconds", run_seconds(r), "result", r->result, "summary",
+                     summary ? summary : json_null(), "error",
                      r->error ? json_string(r->error) : json_null());
 }
 
@@ -53,8 +53,8 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
     UkError err = {0};
     json_t *out = json_array();
     if (!ctx->json)
-        printf("%-20s %-8s %-14s %-19s %-11s %s\n", "JOB", "TASK", "SCHEDULE", "LAST RUN",
-               "RESULT", "DURATION");
+        printf("%-20s %-8s %-14s %-19s %-11s %s\n", "JOB", "TASK", "SCHEDULE", "LAST RUN", "RESULT",
+               "DURATION");
     for (size_t i = 0; i < c->n_jobs; i++) {
         ConfigJob *job = c->jobs[i];
         RunRecord last;
@@ -64,11 +64,10 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
             return cli_fail(&err);
         }
         if (ctx->json) {
-            json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o}", "job", job->name, "task",
-                                                 job->task, "schedule",
-                                                 job->schedule ? json_string(job->schedule)
-                                                               : json_null(),
-                                                 "last_run", found ? run_json(&last) : json_null()));
+            json_array_append_new(
+                out, json_pack("{s:s, s:s, s:o, s:o}", "job", job->name, "task", job->task,
+                               "schedule", job->schedule ? json_string(job->schedule) : json_null(),
+                               "last_run", found ? run_json(&last) : json_null()));
         } else {
             char t[32] = "never", d[32] = "-";
             if (found) {

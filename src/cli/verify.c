@@ -63,8 +63,8 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
     size_t n = 0;
     if (optind < argc) {
         targets = xcalloc(1, sizeof *targets);
-        if (cli_find_backup(ctx, only_repo, argv[optind], only_db, &targets[0].repo,
-                            targets[0].id, sizeof targets[0].id, &err) != 0) {
+        if (cli_find_backup(ctx, only_repo, argv[optind], only_db, &targets[0].repo, targets[0].id,
+                            sizeof targets[0].id, &err) != 0) {
             free(targets);
             return cli_fail(&err);
         }
@@ -117,17 +117,16 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         VerifyResult res;
         uk_error_clear(&err);
-        int vrc = task_verify(ctx->state, targets[i].repo, targets[i].id, cli_progress(ctx), &res,
-                              &err);
+        int vrc =
+            task_verify(ctx->state, targets[i].repo, targets[i].id, cli_progress(ctx), &res, &err);
         failures += vrc != 0;
         if (ctx->json) {
-            json_array_append_new(results,
-                                  json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "id", targets[i].id,
-                                            "repository", targets[i].repo->name, "result",
-                                            vrc == 0 ? "ok" : "failed", "error",
-                                            vrc == 0 ? "" : err.msg, "image_bytes",
-                                            (json_int_t)res.image_size, "seconds",
-                                            json_real(res.seconds)));
+            json_array_append_new(
+                results,
+                json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "id", targets[i].id, "repository",
+                          targets[i].repo->name, "result", vrc == 0 ? "ok" : "failed", "error",
+                          vrc == 0 ? "" : err.msg, "image_bytes", (json_int_t)res.image_size,
+                          "seconds", json_real(res.seconds)));
         } else if (vrc == 0) {
             if (!ctx->quiet) {
                 char s[32], d[32];

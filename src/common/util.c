@@ -124,8 +124,8 @@ typedef struct Unit {
 } Unit;
 
 /* "<digits> <unit>" with a unit from the table (case-insensitive when asked); 0 on success. */
-static int parse_with_units(const char *text, const Unit *units, size_t n_units,
-                            bool ignore_case, uint64_t max, uint64_t *out)
+static int parse_with_units(const char *text, const Unit *units, size_t n_units, bool ignore_case,
+                            uint64_t max, uint64_t *out)
 {
     uint64_t n;
     const char *unit;
@@ -149,8 +149,8 @@ static int parse_with_units(const char *text, const Unit *units, size_t n_units,
 
 int parse_duration(const char *text, int64_t *seconds, UkError *err)
 {
-    static const Unit units[] = {{"", 1},      {"s", 1},     {"m", 60},
-                                 {"h", 3600},  {"d", 86400}, {"w", 604800}};
+    static const Unit units[] = {{"", 1},     {"s", 1},     {"m", 60},
+                                 {"h", 3600}, {"d", 86400}, {"w", 604800}};
     uint64_t v;
     if (parse_with_units(text, units, sizeof units / sizeof units[0], false, INT64_MAX, &v) == 0) {
         *seconds = (int64_t)v;

@@ -54,7 +54,8 @@ int mkdir_p(const char *path, int mode, UkError *err);
  * With exclusive, an existing path is an error instead of being replaced. */
 int write_file_atomic(const char *path, const void *data, size_t len, bool exclusive, UkError *err);
 /* Reads a whole file (max_len guards against runaway sizes). Caller frees *data. */
-int read_file_all(const char *path, size_t max_len, unsigned char **data, size_t *len, UkError *err);
+int read_file_all(const char *path, size_t max_len, unsigned char **data, size_t *len,
+                  UkError *err);
 /* Writes all of buf, retrying short writes; maps ENOSPC to UK_E_NOSPACE. */
 int write_all(int fd, const void *buf, size_t len, const char *what, UkError *err);
 /* Directory part of a path, copied ("." when none). */

@@ -86,7 +86,7 @@ typedef struct ParseState {
     FILE *file;
     int line;
     SectionKind kind;
-    void *target;       /* the struct of the current section */
+    void *target; /* the struct of the current section */
     int section_line;
     bool in_section;
     unsigned char seen[sizeof config_keys / sizeof config_keys[0]];
@@ -195,10 +195,10 @@ static void finish_section(ParseState *ps)
     ps->in_section = false;
 }
 
-#define APPEND(array, count, item)                                                   \
-    do {                                                                             \
-        (array) = xrealloc((array), ((count) + 1) * sizeof *(array));                \
-        (array)[(count)++] = (item);                                                 \
+#define APPEND(array, count, item)                                                                 \
+    do {                                                                                           \
+        (array) = xrealloc((array), ((count) + 1) * sizeof *(array));                              \
+        (array)[(count)++] = (item);                                                               \
     } while (0)
 
 static int begin_section(ParseState *ps, const char *header)
@@ -292,7 +292,8 @@ static int handle_key(void *user, const char *section, const char *name, const c
     ParseState *ps = user;
     if (ps->failed)
         return 0;
-    if (!name) /* inih announces a new section with name == NULL (INI_CALL_HANDLER_ON_NEW_SECTION) */
+    if (!name) /* inih announces a new section with name == NULL (INI_CALL_HANDLER_ON_NEW_SECTION)
+                */
         return 1;
     if (!ps->in_section) {
         fail(ps, ps->line, "key '%s' outside of any section", name, NULL);

@@ -31,8 +31,8 @@ typedef struct ConfigRepository {
     char *name;
     int line;
     char *url;
-    char *path;          /* file:// repositories */
-    char *compression;   /* "zstd:3" or "none" */
+    char *path;            /* file:// repositories */
+    char *compression;     /* "zstd:3" or "none" */
     int compression_level; /* 0 = store uncompressed */
     RetentionPolicy retention;
 } ConfigRepository;
@@ -46,7 +46,7 @@ typedef struct ConfigJob {
     char *schedule;
     bool verify;
     char *tag;
-    ConfigDatabase *database;     /* resolved references, owned by Config */
+    ConfigDatabase *database; /* resolved references, owned by Config */
     ConfigRepository *repository;
 } ConfigJob;
 

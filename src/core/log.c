@@ -5,8 +5,14 @@
 
 static LogLevel current_level = LOG_LEVEL_WARN;
 
-void log_set_level(LogLevel level) { current_level = level; }
-LogLevel log_get_level(void) { return current_level; }
+void log_set_level(LogLevel level)
+{
+    current_level = level;
+}
+LogLevel log_get_level(void)
+{
+    return current_level;
+}
 
 void log_msg(LogLevel level, const char *fmt, ...)
 {

@@ -43,8 +43,8 @@ static json_t *backup_summary(const BackupResult *b)
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "backup_id", m->id, "database",
                      m->database, "image_bytes", (json_int_t)m->image_size, "bytes_stored",
                      (json_int_t)m->stored_bytes, "chunks_new", (json_int_t)m->new_chunks,
-                     "chunks_reused", (json_int_t)m->reused_chunks, "duration_seconds",
-                     m->duration, "read_seconds", b->read_seconds);
+                     "chunks_reused", (json_int_t)m->reused_chunks, "duration_seconds", m->duration,
+                     "read_seconds", b->read_seconds);
 }
 
 static int run_backup_job(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
@@ -65,7 +65,8 @@ static int run_backup_job(State *st, const ConfigJob *job, const RunOptions *opt
         PruneResult pr;
         int rc = task_prune(st, job->repository, false, &pr, err);
         json_object_set_new(summary, "backups_pruned", json_integer((json_int_t)pr.removed));
-        json_object_set_new(summary, "packs_removed", json_integer((json_int_t)pr.gc.packs_removed));
+        json_object_set_new(summary, "packs_removed",
+                            json_integer((json_int_t)pr.gc.packs_removed));
         prune_result_free(&pr);
         if (rc != 0) {
             uk_error_prefix(err, "backup '%s' is stored, but retention failed: ", res.manifest.id);

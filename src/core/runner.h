@@ -15,7 +15,7 @@ typedef struct RunOutcome {
     char result[16];    /* success, failed, skipped */
     char *summary_json; /* owned; the run's figures */
     double seconds;
-    UkError error;      /* set when result is not success */
+    UkError error; /* set when result is not success */
 } RunOutcome;
 
 typedef struct RunOptions {

@@ -140,7 +140,10 @@ void state_close(State *st)
     free(st);
 }
 
-const char *state_path(const State *st) { return st->path; }
+const char *state_path(const State *st)
+{
+    return st->path;
+}
 
 /* Runs left 'running' by a process that no longer exists were interrupted (kill -9, crash,
  * power loss). Marking them keeps status and history honest. */
@@ -236,9 +239,9 @@ int state_last_run(State *st, const char *job, RunRecord *out, UkError *err)
 {
     mark_interrupted(st);
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT " RUN_COLUMNS " FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1",
-                           -1, &stmt, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            st->db, "SELECT " RUN_COLUMNS " FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1", -1,
+            &stmt, NULL) != SQLITE_OK)
         return db_error(st, err, "read runs");
     sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
     int found = 0;
@@ -307,8 +310,8 @@ int state_backup_upsert(State *st, const BackupRecord *b, UkError *err)
 int state_backup_delete(State *st, const char *repository, const char *id, UkError *err)
 {
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(st->db, "DELETE FROM backups WHERE repository = ? AND id = ?", -1,
-                           &stmt, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "DELETE FROM backups WHERE repository = ? AND id = ?", -1, &stmt,
+                           NULL) != SQLITE_OK)
         return db_error(st, err, "forget backup");
     sqlite3_bind_text(stmt, 1, repository, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);

@@ -23,9 +23,9 @@ typedef struct RunRecord {
     char task[32];
     char trigger[16];
     time_t started_at, ended_at;
-    char result[16];   /* running, success, failed, skipped, interrupted */
-    char *summary;     /* JSON text, owned */
-    char *error;       /* owned, may be NULL */
+    char result[16]; /* running, success, failed, skipped, interrupted */
+    char *summary;   /* JSON text, owned */
+    char *error;     /* owned, may be NULL */
 } RunRecord;
 
 typedef struct BackupRecord {
@@ -37,7 +37,7 @@ typedef struct BackupRecord {
     uint64_t image_size;
     uint64_t stored_bytes;
     char tags[256];
-    time_t verified_at;  /* 0: never */
+    time_t verified_at; /* 0: never */
     char verify_result[16];
 } BackupRecord;
 

@@ -34,7 +34,10 @@ void compressor_free(Compressor *c)
     free(c);
 }
 
-size_t compress_bound(size_t raw_len) { return ZSTD_compressBound(raw_len); }
+size_t compress_bound(size_t raw_len)
+{
+    return ZSTD_compressBound(raw_len);
+}
 
 size_t compress_frame(Compressor *c, const void *raw, size_t raw_len, void *out, size_t out_cap,
                       uint8_t *compression)
@@ -54,8 +57,8 @@ size_t compress_frame(Compressor *c, const void *raw, size_t raw_len, void *out,
     return raw_len ? raw_len : 0;
 }
 
-int decompress_frame(uint8_t compression, const void *in, size_t in_len, void *out,
-                     size_t raw_len, UkError *err)
+int decompress_frame(uint8_t compression, const void *in, size_t in_len, void *out, size_t raw_len,
+                     UkError *err)
 {
     if (compression == FRAME_STORED) {
         if (in_len != raw_len)

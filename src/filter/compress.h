@@ -19,7 +19,7 @@ size_t compress_bound(size_t raw_len);
 size_t compress_frame(Compressor *c, const void *raw, size_t raw_len, void *out, size_t out_cap,
                       uint8_t *compression);
 /* Decodes a frame of the given kind into out, which must hold exactly raw_len bytes. */
-int decompress_frame(uint8_t compression, const void *in, size_t in_len, void *out,
-                     size_t raw_len, UkError *err);
+int decompress_frame(uint8_t compression, const void *in, size_t in_len, void *out, size_t raw_len,
+                     UkError *err);
 
 #endif

@@ -29,7 +29,7 @@ typedef struct Batch {
     unsigned char hash[BATCH_CHUNKS][32];
     bool known[BATCH_CHUNKS];
     uint32_t frame_offset[BATCH_CHUNKS]; /* where a new chunk sits in the frame */
-    unsigned char *raw;                 /* the chunks; compacted to the new ones in place */
+    unsigned char *raw;                  /* the chunks; compacted to the new ones in place */
     size_t raw_len;
     uint32_t frame_raw_len;
     unsigned char *out;
@@ -237,8 +237,7 @@ static int ensure_current(BackupWriter *w, UkError *err)
     return 0;
 }
 
-int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_t len,
-                        UkError *err)
+int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_t len, UkError *err)
 {
     if (w->failed) {
         *err = w->failure;

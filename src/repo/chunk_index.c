@@ -43,7 +43,10 @@ void chunk_index_free(ChunkIndex *idx)
     free(idx);
 }
 
-size_t chunk_index_count(const ChunkIndex *idx) { return idx->count; }
+size_t chunk_index_count(const ChunkIndex *idx)
+{
+    return idx->count;
+}
 
 static Slot *find_slot(Slot *slots, size_t capacity, const unsigned char *hash)
 {

@@ -46,7 +46,10 @@ void image_reader_free(ImageReader *r)
     free(r);
 }
 
-uint64_t image_reader_position(const ImageReader *r) { return r->next; }
+uint64_t image_reader_position(const ImageReader *r)
+{
+    return r->next;
+}
 
 static CachedFrame *load_frame(ImageReader *r, uint32_t pack_no, uint32_t frame_no, UkError *err)
 {
@@ -102,8 +105,7 @@ int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, U
         return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu (%s) is missing from the repository",
                             (unsigned long long)i, hex);
     }
-    uint64_t expected = i + 1 == m->chunk_count ? m->image_size - i * m->chunk_size
-                                                : m->chunk_size;
+    uint64_t expected = i + 1 == m->chunk_count ? m->image_size - i * m->chunk_size : m->chunk_size;
     if (loc->length != expected)
         return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu has length %u, expected %llu",
                             (unsigned long long)i, loc->length, (unsigned long long)expected);

@@ -120,8 +120,7 @@ static int decode(const unsigned char *buf, size_t len, bool header_only, bool w
     copy_string(doc, "hostname", m->hostname, sizeof m->hostname);
     size_t i;
     json_t *tag;
-    json_array_foreach(json_object_get(doc, "tags"), i, tag)
-    {
+    json_array_foreach (json_object_get(doc, "tags"), i, tag) {
         size_t used = strlen(m->tags);
         snprintf(m->tags + used, sizeof m->tags - used, "%s%s", used ? "," : "",
                  json_string_value(tag) ? json_string_value(tag) : "");

@@ -20,7 +20,7 @@ typedef struct Manifest {
     char driver[16];
     char source[1024];
     char hostname[256];
-    char tags[256];          /* comma-separated */
+    char tags[256]; /* comma-separated */
     time_t time;
     uint64_t image_size;
     uint32_t page_size;
@@ -29,8 +29,8 @@ typedef struct Manifest {
     unsigned char image_hash[32]; /* SHA-256 over the concatenated chunk hashes */
     uint64_t new_chunks, reused_chunks, stored_bytes;
     double duration;
-    bool damaged;            /* listing only: the manifest could not be read (see docs) */
-    unsigned char *hashes;   /* chunk_count * 32 bytes, owned; NULL when not loaded */
+    bool damaged;          /* listing only: the manifest could not be read (see docs) */
+    unsigned char *hashes; /* chunk_count * 32 bytes, owned; NULL when not loaded */
 } Manifest;
 
 /* Caller frees *out. */

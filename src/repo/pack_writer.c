@@ -93,7 +93,10 @@ int pack_writer_add(PackWriter *w, const void *stored, size_t stored_len, uint32
     return 0;
 }
 
-uint64_t pack_writer_bytes(const PackWriter *w) { return w->bytes; }
+uint64_t pack_writer_bytes(const PackWriter *w)
+{
+    return w->bytes;
+}
 
 void pack_writer_free(PackWriter *w)
 {

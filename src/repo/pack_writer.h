@@ -14,8 +14,7 @@ typedef struct PackWriter PackWriter;
 PackWriter *pack_writer_new(Storage *storage);
 /* Adds one encoded frame and the chunks it holds (entries' `frame` is filled in). */
 int pack_writer_add(PackWriter *w, const void *stored, size_t stored_len, uint32_t raw_len,
-                    uint8_t compression, const PackEntry *entries, size_t n_entries,
-                    UkError *err);
+                    uint8_t compression, const PackEntry *entries, size_t n_entries, UkError *err);
 /* Publishes the current pack, if any. */
 int pack_writer_flush(PackWriter *w, UkError *err);
 /* Bytes written so far (packs and indexes). */

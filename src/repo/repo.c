@@ -107,10 +107,22 @@ void repo_close(Repo *r)
     free(r);
 }
 
-const char *repo_name(const Repo *r) { return r->name; }
-Storage *repo_storage(Repo *r) { return r->storage; }
-int repo_compression_level(const Repo *r) { return r->compression_level; }
-const ChunkIndex *repo_index(const Repo *r) { return r->index; }
+const char *repo_name(const Repo *r)
+{
+    return r->name;
+}
+Storage *repo_storage(Repo *r)
+{
+    return r->storage;
+}
+int repo_compression_level(const Repo *r)
+{
+    return r->compression_level;
+}
+const ChunkIndex *repo_index(const Repo *r)
+{
+    return r->index;
+}
 
 int repo_lock(Repo *r, bool exclusive, UkError *err)
 {
@@ -313,8 +325,8 @@ static bool path_exists_in(Repo *r, const char *name)
 }
 
 /* Collects every chunk hash that a remaining manifest references. */
-static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore,
-                             ChunkIndex *refs, UkError *err)
+static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore, ChunkIndex *refs,
+                             UkError *err)
 {
     char **names = NULL;
     size_t n = 0;
@@ -345,7 +357,7 @@ typedef struct Repacker {
     Repo *repo;
     PackWriter *out;
     Compressor *comp;
-    ChunkIndex *copied;  /* live chunks already copied (a chunk may sit in several packs) */
+    ChunkIndex *copied; /* live chunks already copied (a chunk may sit in several packs) */
     unsigned char *batch, *encoded, *frame;
     size_t batch_len, frame_cap;
     PackEntry entries[REPACK_MAX_ENTRIES];

@@ -23,7 +23,7 @@ typedef struct RepoOpenOpts {
     const char *name;     /* the [repository NAME] */
     const char *location; /* resolved file:// path */
     int compression_level;
-    bool create;          /* create the repository when it does not exist yet */
+    bool create; /* create the repository when it does not exist yet */
 } RepoOpenOpts;
 
 int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err);

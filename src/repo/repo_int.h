@@ -6,7 +6,7 @@
 #include "repo/repo.h"
 
 typedef struct RepoPack {
-    char name[40];     /* 32 hex digits */
+    char name[40]; /* 32 hex digits */
     PackFrame *frames;
     size_t n_frames;
 } RepoPack;

@@ -26,7 +26,8 @@ static long bucket_hourly(time_t t, size_t p)
 {
     (void)p;
     struct tm tm = local(t);
-    return (tm.tm_year + 1900L) * 1000000L + (tm.tm_mon + 1) * 10000L + tm.tm_mday * 100L + tm.tm_hour;
+    return (tm.tm_year + 1900L) * 1000000L + (tm.tm_mon + 1) * 10000L + tm.tm_mday * 100L +
+           tm.tm_hour;
 }
 
 static long bucket_daily(time_t t, size_t p)

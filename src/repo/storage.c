@@ -35,7 +35,10 @@ static int fault_hit(UkError *err)
     return 0;
 }
 
-void storage_set_fault(long nth_write) { fault_countdown = nth_write > 0 ? nth_write : 0; }
+void storage_set_fault(long nth_write)
+{
+    fault_countdown = nth_write > 0 ? nth_write : 0;
+}
 
 Storage *storage_open(const char *location, UkError *err)
 {
@@ -60,7 +63,10 @@ void storage_free(Storage *s)
     free(s);
 }
 
-const char *storage_location(const Storage *s) { return s->location; }
+const char *storage_location(const Storage *s)
+{
+    return s->location;
+}
 
 int storage_put(Storage *s, const char *name, const void *data, size_t len, bool exclusive,
                 UkError *err)

@@ -108,15 +108,15 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
     Repo *repo = NULL;
     SinkState sink_state = {0};
     int rc = -1;
-    if (task_open_repo(req->repository, true, &repo, err) != 0 || repo_lock(repo, false, err) != 0 ||
-        repo_load_index(repo, err) != 0)
+    if (task_open_repo(req->repository, true, &repo, err) != 0 ||
+        repo_lock(repo, false, err) != 0 || repo_load_index(repo, err) != 0)
         goto out;
     sink_state.repo = repo;
     char label[200];
     snprintf(label, sizeof label, "backup %s", req->database->name);
     sink_state.progress = progress_new(label, req->progress);
-    ImageSink sink = {.ctx = &sink_state, .begin = sink_begin, .chunk = sink_chunk,
-                      .progress = sink_progress};
+    ImageSink sink = {
+        .ctx = &sink_state, .begin = sink_begin, .chunk = sink_chunk, .progress = sink_progress};
     SnapshotInfo info;
     Manifest *m = &res->manifest;
     new_backup_id(&m->time, m->id, sizeof m->id);

@@ -78,8 +78,8 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
             rc = state_backup_delete(st, repo_cfg->name, list[i].id, err);
     }
     if (rc == 0)
-        rc = repo_gc(repo, dry_run, dry_run ? removed : NULL, dry_run ? res->removed : 0,
-                     &res->gc, err);
+        rc = repo_gc(repo, dry_run, dry_run ? removed : NULL, dry_run ? res->removed : 0, &res->gc,
+                     err);
     free(removed);
 out:
     free(list);

@@ -201,8 +201,8 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
     int fd = -1, rc = -1, cleanup_slot = -1;
     Progress *progress = NULL;
     if (!req->force && !req->in_place && path_exists(req->to_path))
-        return uk_error_set(err, UK_E_EXISTS, 0,
-                            "'%s' already exists (use --force to replace it)", req->to_path);
+        return uk_error_set(err, UK_E_EXISTS, 0, "'%s' already exists (use --force to replace it)",
+                            req->to_path);
     if (task_load_backup(req->repository, req->id, req->database, &repo, &m, err) != 0)
         return -1;
     dir = path_dirname(req->to_path);

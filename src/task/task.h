@@ -48,8 +48,8 @@ typedef struct RestoreRequest {
     const char *id;       /* or "latest" */
     const char *database; /* limits "latest" to one database; may be NULL */
     const char *to_path;
-    bool force;           /* replace an existing to_path */
-    bool in_place;        /* to_path is the live database: keep the old one aside */
+    bool force;    /* replace an existing to_path */
+    bool in_place; /* to_path is the live database: keep the old one aside */
     bool progress;
 } RestoreRequest;
 

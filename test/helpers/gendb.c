@@ -25,14 +25,17 @@ static uint64_t rnd(void)
 }
 
 static const char *words[] = {
-    "training", "form", "safety", "inspection", "completed", "pending", "approved", "review",
-    "customer", "invoice", "voucher", "company", "account", "balance", "payment", "receipt",
-    "session", "module", "feedback", "teacher", "student", "course", "lesson", "assignment",
-    "printer", "filament", "upload", "archive", "vehicle", "repair", "engine", "brake",
-    "the", "a", "of", "and", "to", "in", "for", "with", "on", "was", "is", "by", "at", "from",
-    "please", "note", "updated", "created", "deleted", "status", "signed", "date", "location",
-    "Berlin", "Munich", "Hamburg", "north", "south", "building", "room", "floor", "team",
-    "manager", "worker", "supervisor", "certificate", "valid", "until", "renewal", "required"};
+    "training", "form",     "safety",     "inspection", "completed",   "pending",  "approved",
+    "review",   "customer", "invoice",    "voucher",    "company",     "account",  "balance",
+    "payment",  "receipt",  "session",    "module",     "feedback",    "teacher",  "student",
+    "course",   "lesson",   "assignment", "printer",    "filament",    "upload",   "archive",
+    "vehicle",  "repair",   "engine",     "brake",      "the",         "a",        "of",
+    "and",      "to",       "in",         "for",        "with",        "on",       "was",
+    "is",       "by",       "at",         "from",       "please",      "note",     "updated",
+    "created",  "deleted",  "status",     "signed",     "date",        "location", "Berlin",
+    "Munich",   "Hamburg",  "north",      "south",      "building",    "room",     "floor",
+    "team",     "manager",  "worker",     "supervisor", "certificate", "valid",    "until",
+    "renewal",  "required"};
 
 static void text(char *buf, size_t len)
 {
@@ -147,7 +150,8 @@ int main(int argc, char **argv)
          "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
          "CREATE TABLE IF NOT EXISTS users(id INTEGER PRIMARY KEY, email TEXT UNIQUE, name TEXT,"
          "  created_at TEXT, last_login TEXT);"
-         "CREATE TABLE IF NOT EXISTS forms(id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id),"
+         "CREATE TABLE IF NOT EXISTS forms(id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES "
+         "users(id),"
          "  title TEXT, body TEXT, status TEXT, attachment_path TEXT, created_at TEXT,"
          "  deleted_at TEXT);"
          "CREATE INDEX IF NOT EXISTS forms_deleted ON forms(deleted_at);"
@@ -156,7 +160,8 @@ int main(int argc, char **argv)
          "CREATE INDEX IF NOT EXISTS audit_created ON audit_logs(created_at);"
          "INSERT OR REPLACE INTO meta VALUES ('now', '2024-06-01T00:00:00Z');");
     sqlite3_stmt *user, *form, *audit;
-    sqlite3_prepare_v2(db, "INSERT INTO users(email, name, created_at, last_login) VALUES (?,?,?,?)",
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO users(email, name, created_at, last_login) VALUES (?,?,?,?)",
                        -1, &user, NULL);
     sqlite3_prepare_v2(db,
                        "INSERT INTO forms(user_id, title, body, status, attachment_path,"

@@ -15,7 +15,11 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
 
 static double now(void)
 {
@@ -52,8 +56,9 @@ int main(int argc, char **argv)
     if (sqlite3_open(argv[1], &db) != SQLITE_OK)
         return 1;
     sqlite3_busy_timeout(db, 120000);
-    sqlite3_exec(db, "PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE IF NOT EXISTS seq(id INTEGER PRIMARY KEY, payload TEXT)",
+    sqlite3_exec(db,
+                 "PRAGMA synchronous=NORMAL;"
+                 "CREATE TABLE IF NOT EXISTS seq(id INTEGER PRIMARY KEY, payload TEXT)",
                  NULL, NULL, NULL);
     sqlite3_stmt *ins;
     sqlite3_prepare_v2(db, "INSERT INTO seq(id, payload) VALUES (?, ?)", -1, &ins, NULL);

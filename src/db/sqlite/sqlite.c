@@ -41,8 +41,8 @@ typedef struct StreamCtx {
     unsigned char *chunk0;
     unsigned char *partial; /* collects pages when pages are smaller than a chunk */
     size_t partial_len;
-    uint64_t next_offset;   /* the next offset expected after chunk 0 */
-    uint64_t size;          /* logical file size */
+    uint64_t next_offset; /* the next offset expected after chunk 0 */
+    uint64_t size;        /* logical file size */
     bool failed;
     UkError err;
 } StreamCtx;
@@ -309,7 +309,8 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *stmt = NULL;
     int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
         v = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
     return v;
@@ -401,9 +402,8 @@ static int sqlite_snapshot(const char *path, ImageSink *sink, SnapshotInfo *info
         goto out;
     }
     /* Flush what the stream held back: a short last chunk, then chunk 0. */
-    if (ctx.partial_len > 0 &&
-        emit(&ctx, (ctx.next_offset - ctx.partial_len) / ctx.chunk_size, ctx.partial,
-             ctx.partial_len) != 0) {
+    if (ctx.partial_len > 0 && emit(&ctx, (ctx.next_offset - ctx.partial_len) / ctx.chunk_size,
+                                    ctx.partial, ctx.partial_len) != 0) {
         *err = ctx.err;
         goto out;
     }

@@ -12,8 +12,8 @@ static void test_durations(void **state)
     struct {
         const char *text;
         int64_t seconds;
-    } ok[] = {{"90s", 90},       {"15m", 900},        {"6h", 21600}, {"180d", 15552000},
-              {"4w", 2419200},   {"45", 45},          {" 2d ", 172800}};
+    } ok[] = {{"90s", 90},     {"15m", 900}, {"6h", 21600},   {"180d", 15552000},
+              {"4w", 2419200}, {"45", 45},   {" 2d ", 172800}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         int64_t v = -1;
         UkError err = {0};
@@ -35,8 +35,8 @@ static void test_sizes(void **state)
     struct {
         const char *text;
         uint64_t bytes;
-    } ok[] = {{"512", 512}, {"64KB", 64000}, {"10MiB", 10485760}, {"5GB", 5000000000ULL},
-              {"1gib", 1073741824ULL}, {"7B", 7}};
+    } ok[] = {{"512", 512},           {"64KB", 64000},         {"10MiB", 10485760},
+              {"5GB", 5000000000ULL}, {"1gib", 1073741824ULL}, {"7B", 7}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         uint64_t v = 0;
         UkError err = {0};

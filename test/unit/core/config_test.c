@@ -26,27 +26,26 @@ static void expect_error(const char *text, const char *expected_suffix)
     assert_string_equal(err.msg, expected);
 }
 
-static const char *valid =
-    "[upkeep]\n"
-    "state = state/state.db\n"
-    "timezone = Europe/Berlin\n"
-    "\n"
-    "[database app]\n"
-    "url = sqlite:///srv/app/app.db   ; the application's database\n"
-    "\n"
-    "[repository local]\n"
-    "url = file://backups\n"
-    "compression = zstd:5\n"
-    "keep_daily = 7\n"
-    "keep_within = 180d\n"
-    "keep_tag = pre-update\n"
-    "\n"
-    "[job nightly]\n"
-    "task = backup\n"
-    "database = app\n"
-    "repository = local\n"
-    "schedule = 0 3 * * *\n"
-    "verify = yes\n";
+static const char *valid = "[upkeep]\n"
+                           "state = state/state.db\n"
+                           "timezone = Europe/Berlin\n"
+                           "\n"
+                           "[database app]\n"
+                           "url = sqlite:///srv/app/app.db   ; the application's database\n"
+                           "\n"
+                           "[repository local]\n"
+                           "url = file://backups\n"
+                           "compression = zstd:5\n"
+                           "keep_daily = 7\n"
+                           "keep_within = 180d\n"
+                           "keep_tag = pre-update\n"
+                           "\n"
+                           "[job nightly]\n"
+                           "task = backup\n"
+                           "database = app\n"
+                           "repository = local\n"
+                           "schedule = 0 3 * * *\n"
+                           "verify = yes\n";
 
 static void test_valid_config(void **state)
 {
@@ -131,7 +130,8 @@ static void test_errors(void **state)
     expect_error("url = sqlite:///a.db\n", ":1: key 'url' outside of any section");
     expect_error("[database app]\nthis is not ini\n",
                  ":2: syntax error (expected 'key = value' or '[section]')");
-    expect_error("[upkeep]\ntimezone = Mars/Olympus\n", ": timezone: unknown time zone 'Mars/Olympus'");
+    expect_error("[upkeep]\ntimezone = Mars/Olympus\n",
+                 ": timezone: unknown time zone 'Mars/Olympus'");
     expect_error("[job j]\ntask = backup\ndatabase = x\nverify = maybe\n",
                  ":4: verify: invalid boolean 'maybe' (expected yes or no)");
 }
@@ -162,7 +162,7 @@ int main(void)
     snprintf(dir, sizeof dir, "%s", test_scratch_dir("config"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_config), cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_errors), cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_require_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

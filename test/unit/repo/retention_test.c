@@ -17,7 +17,7 @@ typedef struct Case {
     RetentionPolicy policy;
     const char *times[16]; /* RFC 3339 */
     const char *tags[16];
-    const char *expect;    /* one char per time: k = keep, r = remove */
+    const char *expect; /* one char per time: k = keep, r = remove */
 } Case;
 
 static void run_case(const Case *c)
@@ -42,43 +42,78 @@ static void test_cases_utc(void **state)
     setenv("TZ", "UTC", 1);
     tzset();
     static const Case cases[] = {
-        {"keep_last 3", {.keep_last = 3},
+        {"keep_last 3",
+         {.keep_last = 3},
          {"2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z",
-          "2026-01-04T00:00:00Z", "2026-01-05T00:00:00Z"}, {0}, "rrkkk"},
-        {"keep_daily: newest of each day", {.keep_daily = 2},
+          "2026-01-04T00:00:00Z", "2026-01-05T00:00:00Z"},
+         {0},
+         "rrkkk"},
+        {"keep_daily: newest of each day",
+         {.keep_daily = 2},
          {"2026-01-01T10:00:00Z", "2026-01-01T12:00:00Z", "2026-01-02T09:00:00Z",
-          "2026-01-02T18:00:00Z", "2026-01-03T08:00:00Z"}, {0}, "rrrkk"},
-        {"a period counts only if it holds a backup", {.keep_daily = 3},
+          "2026-01-02T18:00:00Z", "2026-01-03T08:00:00Z"},
+         {0},
+         "rrrkk"},
+        {"a period counts only if it holds a backup",
+         {.keep_daily = 3},
          {"2026-01-01T10:00:00Z", "2026-01-05T10:00:00Z", "2026-01-10T10:00:00Z",
-          "2026-01-09T10:00:00Z"}, {0}, "rkkk"},
-        {"keep_within counts back from the newest backup", {.keep_within = 2 * 86400},
+          "2026-01-09T10:00:00Z"},
+         {0},
+         "rkkk"},
+        {"keep_within counts back from the newest backup",
+         {.keep_within = 2 * 86400},
          {"2025-01-01T00:00:00Z", "2025-01-03T00:00:00Z", "2025-01-04T00:00:00Z",
-          "2025-01-05T00:00:00Z"}, {0}, "rkkk"},
-        {"keep_tag keeps tagged backups", {.keep_last = 1, .keep_tag = "pre-update"},
+          "2025-01-05T00:00:00Z"},
+         {0},
+         "rkkk"},
+        {"keep_tag keeps tagged backups",
+         {.keep_last = 1, .keep_tag = "pre-update"},
          {"2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"},
-         {"", "pre-update", ""}, "rkk"},
-        {"rules are OR-ed", {.keep_last = 1, .keep_monthly = 2},
+         {"", "pre-update", ""},
+         "rkk"},
+        {"rules are OR-ed",
+         {.keep_last = 1, .keep_monthly = 2},
          {"2025-11-15T00:00:00Z", "2025-12-10T00:00:00Z", "2025-12-20T00:00:00Z",
-          "2026-01-05T00:00:00Z", "2026-01-06T00:00:00Z"}, {0}, "rrkrk"},
-        {"keep_weekly uses ISO weeks (Monday start)", {.keep_weekly = 2},
+          "2026-01-05T00:00:00Z", "2026-01-06T00:00:00Z"},
+         {0},
+         "rrkrk"},
+        {"keep_weekly uses ISO weeks (Monday start)",
+         {.keep_weekly = 2},
          {"2026-01-03T12:00:00Z", /* Sat, week 1 */ "2026-01-04T12:00:00Z", /* Sun, week 1 */
-          "2026-01-05T12:00:00Z" /* Mon, week 2 */}, {0}, "rkk"},
-        {"keep_yearly", {.keep_yearly = 2},
+          "2026-01-05T12:00:00Z" /* Mon, week 2 */},
+         {0},
+         "rkk"},
+        {"keep_yearly",
+         {.keep_yearly = 2},
          {"2024-06-01T00:00:00Z", "2024-12-31T23:00:00Z", "2025-03-01T00:00:00Z",
-          "2026-01-01T00:00:00Z"}, {0}, "rrkk"},
-        {"keep_hourly", {.keep_hourly = 2},
-         {"2026-01-01T10:05:00Z", "2026-01-01T10:55:00Z", "2026-01-01T11:10:00Z"}, {0}, "rkk"},
-        {"the newest backup is always kept", {.keep_tag = "monthly"},
-         {"2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"}, {0}, "rk"},
-        {"no policy keeps everything", {0},
-         {"2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"}, {0}, "kk"},
+          "2026-01-01T00:00:00Z"},
+         {0},
+         "rrkk"},
+        {"keep_hourly",
+         {.keep_hourly = 2},
+         {"2026-01-01T10:05:00Z", "2026-01-01T10:55:00Z", "2026-01-01T11:10:00Z"},
+         {0},
+         "rkk"},
+        {"the newest backup is always kept",
+         {.keep_tag = "monthly"},
+         {"2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"},
+         {0},
+         "rk"},
+        {"no policy keeps everything",
+         {0},
+         {"2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"},
+         {0},
+         "kk"},
         /* restic's documented example: daily backups over several weeks with
          * --keep-daily 7 --keep-weekly 5 --keep-monthly 12 keeps the last 7 days, then one per
          * week (the newest of its week) and one per month. Reduced to 3/2/2 here. */
-        {"restic-style daily+weekly+monthly", {.keep_daily = 3, .keep_weekly = 2, .keep_monthly = 2},
+        {"restic-style daily+weekly+monthly",
+         {.keep_daily = 3, .keep_weekly = 2, .keep_monthly = 2},
          {"2026-01-20T10:00:00Z", "2026-01-25T10:00:00Z", "2026-01-31T10:00:00Z",
           "2026-02-01T10:00:00Z", "2026-02-02T10:00:00Z", "2026-02-03T10:00:00Z",
-          "2026-02-04T10:00:00Z"}, {0}, "rrkkkkk"},
+          "2026-02-04T10:00:00Z"},
+         {0},
+         "rrkkkkk"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
@@ -92,21 +127,33 @@ static void test_daylight_saving_week(void **state)
     static const Case cases[] = {
         /* Spring forward on 2026-03-29: 23:30 CET on the 28th and 00:30 CET on the 29th are
          * one UTC day (22:30Z and 23:30Z) but two local days: both kept. */
-        {"spring forward: local days", {.keep_daily = 2},
-         {"2026-03-28T20:00:00Z", "2026-03-28T22:30:00Z", "2026-03-28T23:30:00Z"}, {0}, "rkk"},
+        {"spring forward: local days",
+         {.keep_daily = 2},
+         {"2026-03-28T20:00:00Z", "2026-03-28T22:30:00Z", "2026-03-28T23:30:00Z"},
+         {0},
+         "rkk"},
         /* A daily 03:00 local backup across the week of the change keeps one per day. */
-        {"spring forward week, daily", {.keep_daily = 7},
+        {"spring forward week, daily",
+         {.keep_daily = 7},
          {"2026-03-26T02:00:00Z", "2026-03-27T02:00:00Z", "2026-03-28T02:00:00Z",
           "2026-03-29T01:00:00Z", "2026-03-30T01:00:00Z", "2026-03-31T01:00:00Z",
-          "2026-04-01T01:00:00Z"}, {0}, "kkkkkkk"},
+          "2026-04-01T01:00:00Z"},
+         {0},
+         "kkkkkkk"},
         /* Fall back on 2026-10-25: 02:30 CEST (00:30Z) and 02:30 CET (01:30Z) are the same
          * local hour: only the newer is kept. */
-        {"fall back: repeated hour", {.keep_hourly = 1},
-         {"2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"}, {0}, "rk"},
+        {"fall back: repeated hour",
+         {.keep_hourly = 1},
+         {"2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"},
+         {0},
+         "rk"},
         /* 00:30 CEST and 23:30 CET on the 25th are 24 hours apart yet one (25-hour) local
          * day: the 24th and the 25th are kept, the earlier backup of the 25th is not. */
-        {"fall back: one local day", {.keep_daily = 2},
-         {"2026-10-24T21:30:00Z", "2026-10-24T22:30:00Z", "2026-10-25T22:30:00Z"}, {0}, "krk"},
+        {"fall back: one local day",
+         {.keep_daily = 2},
+         {"2026-10-24T21:30:00Z", "2026-10-24T22:30:00Z", "2026-10-25T22:30:00Z"},
+         {0},
+         "krk"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);

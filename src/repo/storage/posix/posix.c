@@ -37,7 +37,10 @@ typedef struct PosixWrite {
     uint64_t written, flushed;
 } PosixWrite;
 
-static int io_code(int e) { return e == ENOSPC || e == EDQUOT ? UK_E_NOSPACE : UK_E_IO; }
+static int io_code(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? UK_E_NOSPACE : UK_E_IO;
+}
 
 void *storage_posix_open(const char *root, UkError *err)
 {
@@ -170,8 +173,7 @@ static int posix_put(void *impl, const char *name, const void *data, size_t len,
     return posix_write_commit(w, err);
 }
 
-static int posix_get(void *impl, const char *name, unsigned char **data, size_t *len,
-                     UkError *err)
+static int posix_get(void *impl, const char *name, unsigned char **data, size_t *len, UkError *err)
 {
     PosixStorage *s = impl;
     char *path = xasprintf("%s/%s", s->root, name);
