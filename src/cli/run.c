@@ -60,7 +60,7 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++) {
         ConfigJob *job = jobs[i];
-        if (dry_run) {
+        if (dry_run && job->kind == TASK_BACKUP) {
             const RetentionPolicy *p = &job->repository->retention;
             bool retention = p->keep_last || p->keep_hourly || p->keep_daily || p->keep_weekly ||
                              p->keep_monthly || p->keep_yearly || p->keep_within || p->keep_tag;
@@ -76,7 +76,7 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
                        job->verify ? ", then verify the new backup" : "");
             continue;
         }
-        RunOptions opts = {.trigger = "manual", .progress = cli_progress(ctx)};
+        RunOptions opts = {.trigger = "manual", .progress = cli_progress(ctx), .dry_run = dry_run};
         RunOutcome outcome;
         UkError err = {0};
         if (runner_run_job(c, ctx->state, job, &opts, &outcome, &err) != 0) {
@@ -101,8 +101,11 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
             if (!ctx->quiet) {
                 char d[32], line[512];
                 cli_summary_line(outcome.summary_json, line, sizeof line);
-                printf("job '%s': success in %s\n  %s\n", job->name,
-                       format_duration(outcome.seconds, d, sizeof d), line);
+                if (dry_run)
+                    printf("job '%s' (dry run, nothing changed):\n  %s\n", job->name, line);
+                else
+                    printf("job '%s': success in %s\n  %s\n", job->name,
+                           format_duration(outcome.seconds, d, sizeof d), line);
             }
         } else {
             fprintf(stderr, "upkeep: job '%s' %s: %s\n", job->name, outcome.result,

@@ -161,6 +161,19 @@ int parse_duration(const char *text, int64_t *seconds, UkError *err)
                         text);
 }
 
+int parse_millis(const char *text, int *millis, UkError *err)
+{
+    static const Unit units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}};
+    uint64_t v;
+    if (parse_with_units(text, units, sizeof units / sizeof units[0], false, 0x7fffffff, &v) == 0) {
+        *millis = (int)v;
+        return 0;
+    }
+    return uk_error_set(err, UK_E_CONFIG, 0,
+                        "invalid duration '%s' (expected a number with ms, s or m, e.g. 25ms)",
+                        text);
+}
+
 int parse_size(const char *text, uint64_t *bytes, UkError *err)
 {
     static const Unit units[] = {{"", 1},

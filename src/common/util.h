@@ -24,6 +24,8 @@ int hex_decode(const char *in, unsigned char *out, size_t len);
 
 /* "90s", "15m", "6h", "180d", "4w" (a bare number means seconds) -> seconds. */
 int parse_duration(const char *text, int64_t *seconds, UkError *err);
+/* "25ms", "2s", "1m" -> milliseconds (fits in int). */
+int parse_millis(const char *text, int *millis, UkError *err);
 /* "512", "64KB", "10MiB", "5GB" (KB=1000, KiB=1024) -> bytes. */
 int parse_size(const char *text, uint64_t *bytes, UkError *err);
 /* "yes/no/true/false/on/off/1/0". */

@@ -15,7 +15,21 @@
 #include "common/util.h"
 
 typedef enum { SECTION_UPKEEP, SECTION_DATABASE, SECTION_REPOSITORY, SECTION_JOB } SectionKind;
-typedef enum { KEY_STRING, KEY_DURATION, KEY_BOOL, KEY_COUNT, KEY_COMPRESSION } KeyType;
+typedef enum {
+    KEY_STRING,
+    KEY_DURATION,
+    KEY_MILLIS,
+    KEY_BOOL,
+    KEY_COUNT,
+    KEY_COMPRESSION,
+    KEY_IDENT,
+    KEY_CHOICE,
+    KEY_PATH
+} KeyType;
+
+/* Which job tasks a job key applies to. */
+enum { FOR_BACKUP = 1, FOR_PURGE = 2, FOR_VACUUM = 4, FOR_INTEGRITY = 8, FOR_ALL = 15 };
+static const char *task_names[] = {"backup", "purge", "vacuum", "integrity"};
 
 typedef struct ConfigKey {
     SectionKind section;
@@ -25,6 +39,9 @@ typedef struct ConfigKey {
     bool required;
     size_t offset;
     const char *help;
+    unsigned tasks;        /* job keys: FOR_* mask of the tasks it applies to */
+    bool required_by_task; /* required for those tasks */
+    const char *choices;   /* KEY_CHOICE: "a|b|c" */
 } ConfigKey;
 
 #define G(f) offsetof(Config, f)
@@ -66,16 +83,58 @@ static const ConfigKey config_keys[] = {
     {SECTION_REPOSITORY, "keep_tag", KEY_STRING, NULL, false, RP(keep_tag),
      "keep every backup carrying one of these comma-separated tags"},
 
-    {SECTION_JOB, "task", KEY_STRING, NULL, true, J(task), "what the job does: backup"},
+    {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
+     "what the job does: backup, purge, vacuum or integrity", FOR_ALL, false,
+     "backup|purge|vacuum|integrity"},
     {SECTION_JOB, "database", KEY_STRING, NULL, true, J(database_name),
-     "name of a [database] section"},
-    {SECTION_JOB, "repository", KEY_STRING, NULL, false, J(repository_name),
-     "name of a [repository] section (required for task = backup)"},
+     "name of a [database] section", FOR_ALL},
     {SECTION_JOB, "schedule", KEY_STRING, NULL, false, J(schedule),
-     "cron expression for when the job runs, e.g. 0 3 * * *"},
+     "cron expression for when the job runs, e.g. 0 3 * * *", FOR_ALL},
+    {SECTION_JOB, "repository", KEY_STRING, NULL, false, J(repository_name),
+     "name of the [repository] section backups go to", FOR_BACKUP, true},
     {SECTION_JOB, "verify", KEY_BOOL, "no", false, J(verify),
-     "after a backup, prove it restorable (rebuild the image, check hashes and integrity)"},
-    {SECTION_JOB, "tag", KEY_STRING, NULL, false, J(tag), "tag attached to the job's backups"},
+     "after a backup, prove it restorable (rebuild the image, check hashes and integrity)",
+     FOR_BACKUP},
+    {SECTION_JOB, "tag", KEY_STRING, NULL, false, J(tag), "tag attached to the job's backups",
+     FOR_BACKUP},
+    {SECTION_JOB, "table", KEY_IDENT, NULL, false, J(table), "table whose old rows are deleted",
+     FOR_PURGE, true},
+    {SECTION_JOB, "age_column", KEY_IDENT, NULL, false, J(age_column),
+     "column holding each row's age (ISO-8601 text, Unix seconds or milliseconds, Julian days)",
+     FOR_PURGE, true},
+    {SECTION_JOB, "older_than", KEY_DURATION, NULL, false, J(older_than),
+     "rows whose age_column is older than this are deleted, e.g. 180d", FOR_PURGE, true},
+    {SECTION_JOB, "where", KEY_STRING, NULL, false, J(where),
+     "extra SQL condition rows must also meet, e.g. status = 'UPLOADED' (trusted)", FOR_PURGE},
+    {SECTION_JOB, "age_format", KEY_CHOICE, "auto", false, J(age_format),
+     "how age_column stores time: auto (detected from the data), iso8601, unix, unix_ms, julian",
+     FOR_PURGE, false, "auto|iso8601|unix|unix_ms|julian"},
+    {SECTION_JOB, "transaction_budget", KEY_MILLIS, "25ms", false, J(transaction_budget),
+     "longest a write transaction may hold the database; batches are sized to fit",
+     FOR_PURGE | FOR_VACUUM},
+    {SECTION_JOB, "pause", KEY_MILLIS, "15ms", false, J(pause),
+     "pause between write transactions so the application's writers get in",
+     FOR_PURGE | FOR_VACUUM},
+    {SECTION_JOB, "files_column", KEY_IDENT, NULL, false, J(files_column),
+     "column naming a file per row; the file is deleted after its row (needs files_root)",
+     FOR_PURGE},
+    {SECTION_JOB, "files_root", KEY_PATH, NULL, false, J(files_root),
+     "folder the files of files_column are relative to; nothing outside it is ever deleted",
+     FOR_PURGE},
+    {SECTION_JOB, "vacuum", KEY_CHOICE, "full", false, J(vacuum),
+     "full (rewrites the file, blocks writers for its whole run), incremental (frees pages in "
+     "small steps; needs auto_vacuum = INCREMENTAL) or none",
+     FOR_VACUUM, false, "full|incremental|none"},
+    {SECTION_JOB, "min_free_percent", KEY_COUNT, "10", false, J(min_free_percent),
+     "skip VACUUM when free pages are less than this percentage of the file", FOR_VACUUM},
+    {SECTION_JOB, "analyze", KEY_BOOL, "yes", false, J(analyze), "run ANALYZE", FOR_VACUUM},
+    {SECTION_JOB, "optimize", KEY_BOOL, "no", false, J(optimize), "run PRAGMA optimize",
+     FOR_VACUUM},
+    {SECTION_JOB, "reindex", KEY_BOOL, "no", false, J(reindex), "run REINDEX", FOR_VACUUM},
+    {SECTION_JOB, "checkpoint", KEY_BOOL, "yes", false, J(checkpoint),
+     "run PRAGMA wal_checkpoint(TRUNCATE) at the end (WAL databases)", FOR_VACUUM},
+    {SECTION_JOB, "checks", KEY_STRING, "quick, foreign_keys", false, J(checks),
+     "integrity checks to run: quick, full, foreign_keys (comma-separated)", FOR_INTEGRITY},
 };
 
 static const char *section_names[] = {"upkeep", "database", "repository", "job"};
@@ -114,6 +173,36 @@ static void fail(ParseState *ps, int line, const char *fmt, const char *a, const
     ps->failed = true;
 }
 
+static bool is_sql_identifier(const char *s)
+{
+    if (!*s || strlen(s) > 64 || (*s >= '0' && *s <= '9'))
+        return false;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= 'A' && *s <= 'Z')))
+            return false;
+    return true;
+}
+
+static bool is_choice(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+    for (const char *p = choices; p && *p;) {
+        const char *end = strchr(p, '|');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, value, n) == 0)
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+static bool is_string_type(KeyType t)
+{
+    return t == KEY_STRING || t == KEY_COMPRESSION || t == KEY_IDENT || t == KEY_CHOICE ||
+           t == KEY_PATH;
+}
+
 static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
 {
     char *field = (char *)ps->target + key->offset;
@@ -142,6 +231,35 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
         if (parse_duration(value, (int64_t *)field, &perr) == 0)
             return 0;
         break;
+    case KEY_MILLIS:
+        if (parse_millis(value, (int *)field, &perr) == 0)
+            return 0;
+        break;
+    case KEY_IDENT:
+    case KEY_CHOICE:
+    case KEY_PATH: {
+        if (key->type == KEY_IDENT && !is_sql_identifier(value)) {
+            uk_error_set(&perr, UK_E_CONFIG, 0,
+                         "invalid name '%s' (letters, digits and '_' only, not starting with a "
+                         "digit)",
+                         value);
+            break;
+        }
+        if (key->type == KEY_CHOICE && !is_choice(key->choices, value)) {
+            char choices[128];
+            snprintf(choices, sizeof choices, "%s", key->choices);
+            for (char *c = choices; *c; c++)
+                if (*c == '|')
+                    *c = ',';
+            uk_error_set(&perr, UK_E_CONFIG, 0, "invalid value '%s' (expected one of %s)", value,
+                         choices);
+            break;
+        }
+        char **slot = (char **)field;
+        free(*slot);
+        *slot = key->type == KEY_PATH ? path_join(ps->config->dir, value) : xstrdup(value);
+        return 0;
+    }
     case KEY_BOOL:
         if (parse_bool(value, (bool *)field, &perr) == 0)
             return 0;
@@ -175,10 +293,51 @@ static bool is_valid_name(const char *name)
 }
 
 /* Applies defaults and checks required keys of the section that just ended. */
+static int task_kind(const char *task)
+{
+    for (int i = 0; i < 4; i++)
+        if (task && strcmp(task, task_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Job keys apply to some tasks only: a key for another task is an error at its line, a key
+ * the task requires is an error at the section's line. */
+static void check_job_keys(ParseState *ps)
+{
+    ConfigJob *job = ps->target;
+    int kind = task_kind(job->task);
+    if (kind < 0)
+        return; /* 'task' itself is missing: reported as a required key */
+    job->kind = (TaskKind)kind;
+    unsigned bit = 1u << kind;
+    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0] && !ps->failed; i++) {
+        const ConfigKey *key = &config_keys[i];
+        if (key->section != SECTION_JOB)
+            continue;
+        if (ps->seen[i] && !(key->tasks & bit)) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "key '%s' does not apply to task %s", key->name,
+                     task_names[kind]);
+            fail(ps, ps->seen_line[i], "%s%s", msg, NULL);
+        } else if (!ps->seen[i] && key->required_by_task && (key->tasks & bit)) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "job '%s': task %s needs '%s'", job->name, task_names[kind],
+                     key->name);
+            fail(ps, ps->section_line, "%s%s", msg, NULL);
+        }
+    }
+    if (!ps->failed && (job->files_column != NULL) != (job->files_root != NULL))
+        fail(ps, ps->section_line, "job '%s': files_column and files_root go together", job->name,
+             NULL);
+}
+
 static void finish_section(ParseState *ps)
 {
     if (!ps->in_section || ps->failed)
         return;
+    if (ps->kind == SECTION_JOB)
+        check_job_keys(ps);
     for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
         const ConfigKey *key = &config_keys[i];
         if (key->section != ps->kind || ps->seen[i])
@@ -386,19 +545,13 @@ static void validate(ParseState *ps)
     }
     for (size_t i = 0; i < c->n_jobs && !ps->failed; i++) {
         ConfigJob *j = c->jobs[i];
-        if (strcmp(j->task, "backup") != 0) {
-            fail(ps, j->line, "job '%s': unknown task '%s' (expected backup)", j->name, j->task);
-            break;
-        }
         j->database = config_find_database(c, j->database_name);
         if (!j->database) {
             fail(ps, j->line, "job '%s': no [database %s] section", j->name, j->database_name);
             break;
         }
-        if (!j->repository_name) {
-            fail(ps, j->line, "job '%s': task backup needs 'repository'", j->name, NULL);
-            break;
-        }
+        if (j->kind != TASK_BACKUP)
+            continue;
         j->repository = config_find_repository(c, j->repository_name);
         if (!j->repository) {
             fail(ps, j->line, "job '%s': no [repository %s] section", j->name, j->repository_name);
@@ -474,8 +627,7 @@ int config_load(const char *path, Config **out, UkError *err)
 static void free_strings_of(SectionKind kind, void *target)
 {
     for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
-        if (config_keys[i].section == kind &&
-            (config_keys[i].type == KEY_STRING || config_keys[i].type == KEY_COMPRESSION))
+        if (config_keys[i].section == kind && is_string_type(config_keys[i].type))
             free(*(char **)((char *)target + config_keys[i].offset));
 }
 
@@ -539,6 +691,10 @@ static const char *type_name(KeyType t)
     switch (t) {
     case KEY_STRING: return "text";
     case KEY_DURATION: return "duration";
+    case KEY_MILLIS: return "duration";
+    case KEY_IDENT: return "name";
+    case KEY_CHOICE: return "choice";
+    case KEY_PATH: return "path";
     case KEY_BOOL: return "yes|no";
     case KEY_COUNT: return "count";
     case KEY_COMPRESSION: return "compression";

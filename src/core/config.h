@@ -37,15 +37,34 @@ typedef struct ConfigRepository {
     RetentionPolicy retention;
 } ConfigRepository;
 
+typedef enum { TASK_BACKUP, TASK_PURGE, TASK_VACUUM, TASK_INTEGRITY } TaskKind;
+
 typedef struct ConfigJob {
     char *name;
     int line;
     char *task;
+    TaskKind kind;
     char *database_name;
     char *repository_name;
     char *schedule;
     bool verify;
     char *tag;
+    /* purge */
+    char *table;
+    char *age_column;
+    int64_t older_than;     /* seconds */
+    char *where;            /* extra SQL condition (trusted config) */
+    char *age_format;       /* auto, iso8601, unix, unix_ms, julian */
+    int transaction_budget; /* milliseconds per write transaction */
+    int pause;              /* milliseconds between transactions */
+    char *files_column;
+    char *files_root; /* resolved against the config file's directory */
+    /* vacuum */
+    char *vacuum;         /* full, incremental, none */
+    int min_free_percent; /* skip VACUUM below this share of free pages */
+    bool analyze, optimize, reindex, checkpoint;
+    /* integrity */
+    char *checks;             /* quick, full, foreign_keys */
     ConfigDatabase *database; /* resolved references, owned by Config */
     ConfigRepository *repository;
 } ConfigJob;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "task/maintenance.h"
 #include "task/task.h"
 
 /* flock on <state dir>/locks/job-NAME.lock; the kernel drops it if the process dies. */
@@ -84,6 +85,74 @@ static int run_backup_job(State *st, const ConfigJob *job, const RunOptions *opt
     return 0;
 }
 
+static int run_purge_job(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
+                         UkError *err)
+{
+    char *state_dir = path_dirname(state_path(st));
+    PurgeResult r;
+    int rc = task_purge(job, state_dir, opts->dry_run, &r, err);
+    free(state_dir);
+    json_t *figures = json_pack(
+        "{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:b}", "rows_deleted",
+        (json_int_t)r.rows_deleted, "batches", (json_int_t)r.batches, "longest_transaction_ms",
+        r.longest_transaction_ms, "files_deleted", (json_int_t)r.files_deleted, "files_missing",
+        (json_int_t)r.files_missing, "files_refused", (json_int_t)r.files_refused,
+        "files_recovered", (json_int_t)r.files_recovered, "file_bytes", (json_int_t)r.file_bytes,
+        "age_format", r.age_format, "cutoff_unix", (json_int_t)r.cutoff, "dry_run", opts->dry_run);
+    json_object_update(summary, figures);
+    json_decref(figures);
+    return rc;
+}
+
+static int run_vacuum_job(const ConfigJob *job, const RunOptions *opts, json_t *summary,
+                          UkError *err)
+{
+    VacuumResult r;
+    int rc = task_vacuum(job, opts->dry_run, &r, err);
+    int64_t reclaimed = (int64_t)r.size_before - (int64_t)r.size_after;
+    json_t *figures = json_pack(
+        "{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:f, s:b, s:b, s:b, s:b, s:b}", "mode",
+        r.mode, "skipped", r.skipped, "size_before", (json_int_t)r.size_before, "size_after",
+        (json_int_t)r.size_after, "bytes_reclaimed", (json_int_t)reclaimed, "percent_reclaimed",
+        r.size_before ? 100.0 * (double)reclaimed / (double)r.size_before : 0.0, "freelist_before",
+        (json_int_t)r.freelist_before, "page_count_before", (json_int_t)r.page_count_before,
+        "page_size", (json_int_t)r.page_size, "longest_transaction_ms", r.longest_transaction_ms,
+        "analyzed", r.analyzed, "optimized", r.optimized, "reindexed", r.reindexed, "checkpointed",
+        r.checkpointed, "dry_run", opts->dry_run);
+    json_object_update(summary, figures);
+    json_decref(figures);
+    return rc;
+}
+
+static int run_integrity_job(const ConfigJob *job, json_t *summary, UkError *err)
+{
+    IntegrityResult r;
+    if (task_integrity(job, &r, err) != 0)
+        return -1;
+    json_t *figures = json_pack("{s:s, s:s, s:s, s:b}", "quick_check", r.quick, "integrity_check",
+                                r.full, "foreign_key_check", r.foreign_keys, "integrity_ok", r.ok);
+    json_object_update(summary, figures);
+    json_decref(figures);
+    if (!r.ok)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "database '%s' has integrity problems: %s%s%s",
+                            job->database->name, strcmp(r.quick, "ok") ? r.quick : "",
+                            strcmp(r.full, "ok") ? r.full : "",
+                            strcmp(r.foreign_keys, "ok") ? r.foreign_keys : "");
+    return 0;
+}
+
+static int run_task(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
+                    UkError *err)
+{
+    switch (job->kind) {
+    case TASK_BACKUP: return run_backup_job(st, job, opts, summary, err);
+    case TASK_PURGE: return run_purge_job(st, job, opts, summary, err);
+    case TASK_VACUUM: return run_vacuum_job(job, opts, summary, err);
+    case TASK_INTEGRITY: return run_integrity_job(job, summary, err);
+    }
+    return uk_error_set(err, UK_E_INTERNAL, 0, "job '%s': unknown task", job->name);
+}
+
 int runner_run_job(const Config *config, State *st, const ConfigJob *job, const RunOptions *opts,
                    RunOutcome *out, UkError *err)
 {
@@ -92,7 +161,8 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
     if (job_lock(st, job->name, &lock_fd, err) != 0)
         return -1;
     int rc = -1;
-    if (state_run_begin(st, job->name, job->task, opts->trigger, &out->run_id, err) != 0)
+    if (!opts->dry_run &&
+        state_run_begin(st, job->name, job->task, opts->trigger, &out->run_id, err) != 0)
         goto out;
     double started = monotonic_seconds();
     json_t *summary = json_object();
@@ -104,15 +174,16 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
         task_rc = -1;
         snprintf(out->result, sizeof out->result, "skipped");
     } else {
-        task_rc = run_backup_job(st, job, opts, summary, &out->error);
+        task_rc = run_task(st, job, opts, summary, &out->error);
         snprintf(out->result, sizeof out->result, "%s", task_rc == 0 ? "success" : "failed");
     }
     out->seconds = monotonic_seconds() - started;
     json_object_set_new(summary, "seconds", json_real(out->seconds));
     out->summary_json = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(summary);
-    rc = state_run_end(st, out->run_id, out->result, out->summary_json,
-                       task_rc == 0 ? NULL : out->error.msg, err);
+    rc = opts->dry_run ? 0
+                       : state_run_end(st, out->run_id, out->result, out->summary_json,
+                                       task_rc == 0 ? NULL : out->error.msg, err);
 out:
     if (lock_fd >= 0)
         close(lock_fd);

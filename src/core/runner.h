@@ -21,6 +21,7 @@ typedef struct RunOutcome {
 typedef struct RunOptions {
     const char *trigger; /* "manual" or "schedule" */
     bool progress;
+    bool dry_run; /* report what would happen; nothing changes, nothing is recorded */
 } RunOptions;
 
 /* Returns 0 when the job ran (successfully or not: see outcome->result), -1 when it could

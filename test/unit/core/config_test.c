@@ -119,7 +119,25 @@ static void test_errors(void **state)
                  ":3: job 'nightly': no [repository r] section");
     expect_error("[database app]\nurl = sqlite:///a.db\n[job nightly]\ntask = dance\n"
                  "database = app\n",
-                 ":3: job 'nightly': unknown task 'dance' (expected backup)");
+                 ":4: task: invalid value 'dance' (expected one of backup,purge,vacuum,integrity)");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
+                 "table = forms; DROP TABLE users\nage_column = deleted_at\nolder_than = 180d\n",
+                 ":6: table: invalid name 'forms; DROP TABLE users' (letters, digits and '_' "
+                 "only, not starting with a digit)");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
+                 "age_column = deleted_at\nolder_than = 180d\n",
+                 ":3: job 'p': task purge needs 'table'");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job v]\ntask = vacuum\ndatabase = app\n"
+                 "older_than = 180d\n",
+                 ":6: key 'older_than' does not apply to task vacuum");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
+                 "table = forms\nage_column = deleted_at\nolder_than = 180d\n"
+                 "files_column = path\n",
+                 ":3: job 'p': files_column and files_root go together");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
+                 "table = forms\nage_column = deleted_at\nolder_than = 180d\npause = soon\n",
+                 ":9: pause: invalid duration 'soon' (expected a number with ms, s or m, e.g. "
+                 "25ms)");
     expect_error("[widget w]\n", ":1: unknown section [widget w] (expected [upkeep], [database "
                                  "NAME], [repository NAME] or [job NAME])");
     expect_error("[database bad;name]\nurl = sqlite:///a.db\n",
@@ -134,6 +152,31 @@ static void test_errors(void **state)
                  ": timezone: unknown time zone 'Mars/Olympus'");
     expect_error("[job j]\ntask = backup\ndatabase = x\nverify = maybe\n",
                  ":4: verify: invalid boolean 'maybe' (expected yes or no)");
+}
+
+static void test_purge_job(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/purge.conf", dir);
+    test_write_file(path, "[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\n"
+                          "database = app\ntable = forms\nage_column = deleted_at\n"
+                          "older_than = 180d\nfiles_column = attachment\nfiles_root = uploads\n"
+                          "transaction_budget = 40ms\n");
+    Config *c = NULL;
+    UkError err = {0};
+    assert_int_equal(config_load(path, &c, &err), 0);
+    ConfigJob *j = c->jobs[0];
+    assert_int_equal(j->kind, TASK_PURGE);
+    assert_string_equal(j->table, "forms");
+    assert_int_equal(j->older_than, 180 * 86400);
+    assert_int_equal(j->transaction_budget, 40);
+    assert_int_equal(j->pause, 15);
+    assert_string_equal(j->age_format, "auto");
+    char root[700];
+    snprintf(root, sizeof root, "%s/uploads", dir);
+    assert_string_equal(j->files_root, root);
+    config_free(c);
 }
 
 static void test_missing_file(void **state)
@@ -163,7 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_config), cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_require_env),
+        cmocka_unit_test(test_require_env),  cmocka_unit_test(test_purge_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

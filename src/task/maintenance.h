@@ -1,0 +1,48 @@
+/* The row and maintenance tasks: purge, vacuum, integrity. Each fills a result struct that
+ * the runner stores as the run's summary; with dry_run nothing in the database or on disk
+ * changes and the result says what would have happened. */
+#ifndef UK_MAINTENANCE_H
+#define UK_MAINTENANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/config.h"
+
+typedef struct PurgeResult {
+    uint64_t rows_deleted; /* dry run: rows that would be deleted */
+    uint64_t batches;
+    double longest_transaction_ms;
+    uint64_t files_deleted, files_missing, files_refused, files_recovered;
+    uint64_t file_bytes;
+    char age_format[16];
+    time_t cutoff;
+    double seconds;
+} PurgeResult;
+
+/* state_dir holds the pending-files journal (see purge.c). */
+int task_purge(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
+               UkError *err);
+
+typedef struct VacuumResult {
+    uint64_t size_before, size_after;
+    int64_t freelist_before, page_count_before, page_size;
+    char mode[16];     /* full, incremental, skipped */
+    char skipped[160]; /* why VACUUM was skipped, if it was */
+    double longest_transaction_ms;
+    double seconds;
+    bool analyzed, optimized, reindexed, checkpointed;
+} VacuumResult;
+
+int task_vacuum(const ConfigJob *job, bool dry_run, VacuumResult *res, UkError *err);
+
+typedef struct IntegrityResult {
+    char quick[256], full[256], foreign_keys[256]; /* "ok", the problems, or "" (not run) */
+    bool ok;
+    double seconds;
+} IntegrityResult;
+
+int task_integrity(const ConfigJob *job, IntegrityResult *res, UkError *err);
+
+#endif

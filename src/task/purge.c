@@ -1,0 +1,405 @@
+/* Purge: permanently delete old rows in small transactions, then the files they named.
+ *
+ * Rows. Candidates are found in rowid order outside any write transaction (reading does not
+ * block the application's writers in WAL mode). Each batch is one BEGIN IMMEDIATE ... COMMIT
+ * that deletes rows by rowid, re-checking the condition, so a row changed meanwhile is left
+ * alone. Batches are sized from the measured time per row to fit `transaction_budget`, and
+ * after each one the purge sleeps `pause`: long enough for a writer sleeping in SQLite's busy
+ * handler (it polls after 1, 2, 5, 10 and 15 ms) to get in. Foreign keys are on, so cascades
+ * run; a constraint violation rolls the batch back and stops the job.
+ *
+ * Age. The age column's format is detected from the data (or set with age_format) and the
+ * comparison guards the type: text rows are compared as dates only when the column holds
+ * dates as text, numbers only when it holds numbers, so a number is never compared with a
+ * string by accident.
+ *
+ * Files. Before a batch commits, the (rowid, path) pairs of its rows are written durably to a
+ * journal in the state folder. After the commit the files are removed (only inside
+ * files_root) and the journal is deleted. A run that finds a journal first finishes it: a
+ * path is removed only if its row is really gone, so a crash at any instant never deletes a
+ * file whose row still exists and never forgets one whose row was deleted. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/safe_path.h"
+#include "common/util.h"
+#include "task/maintenance.h"
+#include "task/sqlite_ops.h"
+
+#define SELECT_CHUNK 2000
+/* Text is a date only if it starts like one: "12345" is a valid julianday() argument too. */
+#define ISO_GLOB "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
+#define MAX_BATCH 5000
+
+typedef struct Purge {
+    const ConfigJob *job;
+    sqlite3 *db;
+    char *table, *age, *files; /* quoted identifiers */
+    char *condition;           /* SQL: age condition plus the job's where */
+    char *journal;             /* path of the pending-files journal */
+    SafeRoot *root;
+    double cutoff; /* in the column's unit */
+    PurgeResult *res;
+} Purge;
+
+/* Detects how the age column stores time from up to 200 non-empty values. */
+static int detect_format(Purge *p, char *format, size_t len, UkError *err)
+{
+    char *sql = xasprintf("SELECT typeof(%s), %s, julianday(%s) IS NOT NULL AND %s GLOB '" ISO_GLOB
+                          "' FROM %s WHERE %s IS NOT NULL AND %s != '' LIMIT 200",
+                          p->age, p->age, p->age, p->age, p->table, p->age, p->age);
+    sqlite3_stmt *stmt = NULL;
+    int rc = 0, texts = 0, numbers = 0;
+    double max = 0;
+    if (sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        rc = uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
+        goto out;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(stmt, 0);
+        if (strcmp(type, "text") == 0) {
+            if (!sqlite3_column_int(stmt, 2)) {
+                rc = uk_error_set(err, UK_E_CONFIG, 0,
+                                  "age_column '%s' holds text that is not a date: '%s'",
+                                  p->job->age_column, sqlite3_column_text(stmt, 1));
+                goto out;
+            }
+            texts++;
+        } else if (strcmp(type, "integer") == 0 || strcmp(type, "real") == 0) {
+            numbers++;
+            double v = sqlite3_column_double(stmt, 1);
+            if (v > max)
+                max = v;
+        }
+    }
+    if (texts && numbers) {
+        rc = uk_error_set(err, UK_E_CONFIG, 0,
+                          "age_column '%s' holds both text and numbers; set age_format",
+                          p->job->age_column);
+        goto out;
+    }
+    /* Julian days of 1900-2200 are below 2.6e6; Unix seconds of 1973-5138 are 1e8-1e11;
+     * Unix milliseconds are above. */
+    snprintf(format, len, "%s",
+             texts         ? "iso8601"
+             : max >= 1e11 ? "unix_ms"
+             : max >= 1e7  ? "unix"
+             : numbers     ? "julian"
+                           : "iso8601");
+out:
+    sqlite3_finalize(stmt);
+    free(sql);
+    return rc;
+}
+
+static int prepare(Purge *p, const char *state_dir, UkError *err)
+{
+    const ConfigJob *job = p->job;
+    if (!sqlite_ops_has(p->db, job->table, NULL))
+        return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': no table '%s' in database '%s'",
+                            job->name, job->table, job->database->name);
+    const char *columns[] = {job->age_column, job->files_column};
+    for (size_t i = 0; i < 2; i++)
+        if (columns[i] && !sqlite_ops_has(p->db, job->table, columns[i]))
+            return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': table '%s' has no column '%s'",
+                                job->name, job->table, columns[i]);
+    p->table = sqlite_ops_quote(job->table);
+    p->age = sqlite_ops_quote(job->age_column);
+    p->files = job->files_column ? sqlite_ops_quote(job->files_column) : NULL;
+    char *check = xasprintf("SELECT rowid FROM %s LIMIT 0", p->table);
+    sqlite3_stmt *probe_rowid = NULL;
+    int has_rowid = sqlite3_prepare_v2(p->db, check, -1, &probe_rowid, NULL) == SQLITE_OK;
+    sqlite3_finalize(probe_rowid);
+    free(check);
+    if (!has_rowid)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "job '%s': table '%s' has no rowid (WITHOUT ROWID tables are not "
+                            "supported by purge)",
+                            job->name, job->table);
+    char format[16];
+    if (strcmp(job->age_format, "auto") == 0) {
+        if (detect_format(p, format, sizeof format, err) != 0)
+            return -1;
+    } else {
+        snprintf(format, sizeof format, "%s", job->age_format);
+    }
+    snprintf(p->res->age_format, sizeof p->res->age_format, "%s", format);
+    time_t cutoff = time(NULL) - (time_t)job->older_than;
+    p->res->cutoff = cutoff;
+    const char *expr;
+    if (strcmp(format, "iso8601") == 0) {
+        p->cutoff = (double)cutoff / 86400.0 + 2440587.5;
+        expr = "typeof(%s) = 'text' AND %s GLOB '" ISO_GLOB "' AND julianday(%s) < %.17g";
+    } else {
+        p->cutoff = strcmp(format, "unix") == 0      ? (double)cutoff
+                    : strcmp(format, "unix_ms") == 0 ? (double)cutoff * 1000.0
+                                                     : (double)cutoff / 86400.0 + 2440587.5;
+        expr = "typeof(%s) IN ('integer', 'real') AND %s < %.17g";
+    }
+    char *age_cond = strcmp(format, "iso8601") == 0
+                         ? xasprintf(expr, p->age, p->age, p->age, p->cutoff)
+                         : xasprintf(expr, p->age, p->age, p->cutoff);
+    p->condition =
+        job->where ? xasprintf("(%s) AND (%s)", age_cond, job->where) : xstrdup(age_cond);
+    free(age_cond);
+    /* The job's `where` is trusted SQL, but it must at least compile on its own. */
+    char *probe = xasprintf("SELECT 1 FROM %s WHERE %s LIMIT 0", p->table, p->condition);
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(p->db, probe, -1, &stmt, NULL);
+    sqlite3_finalize(stmt);
+    free(probe);
+    if (rc != SQLITE_OK)
+        return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': the purge condition does not work: %s",
+                            job->name, sqlite3_errmsg(p->db));
+    if (job->files_root) {
+        const char *why = NULL;
+        p->root = safe_root_open(job->files_root, &why);
+        if (!p->root)
+            return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': %s ('%s')", job->name, why,
+                                job->files_root);
+        char *dir = xasprintf("%s/purge", state_dir);
+        if (mkdir_p(dir, 0700, err) != 0) {
+            free(dir);
+            return -1;
+        }
+        p->journal = xasprintf("%s/%s.pending", dir, job->name);
+        free(dir);
+    }
+    return 0;
+}
+
+static void count_file(Purge *p, const char *path, bool dry_run)
+{
+    uint64_t bytes;
+    const char *reason;
+    switch (safe_remove(p->root, path, dry_run, &bytes, &reason)) {
+    case SAFE_REMOVED:
+        p->res->files_deleted++;
+        p->res->file_bytes += bytes;
+        break;
+    case SAFE_MISSING: p->res->files_missing++; break;
+    case SAFE_REFUSED:
+        p->res->files_refused++;
+        if (p->res->files_refused <= 5)
+            fprintf(stderr, "upkeep: job '%s': not deleting '%s': %s\n", p->job->name, path,
+                    reason);
+        break;
+    }
+}
+
+/* Journal lines: "<rowid> <hex of path>". */
+static int journal_write(Purge *p, const int64_t *rowids, char **paths, size_t n, UkError *err)
+{
+    size_t cap = 64, len = 0;
+    char *buf = xmalloc(cap);
+    for (size_t i = 0; i < n; i++) {
+        if (!paths[i])
+            continue;
+        size_t need = 24 + 2 * strlen(paths[i]) + 2;
+        while (len + need > cap)
+            buf = xrealloc(buf, cap *= 2);
+        len += (size_t)snprintf(buf + len, cap - len, "%lld ", (long long)rowids[i]);
+        hex_encode((const unsigned char *)paths[i], strlen(paths[i]), buf + len);
+        len += 2 * strlen(paths[i]);
+        buf[len++] = '\n';
+    }
+    int rc = len ? write_file_atomic(p->journal, buf, len, false, err) : 0;
+    free(buf);
+    return rc;
+}
+
+/* Finishes a journal left by an interrupted run: remove each file whose row is gone. */
+static int journal_recover(Purge *p, bool dry_run, UkError *err)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    UkError read_err = {0};
+    if (read_file_all(p->journal, 1u << 30, &data, &len, &read_err) != 0)
+        return read_err.code == UK_E_NOTFOUND ? 0 : (*err = read_err, -1);
+    char *sql = xasprintf("SELECT 1 FROM %s WHERE rowid = ? AND %s = ?", p->table, p->files);
+    sqlite3_stmt *stmt = NULL;
+    sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL);
+    free(sql);
+    char *save = NULL;
+    for (char *line = strtok_r((char *)data, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *space = strchr(line, ' ');
+        if (!space)
+            continue;
+        *space = '\0';
+        size_t hex_len = strlen(space + 1);
+        char *path = xcalloc(1, hex_len / 2 + 1);
+        if (hex_decode(space + 1, (unsigned char *)path, hex_len / 2) == 0) {
+            sqlite3_bind_int64(stmt, 1, atoll(line));
+            sqlite3_bind_text(stmt, 2, path, -1, SQLITE_STATIC);
+            bool row_exists = sqlite3_step(stmt) == SQLITE_ROW;
+            sqlite3_reset(stmt);
+            if (!row_exists) {
+                count_file(p, path, dry_run);
+                p->res->files_recovered++;
+            }
+        }
+        free(path);
+    }
+    sqlite3_finalize(stmt);
+    free(data);
+    if (!dry_run)
+        unlink(p->journal);
+    return 0;
+}
+
+static int dry_run_count(Purge *p, UkError *err)
+{
+    char *sql = xasprintf("SELECT count(*) FROM %s WHERE %s", p->table, p->condition);
+    p->res->rows_deleted = (uint64_t)sqlite_ops_int(p->db, sql);
+    free(sql);
+    if (p->files) {
+        sql = xasprintf("SELECT %s FROM %s WHERE %s AND %s IS NOT NULL", p->files, p->table,
+                        p->condition, p->files);
+        sqlite3_stmt *stmt = NULL;
+        if (sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+            free(sql);
+            return uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
+        }
+        while (sqlite3_step(stmt) == SQLITE_ROW)
+            count_file(p, (const char *)sqlite3_column_text(stmt, 0), true);
+        sqlite3_finalize(stmt);
+        free(sql);
+    }
+    return 0;
+}
+
+static int run_batches(Purge *p, UkError *err)
+{
+    PurgeResult *res = p->res;
+    char *select_sql =
+        xasprintf("SELECT rowid, %s FROM %s WHERE rowid > ? AND %s ORDER BY rowid"
+                  " LIMIT %d",
+                  p->files ? p->files : "NULL", p->table, p->condition, SELECT_CHUNK);
+    char *delete_sql = xasprintf("DELETE FROM %s WHERE rowid = ? AND %s", p->table, p->condition);
+    sqlite3_stmt *sel = NULL, *del = NULL;
+    int64_t *rowids = xcalloc(SELECT_CHUNK, sizeof *rowids);
+    char **paths = xcalloc(SELECT_CHUNK, sizeof *paths);
+    int rc = -1;
+    if (sqlite3_prepare_v2(p->db, select_sql, -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(p->db, delete_sql, -1, &del, NULL) != SQLITE_OK) {
+        uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
+        goto out;
+    }
+    int64_t last = 0;
+    double ms_per_row = 0.05; /* first guess; measured from then on */
+    for (;;) {
+        /* Candidates, outside any write transaction. */
+        size_t n = 0;
+        sqlite3_bind_int64(sel, 1, last);
+        while (n < SELECT_CHUNK && sqlite3_step(sel) == SQLITE_ROW) {
+            rowids[n] = sqlite3_column_int64(sel, 0);
+            const unsigned char *path = sqlite3_column_text(sel, 1);
+            paths[n] = path && *path ? xstrdup((const char *)path) : NULL;
+            n++;
+        }
+        sqlite3_reset(sel);
+        if (n == 0)
+            break;
+        last = rowids[n - 1];
+        for (size_t start = 0; start < n;) {
+            size_t want =
+                (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.8 / ms_per_row));
+            size_t count = n - start < want ? n - start : want;
+            double t0 = monotonic_seconds();
+            if (sqlite_ops_exec(p->db, "BEGIN IMMEDIATE", err) != 0)
+                goto out;
+            size_t deleted = 0;
+            for (size_t i = start; i < start + count; i++) {
+                sqlite3_bind_int64(del, 1, rowids[i]);
+                int step = sqlite3_step(del);
+                sqlite3_reset(del);
+                if (step != SQLITE_DONE) {
+                    uk_error_set(err, UK_E_DB, 0, "unable to delete row %lld of '%s': %s",
+                                 (long long)rowids[i], p->job->table, sqlite3_errmsg(p->db));
+                    sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+                    goto out;
+                }
+                if (sqlite3_changes(p->db) == 0) { /* changed meanwhile: keep it and its file */
+                    free(paths[i]);
+                    paths[i] = NULL;
+                } else {
+                    deleted++;
+                }
+            }
+            if (p->journal && journal_write(p, rowids + start, paths + start, count, err) != 0) {
+                sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+                goto out;
+            }
+            if (sqlite_ops_exec(p->db, "COMMIT", err) != 0) {
+                uk_error_prefix(err, "purge of '%s' stopped: ", p->job->table);
+                sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+                if (p->journal)
+                    unlink(p->journal); /* nothing was deleted: the files stay */
+                goto out;
+            }
+            double ms = sqlite_ops_elapsed_ms(t0);
+            res->batches++;
+            res->rows_deleted += deleted;
+            if (ms > res->longest_transaction_ms)
+                res->longest_transaction_ms = ms;
+            ms_per_row = fmax(0.001, ms / (double)count);
+            for (size_t i = start; i < start + count; i++) {
+                if (paths[i] && p->root)
+                    count_file(p, paths[i], false);
+                free(paths[i]);
+                paths[i] = NULL;
+            }
+            if (p->journal)
+                unlink(p->journal);
+            start += count;
+            struct timespec pause = {p->job->pause / 1000, (p->job->pause % 1000) * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < SELECT_CHUNK; i++)
+        free(paths[i]);
+    free(paths);
+    free(rowids);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(del);
+    free(select_sql);
+    free(delete_sql);
+    return rc;
+}
+
+int task_purge(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
+               UkError *err)
+{
+    memset(res, 0, sizeof *res);
+    double started = monotonic_seconds();
+    Purge p = {.job = job, .res = res};
+    int rc = -1;
+    if (sqlite_ops_open(job->database->path, &p.db, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", job->database->name);
+        return -1;
+    }
+    if (prepare(&p, state_dir, err) != 0)
+        goto out;
+    if (p.journal && journal_recover(&p, dry_run, err) != 0)
+        goto out;
+    rc = dry_run ? dry_run_count(&p, err) : run_batches(&p, err);
+out:
+    res->seconds = monotonic_seconds() - started;
+    sqlite3_close(p.db);
+    safe_root_close(p.root);
+    free(p.table);
+    free(p.age);
+    free(p.files);
+    free(p.condition);
+    free(p.journal);
+    return rc;
+}

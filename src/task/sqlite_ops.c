@@ -1,0 +1,92 @@
+#include "task/sqlite_ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+
+int sqlite_ops_open(const char *path, sqlite3 **db, UkError *err)
+{
+    *db = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return uk_error_set(err, errno == ENOENT ? UK_E_NOTFOUND : UK_E_IO, errno,
+                            "unable to open database file '%s'", path);
+    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        uk_error_set(err, UK_E_DB, 0, "unable to open database '%s': %s", path,
+                     *db ? sqlite3_errmsg(*db) : "out of memory");
+        sqlite3_close(*db);
+        *db = NULL;
+        return -1;
+    }
+    sqlite3_busy_timeout(*db, 10000);
+    if (sqlite_ops_exec(*db, "PRAGMA foreign_keys = ON", err) != 0 ||
+        sqlite_ops_int(*db, "SELECT count(*) FROM sqlite_schema") < 0) {
+        if (err && !err->msg[0])
+            uk_error_set(err, UK_E_DB, 0, "'%s' is not a readable SQLite database", path);
+        sqlite3_close(*db);
+        *db = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int sqlite_ops_exec(sqlite3 *db, const char *sql, UkError *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        uk_error_set(err, UK_E_DB, 0, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int64_t sqlite_ops_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+bool sqlite_ops_has(sqlite3 *db, const char *table, const char *column)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    const char *sql = column ? "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2"
+                             : "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1";
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+        if (column)
+            sqlite3_bind_text(stmt, 2, column, -1, SQLITE_STATIC);
+        found = sqlite3_step(stmt) == SQLITE_ROW;
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+char *sqlite_ops_quote(const char *identifier)
+{
+    size_t n = strlen(identifier);
+    char *out = xmalloc(2 * n + 3), *p = out;
+    *p++ = '"';
+    for (const char *s = identifier; *s; s++) {
+        if (*s == '"')
+            *p++ = '"';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    *p = '\0';
+    return out;
+}
+
+double sqlite_ops_elapsed_ms(double t0)
+{
+    return (monotonic_seconds() - t0) * 1000.0;
+}

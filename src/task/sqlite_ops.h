@@ -1,0 +1,25 @@
+/* SQLite helpers shared by the row and maintenance tasks (purge, vacuum, integrity). These
+ * tasks speak SQLite directly today; the server drivers will give them the same shape. */
+#ifndef UK_SQLITE_OPS_H
+#define UK_SQLITE_OPS_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* Opens an existing database read-write with upkeep's settings (busy timeout, foreign keys
+ * on so cascades run). A missing file is an error, never created. */
+int sqlite_ops_open(const char *path, sqlite3 **db, UkError *err);
+int sqlite_ops_exec(sqlite3 *db, const char *sql, UkError *err);
+/* First column of the first row as an integer (-1 when there is none). */
+int64_t sqlite_ops_int(sqlite3 *db, const char *sql);
+/* Is `column` (or the table itself, when column is NULL) in the schema? */
+bool sqlite_ops_has(sqlite3 *db, const char *table, const char *column);
+/* "name" with embedded quotes doubled: safe to put in SQL. Caller frees. */
+char *sqlite_ops_quote(const char *identifier);
+/* Runs BEGIN IMMEDIATE ... COMMIT timing: returns milliseconds since t0. */
+double sqlite_ops_elapsed_ms(double t0);
+
+#endif
