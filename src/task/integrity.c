@@ -30,6 +30,13 @@ static int run_check(sqlite3 *db, const char *sql, char *out, size_t len, UkErro
             }
         }
     }
+    int code = sqlite3_errcode(db);
+    if (step != SQLITE_DONE && (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)) {
+        /* Damage bad enough to stop the check is its finding, not a failure to check. */
+        snprintf(out, len, "%s", sqlite3_errmsg(db));
+        sqlite3_finalize(stmt);
+        return 0;
+    }
     sqlite3_finalize(stmt);
     if (step != SQLITE_DONE)
         return uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(db));
