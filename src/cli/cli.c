@@ -156,18 +156,28 @@ void cli_summary_line(const char *summary_json, char *buf, size_t len)
         const char *verified = json_string_value(json_object_get(doc, "verified"));
         if (verified && n < len)
             snprintf(buf + n, len - n, ", verified %s", verified);
-    } else if (json_object_get(doc, "rows_deleted")) {
+    } else if (json_object_get(doc, "rows_deleted") || json_object_get(doc, "rows_updated") ||
+               json_object_get(doc, "rows_archived")) {
         bool dry = json_is_true(json_object_get(doc, "dry_run"));
+        const char *verb = json_object_get(doc, "rows_updated")    ? "update"
+                           : json_object_get(doc, "rows_archived") ? "archive"
+                                                                   : "delete";
+        json_t *rows = json_object_get(doc, "rows_updated") ? json_object_get(doc, "rows_updated")
+                       : json_object_get(doc, "rows_archived")
+                           ? json_object_get(doc, "rows_archived")
+                           : json_object_get(doc, "rows_deleted");
+        bool moved = json_integer_value(json_object_get(doc, "files_moved")) > 0;
         char bytes[32], batches[96] = "";
         if (!dry)
             snprintf(batches, sizeof batches, " in %lld transactions (longest %.1f ms)",
                      (long long)json_integer_value(json_object_get(doc, "batches")),
                      json_number_value(json_object_get(doc, "longest_transaction_ms")));
-        snprintf(buf, len, "%s %lld rows%s; files: %lld %s (%s), %lld missing, %lld refused",
-                 dry ? "would delete" : "deleted",
-                 (long long)json_integer_value(json_object_get(doc, "rows_deleted")), batches,
-                 (long long)json_integer_value(json_object_get(doc, "files_deleted")),
-                 dry ? "to delete" : "deleted",
+        snprintf(buf, len, "%s%s%s %lld rows%s; files: %lld %s (%s), %lld missing, %lld refused",
+                 dry ? "would " : "", verb, dry ? "" : "d", (long long)json_integer_value(rows),
+                 batches,
+                 (long long)json_integer_value(
+                     json_object_get(doc, moved ? "files_moved" : "files_deleted")),
+                 dry ? (moved ? "to move" : "to delete") : (moved ? "moved" : "deleted"),
                  format_size((uint64_t)json_integer_value(json_object_get(doc, "file_bytes")),
                              bytes, sizeof bytes),
                  (long long)json_integer_value(json_object_get(doc, "files_missing")),
@@ -200,6 +210,11 @@ void cli_summary_line(const char *summary_json, char *buf, size_t len)
                      format_size(reclaimed > 0 ? (uint64_t)reclaimed : 0, freed, sizeof freed),
                      json_number_value(json_object_get(doc, "percent_reclaimed")),
                      json_number_value(json_object_get(doc, "longest_transaction_ms")));
+    } else if (json_object_get(doc, "rows_changed")) {
+        snprintf(buf, len, "%s %lld rows in one transaction (%.1f ms)",
+                 json_is_true(json_object_get(doc, "dry_run")) ? "would change" : "changed",
+                 (long long)json_integer_value(json_object_get(doc, "rows_changed")),
+                 json_number_value(json_object_get(doc, "longest_transaction_ms")));
     } else if (json_object_get(doc, "integrity_ok")) {
         snprintf(buf, len, "quick_check: %s, integrity_check: %s, foreign_key_check: %s",
                  json_string_value(json_object_get(doc, "quick_check")),

@@ -57,8 +57,56 @@ static bool has_dotdot(const char *path)
     return false;
 }
 
+typedef enum { ACT_REMOVE, ACT_MOVE } Action;
+
+static SafeOutcome act(SafeRoot *root, const char *name, Action action, const char *dest_root,
+                       bool dry_run, uint64_t *bytes, const char **reason);
+
 SafeOutcome safe_remove(SafeRoot *root, const char *name, bool dry_run, uint64_t *bytes,
                         const char **reason)
+{
+    return act(root, name, ACT_REMOVE, NULL, dry_run, bytes, reason);
+}
+
+SafeOutcome safe_move(SafeRoot *root, const char *name, const char *dest_root, bool dry_run,
+                      uint64_t *bytes, const char **reason)
+{
+    return act(root, name, ACT_MOVE, dest_root, dry_run, bytes, reason);
+}
+
+/* Moves parent/base to the same place relative to the root under dest_root. */
+static int move_into(const SafeRoot *root, const char *parent, const char *base,
+                     const char *dest_root, const char **reason)
+{
+    const char *rel = parent + root->len;
+    while (*rel == '/')
+        rel++;
+    char *dest_dir = *rel ? xasprintf("%s/%s", dest_root, rel) : xstrdup(dest_root);
+    char *src = xasprintf("%s/%s", parent, base);
+    char *dest = xasprintf("%s/%s", dest_dir, base);
+    int rc = -1;
+    if (mkdir_p(dest_dir, 0755, NULL) != 0) {
+        *reason = "destination folder cannot be created";
+    } else if (link(src, dest) != 0) {
+        /* link() never replaces; EXDEV means another file system, which rename cannot
+         * cross either: refuse rather than copy half a file. */
+        *reason = errno == EEXIST  ? "destination already exists"
+                  : errno == EXDEV ? "files_move_to is on another file system"
+                                   : "cannot be moved";
+    } else if (unlink(src) != 0) {
+        unlink(dest);
+        *reason = "cannot be moved";
+    } else {
+        rc = 0;
+    }
+    free(dest_dir);
+    free(src);
+    free(dest);
+    return rc;
+}
+
+static SafeOutcome act(SafeRoot *root, const char *name, Action action, const char *dest_root,
+                       bool dry_run, uint64_t *bytes, const char **reason)
 {
     *bytes = 0;
     *reason = NULL;
@@ -115,7 +163,10 @@ SafeOutcome safe_remove(SafeRoot *root, const char *name, bool dry_run, uint64_t
         }
     }
     *bytes = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-    if (!dry_run && unlinkat(dir_fd, base, 0) != 0) {
+    if (action == ACT_MOVE) {
+        if (!dry_run && move_into(root, parent, base, dest_root, reason) != 0)
+            goto out;
+    } else if (!dry_run && unlinkat(dir_fd, base, 0) != 0) {
         if (errno == ENOENT) {
             outcome = SAFE_MISSING;
         } else {

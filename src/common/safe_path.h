@@ -20,4 +20,9 @@ void safe_root_close(SafeRoot *root);
 SafeOutcome safe_remove(SafeRoot *root, const char *name, bool dry_run, uint64_t *bytes,
                         const char **reason);
 
+/* Moves `name` from inside root to the same relative path under dest_root (created as
+ * needed), with the same checks as safe_remove. An existing destination is never replaced. */
+SafeOutcome safe_move(SafeRoot *root, const char *name, const char *dest_root, bool dry_run,
+                      uint64_t *bytes, const char **reason);
+
 #endif

@@ -28,8 +28,20 @@ typedef enum {
 } KeyType;
 
 /* Which job tasks a job key applies to. */
-enum { FOR_BACKUP = 1, FOR_PURGE = 2, FOR_VACUUM = 4, FOR_INTEGRITY = 8, FOR_ALL = 15 };
-static const char *task_names[] = {"backup", "purge", "vacuum", "integrity"};
+enum {
+    FOR_BACKUP = 1,
+    FOR_PURGE = 2,
+    FOR_VACUUM = 4,
+    FOR_INTEGRITY = 8,
+    FOR_UPDATE = 16,
+    FOR_ARCHIVE = 32,
+    FOR_SQL = 64,
+    FOR_ALL = 127,
+    FOR_ROWS = FOR_PURGE | FOR_UPDATE | FOR_ARCHIVE
+};
+static const char *task_names[] = {"backup", "purge",   "vacuum", "integrity",
+                                   "update", "archive", "sql"};
+#define N_TASKS (sizeof task_names / sizeof task_names[0])
 
 typedef struct ConfigKey {
     SectionKind section;
@@ -40,7 +52,7 @@ typedef struct ConfigKey {
     size_t offset;
     const char *help;
     unsigned tasks;        /* job keys: FOR_* mask of the tasks it applies to */
-    bool required_by_task; /* required for those tasks */
+    unsigned required_for; /* FOR_* mask of the tasks that need it */
     const char *choices;   /* KEY_CHOICE: "a|b|c" */
 } ConfigKey;
 
@@ -84,47 +96,58 @@ static const ConfigKey config_keys[] = {
      "keep every backup carrying one of these comma-separated tags"},
 
     {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
-     "what the job does: backup, purge, vacuum or integrity", FOR_ALL, false,
-     "backup|purge|vacuum|integrity"},
+     "what the job does: backup, purge, archive, update, sql, vacuum or integrity", FOR_ALL, 0,
+     "backup|purge|vacuum|integrity|update|archive|sql"},
     {SECTION_JOB, "database", KEY_STRING, NULL, true, J(database_name),
      "name of a [database] section", FOR_ALL},
     {SECTION_JOB, "schedule", KEY_STRING, NULL, false, J(schedule),
      "cron expression for when the job runs, e.g. 0 3 * * *", FOR_ALL},
     {SECTION_JOB, "repository", KEY_STRING, NULL, false, J(repository_name),
-     "name of the [repository] section backups go to", FOR_BACKUP, true},
+     "name of the [repository] section backups go to", FOR_BACKUP, FOR_BACKUP},
     {SECTION_JOB, "verify", KEY_BOOL, "no", false, J(verify),
      "after a backup, prove it restorable (rebuild the image, check hashes and integrity)",
      FOR_BACKUP},
     {SECTION_JOB, "tag", KEY_STRING, NULL, false, J(tag), "tag attached to the job's backups",
      FOR_BACKUP},
-    {SECTION_JOB, "table", KEY_IDENT, NULL, false, J(table), "table whose old rows are deleted",
-     FOR_PURGE, true},
+    {SECTION_JOB, "table", KEY_IDENT, NULL, false, J(table), "table the job works on", FOR_ROWS,
+     FOR_ROWS},
     {SECTION_JOB, "age_column", KEY_IDENT, NULL, false, J(age_column),
      "column holding each row's age (ISO-8601 text, Unix seconds or milliseconds, Julian days)",
-     FOR_PURGE, true},
+     FOR_ROWS, FOR_PURGE | FOR_ARCHIVE},
     {SECTION_JOB, "older_than", KEY_DURATION, NULL, false, J(older_than),
-     "rows whose age_column is older than this are deleted, e.g. 180d", FOR_PURGE, true},
+     "only rows whose age_column is older than this, e.g. 180d", FOR_ROWS, FOR_PURGE | FOR_ARCHIVE},
     {SECTION_JOB, "where", KEY_STRING, NULL, false, J(where),
-     "extra SQL condition rows must also meet, e.g. status = 'UPLOADED' (trusted)", FOR_PURGE},
+     "extra SQL condition rows must also meet, e.g. status = 'UPLOADED' (trusted)", FOR_ROWS},
     {SECTION_JOB, "age_format", KEY_CHOICE, "auto", false, J(age_format),
      "how age_column stores time: auto (detected from the data), iso8601, unix, unix_ms, julian",
-     FOR_PURGE, false, "auto|iso8601|unix|unix_ms|julian"},
+     FOR_ROWS, 0, "auto|iso8601|unix|unix_ms|julian"},
     {SECTION_JOB, "transaction_budget", KEY_MILLIS, "25ms", false, J(transaction_budget),
      "longest a write transaction may hold the database; batches are sized to fit",
-     FOR_PURGE | FOR_VACUUM},
+     FOR_ROWS | FOR_VACUUM},
     {SECTION_JOB, "pause", KEY_MILLIS, "15ms", false, J(pause),
-     "pause between write transactions so the application's writers get in",
-     FOR_PURGE | FOR_VACUUM},
+     "pause between write transactions so the application's writers get in", FOR_ROWS | FOR_VACUUM},
     {SECTION_JOB, "files_column", KEY_IDENT, NULL, false, J(files_column),
-     "column naming a file per row; the file is deleted after its row (needs files_root)",
-     FOR_PURGE},
+     "column naming a file per row; purge deletes it, archive moves it (needs files_root)",
+     FOR_PURGE | FOR_ARCHIVE},
     {SECTION_JOB, "files_root", KEY_PATH, NULL, false, J(files_root),
-     "folder the files of files_column are relative to; nothing outside it is ever deleted",
-     FOR_PURGE},
+     "folder the files of files_column are relative to; nothing outside it is ever touched",
+     FOR_PURGE | FOR_ARCHIVE},
+    {SECTION_JOB, "set", KEY_STRING, NULL, false, J(set),
+     "SQL assignments for update, e.g. email = NULL, name = 'anonymous' (trusted)", FOR_UPDATE,
+     FOR_UPDATE},
+    {SECTION_JOB, "archive_to", KEY_STRING, NULL, false, J(archive_to),
+     "archive database the rows are copied to first: sqlite:///path/archive.db (the table is "
+     "created there if missing)",
+     FOR_ARCHIVE, FOR_ARCHIVE},
+    {SECTION_JOB, "files_move_to", KEY_PATH, NULL, false, J(files_move_to),
+     "archive moves the rows' files here (keeping their relative paths) instead of deleting them",
+     FOR_ARCHIVE},
+    {SECTION_JOB, "sql", KEY_STRING, NULL, false, J(sql),
+     "statements run as they are, in one transaction (trusted)", FOR_SQL, FOR_SQL},
     {SECTION_JOB, "vacuum", KEY_CHOICE, "full", false, J(vacuum),
      "full (rewrites the file, blocks writers for its whole run), incremental (frees pages in "
      "small steps; needs auto_vacuum = INCREMENTAL) or none",
-     FOR_VACUUM, false, "full|incremental|none"},
+     FOR_VACUUM, 0, "full|incremental|none"},
     {SECTION_JOB, "min_free_percent", KEY_COUNT, "10", false, J(min_free_percent),
      "skip VACUUM when free pages are less than this percentage of the file", FOR_VACUUM},
     {SECTION_JOB, "analyze", KEY_BOOL, "yes", false, J(analyze), "run ANALYZE", FOR_VACUUM},
@@ -295,9 +318,9 @@ static bool is_valid_name(const char *name)
 /* Applies defaults and checks required keys of the section that just ended. */
 static int task_kind(const char *task)
 {
-    for (int i = 0; i < 4; i++)
+    for (size_t i = 0; i < N_TASKS; i++)
         if (task && strcmp(task, task_names[i]) == 0)
-            return i;
+            return (int)i;
     return -1;
 }
 
@@ -320,7 +343,7 @@ static void check_job_keys(ParseState *ps)
             snprintf(msg, sizeof msg, "key '%s' does not apply to task %s", key->name,
                      task_names[kind]);
             fail(ps, ps->seen_line[i], "%s%s", msg, NULL);
-        } else if (!ps->seen[i] && key->required_by_task && (key->tasks & bit)) {
+        } else if (!ps->seen[i] && (key->required_for & bit)) {
             char msg[200];
             snprintf(msg, sizeof msg, "job '%s': task %s needs '%s'", job->name, task_names[kind],
                      key->name);
@@ -330,6 +353,16 @@ static void check_job_keys(ParseState *ps)
     if (!ps->failed && (job->files_column != NULL) != (job->files_root != NULL))
         fail(ps, ps->section_line, "job '%s': files_column and files_root go together", job->name,
              NULL);
+    if (!ps->failed && job->kind == TASK_UPDATE && !job->where && !job->age_column)
+        fail(ps, ps->section_line,
+             "job '%s': task update needs 'where' or 'age_column' with 'older_than'", job->name,
+             NULL);
+    if (!ps->failed && (job->age_column != NULL) != (job->older_than != 0))
+        fail(ps, ps->section_line, "job '%s': age_column and older_than go together", job->name,
+             NULL);
+    if (!ps->failed && job->files_move_to && !job->files_root)
+        fail(ps, ps->section_line, "job '%s': files_move_to needs files_column and files_root",
+             job->name, NULL);
 }
 
 static void finish_section(ParseState *ps)
@@ -550,6 +583,14 @@ static void validate(ParseState *ps)
             fail(ps, j->line, "job '%s': no [database %s] section", j->name, j->database_name);
             break;
         }
+        if (j->kind == TASK_ARCHIVE) {
+            if (resolve_url(ps, "sqlite", j->archive_to, j->line, &j->archive_path) != 0)
+                break;
+            if (strcmp(j->archive_path, j->database->path) == 0) {
+                fail(ps, j->line, "job '%s': archive_to is the database itself", j->name, NULL);
+                break;
+            }
+        }
         if (j->kind != TASK_BACKUP)
             continue;
         j->repository = config_find_repository(c, j->repository_name);
@@ -650,6 +691,7 @@ void config_free(Config *c)
     }
     for (size_t i = 0; i < c->n_jobs; i++) {
         free_strings_of(SECTION_JOB, c->jobs[i]);
+        free(c->jobs[i]->archive_path);
         free(c->jobs[i]->name);
         free(c->jobs[i]);
     }

@@ -37,7 +37,15 @@ typedef struct ConfigRepository {
     RetentionPolicy retention;
 } ConfigRepository;
 
-typedef enum { TASK_BACKUP, TASK_PURGE, TASK_VACUUM, TASK_INTEGRITY } TaskKind;
+typedef enum {
+    TASK_BACKUP,
+    TASK_PURGE,
+    TASK_VACUUM,
+    TASK_INTEGRITY,
+    TASK_UPDATE,
+    TASK_ARCHIVE,
+    TASK_SQL
+} TaskKind;
 
 typedef struct ConfigJob {
     char *name;
@@ -59,6 +67,14 @@ typedef struct ConfigJob {
     int pause;              /* milliseconds between transactions */
     char *files_column;
     char *files_root; /* resolved against the config file's directory */
+    /* update */
+    char *set; /* SQL assignments (trusted config) */
+    /* archive */
+    char *archive_to;    /* sqlite:// URL of the archive database */
+    char *archive_path;  /* its resolved path */
+    char *files_move_to; /* archive moves files here instead of deleting them */
+    /* sql */
+    char *sql;
     /* vacuum */
     char *vacuum;         /* full, incremental, none */
     int min_free_percent; /* skip VACUUM below this share of free pages */

@@ -90,15 +90,19 @@ static int run_purge_job(State *st, const ConfigJob *job, const RunOptions *opts
 {
     char *state_dir = path_dirname(state_path(st));
     PurgeResult r;
-    int rc = task_purge(job, state_dir, opts->dry_run, &r, err);
+    int rc = task_rows(job, state_dir, opts->dry_run, &r, err);
     free(state_dir);
+    const char *rows_key = job->kind == TASK_UPDATE    ? "rows_updated"
+                           : job->kind == TASK_ARCHIVE ? "rows_archived"
+                                                       : "rows_deleted";
     json_t *figures = json_pack(
-        "{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:b}", "rows_deleted",
-        (json_int_t)r.rows_deleted, "batches", (json_int_t)r.batches, "longest_transaction_ms",
-        r.longest_transaction_ms, "files_deleted", (json_int_t)r.files_deleted, "files_missing",
-        (json_int_t)r.files_missing, "files_refused", (json_int_t)r.files_refused,
-        "files_recovered", (json_int_t)r.files_recovered, "file_bytes", (json_int_t)r.file_bytes,
-        "age_format", r.age_format, "cutoff_unix", (json_int_t)r.cutoff, "dry_run", opts->dry_run);
+        "{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:b}", rows_key,
+        (json_int_t)r.rows, "batches", (json_int_t)r.batches, "longest_transaction_ms",
+        r.longest_transaction_ms, "files_deleted", (json_int_t)r.files_deleted, "files_moved",
+        (json_int_t)r.files_moved, "files_missing", (json_int_t)r.files_missing, "files_refused",
+        (json_int_t)r.files_refused, "files_recovered", (json_int_t)r.files_recovered, "file_bytes",
+        (json_int_t)r.file_bytes, "age_format", r.age_format, "cutoff_unix", (json_int_t)r.cutoff,
+        "dry_run", opts->dry_run);
     json_object_update(summary, figures);
     json_decref(figures);
     return rc;
@@ -146,7 +150,17 @@ static int run_task(State *st, const ConfigJob *job, const RunOptions *opts, jso
 {
     switch (job->kind) {
     case TASK_BACKUP: return run_backup_job(st, job, opts, summary, err);
-    case TASK_PURGE: return run_purge_job(st, job, opts, summary, err);
+    case TASK_PURGE:
+    case TASK_UPDATE:
+    case TASK_ARCHIVE: return run_purge_job(st, job, opts, summary, err);
+    case TASK_SQL: {
+        SqlResult r;
+        int rc = task_sql(job, opts->dry_run, &r, err);
+        json_object_set_new(summary, "rows_changed", json_integer((json_int_t)r.rows_changed));
+        json_object_set_new(summary, "longest_transaction_ms", json_real(r.transaction_ms));
+        json_object_set_new(summary, "dry_run", json_boolean(opts->dry_run));
+        return rc;
+    }
     case TASK_VACUUM: return run_vacuum_job(job, opts, summary, err);
     case TASK_INTEGRITY: return run_integrity_job(job, summary, err);
     }

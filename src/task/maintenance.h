@@ -11,19 +11,28 @@
 #include "core/config.h"
 
 typedef struct PurgeResult {
-    uint64_t rows_deleted; /* dry run: rows that would be deleted */
+    uint64_t rows; /* deleted, archived or updated; dry run: that would be */
     uint64_t batches;
     double longest_transaction_ms;
-    uint64_t files_deleted, files_missing, files_refused, files_recovered;
+    uint64_t files_deleted, files_moved, files_missing, files_refused, files_recovered;
     uint64_t file_bytes;
     char age_format[16];
     time_t cutoff;
     double seconds;
 } PurgeResult;
 
-/* state_dir holds the pending-files journal (see purge.c). */
-int task_purge(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
-               UkError *err);
+/* Runs a purge, archive or update job (see rows.c). state_dir holds the pending-files
+ * journal. */
+int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
+              UkError *err);
+
+typedef struct SqlResult {
+    uint64_t rows_changed;
+    double transaction_ms;
+} SqlResult;
+
+/* Runs the job's statements in one transaction; with dry_run they run and are rolled back. */
+int task_sql(const ConfigJob *job, bool dry_run, SqlResult *res, UkError *err);
 
 typedef struct VacuumResult {
     uint64_t size_before, size_after;

@@ -1,4 +1,6 @@
-/* Purge: permanently delete old rows in small transactions, then the files they named.
+/* Row tasks: purge (delete old rows, then the files they name), archive (copy them to an
+ * archive database first, and move their files), and update (rewrite old rows in place, e.g.
+ * to anonymise them). All three share the batching below.
  *
  * Rows. Candidates are found in rowid order outside any write transaction (reading does not
  * block the application's writers in WAL mode). Each batch is one BEGIN IMMEDIATE ... COMMIT
@@ -13,10 +15,16 @@
  * dates as text, numbers only when it holds numbers, so a number is never compared with a
  * string by accident.
  *
+ * Archive. Each batch is first copied into the archive database in its own transaction
+ * (INSERT OR REPLACE keyed on rowid, committed with synchronous = FULL), and only then deleted
+ * from the application's database. A crash between the two leaves the rows in both; the next
+ * run copies them again, which replaces rather than duplicates, and deletes them. So no row is
+ * lost or duplicated. Copying holds only a read lock on the application's database.
+ *
  * Files. Before a batch commits, the (rowid, path) pairs of its rows are written durably to a
- * journal in the state folder. After the commit the files are removed (only inside
+ * journal in the state folder. After the commit the files are removed or moved (only inside
  * files_root) and the journal is deleted. A run that finds a journal first finishes it: a
- * path is removed only if its row is really gone, so a crash at any instant never deletes a
+ * path is handled only if its row is really gone, so a crash at any instant never deletes a
  * file whose row still exists and never forgets one whose row was deleted. */
 #include <errno.h>
 #include <jansson.h>
@@ -37,7 +45,7 @@
 #define ISO_GLOB "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 #define MAX_BATCH 5000
 
-typedef struct Purge {
+typedef struct RowJob {
     const ConfigJob *job;
     sqlite3 *db;
     char *table, *age, *files; /* quoted identifiers */
@@ -46,10 +54,11 @@ typedef struct Purge {
     SafeRoot *root;
     double cutoff; /* in the column's unit */
     PurgeResult *res;
-} Purge;
+    char *columns; /* quoted column list, for archive */
+} RowJob;
 
 /* Detects how the age column stores time from up to 200 non-empty values. */
-static int detect_format(Purge *p, char *format, size_t len, UkError *err)
+static int detect_format(RowJob *p, char *format, size_t len, UkError *err)
 {
     char *sql = xasprintf("SELECT typeof(%s), %s, julianday(%s) IS NOT NULL AND %s GLOB '" ISO_GLOB
                           "' FROM %s WHERE %s IS NOT NULL AND %s != '' LIMIT 200",
@@ -98,30 +107,9 @@ out:
     return rc;
 }
 
-static int prepare(Purge *p, const char *state_dir, UkError *err)
+static int age_condition(RowJob *p, UkError *err)
 {
     const ConfigJob *job = p->job;
-    if (!sqlite_ops_has(p->db, job->table, NULL))
-        return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': no table '%s' in database '%s'",
-                            job->name, job->table, job->database->name);
-    const char *columns[] = {job->age_column, job->files_column};
-    for (size_t i = 0; i < 2; i++)
-        if (columns[i] && !sqlite_ops_has(p->db, job->table, columns[i]))
-            return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': table '%s' has no column '%s'",
-                                job->name, job->table, columns[i]);
-    p->table = sqlite_ops_quote(job->table);
-    p->age = sqlite_ops_quote(job->age_column);
-    p->files = job->files_column ? sqlite_ops_quote(job->files_column) : NULL;
-    char *check = xasprintf("SELECT rowid FROM %s LIMIT 0", p->table);
-    sqlite3_stmt *probe_rowid = NULL;
-    int has_rowid = sqlite3_prepare_v2(p->db, check, -1, &probe_rowid, NULL) == SQLITE_OK;
-    sqlite3_finalize(probe_rowid);
-    free(check);
-    if (!has_rowid)
-        return uk_error_set(err, UK_E_CONFIG, 0,
-                            "job '%s': table '%s' has no rowid (WITHOUT ROWID tables are not "
-                            "supported by purge)",
-                            job->name, job->table);
     char format[16];
     if (strcmp(job->age_format, "auto") == 0) {
         if (detect_format(p, format, sizeof format, err) != 0)
@@ -148,6 +136,88 @@ static int prepare(Purge *p, const char *state_dir, UkError *err)
     p->condition =
         job->where ? xasprintf("(%s) AND (%s)", age_cond, job->where) : xstrdup(age_cond);
     free(age_cond);
+    return 0;
+}
+
+/* Attaches the archive database and creates the table there if it is missing, with the
+ * same columns; rows keep their rowid, which makes copying a batch twice harmless. */
+static int prepare_archive(RowJob *p, UkError *err)
+{
+    const ConfigJob *job = p->job;
+    char *dir = path_dirname(job->archive_path);
+    int rc = mkdir_p(dir, 0700, err);
+    free(dir);
+    if (rc != 0)
+        return -1;
+    /* The application's connection may not create files, so ATTACH cannot create the archive:
+     * create it with a connection of its own first. */
+    sqlite3 *create = NULL;
+    rc = sqlite3_open_v2(job->archive_path, &create, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                         NULL);
+    sqlite3_close(create);
+    if (rc != SQLITE_OK)
+        return uk_error_set(err, UK_E_DB, 0, "unable to create archive '%s'", job->archive_path);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(p->db, "ATTACH DATABASE ? AS archive", -1, &stmt, NULL) != SQLITE_OK)
+        return uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
+    sqlite3_bind_text(stmt, 1, job->archive_path, -1, SQLITE_STATIC);
+    int step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE)
+        return uk_error_set(err, UK_E_DB, 0, "unable to open archive '%s': %s", job->archive_path,
+                            sqlite3_errmsg(p->db));
+    if (sqlite_ops_exec(p->db, "PRAGMA archive.synchronous = FULL", err) != 0)
+        return -1;
+    /* Column list from the source table, quoted. */
+    char *sql = xasprintf("SELECT name FROM pragma_table_info('%s')", job->table);
+    size_t cap = 256, len = 0;
+    p->columns = xcalloc(1, cap);
+    if (sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            char *q = sqlite_ops_quote((const char *)sqlite3_column_text(stmt, 0));
+            while (len + strlen(q) + 3 > cap)
+                p->columns = xrealloc(p->columns, cap *= 2);
+            len += (size_t)snprintf(p->columns + len, cap - len, "%s%s", len ? ", " : "", q);
+            free(q);
+        }
+    }
+    sqlite3_finalize(stmt);
+    free(sql);
+    sql = xasprintf("CREATE TABLE IF NOT EXISTS archive.%s AS SELECT * FROM main.%s WHERE 0",
+                    p->table, p->table);
+    rc = sqlite_ops_exec(p->db, sql, err);
+    free(sql);
+    return rc;
+}
+
+static int prepare(RowJob *p, const char *state_dir, bool dry_run, UkError *err)
+{
+    const ConfigJob *job = p->job;
+    if (!sqlite_ops_has(p->db, job->table, NULL))
+        return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': no table '%s' in database '%s'",
+                            job->name, job->table, job->database->name);
+    const char *columns[] = {job->age_column, job->files_column};
+    for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++)
+        if (columns[i] && !sqlite_ops_has(p->db, job->table, columns[i]))
+            return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': table '%s' has no column '%s'",
+                                job->name, job->table, columns[i]);
+    p->table = sqlite_ops_quote(job->table);
+    p->age = job->age_column ? sqlite_ops_quote(job->age_column) : NULL;
+    p->files = job->files_column ? sqlite_ops_quote(job->files_column) : NULL;
+    char *check = xasprintf("SELECT rowid FROM %s LIMIT 0", p->table);
+    sqlite3_stmt *probe_rowid = NULL;
+    int has_rowid = sqlite3_prepare_v2(p->db, check, -1, &probe_rowid, NULL) == SQLITE_OK;
+    sqlite3_finalize(probe_rowid);
+    free(check);
+    if (!has_rowid)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "job '%s': table '%s' has no rowid (WITHOUT ROWID tables are not "
+                            "supported by purge)",
+                            job->name, job->table);
+    if (job->age_column && age_condition(p, err) != 0)
+        return -1;
+    if (!job->age_column)
+        p->condition = xasprintf("(%s)", job->where);
     /* The job's `where` is trusted SQL, but it must at least compile on its own. */
     char *probe = xasprintf("SELECT 1 FROM %s WHERE %s LIMIT 0", p->table, p->condition);
     sqlite3_stmt *stmt = NULL;
@@ -157,6 +227,8 @@ static int prepare(Purge *p, const char *state_dir, UkError *err)
     if (rc != SQLITE_OK)
         return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': the purge condition does not work: %s",
                             job->name, sqlite3_errmsg(p->db));
+    if (job->kind == TASK_ARCHIVE && !dry_run && prepare_archive(p, err) != 0)
+        return -1;
     if (job->files_root) {
         const char *why = NULL;
         p->root = safe_root_open(job->files_root, &why);
@@ -174,27 +246,33 @@ static int prepare(Purge *p, const char *state_dir, UkError *err)
     return 0;
 }
 
-static void count_file(Purge *p, const char *path, bool dry_run)
+static void count_file(RowJob *p, const char *path, bool dry_run)
 {
     uint64_t bytes;
     const char *reason;
-    switch (safe_remove(p->root, path, dry_run, &bytes, &reason)) {
+    const char *move_to = p->job->files_move_to;
+    SafeOutcome outcome = move_to ? safe_move(p->root, path, move_to, dry_run, &bytes, &reason)
+                                  : safe_remove(p->root, path, dry_run, &bytes, &reason);
+    switch (outcome) {
     case SAFE_REMOVED:
-        p->res->files_deleted++;
+        if (move_to)
+            p->res->files_moved++;
+        else
+            p->res->files_deleted++;
         p->res->file_bytes += bytes;
         break;
     case SAFE_MISSING: p->res->files_missing++; break;
     case SAFE_REFUSED:
         p->res->files_refused++;
         if (p->res->files_refused <= 5)
-            fprintf(stderr, "upkeep: job '%s': not deleting '%s': %s\n", p->job->name, path,
-                    reason);
+            fprintf(stderr, "upkeep: job '%s': not %s '%s': %s\n", p->job->name,
+                    move_to ? "moving" : "deleting", path, reason);
         break;
     }
 }
 
 /* Journal lines: "<rowid> <hex of path>". */
-static int journal_write(Purge *p, const int64_t *rowids, char **paths, size_t n, UkError *err)
+static int journal_write(RowJob *p, const int64_t *rowids, char **paths, size_t n, UkError *err)
 {
     size_t cap = 64, len = 0;
     char *buf = xmalloc(cap);
@@ -215,7 +293,7 @@ static int journal_write(Purge *p, const int64_t *rowids, char **paths, size_t n
 }
 
 /* Finishes a journal left by an interrupted run: remove each file whose row is gone. */
-static int journal_recover(Purge *p, bool dry_run, UkError *err)
+static int journal_recover(RowJob *p, bool dry_run, UkError *err)
 {
     unsigned char *data = NULL;
     size_t len = 0;
@@ -254,10 +332,10 @@ static int journal_recover(Purge *p, bool dry_run, UkError *err)
     return 0;
 }
 
-static int dry_run_count(Purge *p, UkError *err)
+static int dry_run_count(RowJob *p, UkError *err)
 {
     char *sql = xasprintf("SELECT count(*) FROM %s WHERE %s", p->table, p->condition);
-    p->res->rows_deleted = (uint64_t)sqlite_ops_int(p->db, sql);
+    p->res->rows = (uint64_t)sqlite_ops_int(p->db, sql);
     free(sql);
     if (p->files) {
         sql = xasprintf("SELECT %s FROM %s WHERE %s AND %s IS NOT NULL", p->files, p->table,
@@ -275,20 +353,52 @@ static int dry_run_count(Purge *p, UkError *err)
     return 0;
 }
 
-static int run_batches(Purge *p, UkError *err)
+static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size_t n, UkError *err)
+{
+    if (sqlite_ops_exec(p->db, "BEGIN", err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(copy, 1, rowids[i]);
+        int step = sqlite3_step(copy);
+        sqlite3_reset(copy);
+        if (step != SQLITE_DONE) {
+            uk_error_set(err, UK_E_DB, 0, "unable to copy row %lld to the archive: %s",
+                         (long long)rowids[i], sqlite3_errmsg(p->db));
+            sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    if (sqlite_ops_exec(p->db, "COMMIT", err) != 0) {
+        sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_batches(RowJob *p, UkError *err)
 {
     PurgeResult *res = p->res;
     char *select_sql =
         xasprintf("SELECT rowid, %s FROM %s WHERE rowid > ? AND %s ORDER BY rowid"
                   " LIMIT %d",
                   p->files ? p->files : "NULL", p->table, p->condition, SELECT_CHUNK);
-    char *delete_sql = xasprintf("DELETE FROM %s WHERE rowid = ? AND %s", p->table, p->condition);
-    sqlite3_stmt *sel = NULL, *del = NULL;
+    char *delete_sql =
+        p->job->kind == TASK_UPDATE
+            ? xasprintf("UPDATE %s SET %s WHERE rowid = ? AND %s", p->table, p->job->set,
+                        p->condition)
+            : xasprintf("DELETE FROM %s WHERE rowid = ? AND %s", p->table, p->condition);
+    char *copy_sql = p->columns
+                         ? xasprintf("INSERT OR REPLACE INTO archive.%s(rowid, %s) SELECT "
+                                     "rowid, %s FROM main.%s WHERE rowid = ? AND %s",
+                                     p->table, p->columns, p->columns, p->table, p->condition)
+                         : NULL;
+    sqlite3_stmt *sel = NULL, *del = NULL, *copy = NULL;
     int64_t *rowids = xcalloc(SELECT_CHUNK, sizeof *rowids);
     char **paths = xcalloc(SELECT_CHUNK, sizeof *paths);
     int rc = -1;
     if (sqlite3_prepare_v2(p->db, select_sql, -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db, delete_sql, -1, &del, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(p->db, delete_sql, -1, &del, NULL) != SQLITE_OK ||
+        (copy_sql && sqlite3_prepare_v2(p->db, copy_sql, -1, &copy, NULL) != SQLITE_OK)) {
         uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
         goto out;
     }
@@ -312,6 +422,10 @@ static int run_batches(Purge *p, UkError *err)
             size_t want =
                 (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.8 / ms_per_row));
             size_t count = n - start < want ? n - start : want;
+            /* Archive: the copy commits durably before the delete starts. It reads the
+             * application's database and writes only the archive. */
+            if (copy && copy_batch(p, copy, rowids + start, count, err) != 0)
+                goto out;
             double t0 = monotonic_seconds();
             if (sqlite_ops_exec(p->db, "BEGIN IMMEDIATE", err) != 0)
                 goto out;
@@ -346,7 +460,7 @@ static int run_batches(Purge *p, UkError *err)
             }
             double ms = sqlite_ops_elapsed_ms(t0);
             res->batches++;
-            res->rows_deleted += deleted;
+            res->rows += deleted;
             if (ms > res->longest_transaction_ms)
                 res->longest_transaction_ms = ms;
             ms_per_row = fmax(0.001, ms / (double)count);
@@ -371,23 +485,25 @@ out:
     free(rowids);
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
+    sqlite3_finalize(copy);
     free(select_sql);
     free(delete_sql);
+    free(copy_sql);
     return rc;
 }
 
-int task_purge(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
-               UkError *err)
+int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
+              UkError *err)
 {
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
-    Purge p = {.job = job, .res = res};
+    RowJob p = {.job = job, .res = res};
     int rc = -1;
     if (sqlite_ops_open(job->database->path, &p.db, err) != 0) {
         uk_error_prefix(err, "database '%s': ", job->database->name);
         return -1;
     }
-    if (prepare(&p, state_dir, err) != 0)
+    if (prepare(&p, state_dir, dry_run, err) != 0)
         goto out;
     if (p.journal && journal_recover(&p, dry_run, err) != 0)
         goto out;
@@ -401,5 +517,38 @@ out:
     free(p.files);
     free(p.condition);
     free(p.journal);
+    free(p.columns);
+    return rc;
+}
+
+int task_sql(const ConfigJob *job, bool dry_run, SqlResult *res, UkError *err)
+{
+    memset(res, 0, sizeof *res);
+    sqlite3 *db = NULL;
+    if (sqlite_ops_open(job->database->path, &db, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", job->database->name);
+        return -1;
+    }
+    int rc = -1;
+    double t0 = monotonic_seconds();
+    if (sqlite_ops_exec(db, "BEGIN IMMEDIATE", err) != 0)
+        goto out;
+    int before = sqlite3_total_changes(db);
+    if (sqlite_ops_exec(db, job->sql, err) != 0) {
+        uk_error_prefix(err, "job '%s': ", job->name);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        goto out;
+    }
+    res->rows_changed = (uint64_t)(sqlite3_total_changes(db) - before);
+    if (dry_run) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    } else if (sqlite_ops_exec(db, "COMMIT", err) != 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        goto out;
+    }
+    res->transaction_ms = sqlite_ops_elapsed_ms(t0);
+    rc = 0;
+out:
+    sqlite3_close(db);
     return rc;
 }

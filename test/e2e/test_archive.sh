@@ -1,0 +1,95 @@
+#!/bin/bash
+# archive (rows to an archive database, files moved), update and sql; killed archives lose
+# and duplicate nothing once run again.
+source "$(dirname "$0")/lib.sh"
+now=$(date +%s)
+sqlite3 app.db "PRAGMA journal_mode=wal;
+  CREATE TABLE jobs(id INTEGER PRIMARY KEY, status TEXT, done_at INTEGER, file TEXT, email TEXT);
+  WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100)
+  INSERT INTO jobs SELECT i, 'COMPLETED', $now - i * 86400 - 3600, 'completed/' || i || '.gcode',
+    'user' || i || '@example.com' FROM c;" >/dev/null
+mkdir -p uploads/completed
+(cd uploads/completed && seq 1 100 | sed 's/$/.gcode/' | xargs touch)
+cat > upkeep.conf <<CONF
+[upkeep]
+state = state/state.db
+[database app]
+url = sqlite://app.db
+[job archive]
+task = archive
+database = app
+table = jobs
+age_column = done_at
+older_than = 30d
+archive_to = sqlite://archive/jobs-archive.db
+files_column = file
+files_root = uploads
+files_move_to = uploads/archive
+[job anonymise]
+task = update
+database = app
+table = jobs
+set = email = NULL
+age_column = done_at
+older_than = 7d
+[job fix]
+task = sql
+database = app
+sql = UPDATE jobs SET status = 'DONE' WHERE status = 'COMPLETED'; DELETE FROM jobs WHERE id = 1
+CONF
+sum=$(sha256sum app.db; find uploads | sort | sha256sum)
+expect_status 0 "$UPKEEP" run archive --dry-run --json
+expect_contains "$OUT" '"rows_archived": 71'
+expect_contains "$OUT" '"files_moved": 71'
+[ "$(sha256sum app.db; find uploads | sort | sha256sum)" = "$sum" ] || fail "dry run changed something"
+[ ! -e archive/jobs-archive.db ] || [ "$(sqlite3 archive/jobs-archive.db 'SELECT count(*) FROM jobs')" = 0 ] ||
+    fail "dry run archived rows"
+expect_status 0 "$UPKEEP" run archive --json
+expect_contains "$OUT" '"rows_archived": 71'
+[ "$(sqlite3 app.db 'SELECT count(*) FROM jobs')" = 29 ] || fail "rows left in the database"
+[ "$(sqlite3 archive/jobs-archive.db 'SELECT count(*), min(id), max(id) FROM jobs')" = "71|30|100" ] ||
+    fail "archive content"
+[ "$(sqlite3 archive/jobs-archive.db "SELECT email FROM jobs WHERE id = 50")" = "user50@example.com" ] ||
+    fail "archived row content"
+[ -e uploads/archive/completed/50.gcode ] && [ ! -e uploads/completed/50.gcode ] || fail "file not moved"
+[ -e uploads/completed/5.gcode ] || fail "file of a young row moved"
+expect_status 0 "$UPKEEP" run archive --json
+expect_contains "$OUT" '"rows_archived": 0'
+[ "$(sqlite3 archive/jobs-archive.db 'SELECT count(*) FROM jobs')" = 71 ] || fail "a re-run duplicated rows"
+pass "archive copies, deletes and moves files; a re-run changes nothing"
+expect_status 0 "$UPKEEP" run anonymise --json
+expect_contains "$OUT" '"rows_updated": 23'
+[ "$(sqlite3 app.db 'SELECT count(*) FROM jobs WHERE email IS NULL')" = 23 ] || fail "update"
+pass "update rewrites old rows in batches"
+expect_status 0 "$UPKEEP" run fix --dry-run --json
+expect_contains "$OUT" '"rows_changed": 30'
+[ "$(sqlite3 app.db "SELECT count(*) FROM jobs WHERE status = 'DONE'")" = 0 ] || fail "sql dry run changed rows"
+expect_status 0 "$UPKEEP" run fix
+[ "$(sqlite3 app.db "SELECT count(*) FROM jobs WHERE status = 'DONE'")" = 28 ] || fail "sql"
+pass "sql runs as one transaction, dry run rolls back"
+# Killed archives: no row lost at any instant; after a full run, none duplicated.
+rm -rf app.db* archive state uploads
+sqlite3 app.db "PRAGMA journal_mode=wal;
+  CREATE TABLE jobs(id INTEGER PRIMARY KEY, status TEXT, done_at INTEGER, file TEXT, email TEXT);
+  WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 8000)
+  INSERT INTO jobs SELECT i, 'COMPLETED', $now - 400 * 86400, NULL, randomblob(200) FROM c;" >/dev/null
+mkdir -p uploads
+sed -i 's/^\[job archive\]/[job archive]\ntransaction_budget = 2ms\npause = 2ms/' upkeep.conf
+for delay in 0.05 0.1 0.2 0.3 0.4 0.6; do
+    "$UPKEEP" -q run archive >/dev/null 2>&1 &
+    pid=$!
+    sleep $delay
+    kill -9 $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    [ "$(sqlite3 app.db 'PRAGMA integrity_check')" = ok ] || fail "integrity after kill"
+    if [ -e archive/jobs-archive.db ]; then
+        sqlite3 app.db "ATTACH 'archive/jobs-archive.db' AS a;
+          SELECT count(*) FROM (SELECT id FROM jobs UNION SELECT id FROM a.jobs)" > union.txt
+        [ "$(cat union.txt)" = 8000 ] || fail "rows lost after a kill: $(cat union.txt) of 8000"
+    fi
+done
+expect_status 0 "$UPKEEP" run archive
+[ "$(sqlite3 app.db 'SELECT count(*) FROM jobs')" = 0 ] || fail "rows left after the re-run"
+[ "$(sqlite3 archive/jobs-archive.db 'SELECT count(*), count(DISTINCT id) FROM jobs')" = "8000|8000" ] ||
+    fail "archive is not exactly the 8000 rows"
+pass "killed archives lose nothing, and a re-run duplicates nothing"
