@@ -1,0 +1,10 @@
+# Sample data for print-service.conf: print jobs in every status, each with its upload.
+sqlite3 data/prints.db "
+  CREATE TABLE print_jobs(id INTEGER PRIMARY KEY, status TEXT, file TEXT, created_at TEXT);
+  WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 600)
+  INSERT INTO print_jobs SELECT i,
+    CASE i % 3 WHEN 0 THEN 'UPLOADED' WHEN 1 THEN 'COMPLETED' ELSE 'PRINTING' END,
+    CASE i % 3 WHEN 0 THEN 'uploaded/' WHEN 1 THEN 'completed/' ELSE 'printing/' END || i || '.stl',
+    datetime('now', '-' || (i % 90) || ' days') FROM c;"
+sqlite3 data/prints.db "SELECT file FROM print_jobs" |
+    while read -r f; do mkdir -p "uploads/$(dirname "$f")"; echo solid > "uploads/$f"; done
