@@ -121,7 +121,7 @@ static const ConfigKey config_keys[] = {
     {SECTION_JOB, "age_format", KEY_CHOICE, "auto", false, J(age_format),
      "how age_column stores time: auto (detected from the data), iso8601, unix, unix_ms, julian",
      FOR_ROWS, 0, "auto|iso8601|unix|unix_ms|julian"},
-    {SECTION_JOB, "transaction_budget", KEY_MILLIS, "25ms", false, J(transaction_budget),
+    {SECTION_JOB, "transaction_budget", KEY_MILLIS, "20ms", false, J(transaction_budget),
      "longest a write transaction may hold the database; batches are sized to fit",
      FOR_ROWS | FOR_VACUUM},
     {SECTION_JOB, "pause", KEY_MILLIS, "15ms", false, J(pause),

@@ -37,6 +37,7 @@
 
 #include "common/safe_path.h"
 #include "common/util.h"
+#include "core/log.h"
 #include "task/maintenance.h"
 #include "task/sqlite_ops.h"
 
@@ -403,7 +404,9 @@ static int run_batches(RowJob *p, UkError *err)
         goto out;
     }
     int64_t last = 0;
-    double ms_per_row = 0.05; /* first guess; measured from then on */
+    double ms_per_row = -1; /* measured after a small first batch */
+    size_t last_batch = 8;
+    sqlite_ops_own_checkpoints(p->db);
     for (;;) {
         /* Candidates, outside any write transaction. */
         size_t n = 0;
@@ -419,16 +422,27 @@ static int run_batches(RowJob *p, UkError *err)
             break;
         last = rowids[n - 1];
         for (size_t start = 0; start < n;) {
-            size_t want =
-                (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.8 / ms_per_row));
+            /* Aim at 70% of the budget (row costs vary within a table), and grow at most
+             * twofold per batch: a cheap batch of cached rows says little about the next. */
+            size_t want = ms_per_row < 0
+                              ? 16
+                              : (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.7 /
+                                                                    ms_per_row));
+            if (want > 2 * last_batch)
+                want = 2 * last_batch;
             size_t count = n - start < want ? n - start : want;
             /* Archive: the copy commits durably before the delete starts. It reads the
              * application's database and writes only the archive. */
             if (copy && copy_batch(p, copy, rowids + start, count, err) != 0)
                 goto out;
-            double t0 = monotonic_seconds();
+            /* The journal names the batch's candidates before anything is deleted (a row that
+             * turns out not to qualify still exists, so recovery keeps its file). Writing it
+             * here keeps its fsyncs out of the write lock. */
+            if (p->journal && journal_write(p, rowids + start, paths + start, count, err) != 0)
+                goto out;
             if (sqlite_ops_exec(p->db, "BEGIN IMMEDIATE", err) != 0)
                 goto out;
+            double t0 = monotonic_seconds(); /* the write lock is held from here */
             size_t deleted = 0;
             for (size_t i = start; i < start + count; i++) {
                 sqlite3_bind_int64(del, 1, rowids[i]);
@@ -447,10 +461,6 @@ static int run_batches(RowJob *p, UkError *err)
                     deleted++;
                 }
             }
-            if (p->journal && journal_write(p, rowids + start, paths + start, count, err) != 0) {
-                sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
-                goto out;
-            }
             if (sqlite_ops_exec(p->db, "COMMIT", err) != 0) {
                 uk_error_prefix(err, "purge of '%s' stopped: ", p->job->table);
                 sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
@@ -459,11 +469,17 @@ static int run_batches(RowJob *p, UkError *err)
                 goto out;
             }
             double ms = sqlite_ops_elapsed_ms(t0);
+            /* Files go only once the deletion is durable (in WAL mode COMMIT does not sync). */
+            if (p->journal && sqlite_ops_sync_commit(p->db, err) != 0)
+                goto out;
             res->batches++;
             res->rows += deleted;
             if (ms > res->longest_transaction_ms)
                 res->longest_transaction_ms = ms;
+            log_debug("job=%s batch=%llu rows=%zu lock_ms=%.1f", p->job->name,
+                      (unsigned long long)res->batches, count, ms);
             ms_per_row = fmax(0.001, ms / (double)count);
+            last_batch = count;
             for (size_t i = start; i < start + count; i++) {
                 if (paths[i] && p->root)
                     count_file(p, paths[i], false);
@@ -473,8 +489,7 @@ static int run_batches(RowJob *p, UkError *err)
             if (p->journal)
                 unlink(p->journal);
             start += count;
-            struct timespec pause = {p->job->pause / 1000, (p->job->pause % 1000) * 1000000L};
-            nanosleep(&pause, NULL);
+            sqlite_ops_between_batches(p->db, p->job->pause);
         }
     }
     rc = 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/util.h"
 
@@ -89,4 +90,64 @@ char *sqlite_ops_quote(const char *identifier)
 double sqlite_ops_elapsed_ms(double t0)
 {
     return (monotonic_seconds() - t0) * 1000.0;
+}
+
+static int wal_frames; /* set by the WAL hook after each commit (one batched writer at a time) */
+
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)arg;
+    (void)db;
+    (void)name;
+    wal_frames = frames;
+    return SQLITE_OK;
+}
+
+void sqlite_ops_own_checkpoints(sqlite3 *db)
+{
+    sqlite3_wal_hook(db, on_wal_commit, NULL);
+    sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL); /* WAL: no fsync in COMMIT */
+}
+
+int sqlite_ops_sync_commit(sqlite3 *db, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool wal = false;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        wal = strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+    sqlite3_finalize(stmt);
+    if (!wal)
+        return 0; /* rollback journal: synchronous = NORMAL still syncs at COMMIT */
+    sqlite3_file *file = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) != SQLITE_OK ||
+        !file || !file->pMethods || file->pMethods->xSync(file, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+        return uk_error_set(err, UK_E_IO, 0, "unable to sync the write-ahead log");
+    return 0;
+}
+
+/* The pause exists for writers that queued behind the last batch: SQLite's busy handler
+ * sleeps 1, 2, 5, 10, 15 ms between attempts, so a writer blocked by a short batch wakes within
+ * about 15 ms. As soon as another connection has committed (PRAGMA data_version moves) the
+ * queue has had its turn, and the next batch may start after a moment's grace; when nobody
+ * commits, the full pause passes. */
+void sqlite_ops_between_batches(sqlite3 *db, int pause_ms)
+{
+    int64_t version = sqlite_ops_int(db, "PRAGMA data_version");
+    double deadline = monotonic_seconds() + pause_ms / 1000.0;
+    struct timespec step = {0, 1000000L};
+    while (monotonic_seconds() < deadline) {
+        nanosleep(&step, NULL);
+        if (sqlite_ops_int(db, "PRAGMA data_version") != version) {
+            struct timespec grace = {0, 2000000L};
+            nanosleep(&grace, NULL);
+            break;
+        }
+    }
+    /* Checkpoint here, outside any transaction, so that the application's own automatic
+     * checkpoints (run inside its commits) find little to copy. */
+    if (wal_frames > 800) {
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        wal_frames = 0;
+    }
 }

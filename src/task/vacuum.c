@@ -31,15 +31,17 @@ static uint64_t file_size(const char *path)
 
 static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkError *err)
 {
-    int64_t pages = 64;
-    double ms_per_page = 0.05;
+    int64_t pages = 16;
+    double ms_per_page = -1;
+    sqlite_ops_own_checkpoints(db);
     while (sqlite_ops_int(db, "PRAGMA freelist_count") > 0) {
-        pages = (int64_t)fmax(1, fmin(100000, job->transaction_budget * 0.8 / ms_per_page));
-        double t0 = monotonic_seconds();
+        if (ms_per_page > 0)
+            pages = (int64_t)fmax(1, fmin(2 * pages, job->transaction_budget * 0.7 / ms_per_page));
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)pages);
         if (sqlite_ops_exec(db, "BEGIN IMMEDIATE", err) != 0)
             return -1;
+        double t0 = monotonic_seconds();
         if (sqlite_ops_exec(db, sql, err) != 0 || sqlite_ops_exec(db, "COMMIT", err) != 0) {
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
@@ -48,8 +50,7 @@ static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkE
         if (ms > res->longest_transaction_ms)
             res->longest_transaction_ms = ms;
         ms_per_page = fmax(0.0005, ms / (double)pages);
-        struct timespec pause = {job->pause / 1000, (job->pause % 1000) * 1000000L};
-        nanosleep(&pause, NULL);
+        sqlite_ops_between_batches(db, job->pause);
     }
     return 0;
 }
