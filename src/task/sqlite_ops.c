@@ -146,7 +146,7 @@ void sqlite_ops_between_batches(sqlite3 *db, int pause_ms)
     }
     /* Checkpoint here, outside any transaction, so that the application's own automatic
      * checkpoints (run inside its commits) find little to copy. */
-    if (wal_frames > 800) {
+    if (wal_frames > 200) {
         sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         wal_frames = 0;
     }
