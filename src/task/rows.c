@@ -476,8 +476,8 @@ static int run_batches(RowJob *p, UkError *err)
             res->rows += deleted;
             if (ms > res->longest_transaction_ms)
                 res->longest_transaction_ms = ms;
-            log_debug("job=%s batch=%llu rows=%zu lock_ms=%.1f", p->job->name,
-                      (unsigned long long)res->batches, count, ms);
+            log_debug("job=%s batch=%llu rows=%zu lock_ms=%.1f at=%.3f", p->job->name,
+                      (unsigned long long)res->batches, count, ms, t0);
             ms_per_row = fmax(0.001, ms / (double)count);
             last_batch = count;
             for (size_t i = start; i < start + count; i++) {

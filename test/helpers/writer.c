@@ -5,7 +5,9 @@
  *   upkeep-writer PATH [--rate TX_PER_S] [--seconds N] [--stop-file F]
  *
  * On SIGTERM/SIGINT or when the stop file appears it prints one JSON line and exits:
- * {"commits":N,"last_id":N,"max_ms":X,"p99_ms":Y} */
+ * {"commits":N,"last_id":N,"max_ms":X,"p99_ms":Y}. With WRITER_SLOW_MS=N set, every commit
+ * slower than N ms is also logged to stderr with its start time (CLOCK_MONOTONIC), to line
+ * up against `upkeep -v`, which logs each batch's start and lock time. */
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -96,6 +98,9 @@ int main(int argc, char **argv)
             continue;
         }
         id++;
+        double latency = (now() - t0) * 1000.0;
+        if (getenv("WRITER_SLOW_MS") && latency > atof(getenv("WRITER_SLOW_MS")))
+            fprintf(stderr, "slow commit at %.3f: %.1f ms\n", t0, latency);
         if (n == cap)
             lat = realloc(lat, (cap *= 2) * sizeof *lat);
         lat[n++] = (now() - t0) * 1000.0;
