@@ -80,7 +80,8 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
         RunOutcome outcome;
         UkError err = {0};
         if (runner_run_job(c, ctx->state, job, &opts, &outcome, &err) != 0) {
-            status = cli_fail(&err) ? 1 : 1;
+            cli_fail(&err);
+            status = 1;
             if (ctx->json)
                 json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "job", job->name, "result",
                                                      "not started", "error", err.msg));

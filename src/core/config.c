@@ -754,6 +754,18 @@ static void print_scdoc_escaped(FILE *out, const char *text)
     }
 }
 
+/* "purge, archive, update" for a job key's task mask ("" for keys of every task). */
+static void tasks_of(unsigned mask, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (mask == FOR_ALL || mask == 0)
+        return;
+    for (size_t i = 0; i < N_TASKS; i++)
+        if (mask & (1u << i))
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "",
+                     task_names[i]);
+}
+
 void config_print_keys(FILE *out, const char *format)
 {
     bool scdoc = format && strcmp(format, "scdoc") == 0;
@@ -779,11 +791,19 @@ void config_print_keys(FILE *out, const char *format)
             }
             fputs("\n\t", out);
             print_scdoc_escaped(out, k->help);
+            char tasks[128];
+            tasks_of(k->section == SECTION_JOB ? k->tasks : 0, tasks, sizeof tasks);
+            if (tasks[0])
+                fprintf(out, ". Tasks: %s", tasks);
             fputs(".\n\n", out);
-        } else
-            fprintf(out, "  %-13s %-11s %s%s%s%s%s\n", k->name, type_name(k->type), k->help,
+        } else {
+            char tasks[128];
+            tasks_of(k->section == SECTION_JOB ? k->tasks : 0, tasks, sizeof tasks);
+            fprintf(out, "  %-18s %-11s %s%s%s%s%s%s%s%s\n", k->name, type_name(k->type), k->help,
                     k->required ? " [required]" : "", k->default_value ? " [default: " : "",
-                    k->default_value ? k->default_value : "", k->default_value ? "]" : "");
+                    k->default_value ? k->default_value : "", k->default_value ? "]" : "",
+                    tasks[0] ? " [tasks: " : "", tasks, tasks[0] ? "]" : "");
+        }
     }
 }
 
