@@ -136,8 +136,8 @@ static const ConfigKey config_keys[] = {
      "SQL assignments for update, e.g. email = NULL, name = 'anonymous' (trusted)", FOR_UPDATE,
      FOR_UPDATE},
     {SECTION_JOB, "archive_to", KEY_STRING, NULL, false, J(archive_to),
-     "archive database the rows are copied to first: sqlite:///path/archive.db (the table is "
-     "created there if missing)",
+     "where rows are copied before they are deleted: sqlite:///path/archive.db (the table is "
+     "created there if missing), or jsonl:///folder or csv:///folder for zstd-compressed files",
      FOR_ARCHIVE, FOR_ARCHIVE},
     {SECTION_JOB, "files_move_to", KEY_PATH, NULL, false, J(files_move_to),
      "archive moves the rows' files here (keeping their relative paths) instead of deleting them",
@@ -584,8 +584,19 @@ static void validate(ParseState *ps)
             break;
         }
         if (j->kind == TASK_ARCHIVE) {
-            if (resolve_url(ps, "sqlite", j->archive_to, j->line, &j->archive_path) != 0)
-                break;
+            const char *scheme = strncmp(j->archive_to, "jsonl://", 8) == 0 ? "jsonl"
+                                 : strncmp(j->archive_to, "csv://", 6) == 0 ? "csv"
+                                                                            : "sqlite";
+            j->archive_format = xstrdup(scheme);
+            if (strcmp(scheme, "sqlite") == 0) {
+                if (resolve_url(ps, "sqlite", j->archive_to, j->line, &j->archive_path) != 0)
+                    break;
+            } else {
+                if (resolve_url(ps, scheme, j->archive_to, j->line, &j->archive_dir) != 0)
+                    break;
+                /* Rows pass through a staging database beside the files (see rows.c). */
+                j->archive_path = xasprintf("%s/.upkeep-staging.db", j->archive_dir);
+            }
             if (strcmp(j->archive_path, j->database->path) == 0) {
                 fail(ps, j->line, "job '%s': archive_to is the database itself", j->name, NULL);
                 break;
@@ -692,6 +703,8 @@ void config_free(Config *c)
     for (size_t i = 0; i < c->n_jobs; i++) {
         free_strings_of(SECTION_JOB, c->jobs[i]);
         free(c->jobs[i]->archive_path);
+        free(c->jobs[i]->archive_dir);
+        free(c->jobs[i]->archive_format);
         free(c->jobs[i]->name);
         free(c->jobs[i]);
     }

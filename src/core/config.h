@@ -70,9 +70,11 @@ typedef struct ConfigJob {
     /* update */
     char *set; /* SQL assignments (trusted config) */
     /* archive */
-    char *archive_to;    /* sqlite:// URL of the archive database */
-    char *archive_path;  /* its resolved path */
-    char *files_move_to; /* archive moves files here instead of deleting them */
+    char *archive_to;     /* sqlite:// URL of the archive database */
+    char *archive_path;   /* the archive database; for files, the staging database */
+    char *archive_dir;    /* jsonl:// and csv:// archives: the folder the files go to */
+    char *archive_format; /* "sqlite", "jsonl" or "csv" */
+    char *files_move_to;  /* archive moves files here instead of deleting them */
     /* sql */
     char *sql;
     /* vacuum */

@@ -103,6 +103,8 @@ static int run_purge_job(State *st, const ConfigJob *job, const RunOptions *opts
         (json_int_t)r.files_refused, "files_recovered", (json_int_t)r.files_recovered, "file_bytes",
         (json_int_t)r.file_bytes, "age_format", r.age_format, "cutoff_unix", (json_int_t)r.cutoff,
         "dry_run", opts->dry_run);
+    if (job->archive_dir)
+        json_object_set_new(figures, "archive_files", json_integer((json_int_t)r.archive_files));
     json_object_update(summary, figures);
     json_decref(figures);
     return rc;

@@ -15,6 +15,7 @@ typedef struct PurgeResult {
     uint64_t batches;
     double longest_transaction_ms;
     uint64_t files_deleted, files_moved, files_missing, files_refused, files_recovered;
+    uint64_t archive_files; /* jsonl/csv archives: files written */
     uint64_t file_bytes;
     char age_format[16];
     time_t cutoff;
@@ -25,6 +26,10 @@ typedef struct PurgeResult {
  * journal. */
 int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
               UkError *err);
+
+/* Moves rows staged by an archive job with a jsonl:// or csv:// destination into files (see
+ * archive_files.c). Counts what it wrote. */
+int archive_export_files(const ConfigJob *job, uint64_t *files, uint64_t *rows, UkError *err);
 
 typedef struct SqlResult {
     uint64_t rows_changed;

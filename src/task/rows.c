@@ -523,6 +523,12 @@ int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeRe
     if (p.journal && journal_recover(&p, dry_run, err) != 0)
         goto out;
     rc = dry_run ? dry_run_count(&p, err) : run_batches(&p, err);
+    if (rc == 0 && !dry_run && job->archive_dir) {
+        sqlite3_close(p.db); /* release the staging database attached to it */
+        p.db = NULL;
+        uint64_t exported_rows;
+        rc = archive_export_files(job, &res->archive_files, &exported_rows, err);
+    }
 out:
     res->seconds = monotonic_seconds() - started;
     sqlite3_close(p.db);

@@ -93,3 +93,55 @@ expect_status 0 "$UPKEEP" run archive
 [ "$(sqlite3 archive/jobs-archive.db 'SELECT count(*), count(DISTINCT id) FROM jobs')" = "8000|8000" ] ||
     fail "archive is not exactly the 8000 rows"
 pass "killed archives lose nothing, and a re-run duplicates nothing"
+# Archives as files (JSON Lines, CSV): killed at any point and run again, every archived row
+# is in exactly one file.
+rm -rf app.db* archive state
+sqlite3 app.db "PRAGMA journal_mode=wal;
+  CREATE TABLE logs(id INTEGER PRIMARY KEY, at INTEGER, message TEXT);
+  WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 6000)
+  INSERT INTO logs SELECT i, $now - 400 * 86400, 'line, with \"quotes\" ' || i FROM c;" >/dev/null
+cat > upkeep.conf <<CONF
+[upkeep]
+state = state/state.db
+[database app]
+url = sqlite://app.db
+[job to-jsonl]
+task = archive
+database = app
+table = logs
+age_column = at
+older_than = 30d
+archive_to = jsonl://archive/logs
+transaction_budget = 2ms
+pause = 2ms
+CONF
+for delay in 0.05 0.1 0.2 0.3 0.5; do
+    "$UPKEEP" -q run to-jsonl >/dev/null 2>&1 &
+    pid=$!
+    sleep $delay
+    kill -9 $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+done
+expect_status 0 "$UPKEEP" run to-jsonl
+[ "$(sqlite3 app.db 'SELECT count(*) FROM logs')" = 0 ] || fail "rows left after archiving to files"
+ids=$(zstd -dc archive/logs/*.jsonl.zst | sed -n 's/^{"id":\([0-9]*\),.*/\1/p')
+[ "$(echo "$ids" | wc -l)" = 6000 ] || fail "expected 6000 archived lines, got $(echo "$ids" | wc -l)"
+[ "$(echo "$ids" | sort -u | wc -l)" = 6000 ] || fail "duplicated rows in the archive files"
+zstd -dc archive/logs/*.jsonl.zst > all.jsonl
+grep -q '"message":"line, with \\"quotes\\" 17"' all.jsonl || fail "JSON content"
+pass "killed archives to JSON Lines files: every row in exactly one file"
+sed -i 's|archive_to = jsonl://archive/logs|archive_to = csv://archive/csv|' upkeep.conf
+sqlite3 app.db "INSERT INTO logs VALUES (7000, $now - 400 * 86400, 'a, \"b\"')"
+expect_status 0 "$UPKEEP" run to-jsonl --json
+expect_contains "$OUT" '"archive_files": 1'
+[ "$(zstd -dc archive/csv/*.csv.zst)" = $'id,at,message\n7000,'"$((now - 400 * 86400))"',"a, ""b"""' ] ||
+    fail "CSV content: $(zstd -dc archive/csv/*.csv.zst)"
+pass "archive to CSV files"
+# An export recorded but not yet written (killed in between) is written on the next run.
+sqlite3 archive/csv/.upkeep-staging.db "INSERT INTO logs(rowid, id, at, message, upkeep_export)
+    VALUES (8000, 8000, 1, 'staged', 99); INSERT INTO upkeep_exports VALUES (99, 'logs-x-99.csv.zst');"
+expect_status 0 "$UPKEEP" run to-jsonl
+[ "$(zstd -dc archive/csv/logs-x-99.csv.zst | tail -1)" = "8000,1,staged" ] || fail "pending export not written"
+[ "$(sqlite3 archive/csv/.upkeep-staging.db 'SELECT count(*) FROM logs; SELECT count(*) FROM upkeep_exports')" = $'0\n0' ] ||
+    fail "staging not emptied"
+pass "a recorded export is completed by the next run"
