@@ -109,21 +109,28 @@ void sqlite_ops_own_checkpoints(sqlite3 *db)
     sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL); /* WAL: no fsync in COMMIT */
 }
 
-int sqlite_ops_sync_commit(sqlite3 *db, UkError *err)
+int sqlite_ops_sync_wal(sqlite3 *db, const char *schema, UkError *err)
 {
+    char *sql = xasprintf("PRAGMA %s.journal_mode", schema);
     sqlite3_stmt *stmt = NULL;
     bool wal = false;
-    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
         sqlite3_step(stmt) == SQLITE_ROW)
         wal = strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
     sqlite3_finalize(stmt);
+    free(sql);
     if (!wal)
         return 0; /* rollback journal: synchronous = NORMAL still syncs at COMMIT */
     sqlite3_file *file = NULL;
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file) != SQLITE_OK ||
+    if (sqlite3_file_control(db, schema, SQLITE_FCNTL_JOURNAL_POINTER, &file) != SQLITE_OK ||
         !file || !file->pMethods || file->pMethods->xSync(file, SQLITE_SYNC_NORMAL) != SQLITE_OK)
-        return uk_error_set(err, UK_E_IO, 0, "unable to sync the write-ahead log");
+        return uk_error_set(err, UK_E_IO, 0, "unable to sync the write-ahead log of '%s'", schema);
     return 0;
+}
+
+int sqlite_ops_sync_commit(sqlite3 *db, UkError *err)
+{
+    return sqlite_ops_sync_wal(db, "main", err);
 }
 
 /* The pause exists for writers that queued behind the last batch: SQLite's busy handler

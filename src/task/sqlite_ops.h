@@ -30,6 +30,9 @@ void sqlite_ops_own_checkpoints(sqlite3 *db);
  * holding the write lock. Before acting on a commit outside the database (deleting files),
  * this makes it durable: it syncs the WAL, after the lock is released. */
 int sqlite_ops_sync_commit(sqlite3 *db, UkError *err);
+/* Syncs the write-ahead log of one attached database ("main", "archive"); a no-op for
+ * databases in rollback-journal mode, whose commits are synced already. */
+int sqlite_ops_sync_wal(sqlite3 *db, const char *schema, UkError *err);
 void sqlite_ops_between_batches(sqlite3 *db, int pause_ms);
 
 #endif
