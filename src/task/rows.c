@@ -444,6 +444,10 @@ static int run_batches(RowJob *p, UkError *err)
              * here keeps its fsyncs out of the write lock. */
             if (p->journal && journal_write(p, rowids + start, paths + start, count, err) != 0)
                 goto out;
+            /* Pause right before taking the lock: the batch then starts just after the
+             * application's writers got their turn, not at a random moment. */
+            if (res->batches > 0)
+                sqlite_ops_between_batches(p->db, p->job->pause);
             if (sqlite_ops_exec(p->db, "BEGIN IMMEDIATE", err) != 0)
                 goto out;
             double t0 = monotonic_seconds(); /* the write lock is held from here */
@@ -493,7 +497,6 @@ static int run_batches(RowJob *p, UkError *err)
             if (p->journal)
                 unlink(p->journal);
             start += count;
-            sqlite_ops_between_batches(p->db, p->job->pause);
         }
     }
     rc = 0;
