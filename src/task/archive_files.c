@@ -21,7 +21,7 @@
 
 #include "common/util.h"
 #include "task/maintenance.h"
-#include "task/sqlite_ops.h"
+#include "db/sqlite/sqlite_ops.h"
 
 #define ROWS_PER_FILE 100000
 

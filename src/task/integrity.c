@@ -7,7 +7,7 @@
 
 #include "common/util.h"
 #include "task/maintenance.h"
-#include "task/sqlite_ops.h"
+#include "db/sqlite/sqlite_ops.h"
 
 /* Runs a check whose rows are either a single "ok" or problems; fills out with them. */
 static int run_check(sqlite3 *db, const char *sql, char *out, size_t len, UkError *err)

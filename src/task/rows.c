@@ -39,7 +39,7 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "task/maintenance.h"
-#include "task/sqlite_ops.h"
+#include "db/sqlite/sqlite_ops.h"
 
 #define SELECT_CHUNK 2000
 /* Text is a date only if it starts like one: "12345" is a valid julianday() argument too. */

@@ -18,7 +18,7 @@
 
 #include "common/util.h"
 #include "task/maintenance.h"
-#include "task/sqlite_ops.h"
+#include "db/sqlite/sqlite_ops.h"
 
 static uint64_t file_size(const char *path)
 {

@@ -27,6 +27,7 @@
 
 #include "common/util.h"
 #include "db/db_driver.h"
+#include "db/sqlite/sqlite_ops.h"
 
 #define STREAM_VFS_NAME "upkeep-stream"
 /* Two 4 KiB pages per chunk halve the per-chunk metadata (manifest and index entries, 76
@@ -294,28 +295,6 @@ static void register_vfs(void)
     sqlite3_vfs_register(&stream_vfs, 0);
 }
 
-static int exec(sqlite3 *db, const char *sql, const char *path, UkError *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        uk_error_set(err, UK_E_DB, 0, "'%s': %s", path, msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
-static int64_t query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        v = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return v;
-}
-
 static int sqlite_snapshot(const char *path, ImageSink *sink, SnapshotInfo *info, UkError *err)
 {
     pthread_once(&vfs_once, register_vfs);
@@ -338,10 +317,12 @@ static int sqlite_snapshot(const char *path, ImageSink *sink, SnapshotInfo *info
     }
     sqlite3_busy_timeout(src, 10000);
     /* One read transaction for the whole copy: this pins the snapshot. */
-    if (exec(src, "BEGIN; SELECT count(*) FROM sqlite_schema;", path, err) != 0)
+    if (sqlite_ops_exec(src, "BEGIN; SELECT count(*) FROM sqlite_schema;", err) != 0) {
+        uk_error_prefix(err, "'%s': ", path);
         goto out;
-    int64_t page_size = query_int(src, "PRAGMA page_size");
-    int64_t page_count = query_int(src, "PRAGMA page_count");
+    }
+    int64_t page_size = sqlite_ops_int(src, "PRAGMA page_size");
+    int64_t page_count = sqlite_ops_int(src, "PRAGMA page_count");
     sqlite3_stmt *jm = NULL;
     if (sqlite3_prepare_v2(src, "PRAGMA journal_mode", -1, &jm, NULL) == SQLITE_OK &&
         sqlite3_step(jm) == SQLITE_ROW)
@@ -372,9 +353,12 @@ static int sqlite_snapshot(const char *path, ImageSink *sink, SnapshotInfo *info
                      dest ? sqlite3_errmsg(dest) : "out of memory");
         goto out;
     }
-    if (exec(dest, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;",
-             "snapshot stream", err) != 0)
+    if (sqlite_ops_exec(dest,
+                        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2048;",
+                        err) != 0) {
+        uk_error_prefix(err, "snapshot stream: ");
         goto out;
+    }
     backup = sqlite3_backup_init(dest, "main", src, "main");
     if (!backup) {
         uk_error_set(err, UK_E_DB, 0, "unable to start the backup of '%s': %s", path,

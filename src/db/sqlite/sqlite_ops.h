@@ -1,5 +1,6 @@
-/* SQLite helpers shared by the row and maintenance tasks (purge, vacuum, integrity). These
- * tasks speak SQLite directly today; the server drivers will give them the same shape. */
+/* SQLite helpers shared by the SQLite driver and the row and maintenance tasks (purge,
+ * archive, update, sql, vacuum, integrity). Those tasks speak SQLite directly today; the
+ * server drivers will give them the same shape. */
 #ifndef UK_SQLITE_OPS_H
 #define UK_SQLITE_OPS_H
 

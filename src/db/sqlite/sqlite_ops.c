@@ -1,4 +1,4 @@
-#include "task/sqlite_ops.h"
+#include "db/sqlite/sqlite_ops.h"
 
 #include <errno.h>
 #include <stdlib.h>
