@@ -93,6 +93,7 @@ report "upkeep archive" "$rows" "$up" "$stall"
 echo "== incremental vacuum after deleting the old audit logs"
 fresh
 sqlite3 m.db "PRAGMA auto_vacuum = INCREMENTAL; VACUUM; DELETE FROM audit_logs WHERE created_at < '2023-06-01'; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+sync # let the rewrite reach the disk before measuring
 free_pages=$(sqlite3 m.db "PRAGMA freelist_count")
 writer_start
 t=$(now); "$UPKEEP" -q run vacuum; up=$(elapsed "$t")
