@@ -142,19 +142,22 @@ void sqlite_ops_between_batches(sqlite3 *db, int pause_ms)
 {
     int64_t version = sqlite_ops_int(db, "PRAGMA data_version");
     double deadline = monotonic_seconds() + pause_ms / 1000.0;
+    /* Checkpoint first, outside any transaction, so that the application's own automatic
+     * checkpoints (run inside its commits) find little to copy; the application's writers
+     * use the time to commit. */
+    if (wal_frames > 200) {
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        wal_frames = 0;
+    }
     struct timespec step = {0, 1000000L};
-    while (monotonic_seconds() < deadline) {
-        nanosleep(&step, NULL);
+    for (;;) {
         if (sqlite_ops_int(db, "PRAGMA data_version") != version) {
             struct timespec grace = {0, 2000000L};
             nanosleep(&grace, NULL);
             break;
         }
-    }
-    /* Checkpoint here, outside any transaction, so that the application's own automatic
-     * checkpoints (run inside its commits) find little to copy. */
-    if (wal_frames > 200) {
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        wal_frames = 0;
+        if (monotonic_seconds() >= deadline)
+            break;
+        nanosleep(&step, NULL);
     }
 }
