@@ -51,6 +51,7 @@ typedef struct RowJob {
     sqlite3 *db;
     char *table, *age, *files; /* quoted identifiers */
     char *condition;           /* SQL: age condition plus the job's where */
+    char *prefilter;           /* index-friendly range on the age column (NULL: none) */
     char *journal;             /* path of the pending-files journal */
     SafeRoot *root;
     double cutoff; /* in the column's unit */
@@ -130,6 +131,16 @@ static int age_condition(RowJob *p, UkError *err)
                     : strcmp(format, "unix_ms") == 0 ? (double)cutoff * 1000.0
                                                      : (double)cutoff / 86400.0 + 2440587.5;
         expr = "typeof(%s) IN ('integer', 'real') AND %s < %.17g";
+    }
+    /* A range the age column's index can serve, widened by a day so that time zone suffixes
+     * never hide a candidate; the exact condition decides. */
+    if (strcmp(format, "iso8601") == 0) {
+        char day[16];
+        time_t wide = cutoff + 86400;
+        strftime(day, sizeof day, "%Y-%m-%d", gmtime(&wide));
+        p->prefilter = xasprintf("%s < '%s'", p->age, day);
+    } else {
+        p->prefilter = xasprintf("%s < %.17g", p->age, p->cutoff);
     }
     char *age_cond = strcmp(format, "iso8601") == 0
                          ? xasprintf(expr, p->age, p->age, p->age, p->cutoff)
@@ -380,13 +391,22 @@ static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size
     return sqlite_ops_sync_wal(p->db, "archive", err);
 }
 
+static int compare_rowids(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int run_batches(RowJob *p, UkError *err)
 {
     PurgeResult *res = p->res;
+    /* All candidates' rowids first (8 bytes each), found through the age column's index
+     * when it has one rather than by scanning the table; then processed in rowid order. */
     char *select_sql =
-        xasprintf("SELECT rowid, %s FROM %s WHERE rowid > ? AND %s ORDER BY rowid"
-                  " LIMIT %d",
-                  p->files ? p->files : "NULL", p->table, p->condition, SELECT_CHUNK);
+        xasprintf("SELECT rowid FROM %s WHERE %s%s%s", p->table, p->prefilter ? p->prefilter : "",
+                  p->prefilter ? " AND " : "", p->condition);
+    char *path_sql =
+        xasprintf("SELECT %s FROM %s WHERE rowid = ?", p->files ? p->files : "NULL", p->table);
     char *delete_sql =
         p->job->kind == TASK_UPDATE
             ? xasprintf("UPDATE %s SET %s WHERE rowid = ? AND %s", p->table, p->job->set,
@@ -397,34 +417,49 @@ static int run_batches(RowJob *p, UkError *err)
                                      "rowid, %s FROM main.%s WHERE rowid = ? AND %s",
                                      p->table, p->columns, p->columns, p->table, p->condition)
                          : NULL;
-    sqlite3_stmt *sel = NULL, *del = NULL, *copy = NULL;
+    sqlite3_stmt *sel = NULL, *del = NULL, *copy = NULL, *path_stmt = NULL;
+    int64_t *candidates = NULL;
+    size_t n_candidates = 0, cap = 0, next = 0;
     int64_t *rowids = xcalloc(SELECT_CHUNK, sizeof *rowids);
     char **paths = xcalloc(SELECT_CHUNK, sizeof *paths);
     int rc = -1;
     if (sqlite3_prepare_v2(p->db, select_sql, -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(p->db, path_sql, -1, &path_stmt, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, delete_sql, -1, &del, NULL) != SQLITE_OK ||
         (copy_sql && sqlite3_prepare_v2(p->db, copy_sql, -1, &copy, NULL) != SQLITE_OK)) {
         uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
         goto out;
     }
-    int64_t last = 0;
+    while (sqlite3_step(sel) == SQLITE_ROW) {
+        if (n_candidates == cap) {
+            cap = cap ? 2 * cap : 4096;
+            candidates = xrealloc(candidates, cap * sizeof *candidates);
+        }
+        candidates[n_candidates++] = sqlite3_column_int64(sel, 0);
+    }
+    sqlite3_reset(sel);
+    qsort(candidates, n_candidates, sizeof *candidates, compare_rowids);
     double ms_per_row = -1; /* measured after a small first batch */
     size_t last_batch = 8;
     sqlite_ops_own_checkpoints(p->db);
     for (;;) {
-        /* Candidates, outside any write transaction. */
+        /* The next chunk of candidates and their paths, outside any write transaction. */
         size_t n = 0;
-        sqlite3_bind_int64(sel, 1, last);
-        while (n < SELECT_CHUNK && sqlite3_step(sel) == SQLITE_ROW) {
-            rowids[n] = sqlite3_column_int64(sel, 0);
-            const unsigned char *path = sqlite3_column_text(sel, 1);
-            paths[n] = path && *path ? xstrdup((const char *)path) : NULL;
+        while (n < SELECT_CHUNK && next < n_candidates) {
+            rowids[n] = candidates[next++];
+            paths[n] = NULL;
+            if (p->files) {
+                sqlite3_bind_int64(path_stmt, 1, rowids[n]);
+                if (sqlite3_step(path_stmt) == SQLITE_ROW) {
+                    const unsigned char *path = sqlite3_column_text(path_stmt, 0);
+                    paths[n] = path && *path ? xstrdup((const char *)path) : NULL;
+                }
+                sqlite3_reset(path_stmt);
+            }
             n++;
         }
-        sqlite3_reset(sel);
         if (n == 0)
             break;
-        last = rowids[n - 1];
         for (size_t start = 0; start < n;) {
             /* Aim at 70% of the budget (row costs vary within a table), and grow at most
              * twofold per batch: a cheap batch of cached rows says little about the next. */
@@ -508,6 +543,9 @@ out:
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
     sqlite3_finalize(copy);
+    sqlite3_finalize(path_stmt);
+    free(candidates);
+    free(path_sql);
     free(select_sql);
     free(delete_sql);
     free(copy_sql);
@@ -544,6 +582,7 @@ out:
     free(p.age);
     free(p.files);
     free(p.condition);
+    free(p.prefilter);
     free(p.journal);
     free(p.columns);
     return rc;
