@@ -122,7 +122,8 @@ static const ConfigKey config_keys[] = {
      "how age_column stores time: auto (detected from the data), iso8601, unix, unix_ms, julian",
      FOR_ROWS, 0, "auto|iso8601|unix|unix_ms|julian"},
     {SECTION_JOB, "transaction_budget", KEY_MILLIS, "20ms", false, J(transaction_budget),
-     "longest a write transaction may hold the database; batches are sized to fit",
+     "how long a write transaction should hold the database; batches are sized from the "
+     "measured cost per row to fit (the longest one is recorded)",
      FOR_ROWS | FOR_VACUUM},
     {SECTION_JOB, "pause", KEY_MILLIS, "15ms", false, J(pause),
      "pause between write transactions so the application's writers get in", FOR_ROWS | FOR_VACUUM},

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "core/log.h"
 
 int sqlite_ops_open(const char *path, sqlite3 **db, UkError *err)
 {
@@ -141,18 +142,21 @@ int sqlite_ops_sync_commit(sqlite3 *db, UkError *err)
 void sqlite_ops_between_batches(sqlite3 *db, int pause_ms)
 {
     int64_t version = sqlite_ops_int(db, "PRAGMA data_version");
-    double deadline = monotonic_seconds() + pause_ms / 1000.0;
+    double started = monotonic_seconds();
+    double deadline = started + pause_ms / 1000.0;
+    double checkpoint_ms = 0;
     /* Checkpoint first, outside any transaction, so that the application's own automatic
      * checkpoints (run inside its commits) find little to copy; the application's writers
      * use the time to commit. */
     if (wal_frames > 200) {
         sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         wal_frames = 0;
+        checkpoint_ms = sqlite_ops_elapsed_ms(started);
     }
     struct timespec step = {0, 1000000L};
     for (;;) {
         if (sqlite_ops_int(db, "PRAGMA data_version") != version) {
-            struct timespec grace = {0, 2000000L};
+            struct timespec grace = {0, 1000000L};
             nanosleep(&grace, NULL);
             break;
         }
@@ -160,4 +164,6 @@ void sqlite_ops_between_batches(sqlite3 *db, int pause_ms)
             break;
         nanosleep(&step, NULL);
     }
+    log_debug("between batches: checkpoint %.1f ms, pause %.1f ms in all", checkpoint_ms,
+              sqlite_ops_elapsed_ms(started));
 }
