@@ -461,11 +461,11 @@ static int run_batches(RowJob *p, UkError *err)
         if (n == 0)
             break;
         for (size_t start = 0; start < n;) {
-            /* Aim at 85% of the budget (row costs vary within a table), and grow at most
+            /* Aim at 70% of the budget (row costs vary within a table), and grow at most
              * twofold per batch: a cheap batch of cached rows says little about the next. */
             size_t want = ms_per_row < 0
                               ? 16
-                              : (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.85 /
+                              : (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.7 /
                                                                     ms_per_row));
             if (want > 2 * last_batch)
                 want = 2 * last_batch;

@@ -156,7 +156,7 @@ void sqlite_ops_between_batches(sqlite3 *db, int pause_ms)
     struct timespec step = {0, 1000000L};
     for (;;) {
         if (sqlite_ops_int(db, "PRAGMA data_version") != version) {
-            struct timespec grace = {0, 1000000L};
+            struct timespec grace = {0, 2000000L};
             nanosleep(&grace, NULL);
             break;
         }
