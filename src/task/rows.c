@@ -438,7 +438,8 @@ static int run_batches(RowJob *p, UkError *err)
         candidates[n_candidates++] = sqlite3_column_int64(sel, 0);
     }
     sqlite3_reset(sel);
-    qsort(candidates, n_candidates, sizeof *candidates, compare_rowids);
+    if (n_candidates > 0)
+        qsort(candidates, n_candidates, sizeof *candidates, compare_rowids);
     double ms_per_row = -1; /* measured after a small first batch */
     size_t last_batch = 8;
     sqlite_ops_own_checkpoints(p->db);
