@@ -50,8 +50,8 @@ static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkE
         double ms = sqlite_ops_elapsed_ms(t0);
         if (ms > res->longest_transaction_ms)
             res->longest_transaction_ms = ms;
-        log_debug("job=%s incremental pages=%lld lock_ms=%.1f at=%.3f", job->name,
-                  (long long)pages, ms, t0);
+        log_debug("job=%s incremental pages=%lld lock_ms=%.1f at=%.3f", job->name, (long long)pages,
+                  ms, t0);
         ms_per_page = fmax(0.0005, ms / (double)pages);
         sqlite_ops_between_batches(db, job->pause);
     }
