@@ -57,6 +57,10 @@ expect_status 0 "$UPKEEP" run archive --json
 expect_contains "$OUT" '"rows_archived": 0'
 [ "$(sqlite3 archive/jobs-archive.db 'SELECT count(*) FROM jobs')" = 71 ] || fail "a re-run duplicated rows"
 pass "archive copies, deletes and moves files; a re-run changes nothing"
+sum=$(sha256sum < app.db)
+expect_status 0 "$UPKEEP" run anonymise --dry-run --json
+expect_contains "$OUT" '"rows_updated": 23'
+[ "$(sha256sum < app.db)" = "$sum" ] || fail "update dry run changed the database"
 expect_status 0 "$UPKEEP" run anonymise --json
 expect_contains "$OUT" '"rows_updated": 23'
 [ "$(sqlite3 app.db 'SELECT count(*) FROM jobs WHERE email IS NULL')" = 23 ] || fail "update"
@@ -66,7 +70,12 @@ expect_contains "$OUT" '"rows_changed": 30'
 [ "$(sqlite3 app.db "SELECT count(*) FROM jobs WHERE status = 'DONE'")" = 0 ] || fail "sql dry run changed rows"
 expect_status 0 "$UPKEEP" run fix
 [ "$(sqlite3 app.db "SELECT count(*) FROM jobs WHERE status = 'DONE'")" = 28 ] || fail "sql"
-pass "sql runs as one transaction, dry run rolls back"
+# A failing statement rolls back the whole job: nothing half-done.
+sed -i 's/^sql = .*/sql = UPDATE jobs SET status = '"'"'X'"'"'; UPDATE no_such_table SET a = 1/' upkeep.conf
+expect_status 1 "$UPKEEP" run fix
+expect_contains "$ERR" "no such table: no_such_table"
+[ "$(sqlite3 app.db "SELECT count(*) FROM jobs WHERE status = 'X'")" = 0 ] || fail "a failed sql job left changes"
+pass "sql runs as one transaction, dry run rolls back, failure changes nothing"
 # Killed archives: no row lost at any instant; after a full run, none duplicated.
 rm -rf app.db* archive state uploads
 sqlite3 app.db "PRAGMA journal_mode=wal;
