@@ -85,11 +85,11 @@ static int run_backup_job(State *st, const ConfigJob *job, const RunOptions *opt
     return 0;
 }
 
-static int run_purge_job(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
-                         UkError *err)
+static int run_rows_job(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
+                        UkError *err)
 {
     char *state_dir = path_dirname(state_path(st));
-    PurgeResult r;
+    RowsResult r;
     int rc = task_rows(job, state_dir, opts->dry_run, &r, err);
     free(state_dir);
     const char *rows_key = job->kind == TASK_UPDATE    ? "rows_updated"
@@ -154,7 +154,7 @@ static int run_task(State *st, const ConfigJob *job, const RunOptions *opts, jso
     case TASK_BACKUP: return run_backup_job(st, job, opts, summary, err);
     case TASK_PURGE:
     case TASK_UPDATE:
-    case TASK_ARCHIVE: return run_purge_job(st, job, opts, summary, err);
+    case TASK_ARCHIVE: return run_rows_job(st, job, opts, summary, err);
     case TASK_SQL: {
         SqlResult r;
         int rc = task_sql(job, opts->dry_run, &r, err);

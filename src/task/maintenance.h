@@ -10,7 +10,7 @@
 
 #include "core/config.h"
 
-typedef struct PurgeResult {
+typedef struct RowsResult {
     uint64_t rows; /* deleted, archived or updated; dry run: that would be */
     uint64_t batches;
     double longest_transaction_ms;
@@ -20,11 +20,11 @@ typedef struct PurgeResult {
     char age_format[16];
     time_t cutoff;
     double seconds;
-} PurgeResult;
+} RowsResult;
 
 /* Runs a purge, archive or update job (see rows.c). state_dir holds the pending-files
  * journal. */
-int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
+int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, RowsResult *res,
               UkError *err);
 
 /* Moves rows staged by an archive job with a jsonl:// or csv:// destination into files (see

@@ -55,7 +55,7 @@ typedef struct RowJob {
     char *journal;             /* path of the pending-files journal */
     SafeRoot *root;
     double cutoff; /* in the column's unit */
-    PurgeResult *res;
+    RowsResult *res;
     char *columns; /* quoted column list, for archive */
 } RowJob;
 
@@ -399,7 +399,7 @@ static int compare_rowids(const void *a, const void *b)
 
 static int run_batches(RowJob *p, UkError *err)
 {
-    PurgeResult *res = p->res;
+    RowsResult *res = p->res;
     /* All candidates' rowids first (8 bytes each), found through the age column's index
      * when it has one rather than by scanning the table; then processed in rowid order. */
     char *select_sql =
@@ -553,7 +553,7 @@ out:
     return rc;
 }
 
-int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, PurgeResult *res,
+int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, RowsResult *res,
               UkError *err)
 {
     memset(res, 0, sizeof *res);
