@@ -6,19 +6,8 @@
 #   incremental vacuum (upkeep, auto_vacuum = INCREMENTAL)
 # For each: wall time, rows/s and the writer's worst commit latency (its stall).
 set -euo pipefail
-build=${1:-build}
-top=$(cd "$(dirname "$0")/.." && pwd)
-UPKEEP=$top/$build/upkeep
-GENDB=$top/$build/test/upkeep-gendb
-WRITER=$top/$build/test/upkeep-writer
-SIZE_MB=${SIZE_MB:-1024}
-work=$top/bench/work
-mkdir -p "$work"
-cd "$work"
-base=app-$SIZE_MB.db
-[ -f "$base" ] || { "$GENDB" "$base.tmp" --size-mb "$SIZE_MB" --seed 42 >/dev/null; mv "$base.tmp" "$base"; rm -f "$base.tmp-wal" "$base.tmp-shm"; }
-now() { date +%s.%N; }
-elapsed() { echo "$(now) - $1" | bc; }
+source "$(dirname "$0")/lib.sh" "${1:-build}"
+base=$(db "$SIZE_MB")
 cutoff="2023-12-04 00:00:00" # BASELINES.md: meta.purge_cutoff = 1701648000
 purge_age=$(( $(date +%s) - 1701648000 ))   # seconds: the same cutoff exactly
 archive_age=$(( $(date +%s) - 1685577600 )) # 2023-06-01

@@ -7,32 +7,15 @@
 #   memory            peak RSS of backup, verify, restore at 256 MiB and 1 GiB
 # Usage: bench/run.sh [BUILD] (SIZE_MB=1024 by default; the databases are cached in bench/work)
 set -euo pipefail
-build=${1:-build}
-top=$(cd "$(dirname "$0")/.." && pwd)
-UPKEEP=$top/$build/upkeep
-GENDB=$top/$build/test/upkeep-gendb
-WRITER=$top/$build/test/upkeep-writer
-SIZE_MB=${SIZE_MB:-1024}
-work=$top/bench/work
-mkdir -p "$work"
-cd "$work"
+source "$(dirname "$0")/lib.sh" "${1:-build}"
 export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$work/restic-cache
 
-now() { date +%s.%N; }
-elapsed() { echo "$(now) - $1" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 mib() { echo "scale=1; $1 / 1048576" | bc; }
 dirsize() { du -sb "$1" | cut -f1; }
 peak_rss_kib() { # peak_rss_kib CMD... : runs CMD, prints its peak RSS in KiB
     /usr/bin/time -f '%M' -o rss.txt "$@" >/dev/null
     cat rss.txt
-}
-
-db() { # db SIZE_MB: a cached, checkpointed WAL database of that size
-    local f=app-$1.db
-    [ -f "$f" ] || "$GENDB" "$f.tmp" --size-mb "$1" --seed 42 >/dev/null
-    [ -f "$f" ] || { mv "$f.tmp" "$f"; rm -f "$f.tmp-wal" "$f.tmp-shm"; }
-    echo "$f"
 }
 
 conf() { # conf DB REPO: a config for upkeep
