@@ -4,11 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    int status;
-} error_table[] = {
-#define UK_ERROR(name, status, retry) {#name, status},
+static const int exit_status[] = {
+#define UK_ERROR(name, status, retry) status,
 #include "core/error_codes.def"
 #undef UK_ERROR
 };
@@ -49,14 +46,7 @@ void uk_error_clear(UkError *err)
 
 int uk_error_exit_status(int code)
 {
-    if (code < 0 || (size_t)code >= sizeof error_table / sizeof error_table[0])
+    if (code < 0 || (size_t)code >= sizeof exit_status / sizeof exit_status[0])
         return 1;
-    return error_table[code].status;
-}
-
-const char *uk_error_name(int code)
-{
-    if (code < 0 || (size_t)code >= sizeof error_table / sizeof error_table[0])
-        return "UK_E_UNKNOWN";
-    return error_table[code].name;
+    return exit_status[code];
 }

@@ -23,6 +23,5 @@ int uk_error_set(UkError *err, int code, int sys_errno, const char *fmt, ...)
 void uk_error_prefix(UkError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void uk_error_clear(UkError *err);
 int uk_error_exit_status(int code);
-const char *uk_error_name(int code);
 
 #endif

@@ -9,11 +9,6 @@ void log_set_level(LogLevel level)
 {
     current_level = level;
 }
-LogLevel log_get_level(void)
-{
-    return current_level;
-}
-
 void log_msg(LogLevel level, const char *fmt, ...)
 {
     static const char *names[] = {"error", "warning", "info", "debug"};

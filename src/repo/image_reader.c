@@ -46,11 +46,6 @@ void image_reader_free(ImageReader *r)
     free(r);
 }
 
-uint64_t image_reader_position(const ImageReader *r)
-{
-    return r->next;
-}
-
 static CachedFrame *load_frame(ImageReader *r, uint32_t pack_no, uint32_t frame_no, UkError *err)
 {
     CachedFrame *victim = &r->cache[0];

@@ -13,7 +13,6 @@ ImageReader *image_reader_new(Repo *repo, const Manifest *manifest);
 /* Returns 1 and lends the next chunk (valid until the next call), 0 at the end, -1 on error
  * (missing or corrupt chunk, named in err). */
 int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, UkError *err);
-uint64_t image_reader_position(const ImageReader *r);
 void image_reader_free(ImageReader *r);
 
 #endif

@@ -111,19 +111,6 @@ const char *repo_name(const Repo *r)
 {
     return r->name;
 }
-Storage *repo_storage(Repo *r)
-{
-    return r->storage;
-}
-int repo_compression_level(const Repo *r)
-{
-    return r->compression_level;
-}
-const ChunkIndex *repo_index(const Repo *r)
-{
-    return r->index;
-}
-
 int repo_lock(Repo *r, bool exclusive, UkError *err)
 {
     const char *wait = getenv("UPKEEP_LOCK_WAIT");
@@ -572,16 +559,4 @@ out:
     storage_names_free(dirs, n_dirs);
     storage_names_free(tmp, n_tmp);
     return rc;
-}
-
-int repo_size(Repo *r, uint64_t *bytes, UkError *err)
-{
-    (void)err;
-    *bytes = 0;
-    if (repo_load_index(r, err) != 0)
-        return -1;
-    for (size_t i = 0; i < r->n_packs; i++)
-        for (size_t f = 0; f < r->packs[i].n_frames; f++)
-            *bytes += r->packs[i].frames[f].stored_len;
-    return 0;
 }

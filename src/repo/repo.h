@@ -29,15 +29,12 @@ typedef struct RepoOpenOpts {
 int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err);
 void repo_close(Repo *r);
 const char *repo_name(const Repo *r);
-Storage *repo_storage(Repo *r);
-int repo_compression_level(const Repo *r);
 
 /* Shared for backup/verify/restore, exclusive for prune. Released by repo_close. */
 int repo_lock(Repo *r, bool exclusive, UkError *err);
 
 /* Reads every pack index into memory (needed before writing or reading chunks). */
 int repo_load_index(Repo *r, UkError *err);
-const ChunkIndex *repo_index(const Repo *r);
 
 /* All manifests' metadata (no hash lists), oldest first. Caller frees *out. */
 int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err);
@@ -60,8 +57,5 @@ typedef struct GcStats {
  * removals it would make). Requires the exclusive lock unless dry_run. */
 int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, GcStats *stats,
             UkError *err);
-
-/* Total bytes of packs, indexes and manifests. */
-int repo_size(Repo *r, uint64_t *bytes, UkError *err);
 
 #endif

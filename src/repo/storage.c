@@ -20,16 +20,10 @@ struct StorageWrite {
     void *impl;
 };
 
-static long fault_countdown = -1;
+static long fault_countdown; /* see storage_set_fault() */
 
 static int fault_hit(UkError *err)
 {
-    if (fault_countdown < 0) {
-        const char *env = getenv("UPKEEP_FAULT_STORAGE_WRITE");
-        fault_countdown = env ? atol(env) : 0;
-        if (fault_countdown <= 0)
-            fault_countdown = 0;
-    }
     if (fault_countdown > 0 && --fault_countdown == 0)
         return uk_error_set(err, UK_E_IO, 5, "unable to write to storage (injected fault)");
     return 0;

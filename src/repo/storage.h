@@ -39,8 +39,7 @@ void storage_unlock(Storage *s);
 void storage_names_free(char **names, size_t n);
 
 /* Fault injection for tests: the Nth storage write or put from now on fails with an I/O
- * error (0 disables). The UPKEEP_FAULT_STORAGE_WRITE=N environment variable does the same
- * for a whole process, for end-to-end tests. */
+ * error (0 disables). */
 void storage_set_fault(long nth_write);
 
 #endif

@@ -29,6 +29,18 @@ expect_status() {
     [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want. stderr: $ERR stdout: $OUT"
 }
 
+# interrupt SIGNAL DELAY CMD...: runs CMD (output discarded), sends SIGNAL after DELAY seconds,
+# and waits for it to end: how the crash tests stop a run at a chosen instant.
+interrupt() {
+    local signal=$1 delay=$2
+    shift 2
+    "$@" >/dev/null 2>&1 &
+    local pid=$!
+    sleep "$delay"
+    kill "-$signal" "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
 expect_contains() { # expect_contains HAYSTACK NEEDLE
     case "$1" in *"$2"*) ;; *) fail "expected to find '$2' in: $1" ;; esac
 }

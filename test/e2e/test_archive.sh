@@ -85,11 +85,7 @@ sqlite3 app.db "PRAGMA journal_mode=wal;
 mkdir -p uploads
 sed -i 's/^\[job archive\]/[job archive]\ntransaction_budget = 2ms\npause = 2ms/' upkeep.conf
 for delay in 0.05 0.1 0.2 0.3 0.4 0.6; do
-    "$UPKEEP" -q run archive >/dev/null 2>&1 &
-    pid=$!
-    sleep $delay
-    kill -9 $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    interrupt KILL $delay "$UPKEEP" -q run archive
     [ "$(sqlite3 app.db 'PRAGMA integrity_check')" = ok ] || fail "integrity after kill"
     if [ -e archive/jobs-archive.db ]; then
         sqlite3 app.db "ATTACH 'archive/jobs-archive.db' AS a;
@@ -125,11 +121,7 @@ transaction_budget = 2ms
 pause = 2ms
 CONF
 for delay in 0.05 0.1 0.2 0.3 0.5; do
-    "$UPKEEP" -q run to-jsonl >/dev/null 2>&1 &
-    pid=$!
-    sleep $delay
-    kill -9 $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    interrupt KILL $delay "$UPKEEP" -q run to-jsonl
 done
 expect_status 0 "$UPKEEP" run to-jsonl
 [ "$(sqlite3 app.db 'SELECT count(*) FROM logs')" = 0 ] || fail "rows left after archiving to files"

@@ -5,11 +5,7 @@ source "$(dirname "$0")/lib.sh"
 RETENTION="keep_last = 1" write_config
 "$GENDB" app.db --size-mb 40 >/dev/null
 for delay in 0.01 0.03 0.05 0.08 0.12 0.17 0.25 0.35; do
-    "$UPKEEP" -q backup app >/dev/null 2>&1 &
-    pid=$!
-    sleep $delay
-    kill -9 $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    interrupt KILL $delay "$UPKEEP" -q backup app
     "$GENDB" app.db --mutate 0.5 --seed ${delay#0.} >/dev/null
 done
 listed=$(ls repo/snapshots 2>/dev/null | wc -l)
@@ -26,11 +22,7 @@ for delay in 0.005 0.02 0.05 0.1; do
     expect_status 0 "$UPKEEP" backup app
     newest=$(ls repo/snapshots | sort | tail -1)
     "$GENDB" app.db --mutate 2 --seed 3 >/dev/null
-    "$UPKEEP" -q prune >/dev/null 2>&1 &
-    pid=$!
-    sleep $delay
-    kill -9 $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    interrupt KILL $delay "$UPKEEP" -q prune
     [ -e "repo/snapshots/$newest" ] || fail "the newest backup was removed"
     expect_status 0 "$UPKEEP" verify --all
 done
@@ -42,18 +34,10 @@ pass "killed prunes never remove what a kept backup needs"
 # SIGTERM (or Ctrl-C) during restore and verify removes their temporary files.
 mkdir -p verify-tmp
 for delay in 0.02 0.05 0.1; do
-    "$UPKEEP" -q restore latest --database app --to interrupted.db &
-    pid=$!
-    sleep $delay
-    kill -TERM $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    interrupt TERM $delay "$UPKEEP" -q restore latest --database app --to interrupted.db
     [ -z "$(ls -A | grep upkeep-restore || true)" ] || fail "interrupted restore left a temporary file"
     rm -f interrupted.db
-    TMPDIR=$SCRATCH/verify-tmp "$UPKEEP" -q verify latest &
-    pid=$!
-    sleep $delay
-    kill -INT $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    interrupt INT $delay env TMPDIR=$SCRATCH/verify-tmp "$UPKEEP" -q verify latest
     [ -z "$(ls verify-tmp | grep -v -- '-wal$\|-shm$' || true)" ] || fail "interrupted verify left its image"
 done
 pass "interrupted restore and verify leave no temporary files"

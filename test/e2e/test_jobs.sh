@@ -34,11 +34,7 @@ expect_status 0 env UPKEEP_TEST_ENV=production "$UPKEEP" run --all
 pass "require_env skips and records the skip"
 # A run killed with -9 is shown as interrupted, not as running forever.
 "$GENDB" app.db --size-mb 40 >/dev/null
-env UPKEEP_TEST_ENV=production "$UPKEEP" -q run nightly &
-pid=$!
-sleep 0.2
-kill -9 $pid
-wait $pid 2>/dev/null || true
+interrupt KILL 0.2 env UPKEEP_TEST_ENV=production "$UPKEEP" -q run nightly
 expect_status 0 "$UPKEEP" history nightly --limit 1 --json
 expect_contains "$OUT" '"result": "interrupted"'
 pass "a killed run shows as interrupted"

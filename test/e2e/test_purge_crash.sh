@@ -33,11 +33,7 @@ check_invariants() {
     [ -z "$missing" ] || fail "file deleted while its row exists: $missing"
 }
 for delay in 0.05 0.1 0.15 0.2 0.3 0.4 0.5 0.7; do
-    "$UPKEEP" -q run purge >/dev/null 2>&1 &
-    pid=$!
-    sleep $delay
-    kill -9 $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    interrupt KILL $delay "$UPKEEP" -q run purge
     check_invariants
 done
 pass "8 killed purges: database intact, no file deleted before its row"
