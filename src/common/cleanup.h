@@ -4,10 +4,20 @@
 #ifndef UK_CLEANUP_H
 #define UK_CLEANUP_H
 
+#include <signal.h>
+
 /* Installs the signal handlers (main calls this once). */
 void cleanup_install(void);
-/* Returns a slot number, or -1 when all slots are taken (the file is then not protected). */
-int cleanup_register(const char *path);
+
+/* Holds the stopping signals back until cleanup_release(). Create the file and register it
+ * in between, so that no signal can fall after the file appears and before it is known. */
+void cleanup_hold(sigset_t *saved);
+void cleanup_release(const sigset_t *saved);
+
+/* Returns a slot number, or -1 when all slots are taken (the file is then not protected).
+ * SUFFIXES, NULL or NULL-terminated, names companion files (PATH + suffix, e.g. "-wal")
+ * removed along with it. */
+int cleanup_register(const char *path, const char *const *suffixes);
 void cleanup_unregister(int slot);
 
 #endif

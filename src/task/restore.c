@@ -209,7 +209,12 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
     char *base_copy = xstrdup(req->to_path);
     tmp = xasprintf("%s/.%s.upkeep-restore-XXXXXX", dir, basename(base_copy));
     free(base_copy);
+    sigset_t saved;
+    cleanup_hold(&saved);
     fd = mkstemp(tmp);
+    if (fd >= 0)
+        cleanup_slot = cleanup_register(tmp, db_companion_suffixes(m.driver));
+    cleanup_release(&saved);
     if (fd < 0) {
         uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
                      "unable to create a file in '%s'", dir);
@@ -217,7 +222,6 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
         tmp = NULL;
         goto out;
     }
-    cleanup_slot = cleanup_register(tmp);
     char label[100];
     snprintf(label, sizeof label, "restore %s", m.id);
     progress = progress_new(label, req->progress);

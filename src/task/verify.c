@@ -45,7 +45,12 @@ int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, boo
     res->chunks = m.chunk_count;
     const char *tmpdir = getenv("TMPDIR");
     tmp = xasprintf("%s/upkeep-verify-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/var/tmp");
+    sigset_t saved;
+    cleanup_hold(&saved);
     fd = mkstemp(tmp);
+    if (fd >= 0)
+        cleanup_slot = cleanup_register(tmp, db_companion_suffixes(m.driver));
+    cleanup_release(&saved);
     if (fd < 0) {
         uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
                      "unable to create a temporary file like '%s'", tmp);
@@ -53,7 +58,6 @@ int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, boo
         tmp = NULL;
         goto out;
     }
-    cleanup_slot = cleanup_register(tmp);
     char label[100];
     snprintf(label, sizeof label, "verify %s", m.id);
     p = progress_new(label, progress);

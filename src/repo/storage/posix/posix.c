@@ -79,6 +79,8 @@ static void *posix_write_begin_opts(void *impl, const char *name, bool exclusive
     w->storage = s;
     w->exclusive = exclusive;
     w->final_path = xasprintf("%s/%s", s->root, name);
+    sigset_t saved;
+    cleanup_hold(&saved);
     for (int attempt = 0; attempt < 100; attempt++) {
         free(w->tmp_path);
         w->tmp_path = xasprintf("%s/tmp/%d-%08x-%d", s->root, (int)getpid(), nonce, attempt);
@@ -86,6 +88,9 @@ static void *posix_write_begin_opts(void *impl, const char *name, bool exclusive
         if (w->fd >= 0 || errno != EEXIST)
             break;
     }
+    if (w->fd >= 0)
+        w->cleanup_slot = cleanup_register(w->tmp_path, NULL);
+    cleanup_release(&saved);
     if (w->fd < 0) {
         uk_error_set(err, io_code(errno), errno, "unable to create file '%s'", w->tmp_path);
         free(w->tmp_path);
@@ -93,7 +98,6 @@ static void *posix_write_begin_opts(void *impl, const char *name, bool exclusive
         free(w);
         return NULL;
     }
-    w->cleanup_slot = cleanup_register(w->tmp_path);
     return w;
 }
 
