@@ -41,7 +41,6 @@
 #include "task/maintenance.h"
 #include "db/sqlite/sqlite_ops.h"
 
-#define SELECT_CHUNK 2000
 /* Text is a date only if it starts like one: "12345" is a valid julianday() argument too. */
 #define ISO_GLOB "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 #define MAX_BATCH 5000
@@ -420,8 +419,7 @@ static int run_batches(RowJob *p, UkError *err)
     sqlite3_stmt *sel = NULL, *del = NULL, *copy = NULL, *path_stmt = NULL;
     int64_t *candidates = NULL;
     size_t n_candidates = 0, cap = 0, next = 0;
-    int64_t *rowids = xcalloc(SELECT_CHUNK, sizeof *rowids);
-    char **paths = xcalloc(SELECT_CHUNK, sizeof *paths);
+    char **paths = xcalloc(MAX_BATCH, sizeof *paths);
     int rc = -1;
     if (sqlite3_prepare_v2(p->db, select_sql, -1, &sel, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, path_sql, -1, &path_stmt, NULL) != SQLITE_OK ||
@@ -443,104 +441,97 @@ static int run_batches(RowJob *p, UkError *err)
     double ms_per_row = -1; /* measured after a small first batch */
     size_t last_batch = 8;
     sqlite_ops_own_checkpoints(p->db);
-    for (;;) {
-        /* The next chunk of candidates and their paths, outside any write transaction. */
-        size_t n = 0;
-        while (n < SELECT_CHUNK && next < n_candidates) {
-            rowids[n] = candidates[next++];
-            paths[n] = NULL;
-            if (p->files) {
-                sqlite3_bind_int64(path_stmt, 1, rowids[n]);
-                if (sqlite3_step(path_stmt) == SQLITE_ROW) {
-                    const unsigned char *path = sqlite3_column_text(path_stmt, 0);
-                    paths[n] = path && *path ? xstrdup((const char *)path) : NULL;
-                }
-                sqlite3_reset(path_stmt);
+    while (next < n_candidates) {
+        /* Aim at 70% of the budget (row costs vary within a table), and grow at most twofold
+         * per batch: a cheap batch of cached rows says little about the next. */
+        size_t want =
+            ms_per_row < 0
+                ? 16
+                : (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.7 / ms_per_row));
+        if (want > 2 * last_batch)
+            want = 2 * last_batch;
+        size_t count = n_candidates - next < want ? n_candidates - next : want;
+        const int64_t *rowids = candidates + next;
+        /* The batch's paths, read outside any write transaction. */
+        for (size_t i = 0; i < count; i++) {
+            paths[i] = NULL;
+            if (!p->files)
+                continue;
+            sqlite3_bind_int64(path_stmt, 1, rowids[i]);
+            if (sqlite3_step(path_stmt) == SQLITE_ROW) {
+                const unsigned char *path = sqlite3_column_text(path_stmt, 0);
+                paths[i] = path && *path ? xstrdup((const char *)path) : NULL;
             }
-            n++;
+            sqlite3_reset(path_stmt);
         }
-        if (n == 0)
-            break;
-        for (size_t start = 0; start < n;) {
-            /* Aim at 70% of the budget (row costs vary within a table), and grow at most
-             * twofold per batch: a cheap batch of cached rows says little about the next. */
-            size_t want = ms_per_row < 0
-                              ? 16
-                              : (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.7 /
-                                                                    ms_per_row));
-            if (want > 2 * last_batch)
-                want = 2 * last_batch;
-            size_t count = n - start < want ? n - start : want;
-            /* Archive: the copy commits durably before the delete starts. It reads the
-             * application's database and writes only the archive. */
-            if (copy && copy_batch(p, copy, rowids + start, count, err) != 0)
-                goto out;
-            /* The journal names the batch's candidates before anything is deleted (a row that
-             * turns out not to qualify still exists, so recovery keeps its file). Writing it
-             * here keeps its fsyncs out of the write lock. */
-            if (p->journal && journal_write(p, rowids + start, paths + start, count, err) != 0)
-                goto out;
-            /* Pause right before taking the lock: the batch then starts just after the
-             * application's writers got their turn, not at a random moment. */
-            if (res->batches > 0)
-                sqlite_ops_between_batches(p->db, p->job->pause);
-            if (sqlite_ops_exec(p->db, "BEGIN IMMEDIATE", err) != 0)
-                goto out;
-            double t0 = monotonic_seconds(); /* the write lock is held from here */
-            size_t deleted = 0;
-            for (size_t i = start; i < start + count; i++) {
-                sqlite3_bind_int64(del, 1, rowids[i]);
-                int step = sqlite3_step(del);
-                sqlite3_reset(del);
-                if (step != SQLITE_DONE) {
-                    uk_error_set(err, UK_E_DB, 0, "unable to delete row %lld of '%s': %s",
-                                 (long long)rowids[i], p->job->table, sqlite3_errmsg(p->db));
-                    sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
-                    goto out;
-                }
-                if (sqlite3_changes(p->db) == 0) { /* changed meanwhile: keep it and its file */
-                    free(paths[i]);
-                    paths[i] = NULL;
-                } else {
-                    deleted++;
-                }
-            }
-            if (sqlite_ops_exec(p->db, "COMMIT", err) != 0) {
-                uk_error_prefix(err, "purge of '%s' stopped: ", p->job->table);
+        /* Archive: the copy commits durably before the delete starts. It reads the
+         * application's database and writes only the archive. */
+        if (copy && copy_batch(p, copy, rowids, count, err) != 0)
+            goto out;
+        /* The journal names the batch's candidates before anything is deleted (a row that
+         * turns out not to qualify still exists, so recovery keeps its file). Writing it here
+         * keeps its fsyncs out of the write lock. */
+        if (p->journal && journal_write(p, rowids, paths, count, err) != 0)
+            goto out;
+        /* Pause right before taking the lock: the batch then starts just after the
+         * application's writers got their turn, not at a random moment. */
+        if (res->batches > 0)
+            sqlite_ops_between_batches(p->db, p->job->pause);
+        if (sqlite_ops_exec(p->db, "BEGIN IMMEDIATE", err) != 0)
+            goto out;
+        double t0 = monotonic_seconds(); /* the write lock is held from here */
+        size_t deleted = 0;
+        for (size_t i = 0; i < count; i++) {
+            sqlite3_bind_int64(del, 1, rowids[i]);
+            int step = sqlite3_step(del);
+            sqlite3_reset(del);
+            if (step != SQLITE_DONE) {
+                uk_error_set(err, UK_E_DB, 0, "unable to delete row %lld of '%s': %s",
+                             (long long)rowids[i], p->job->table, sqlite3_errmsg(p->db));
                 sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
-                if (p->journal)
-                    unlink(p->journal); /* nothing was deleted: the files stay */
                 goto out;
             }
-            double ms = sqlite_ops_elapsed_ms(t0);
-            /* Files go only once the deletion is durable (in WAL mode COMMIT does not sync). */
-            if (p->journal && sqlite_ops_sync_commit(p->db, err) != 0)
-                goto out;
-            res->batches++;
-            res->rows += deleted;
-            if (ms > res->longest_transaction_ms)
-                res->longest_transaction_ms = ms;
-            log_debug("job=%s batch=%llu rows=%zu lock_ms=%.1f at=%.3f", p->job->name,
-                      (unsigned long long)res->batches, count, ms, t0);
-            ms_per_row = fmax(0.001, ms / (double)count);
-            last_batch = count;
-            for (size_t i = start; i < start + count; i++) {
-                if (paths[i] && p->root)
-                    count_file(p, paths[i], false);
+            if (sqlite3_changes(p->db) == 0) { /* changed meanwhile: keep it and its file */
                 free(paths[i]);
                 paths[i] = NULL;
+            } else {
+                deleted++;
             }
-            if (p->journal)
-                unlink(p->journal);
-            start += count;
         }
+        if (sqlite_ops_exec(p->db, "COMMIT", err) != 0) {
+            uk_error_prefix(err, "purge of '%s' stopped: ", p->job->table);
+            sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+            if (p->journal)
+                unlink(p->journal); /* nothing was deleted: the files stay */
+            goto out;
+        }
+        double ms = sqlite_ops_elapsed_ms(t0);
+        /* Files go only once the deletion is durable (in WAL mode COMMIT does not sync). */
+        if (p->journal && sqlite_ops_sync_commit(p->db, err) != 0)
+            goto out;
+        res->batches++;
+        res->rows += deleted;
+        if (ms > res->longest_transaction_ms)
+            res->longest_transaction_ms = ms;
+        log_debug("job=%s batch=%llu rows=%zu lock_ms=%.1f at=%.3f", p->job->name,
+                  (unsigned long long)res->batches, count, ms, t0);
+        ms_per_row = fmax(0.001, ms / (double)count);
+        last_batch = count;
+        for (size_t i = 0; i < count; i++) {
+            if (paths[i] && p->root)
+                count_file(p, paths[i], false);
+            free(paths[i]);
+            paths[i] = NULL;
+        }
+        if (p->journal)
+            unlink(p->journal);
+        next += count;
     }
     rc = 0;
 out:
-    for (size_t i = 0; i < SELECT_CHUNK; i++)
+    for (size_t i = 0; i < MAX_BATCH; i++)
         free(paths[i]);
     free(paths);
-    free(rowids);
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
     sqlite3_finalize(copy);

@@ -93,7 +93,12 @@ double sqlite_ops_elapsed_ms(double t0)
     return (monotonic_seconds() - t0) * 1000.0;
 }
 
+/* Under a steady writer the log rarely restarts, so its length says little: what counts is
+ * how much was added since the last checkpoint. Well below the application's automatic
+ * checkpoint (1000 frames by default), which would run inside one of its commits. */
+#define CHECKPOINT_FRAMES 200
 static int wal_frames; /* set by the WAL hook after each commit (one batched writer at a time) */
+static int checkpointed_at; /* log frames when the last checkpoint ran */
 
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -148,9 +153,12 @@ void sqlite_ops_between_batches(sqlite3 *db, int pause_ms)
     /* Checkpoint first, outside any transaction, so that the application's own automatic
      * checkpoints (run inside its commits) find little to copy; the application's writers
      * use the time to commit. */
-    if (wal_frames > 200) {
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        wal_frames = 0;
+    if (wal_frames < checkpointed_at)
+        checkpointed_at = 0; /* the log restarted */
+    if (wal_frames - checkpointed_at > CHECKPOINT_FRAMES) {
+        int log_frames = 0;
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, NULL);
+        checkpointed_at = log_frames;
         checkpoint_ms = sqlite_ops_elapsed_ms(started);
     }
     struct timespec step = {0, 1000000L};
