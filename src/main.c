@@ -27,6 +27,7 @@ static const struct {
     {"restore", cmd_restore, "restore a backup to a new file or in place"},
     {"verify", cmd_verify, "prove backups restorable (every chunk, the image, integrity)"},
     {"prune", cmd_prune, "apply retention and remove data no backup needs"},
+    {"calendar", cmd_calendar, "show when a cron schedule fires"},
 };
 
 static void usage(FILE *out)

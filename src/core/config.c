@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "sched/cron.h"
+#include "sched/tz.h"
 
 typedef enum { SECTION_UPKEEP, SECTION_DATABASE, SECTION_REPOSITORY, SECTION_JOB } SectionKind;
 typedef enum {
@@ -24,7 +26,9 @@ typedef enum {
     KEY_COMPRESSION,
     KEY_IDENT,
     KEY_CHOICE,
-    KEY_PATH
+    KEY_PATH,
+    KEY_SCHEDULE,
+    KEY_ZONE
 } KeyType;
 
 /* Which job tasks a job key applies to. */
@@ -66,10 +70,15 @@ static const ConfigKey config_keys[] = {
     {SECTION_UPKEEP, "state", KEY_STRING, "/var/lib/upkeep/state.db", false, G(state),
      "SQLite file holding run history and the backup catalogue (relative paths are relative to "
      "the config file)"},
-    {SECTION_UPKEEP, "timezone", KEY_STRING, NULL, false, G(timezone),
+    {SECTION_UPKEEP, "timezone", KEY_ZONE, NULL, false, G(timezone),
      "time zone for schedules and retention periods, e.g. Europe/Berlin (default: local time)"},
     {SECTION_UPKEEP, "require_env", KEY_STRING, NULL, false, G(require_env),
-     "NAME=value that must hold in the environment for `upkeep run` to start jobs"},
+     "NAME=value that must hold in the environment for jobs to run (e.g. APP_ENV=production); "
+     "runs are recorded as skipped otherwise"},
+    {SECTION_UPKEEP, "log_file", KEY_PATH, NULL, false, G(log_file),
+     "the daemon also appends its log lines here"},
+    {SECTION_UPKEEP, "shutdown_grace", KEY_DURATION, "60s", false, G(shutdown_grace),
+     "on SIGTERM the daemon lets running jobs finish this long, then stops them safely"},
 
     {SECTION_DATABASE, "url", KEY_STRING, NULL, true, D(url),
      "where the database is: sqlite:///absolute/path.db or sqlite://relative/path.db"},
@@ -100,8 +109,28 @@ static const ConfigKey config_keys[] = {
      "backup|purge|vacuum|integrity|update|archive|sql"},
     {SECTION_JOB, "database", KEY_STRING, NULL, true, J(database_name),
      "name of a [database] section", FOR_ALL},
-    {SECTION_JOB, "schedule", KEY_STRING, NULL, false, J(schedule),
-     "cron expression for when the job runs, e.g. 0 3 * * *", FOR_ALL},
+    {SECTION_JOB, "schedule", KEY_SCHEDULE, NULL, false, J(schedule),
+     "when the daemon runs the job: cron (minute hour day-of-month month day-of-week, optional "
+     "seconds first) or @hourly, @daily, @weekly, @monthly, @yearly, e.g. 0 3 * * *",
+     FOR_ALL},
+    {SECTION_JOB, "timezone", KEY_ZONE, NULL, false, J(timezone),
+     "time zone of this job's schedule (default: the [upkeep] timezone)", FOR_ALL},
+    {SECTION_JOB, "catch_up", KEY_BOOL, "yes", false, J(catch_up),
+     "when the daemon starts, run once a scheduled run missed while it was down", FOR_ALL},
+    {SECTION_JOB, "catch_up_window", KEY_DURATION, "1d", false, J(catch_up_window),
+     "how old a missed run may be and still be caught up", FOR_ALL},
+    {SECTION_JOB, "jitter", KEY_DURATION, "0", false, J(jitter),
+     "random delay up to this long before each scheduled run", FOR_ALL},
+    {SECTION_JOB, "timeout", KEY_DURATION, "0", false, J(timeout),
+     "a scheduled run still going after this long is stopped safely and recorded as failed "
+     "(0: no limit)",
+     FOR_ALL},
+    {SECTION_JOB, "retries", KEY_COUNT, "0", false, J(retries),
+     "retry a failed scheduled run up to N times", FOR_ALL},
+    {SECTION_JOB, "retry_delay", KEY_DURATION, "1m", false, J(retry_delay),
+     "wait before the first retry; each further retry waits twice as long", FOR_ALL},
+    {SECTION_JOB, "require_env", KEY_STRING, NULL, false, J(require_env),
+     "NAME=value that must hold for this job to run (default: the [upkeep] require_env)", FOR_ALL},
     {SECTION_JOB, "repository", KEY_STRING, NULL, false, J(repository_name),
      "name of the [repository] section backups go to", FOR_BACKUP, FOR_BACKUP},
     {SECTION_JOB, "verify", KEY_BOOL, "no", false, J(verify),
@@ -224,7 +253,7 @@ static bool is_choice(const char *choices, const char *value)
 static bool is_string_type(KeyType t)
 {
     return t == KEY_STRING || t == KEY_COMPRESSION || t == KEY_IDENT || t == KEY_CHOICE ||
-           t == KEY_PATH;
+           t == KEY_PATH || t == KEY_SCHEDULE || t == KEY_ZONE;
 }
 
 static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
@@ -233,7 +262,22 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
     UkError perr = {0};
     switch (key->type) {
     case KEY_STRING:
+    case KEY_SCHEDULE:
+    case KEY_ZONE:
     case KEY_COMPRESSION: {
+        CronSpec spec;
+        char why[200];
+        if (key->type == KEY_SCHEDULE && cron_parse(value, &spec, why, sizeof why) != 0) {
+            uk_error_set(&perr, UK_E_CONFIG, 0, "'%s': %s", value, why);
+            break;
+        }
+        if (key->type == KEY_ZONE && !tz_known(value)) {
+            uk_error_set(&perr, UK_E_CONFIG, 0,
+                         "unknown time zone '%s' (a name from the tz database, e.g. "
+                         "Europe/Berlin)",
+                         value);
+            break;
+        }
         if (key->type == KEY_COMPRESSION && strcmp(value, "none") != 0) {
             int level = -1;
             char extra;
@@ -613,13 +657,10 @@ static void validate(ParseState *ps)
     }
     if (!ps->failed && c->require_env && !strchr(c->require_env, '='))
         fail(ps, 0, "require_env: expected NAME=value, got '%s'", c->require_env, NULL);
-    if (!ps->failed && c->timezone) {
-        char *zone = xasprintf("/usr/share/zoneinfo/%s", c->timezone);
-        bool ok = c->timezone[0] != '/' && !strstr(c->timezone, "..") && path_exists(zone);
-        free(zone);
-        if (!ok)
-            fail(ps, 0, "timezone: unknown time zone '%s'", c->timezone, NULL);
-    }
+    for (size_t i = 0; i < c->n_jobs && !ps->failed; i++)
+        if (c->jobs[i]->require_env && !strchr(c->jobs[i]->require_env, '='))
+            fail(ps, c->jobs[i]->line, "require_env: expected NAME=value, got '%s'",
+                 c->jobs[i]->require_env, NULL);
 }
 
 const char *config_default_path(const char *explicit_path)
@@ -754,6 +795,8 @@ static const char *type_name(KeyType t)
     case KEY_BOOL: return "yes|no";
     case KEY_COUNT: return "count";
     case KEY_COMPRESSION: return "compression";
+    case KEY_SCHEDULE: return "schedule";
+    case KEY_ZONE: return "zone";
     }
     return "?";
 }

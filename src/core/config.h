@@ -55,6 +55,14 @@ typedef struct ConfigJob {
     char *database_name;
     char *repository_name;
     char *schedule;
+    char *timezone;          /* NULL: the [upkeep] timezone */
+    bool catch_up;           /* run a missed scheduled run once when the daemon starts */
+    int64_t catch_up_window; /* seconds */
+    int64_t jitter;          /* seconds of random delay before a scheduled run */
+    int64_t timeout;         /* seconds; 0: none */
+    int retries;
+    int64_t retry_delay; /* seconds before the first retry, doubling */
+    char *require_env;   /* NULL: the [upkeep] require_env */
     bool verify;
     char *tag;
     /* purge */
@@ -93,6 +101,8 @@ typedef struct Config {
     char *state;
     char *timezone;
     char *require_env;
+    char *log_file;
+    int64_t shutdown_grace; /* seconds */
     ConfigDatabase **databases;
     size_t n_databases;
     ConfigRepository **repositories;

@@ -150,7 +150,19 @@ static void test_errors(void **state)
     expect_error("[database app]\nthis is not ini\n",
                  ":2: syntax error (expected 'key = value' or '[section]')");
     expect_error("[upkeep]\ntimezone = Mars/Olympus\n",
-                 ": timezone: unknown time zone 'Mars/Olympus'");
+                 ":2: timezone: unknown time zone 'Mars/Olympus' (a name from the tz database, "
+                 "e.g. Europe/Berlin)");
+    expect_error("[job j]\ntask = integrity\ndatabase = x\nschedule = 0 0 30 2 *\n",
+                 ":4: schedule: '0 0 30 2 *': never fires: none of the chosen months has the "
+                 "chosen days");
+    expect_error("[job j]\ntask = integrity\ndatabase = x\nschedule = 61 * * * *\n",
+                 ":4: schedule: '61 * * * *': minute: 61 is out of range 0-59");
+    expect_error("[job j]\ntask = integrity\ndatabase = x\nschedule = 0 3 * *\n",
+                 ":4: schedule: '0 3 * *': expected 5 fields (minute hour day-of-month month "
+                 "day-of-week) or 6 with seconds first, found 4");
+    expect_error("[job j]\ntask = integrity\ndatabase = x\ntimezone = Europe/Nowhere\n",
+                 ":4: timezone: unknown time zone 'Europe/Nowhere' (a name from the tz "
+                 "database, e.g. Europe/Berlin)");
     expect_error("[job j]\ntask = backup\ndatabase = x\nverify = maybe\n",
                  ":4: verify: invalid boolean 'maybe' (expected yes or no)");
 }
