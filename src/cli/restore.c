@@ -3,8 +3,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/runner.h"
 #include "common/util.h"
 #include "task/task.h"
 
@@ -90,7 +92,14 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
                           .in_place = in_place,
                           .progress = cli_progress(ctx)};
     RestoreResult res;
-    if (task_restore(&req, &res, &err) != 0)
+    /* Replacing the database waits until no job works on it, and holds jobs off meanwhile. */
+    int database_fd = -1;
+    if (in_place && runner_lock_database(ctx->state, database, true, &database_fd, &err) != 0)
+        return cli_fail(&err);
+    rc = task_restore(&req, &res, &err);
+    if (database_fd >= 0)
+        close(database_fd);
+    if (rc != 0)
         return cli_fail(&err);
     if (ctx->json) {
         cli_print_json(json_pack("{s:s, s:s, s:I, s:f, s:o}", "id", res.id, "to", target,

@@ -13,7 +13,7 @@ static void help(void)
            "\n"
            "Run jobs now, one after another. Each run is recorded (see 'upkeep history').\n"
            "A job that is already running is not started twice. With require_env set in\n"
-           "[upkeep], jobs are skipped unless the environment matches.\n"
+           "[upkeep] or the job, jobs are skipped unless the environment matches.\n"
            "\n"
            "Options:\n"
            "  -a, --all      run every configured job\n"

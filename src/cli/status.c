@@ -6,12 +6,16 @@
 
 #include "cli/cli.h"
 #include "common/util.h"
+#include "sched/cron.h"
+#include "sched/daemon.h"
+#include "sched/tz.h"
 
 static void status_help(void)
 {
     printf("Usage: upkeep status\n"
            "\n"
-           "For each job: task, schedule, last run, its result and duration.\n");
+           "Whether the daemon is running, and for each job: task, schedule, next scheduled\n"
+           "run (in the job's time zone), last run, its result and duration.\n");
 }
 
 /* The summary holds the precise duration; the row's timestamps are whole seconds. */
@@ -38,6 +42,22 @@ static json_t *run_json(const RunRecord *r)
                      r->error ? json_string(r->error) : json_null());
 }
 
+/* The job's next scheduled run, RFC 3339 in its zone, or "-" when it has no schedule. */
+static void next_run(const Config *c, const ConfigJob *job, char *buf, size_t len)
+{
+    CronSpec spec;
+    char why[200];
+    time_t next;
+    const char *zone = job->timezone ? job->timezone : c->timezone;
+    if (!job->schedule || cron_parse(job->schedule, &spec, why, sizeof why) != 0 ||
+        cron_next(&spec, zone, time(NULL), &next) != 0)
+        return;
+    TzScope scope;
+    tz_enter(&scope, zone);
+    tz_format(next, buf, len);
+    tz_leave(&scope);
+}
+
 int cmd_status(CliContext *ctx, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -52,9 +72,16 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
     Config *c = ctx->config;
     UkError err = {0};
     json_t *out = json_array();
-    if (!ctx->json)
-        printf("%-20s %-8s %-14s %-19s %-11s %s\n", "JOB", "TASK", "SCHEDULE", "LAST RUN", "RESULT",
-               "DURATION");
+    pid_t daemon_pid = 0;
+    bool daemon_up = daemon_is_running(state_path(ctx->state), &daemon_pid);
+    if (!ctx->json) {
+        if (daemon_up)
+            printf("daemon: running (pid %ld)\n\n", (long)daemon_pid);
+        else
+            printf("daemon: not running (scheduled jobs run only with 'upkeep daemon')\n\n");
+        printf("%-20s %-9s %-16s %-25s %-19s %-11s %s\n", "JOB", "TASK", "SCHEDULE", "NEXT RUN",
+               "LAST RUN", "RESULT", "DURATION");
+    }
     for (size_t i = 0; i < c->n_jobs; i++) {
         ConfigJob *job = c->jobs[i];
         RunRecord last;
@@ -63,10 +90,17 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
             json_decref(out);
             return cli_fail(&err);
         }
+        char next[64] = "-";
+        next_run(c, job, next, sizeof next);
         if (ctx->json) {
             json_array_append_new(
-                out, json_pack("{s:s, s:s, s:o, s:o}", "job", job->name, "task", job->task,
-                               "schedule", job->schedule ? json_string(job->schedule) : json_null(),
+                out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "job", job->name, "task",
+                               job->task, "schedule",
+                               job->schedule ? json_string(job->schedule) : json_null(), "timezone",
+                               job->timezone ? json_string(job->timezone)
+                               : c->timezone ? json_string(c->timezone)
+                                             : json_null(),
+                               "next_run", strcmp(next, "-") ? json_string(next) : json_null(),
                                "last_run", found ? run_json(&last) : json_null()));
         } else {
             char t[32] = "never", d[32] = "-";
@@ -75,8 +109,9 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
                 if (last.ended_at)
                     format_duration(run_seconds(&last), d, sizeof d);
             }
-            printf("%-20s %-8s %-14s %-19s %-11s %s\n", job->name, job->task,
-                   job->schedule ? job->schedule : "(manual)", t, found ? last.result : "-", d);
+            printf("%-20s %-9s %-16s %-25s %-19s %-11s %s\n", job->name, job->task,
+                   job->schedule ? job->schedule : "(manual)", next, t, found ? last.result : "-",
+                   d);
         }
         if (found) {
             free(last.summary);
@@ -84,7 +119,8 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
         }
     }
     if (ctx->json)
-        cli_print_json(out);
+        cli_print_json(json_pack("{s:{s:b, s:o}, s:o}", "daemon", "running", daemon_up, "pid",
+                                 daemon_up ? json_integer(daemon_pid) : json_null(), "jobs", out));
     else
         json_decref(out);
     return 0;

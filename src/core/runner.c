@@ -10,23 +10,33 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "core/log.h"
 #include "task/maintenance.h"
 #include "task/task.h"
 
-/* flock on <state dir>/locks/job-NAME.lock; the kernel drops it if the process dies. */
-static int job_lock(State *st, const char *job, int *fd_out, UkError *err)
+/* flock on <state dir>/locks/NAME.lock; the kernel drops it if the process dies. WAIT blocks
+ * until the lock is free; otherwise a held lock fails with UK_E_LOCKED. */
+static int take_lock(State *st, const char *name, int how, bool wait, int *fd_out, UkError *err)
 {
     char *dir = path_dirname(state_path(st));
     char *locks = xasprintf("%s/locks", dir);
-    char *path = xasprintf("%s/job-%s.lock", locks, job);
+    char *path = xasprintf("%s/%s.lock", locks, name);
     int rc = mkdir_p(locks, 0700, err);
     int fd = -1;
     if (rc == 0) {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
+        if (fd < 0) {
             rc = uk_error_set(err, UK_E_IO, errno, "unable to open lock file '%s'", path);
-        else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            rc = uk_error_set(err, UK_E_LOCKED, 0, "job '%s' is already running", job);
+        } else if (flock(fd, how | LOCK_NB) != 0) {
+            if (!wait) {
+                rc = uk_error_set(err, UK_E_LOCKED, 0, "%s is in use", name);
+            } else {
+                log_warn("waiting for %s: another job holds it", name);
+                while (flock(fd, how) != 0 && errno == EINTR)
+                    ;
+            }
+        }
+        if (rc != 0 && fd >= 0) {
             close(fd);
             fd = -1;
         }
@@ -35,6 +45,24 @@ static int job_lock(State *st, const char *job, int *fd_out, UkError *err)
     free(locks);
     free(path);
     *fd_out = fd;
+    return rc;
+}
+
+static int job_lock(State *st, const char *job, int *fd_out, UkError *err)
+{
+    char *name = xasprintf("job-%s", job);
+    int rc = take_lock(st, name, LOCK_EX, false, fd_out, err);
+    free(name);
+    if (rc != 0 && err->code == UK_E_LOCKED)
+        uk_error_set(err, UK_E_LOCKED, 0, "job '%s' is already running", job);
+    return rc;
+}
+
+int runner_lock_database(State *st, const char *database, bool exclusive, int *fd_out, UkError *err)
+{
+    char *name = xasprintf("database-%s", database);
+    int rc = take_lock(st, name, exclusive ? LOCK_EX : LOCK_SH, true, fd_out, err);
+    free(name);
     return rc;
 }
 
@@ -173,7 +201,7 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
                    RunOutcome *out, UkError *err)
 {
     memset(out, 0, sizeof *out);
-    int lock_fd = -1;
+    int lock_fd = -1, database_fd = -1;
     if (job_lock(st, job->name, &lock_fd, err) != 0)
         return -1;
     int rc = -1;
@@ -183,10 +211,17 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
     double started = monotonic_seconds();
     json_t *summary = json_object();
     int task_rc;
-    if (!config_env_requirement_holds(config->require_env)) {
+    const char *require_env = job->require_env ? job->require_env : config->require_env;
+    /* VACUUM rewrites the database: it waits for the other jobs on it, and they for it. The
+     * run is recorded first, so a waiting run shows as running. */
+    if (!opts->dry_run && runner_lock_database(st, job->database->name, job->kind == TASK_VACUUM,
+                                               &database_fd, &out->error) != 0) {
+        task_rc = -1;
+        snprintf(out->result, sizeof out->result, "failed");
+    } else if (!config_env_requirement_holds(require_env)) {
         uk_error_set(&out->error, UK_E_USAGE, 0,
                      "job '%s' skipped: require_env %s does not hold in this environment",
-                     job->name, config->require_env);
+                     job->name, require_env);
         task_rc = -1;
         snprintf(out->result, sizeof out->result, "skipped");
     } else {
@@ -201,6 +236,8 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
                        : state_run_end(st, out->run_id, out->result, out->summary_json,
                                        task_rc == 0 ? NULL : out->error.msg, err);
 out:
+    if (database_fd >= 0)
+        close(database_fd);
     if (lock_fd >= 0)
         close(lock_fd);
     return rc;

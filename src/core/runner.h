@@ -30,4 +30,9 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
                    RunOutcome *outcome, UkError *err);
 void run_outcome_clear(RunOutcome *outcome);
 
+/* Jobs on one database share its lock; VACUUM and an in-place restore take it exclusively.
+ * Blocks until granted (saying so at info level). Close *fd_out to release. */
+int runner_lock_database(State *st, const char *database, bool exclusive, int *fd_out,
+                         UkError *err);
+
 #endif

@@ -212,6 +212,23 @@ int state_run_end(State *st, int64_t run_id, const char *result, const char *sum
     return rc;
 }
 
+int state_run_stopped(State *st, pid_t pid, const char *result, const char *error_msg, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE runs SET ended_at = ?, result = ?, error = ?"
+                           " WHERE pid = ? AND result = 'running'",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "record run result");
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
+    sqlite3_bind_text(stmt, 2, result, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, error_msg, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, pid);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record run result");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 static void copy_text(char *dst, size_t len, const unsigned char *src)
 {
     snprintf(dst, len, "%s", src ? (const char *)src : "");
@@ -244,6 +261,25 @@ int state_last_run(State *st, const char *job, RunRecord *out, UkError *err)
             &stmt, NULL) != SQLITE_OK)
         return db_error(st, err, "read runs");
     sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+    int found = 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        read_run(stmt, out);
+        found = 1;
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+int state_run_of_process(State *st, const char *job, pid_t pid, RunRecord *out, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT " RUN_COLUMNS " FROM runs WHERE job = ? AND pid = ?"
+                           " ORDER BY id DESC LIMIT 1",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "read runs");
+    sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, pid);
     int found = 0;
     if (sqlite3_step(stmt) == SQLITE_ROW) {
         read_run(stmt, out);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "core/error.h"
@@ -50,6 +51,11 @@ int state_run_begin(State *st, const char *job, const char *task, const char *tr
 int state_run_end(State *st, int64_t run_id, const char *result, const char *summary_json,
                   const char *error_msg, UkError *err);
 /* Most recent run of job (0 when none, 1 when found). */
+/* Ends the runs process PID left 'running' (it was stopped by a signal) with RESULT. */
+int state_run_stopped(State *st, pid_t pid, const char *result, const char *error_msg,
+                      UkError *err);
+/* The run process PID recorded for JOB: 1 found, 0 none, -1 error. */
+int state_run_of_process(State *st, const char *job, pid_t pid, RunRecord *out, UkError *err);
 int state_last_run(State *st, const char *job, RunRecord *out, UkError *err);
 /* Runs newest first; job NULL for all. Caller frees with state_runs_free. */
 int state_history(State *st, const char *job, int limit, RunRecord **out, size_t *n, UkError *err);

@@ -8,7 +8,7 @@ WRITER=${WRITER:?set by meson}
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/upkeep-e2e.XXXXXX")
 cleanup_scratch() {
     jobs -p | xargs -r kill 2>/dev/null || true
-    rm -rf "$SCRATCH"
+    [ -n "${KEEP_SCRATCH:-}" ] || rm -rf "$SCRATCH"
 }
 trap cleanup_scratch EXIT
 cd "$SCRATCH"
@@ -64,4 +64,15 @@ database = app
 repository = local
 verify = ${VERIFY:-no}
 CONF
+}
+
+# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds; fails the test after SECONDS.
+wait_for() {
+    local limit=$1
+    shift
+    local deadline=$(($(date +%s) + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${limit}s waiting for: $*"
+        sleep 0.1
+    done
 }

@@ -1,0 +1,186 @@
+#!/bin/bash
+# The daemon end to end, with seconds-level schedules: runs happen and are recorded, one
+# daemon per state, no overlap, timeout, retries, catch-up after a restart, require_env,
+# SIGHUP with a good and a bad config, SIGTERM during a job, and VACUUM waiting its turn.
+source "$(dirname "$0")/lib.sh"
+"$GENDB" app.db --size-mb 1 --seed 1 >/dev/null
+runs() { # runs JOB RESULT: how many scheduled runs of JOB ended with RESULT
+    sqlite3 state/state.db "SELECT count(*) FROM runs WHERE job = '$1' AND trigger = 'schedule' AND result = '$2'"
+}
+at_least() { [ "$(runs "$1" "$2")" -ge "$3" ]; }
+start_daemon() { "$UPKEEP" daemon >>daemon.log 2>&1 & dpid=$!; wait_for 10 grep -q "daemon started" daemon.log; }
+stop_daemon() { kill -TERM "$dpid"; wait "$dpid"; }
+soon() { echo $(( ($(date +%s) + ${1:-2}) % 60 )); } # a seconds field that comes up in N s
+hold_database() { flock -x state/locks/database-app.lock sleep "$1" & holder=$!; sleep 0.3; }
+conf() { # conf EXTRA-JOBS: the config with the given [job] sections
+    cat > upkeep.conf <<CONF
+[upkeep]
+state = state/state.db
+shutdown_grace = 1s
+[database app]
+url = sqlite://app.db
+$1
+CONF
+}
+mkdir -p state/locks
+
+# Runs happen on schedule, recorded with trigger 'schedule'; status shows the daemon.
+conf "[job tick]
+task = integrity
+database = app
+schedule = */1 * * * * *"
+start_daemon
+wait_for 15 at_least tick success 2
+expect_status 0 "$UPKEEP" status
+expect_contains "$OUT" "daemon: running (pid $dpid)"
+expect_contains "$OUT" "*/1 * * * * *"
+expect_status 1 "$UPKEEP" daemon
+expect_contains "$ERR" "a daemon is already running for state"
+stop_daemon
+expect_contains "$(cat daemon.log)" "job 'tick' success in"
+expect_status 0 "$UPKEEP" status
+expect_contains "$OUT" "daemon: not running"
+pass "scheduled runs happen and are recorded; one daemon per state"
+
+# No overlap: while a run waits (the database is held), due ticks are skipped and warned once.
+: > daemon.log
+hold_database 6
+start_daemon
+wait_for 10 at_least tick skipped 1
+[ "$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE result = 'running'")" -eq 1 ] ||
+    fail "two runs of one job at once"
+sleep 1.5
+[ "$(runs tick skipped)" -eq 1 ] || fail "a skipped tick should be recorded once per run"
+[ "$(grep -c 'previous one is still running' daemon.log)" -eq 1 ] || fail "overlap warned more than once"
+wait "$holder"
+wait_for 10 grep -q "due runs were skipped while it ran" daemon.log
+stop_daemon
+pass "a job still running is not started again; the skip is recorded and warned once"
+
+# Timeout: a run past it is stopped and recorded as failed.
+conf "[job slow]
+task = integrity
+database = app
+schedule = $(soon 1) * * * * *
+timeout = 1s"
+: > daemon.log
+hold_database 8
+start_daemon
+wait_for 15 at_least slow failed 1
+expect_contains "$(sqlite3 state/state.db "SELECT error FROM runs WHERE job = 'slow'")" "stopped after its timeout of 1"
+stop_daemon
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+pass "a run past its timeout is stopped and recorded as failed"
+
+# Retries: a failing job is retried with doubling delays, then left alone.
+conf "[database gone]
+url = sqlite://missing.db
+[job flaky]
+task = integrity
+database = gone
+schedule = $(soon 2) * * * * *
+retries = 2
+retry_delay = 1s"
+: > daemon.log
+start_daemon
+wait_for 20 at_least flaky failed 3
+sleep 2.5
+[ "$(runs flaky failed)" -eq 3 ] || fail "expected 1 run + 2 retries, got $(runs flaky failed)"
+expect_contains "$(cat daemon.log)" "retry 2 of 2"
+stop_daemon
+pass "a failed run is retried 'retries' times"
+
+# Catch-up: a tick missed while the daemon was down runs once at start.
+conf "[job nightly]
+task = integrity
+database = app
+schedule = $(soon 2) * * * * *"
+expect_status 0 "$UPKEEP" run nightly
+sleep 3
+: > daemon.log
+start_daemon
+wait_for 10 at_least nightly success 1
+sleep 1
+[ "$(runs nightly success)" -eq 1 ] || fail "catch-up ran more than once"
+expect_contains "$(cat daemon.log)" "catching up the run due at"
+stop_daemon
+sed -i 's/^schedule = .*/&\ncatch_up = no/' upkeep.conf
+sed -i "s/^schedule = .*/schedule = $(soon 2) * * * * */" upkeep.conf
+expect_status 0 "$UPKEEP" run nightly
+sleep 3
+: > daemon.log
+start_daemon
+sleep 1.5
+[ "$(runs nightly success)" -eq 1 ] || fail "catch_up = no still caught up"
+stop_daemon
+pass "a missed run is caught up once at start (and not with catch_up = no)"
+
+# require_env: scheduled runs are skipped and recorded as skipped.
+conf "[job prod-only]
+task = integrity
+database = app
+schedule = */1 * * * * *
+require_env = UPKEEP_TEST_ENV=production"
+: > daemon.log
+start_daemon
+wait_for 10 at_least prod-only skipped 1
+[ "$(runs prod-only success)" -eq 0 ] || fail "require_env did not hold, yet the job ran"
+expect_contains "$(cat daemon.log)" "require_env UPKEEP_TEST_ENV=production does not hold"
+stop_daemon
+pass "require_env: scheduled runs are skipped and recorded"
+
+# SIGHUP: a good config is taken, a bad one is logged and the old one stays.
+conf "[job first]
+task = integrity
+database = app
+schedule = 0 0 1 1 *"
+: > daemon.log
+start_daemon
+conf "[job second]
+task = integrity
+database = app
+schedule = */1 * * * * *"
+kill -HUP "$dpid"
+wait_for 10 at_least second success 1
+echo "this is not a config line" >> upkeep.conf
+kill -HUP "$dpid"
+wait_for 10 grep -q "config not reloaded, the previous one stays in force: .*upkeep.conf:10" daemon.log
+n=$(runs second success)
+wait_for 10 at_least second success $((n + 2))
+stop_daemon
+pass "SIGHUP reloads a good config and keeps the old one when the new one is bad"
+
+# SIGTERM during a job: it gets shutdown_grace, then is stopped and recorded as interrupted.
+conf "[job busy]
+task = integrity
+database = app
+schedule = */1 * * * * *"
+: > daemon.log
+hold_database 20
+start_daemon
+wait_for 10 grep -q "job 'busy' started" daemon.log
+t0=$(date +%s)
+stop_daemon
+[ $(( $(date +%s) - t0 )) -le 5 ] || fail "the daemon took too long to stop"
+expect_contains "$(sqlite3 state/state.db "SELECT result, error FROM runs WHERE job = 'busy' ORDER BY id DESC LIMIT 1")" "interrupted|stopped: the daemon was shutting down"
+[ "$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE result = 'running'")" -eq 0 ] ||
+    fail "a run was left 'running'"
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+pass "SIGTERM lets a job finish within the grace period, then stops it safely"
+
+# VACUUM needs the database alone: it waits while another job holds it.
+conf "[job vac]
+task = vacuum
+database = app
+min_free_percent = 0"
+flock -s state/locks/database-app.lock sleep 2 & holder=$!
+sleep 0.3
+t0=$(date +%s.%N)
+expect_status 0 "$UPKEEP" run vac
+waited=$(echo "$(date +%s.%N) - $t0" | bc)
+[ "$(echo "$waited > 1.2" | bc)" -eq 1 ] || fail "vacuum did not wait for the other job ($waited s)"
+expect_contains "$ERR" "waiting for database-app"
+wait "$holder"
+pass "VACUUM waits for the other jobs on its database"
