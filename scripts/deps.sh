@@ -3,7 +3,8 @@
 # Idempotent: when everything is present it only checks and returns.
 set -eu
 packages="gcc make meson ninja-build pkg-config libsqlite3-dev sqlite3 libzstd-dev zstd
-libssl-dev libinih-dev libjansson-dev libcmocka-dev scdoc restic time bc clang-format"
+libssl-dev libinih-dev libjansson-dev libcmocka-dev scdoc restic time bc clang-format
+tzdata jq systemd util-linux"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -29,6 +29,7 @@ static const struct {
     {"verify", cmd_verify, "prove backups restorable (every chunk, the image, integrity)"},
     {"prune", cmd_prune, "apply retention and remove data no backup needs"},
     {"calendar", cmd_calendar, "show when a cron schedule fires"},
+    {"install", cmd_install, "hand scheduling to systemd or cron"},
 };
 
 static void usage(FILE *out)
