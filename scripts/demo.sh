@@ -68,7 +68,13 @@ printf 'rows in restored forms table: %s (live database: %s)\n' \
 say "What retention would keep or remove, and why (nothing is removed with --dry-run)"
 show "$upkeep" prune --dry-run
 
-say "Status of the jobs"
+say "Status of the jobs: the next scheduled run of each, and whether the scheduler runs"
 show "$upkeep" status
+
+say "A job at 02:30 in Berlin when clocks go forward (02:30 does not exist on 28 March: it runs once, at 03:00)"
+show "$upkeep" calendar '30 2 * * *' --tz Europe/Berlin --from 2027-03-26T12:00:00+01:00 --count 3
+
+say "Put the scheduler in place: what 'upkeep install systemd' would write"
+show "$upkeep" install systemd --dry-run
 
 printf '\nEverything above lives in %s. Next: README.md, "upkeep --help", man upkeep.\n' "$demo"
