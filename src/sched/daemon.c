@@ -51,7 +51,7 @@ typedef struct Daemon {
     bool stopping;
     double stop_deadline;
     FILE *log_file;
-    int signal_fd, timer_fd;
+    int signal_fd, timer_fd, pid_fd;
 } Daemon;
 
 static double now_wall(void)
@@ -132,6 +132,7 @@ static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, d
         setpgid(0, 0); /* its own group: a stop reaches whatever it starts */
         close(d->signal_fd);
         close(d->timer_fd);
+        close(d->pid_fd); /* its lock says "a daemon runs": a child must not keep it */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -438,6 +439,7 @@ int daemon_run(const DaemonOptions *opts, Config **config, State *st, UkError *e
         free(pid_path);
         return -1;
     }
+    d.pid_fd = pid_fd;
     char pid_text[32];
     int pid_len = snprintf(pid_text, sizeof pid_text, "%ld\n", (long)getpid());
     if (ftruncate(pid_fd, 0) != 0 || pwrite(pid_fd, pid_text, (size_t)pid_len, 0) != pid_len)

@@ -166,9 +166,22 @@ stop_daemon
 expect_contains "$(sqlite3 state/state.db "SELECT result, error FROM runs WHERE job = 'busy' ORDER BY id DESC LIMIT 1")" "interrupted|stopped: the daemon was shutting down"
 [ "$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE result = 'running'")" -eq 0 ] ||
     fail "a run was left 'running'"
+pass "SIGTERM lets a job finish within the grace period, then stops it safely"
+
+# A daemon killed outright leaves no lock behind, even while a job it started still runs.
+: > daemon.log
+start_daemon
+wait_for 10 grep -q "job 'busy' started" daemon.log
+kill -KILL "$dpid"
+wait "$dpid" 2>/dev/null || true
+expect_status 0 "$UPKEEP" status
+expect_contains "$OUT" "daemon: not running"
+: > daemon.log
+start_daemon
+stop_daemon
 kill "$holder" 2>/dev/null || true
 wait "$holder" 2>/dev/null || true
-pass "SIGTERM lets a job finish within the grace period, then stops it safely"
+pass "a killed daemon can be started again while its last job is still running"
 
 # VACUUM needs the database alone: it waits while another job holds it.
 conf "[job vac]
