@@ -33,6 +33,7 @@ test-sanitize: deps $(ASAN_BUILD)/build.ninja
 bench: build
 	bench/run.sh $(BUILD)
 	bench/maintenance.sh $(BUILD)
+	bench/daemon.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)
