@@ -17,6 +17,7 @@ conf() { # conf EXTRA-JOBS: the config with the given [job] sections
 [upkeep]
 state = state/state.db
 shutdown_grace = 1s
+${UPKEEP_EXTRA:-}
 [database app]
 url = sqlite://app.db
 $1
@@ -116,6 +117,23 @@ sleep 1.5
 stop_daemon
 pass "a missed run is caught up once at start (and not with catch_up = no)"
 
+# jitter: each run is planned at a random moment within the jitter after its tick.
+UPKEEP_EXTRA="timezone = UTC" conf "[job jittery]
+task = integrity
+database = app
+schedule = 0 3 * * *
+jitter = 1h"
+: > daemon.log
+start_daemon
+stop_daemon
+planned=$(sed -n "s/.*job 'jittery' (0 3 \* \* \*): next run \(.*\)$/\1/p" daemon.log)
+[ -n "$planned" ] || fail "the daemon did not log the next run: $(cat daemon.log)"
+day=$(date -u +%F)
+[ "$(date -u +%H)" -lt 3 ] || day=$(date -u -d tomorrow +%F)
+offset=$(( $(date -u -d "$planned" +%s) - $(date -u -d "$day 03:00" +%s) ))
+[ "$offset" -gt 0 ] && [ "$offset" -lt 3600 ] || fail "jitter 1h planned the 03:00 run $offset s after it"
+pass "jitter delays each run by a random amount within the limit"
+
 # require_env: scheduled runs are skipped and recorded as skipped.
 conf "[job prod-only]
 task = integrity
@@ -145,7 +163,7 @@ kill -HUP "$dpid"
 wait_for 10 at_least second success 1
 echo "this is not a config line" >> upkeep.conf
 kill -HUP "$dpid"
-wait_for 10 grep -q "config not reloaded, the previous one stays in force: .*upkeep.conf:10" daemon.log
+wait_for 10 grep -q "config not reloaded, the previous one stays in force: .*upkeep.conf:$(wc -l < upkeep.conf)" daemon.log
 n=$(runs second success)
 wait_for 10 at_least second success $((n + 2))
 stop_daemon
