@@ -21,6 +21,7 @@ static const struct {
     {"check", cmd_check, "validate the configuration"},
     {"run", cmd_run, "run jobs now (recorded like scheduled runs)"},
     {"daemon", cmd_daemon, "run scheduled jobs when they are due"},
+    {"health", cmd_health, "check databases, backups, disks and jobs against thresholds"},
     {"status", cmd_status, "each job's schedule, last run and result"},
     {"history", cmd_history, "past runs with their summaries"},
     {"backup", cmd_backup, "take an ad-hoc backup of a database"},

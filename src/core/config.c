@@ -28,7 +28,9 @@ typedef enum {
     KEY_CHOICE,
     KEY_PATH,
     KEY_SCHEDULE,
-    KEY_ZONE
+    KEY_ZONE,
+    KEY_SIZE,
+    KEY_FREE
 } KeyType;
 
 /* Which job tasks a job key applies to. */
@@ -79,9 +81,41 @@ static const ConfigKey config_keys[] = {
      "the daemon also appends its log lines here"},
     {SECTION_UPKEEP, "shutdown_grace", KEY_DURATION, "60s", false, G(shutdown_grace),
      "on SIGTERM the daemon lets running jobs finish this long, then stops them safely"},
+    {SECTION_UPKEEP, "disk_paths", KEY_STRING, NULL, false, G(disk_paths),
+     "comma-separated paths whose filesystems' free space health checks"},
+    {SECTION_UPKEEP, "disk_free_warning", KEY_FREE, NULL, false, G(disk_free_warning),
+     "health warns when a disk_paths filesystem has less free space than this: a size (10GB) "
+     "or a percentage (10%)"},
+    {SECTION_UPKEEP, "disk_free_critical", KEY_FREE, NULL, false, G(disk_free_critical),
+     "health is critical below this free space: a size or a percentage"},
+    {SECTION_UPKEEP, "listen", KEY_STRING, "127.0.0.1:9187", false, G(listen),
+     "address:port of the daemon's HTTP endpoint (/health, /metrics, status page), or off; "
+     "anything but loopback needs token"},
+    {SECTION_UPKEEP, "token", KEY_STRING, NULL, false, G(token),
+     "bearer token the HTTP endpoint requires (Authorization: Bearer TOKEN)"},
+    {SECTION_UPKEEP, "metrics_textfile", KEY_PATH, NULL, false, G(metrics_textfile),
+     "file the daemon rewrites (atomically) with the metrics after every run, for "
+     "node_exporter's textfile collector"},
+    {SECTION_UPKEEP, "health_interval", KEY_DURATION, "5m", false, G(health_interval),
+     "how often the daemon evaluates health (alerts, on_critical)"},
 
     {SECTION_DATABASE, "url", KEY_STRING, NULL, true, D(url),
      "where the database is: sqlite:///absolute/path.db or sqlite://relative/path.db"},
+    {SECTION_DATABASE, "size_warning", KEY_SIZE, NULL, false, D(size_warning),
+     "health warns when the database (with its WAL) is larger, e.g. 5GB"},
+    {SECTION_DATABASE, "size_critical", KEY_SIZE, NULL, false, D(size_critical),
+     "health is critical when the database is larger, e.g. 8GB"},
+    {SECTION_DATABASE, "count_tables", KEY_STRING, NULL, false, D(count_tables),
+     "comma-separated tables whose row counts health and metrics report"},
+    {SECTION_DATABASE, "backup_max_age", KEY_DURATION, NULL, false, D(backup_max_age),
+     "health is critical when the newest backup is older, e.g. 25h"},
+    {SECTION_DATABASE, "verify_max_age", KEY_DURATION, NULL, false, D(verify_max_age),
+     "health warns when the newest backup proven restorable (verify) is older: the RPO you "
+     "really have"},
+    {SECTION_DATABASE, "integrity_max_age", KEY_DURATION, NULL, false, D(integrity_max_age),
+     "health warns when the last integrity check of the database is older"},
+    {SECTION_DATABASE, "on_critical", KEY_STRING, NULL, false, D(on_critical),
+     "job to run when a health check of this database turns critical (once per transition)"},
 
     {SECTION_REPOSITORY, "url", KEY_STRING, NULL, true, R(url),
      "where backups are stored: file:///absolute/dir or file://relative/dir"},
@@ -332,6 +366,30 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
         if (parse_bool(value, (bool *)field, &perr) == 0)
             return 0;
         break;
+    case KEY_SIZE:
+        if (parse_size(value, (uint64_t *)field, &perr) == 0)
+            return 0;
+        break;
+    case KEY_FREE: {
+        FreeThreshold *t = (FreeThreshold *)field;
+        size_t n = strlen(value);
+        if (n > 1 && value[n - 1] == '%') {
+            char *end = NULL;
+            double pct = strtod(value, &end);
+            if (end == value + n - 1 && pct >= 0 && pct <= 100) {
+                *t = (FreeThreshold){.set = true, .percent = true, .value = pct};
+                return 0;
+            }
+            uk_error_set(&perr, UK_E_CONFIG, 0, "invalid percentage '%s' (0%% to 100%%)", value);
+            break;
+        }
+        uint64_t bytes;
+        if (parse_size(value, &bytes, &perr) == 0) {
+            *t = (FreeThreshold){.set = true, .percent = false, .value = (double)bytes};
+            return 0;
+        }
+        break;
+    }
     case KEY_COUNT:
         if (parse_uint(value, (int *)field, &perr) == 0)
             return 0;
@@ -655,6 +713,13 @@ static void validate(ParseState *ps)
             break;
         }
     }
+    for (size_t i = 0; i < c->n_databases && !ps->failed; i++) {
+        ConfigDatabase *d = c->databases[i];
+        if (d->on_critical && !config_find_job(c, d->on_critical))
+            fail(ps, d->line, "on_critical: no [job %s]", d->on_critical, NULL);
+        if (d->size_warning && d->size_critical && d->size_warning > d->size_critical)
+            fail(ps, d->line, "database '%s': size_warning is above size_critical", d->name, NULL);
+    }
     if (!ps->failed && c->require_env && !strchr(c->require_env, '='))
         fail(ps, 0, "require_env: expected NAME=value, got '%s'", c->require_env, NULL);
     for (size_t i = 0; i < c->n_jobs && !ps->failed; i++)
@@ -795,6 +860,8 @@ static const char *type_name(KeyType t)
     case KEY_BOOL: return "yes|no";
     case KEY_COUNT: return "count";
     case KEY_COMPRESSION: return "compression";
+    case KEY_SIZE: return "size";
+    case KEY_FREE: return "size|percent";
     case KEY_SCHEDULE: return "schedule";
     case KEY_ZONE: return "zone";
     }

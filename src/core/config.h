@@ -13,12 +13,24 @@
 
 #include "core/error.h"
 
+/* A free-space threshold: a size ("10GB") or a share of the filesystem ("10%"). */
+typedef struct FreeThreshold {
+    bool set;
+    bool percent;
+    double value; /* bytes or percent */
+} FreeThreshold;
+
 typedef struct ConfigDatabase {
     char *name;
     int line;
     char *url;
     char *driver; /* "sqlite" */
     char *path;   /* resolved against the config file's directory */
+    /* health */
+    uint64_t size_warning, size_critical;                      /* bytes; 0: no threshold */
+    char *count_tables;                                        /* comma-separated */
+    int64_t backup_max_age, verify_max_age, integrity_max_age; /* seconds; 0: none */
+    char *on_critical;                                         /* job to run */
 } ConfigDatabase;
 
 typedef struct RetentionPolicy {
@@ -103,6 +115,12 @@ typedef struct Config {
     char *require_env;
     char *log_file;
     int64_t shutdown_grace; /* seconds */
+    char *disk_paths;       /* comma-separated, checked by health */
+    FreeThreshold disk_free_warning, disk_free_critical;
+    char *listen; /* host:port of the daemon's HTTP endpoint; "" or "off": none */
+    char *token;  /* bearer token required by the endpoint */
+    char *metrics_textfile;
+    int64_t health_interval; /* seconds between the daemon's health evaluations */
     ConfigDatabase **databases;
     size_t n_databases;
     ConfigRepository **repositories;

@@ -44,6 +44,13 @@ static const char *migrations[] = {
     "  verified_at INTEGER,"
     "  verify_result TEXT,"
     "  PRIMARY KEY (repository, id));",
+    /* 2: the last status of each health check, to act once per transition */
+    "CREATE TABLE health ("
+    "  check_key TEXT PRIMARY KEY,"
+    "  status TEXT NOT NULL,"
+    "  since INTEGER NOT NULL,"
+    "  value REAL,"
+    "  message TEXT);",
 };
 
 static int db_error(State *st, UkError *err, const char *what)
@@ -225,6 +232,36 @@ int state_run_stopped(State *st, pid_t pid, const char *result, const char *erro
     sqlite3_bind_text(stmt, 3, error_msg, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 4, pid);
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record run result");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int state_health_set(State *st, const char *key, const char *status, double value,
+                     const char *message, char *previous, size_t len, UkError *err)
+{
+    previous[0] = '\0';
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT status FROM health WHERE check_key = ?", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        return db_error(st, err, "read health");
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        snprintf(previous, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO health(check_key, status, since, value, message)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(check_key) DO UPDATE SET"
+                           " since = CASE WHEN status = ?2 THEN since ELSE ?3 END,"
+                           " status = ?2, value = ?4, message = ?5",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "record health");
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64)time(NULL));
+    if (value == value) /* not NaN */
+        sqlite3_bind_double(stmt, 4, value);
+    sqlite3_bind_text(stmt, 5, message, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record health");
     sqlite3_finalize(stmt);
     return rc;
 }

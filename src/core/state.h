@@ -61,6 +61,11 @@ int state_last_run(State *st, const char *job, RunRecord *out, UkError *err);
 int state_history(State *st, const char *job, int limit, RunRecord **out, size_t *n, UkError *err);
 void state_runs_free(RunRecord *runs, size_t n);
 
+/* Records a health check's status; PREVIOUS gets the one recorded before ("" the first time),
+ * so callers act once per transition. */
+int state_health_set(State *st, const char *key, const char *status, double value,
+                     const char *message, char *previous, size_t len, UkError *err);
+
 int state_backup_upsert(State *st, const BackupRecord *b, UkError *err);
 int state_backup_delete(State *st, const char *repository, const char *id, UkError *err);
 int state_backup_set_verified(State *st, const char *repository, const char *id, time_t when,

@@ -1,5 +1,6 @@
 #include "db/db.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "db/db_driver.h"
@@ -41,4 +42,24 @@ const char *const *db_companion_suffixes(const char *driver)
     static const char *const sqlite_suffixes[] = {"-wal", "-shm", "-journal", NULL};
     static const char *const none[] = {NULL};
     return driver && strcmp(driver, "sqlite") == 0 ? sqlite_suffixes : none;
+}
+
+int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkError *err)
+{
+    memset(stats, 0, sizeof *stats);
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return uk_error_set(err, UK_E_CONFIG, 0, "database '%s': no driver for '%s'", db->name,
+                            db->url);
+    char list[4096];
+    snprintf(list, sizeof list, "%s", tables ? tables : "");
+    char *save = NULL;
+    for (char *t = strtok_r(list, ", \t", &save); t && stats->n_tables < DB_MAX_COUNTED_TABLES;
+         t = strtok_r(NULL, ", \t", &save))
+        snprintf(stats->tables[stats->n_tables++], sizeof stats->tables[0], "%s", t);
+    if (d->inspect(db->path, stats, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    return 0;
 }

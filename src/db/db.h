@@ -36,6 +36,22 @@ int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, U
  * first problems reported. Returns -1 only when the check could not run. */
 int db_check_image(const char *driver, const char *path, char *result, size_t len, UkError *err);
 
+/* What health and metrics report about a live database. Counts of TABLES, in order; a table
+ * that does not exist counts -1. */
+#define DB_MAX_COUNTED_TABLES 32
+typedef struct DbStats {
+    uint64_t size_bytes; /* the database file(s) */
+    uint64_t wal_bytes;  /* write-ahead log, when there is one */
+    uint64_t page_count, page_size, freelist_pages;
+    size_t n_tables;
+    char tables[DB_MAX_COUNTED_TABLES][128];
+    int64_t rows[DB_MAX_COUNTED_TABLES];
+} DbStats;
+
+/* Reads the statistics without writing anything (a read-only connection). TABLES is a
+ * comma-separated list, or NULL. */
+int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkError *err);
+
 /* Suffixes of the files that live beside a database file and belong to it (for SQLite
  * "-wal", "-shm", "-journal"), NULL-terminated. Moving or deleting a database means moving
  * or deleting these too. */

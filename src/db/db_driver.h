@@ -5,6 +5,7 @@
  *                must be able to keep writing meanwhile; the driver documents how long, if at
  *                all, it can block writers. Constant memory whatever the database size.
  * - check_image: required. Open a file produced from a snapshot and check its integrity.
+ * - inspect:     required. Size, pages and row counts of stats->tables, read-only.
  * Feature bits tell callers what else a driver can do, so they never test driver names. */
 #ifndef UK_DB_DRIVER_H
 #define UK_DB_DRIVER_H
@@ -18,6 +19,7 @@ typedef struct DbDriver {
     unsigned features;
     int (*snapshot)(const char *location, ImageSink *sink, SnapshotInfo *info, UkError *err);
     int (*check_image)(const char *path, char *result, size_t len, UkError *err);
+    int (*inspect)(const char *location, DbStats *stats, UkError *err);
 } DbDriver;
 
 extern const DbDriver db_sqlite_driver;

@@ -332,6 +332,23 @@ int cron_next(const CronSpec *spec, const char *zone, time_t after, time_t *next
     return 0;
 }
 
+int cron_prev(const CronSpec *spec, const char *zone, time_t at, time_t *prev)
+{
+    /* Widen the window until it holds a fire time, then walk to the last one: the window
+     * grows fourfold, so it never holds more than a few. */
+    for (long window = 60; window <= TEN_YEARS; window *= 4) {
+        time_t t;
+        if (cron_next(spec, zone, at - window, &t) != 0 || t > at)
+            continue;
+        time_t last = t;
+        while (cron_next(spec, zone, last, &t) == 0 && t <= at)
+            last = t;
+        *prev = last;
+        return 0;
+    }
+    return -1;
+}
+
 /* Bits LO..HI of MASK as a comma list ("*" when all are set), values printed with FORMAT. */
 static void append_list(char **out, size_t *len, uint64_t mask, int lo, int hi, const char *format,
                         const char *const *names)

@@ -38,6 +38,10 @@ int cron_parse(const char *expr, CronSpec *spec, char *why, size_t why_len);
  * -1 when there is none within the next ten years. */
 int cron_next(const CronSpec *spec, const char *zone, time_t after, time_t *next);
 
+/* The last fire time at or before AT (for "is this job overdue?"). Returns 0, or -1 when there
+ * is none within the past ten years. */
+int cron_prev(const CronSpec *spec, const char *zone, time_t at, time_t *prev);
+
 /* Writes the schedule as systemd OnCalendar= expressions (one per line, several when a cron
  * day rule needs it), or returns -1 when it cannot be expressed. */
 int cron_to_oncalendar(const CronSpec *spec, const char *zone, char *out, size_t len);

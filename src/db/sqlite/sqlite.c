@@ -452,9 +452,75 @@ out:
     return rc;
 }
 
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static int64_t pragma_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static int sqlite_inspect(const char *path, DbStats *stats, UkError *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return uk_error_set(err, errno == ENOENT ? UK_E_NOTFOUND : UK_E_IO, errno,
+                            "unable to open database file '%s'", path);
+    sqlite3 *db = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        uk_error_set(err, UK_E_DB, 0, "unable to open '%s': %s", path,
+                     db ? sqlite3_errmsg(db) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    stats->page_count = (uint64_t)pragma_int(db, "PRAGMA page_count");
+    stats->page_size = (uint64_t)pragma_int(db, "PRAGMA page_size");
+    stats->freelist_pages = (uint64_t)pragma_int(db, "PRAGMA freelist_count");
+    if (pragma_int(db, "SELECT count(*) FROM sqlite_schema") < 0) {
+        uk_error_set(err, UK_E_DB, 0, "'%s' is not a readable SQLite database: %s", path,
+                     sqlite3_errmsg(db));
+        goto out;
+    }
+    for (size_t i = 0; i < stats->n_tables; i++) {
+        stats->rows[i] = -1;
+        sqlite3_stmt *stmt = NULL;
+        /* The name is bound, then quoted by SQLite itself: no SQL is built from it. */
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?",
+                               -1, &stmt, NULL) != SQLITE_OK)
+            continue;
+        sqlite3_bind_text(stmt, 1, stats->tables[i], -1, SQLITE_STATIC);
+        bool exists = sqlite3_step(stmt) == SQLITE_ROW;
+        sqlite3_finalize(stmt);
+        if (!exists)
+            continue;
+        char *quoted = sqlite3_mprintf("SELECT count(*) FROM \"%w\"", stats->tables[i]);
+        stats->rows[i] = pragma_int(db, quoted);
+        sqlite3_free(quoted);
+    }
+    char *wal = sqlite3_mprintf("%s-wal", path);
+    stats->wal_bytes = file_size(wal);
+    sqlite3_free(wal);
+    stats->size_bytes = (uint64_t)st.st_size;
+    rc = 0;
+out:
+    sqlite3_close(db);
+    return rc;
+}
+
 const DbDriver db_sqlite_driver = {
     .name = "sqlite",
     .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_PAGE_IMAGE,
     .snapshot = sqlite_snapshot,
     .check_image = sqlite_check_image,
+    .inspect = sqlite_inspect,
 };

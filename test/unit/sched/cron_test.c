@@ -192,6 +192,31 @@ static void test_dst_lord_howe(void **state)
                  "2027-10-03T01:00:00+10:30 2027-10-03T03:00:00+11:00");
 }
 
+static void expect_prev(const char *expr, const char *zone, const char *at, const char *expected)
+{
+    CronSpec spec;
+    char why[200], buf[64];
+    assert_int_equal(cron_parse(expr, &spec, why, sizeof why), 0);
+    time_t t, prev;
+    assert_int_equal(parse_time_rfc3339(at, &t), 0);
+    assert_int_equal(cron_prev(&spec, zone, t, &prev), 0);
+    TzScope scope;
+    tz_enter(&scope, zone);
+    tz_format(prev, buf, sizeof buf);
+    tz_leave(&scope);
+    assert_string_equal(buf, expected);
+}
+
+static void test_prev(void **state)
+{
+    (void)state;
+    expect_prev("0 3 * * *", "UTC", "2027-06-02T02:59:59Z", "2027-06-01T03:00:00+00:00");
+    expect_prev("0 3 * * *", "UTC", "2027-06-02T03:00:00Z", "2027-06-02T03:00:00+00:00");
+    expect_prev("0 4 1 * *", "Europe/London", "2027-06-15T00:00:00Z", "2027-06-01T04:00:00+01:00");
+    expect_prev("0 0 29 2 *", "UTC", "2027-06-15T00:00:00Z", "2024-02-29T00:00:00+00:00");
+    expect_prev("*/5 * * * * *", "UTC", "2027-06-15T00:00:07Z", "2027-06-15T00:00:05+00:00");
+}
+
 static void test_oncalendar(void **state)
 {
     (void)state;
@@ -217,7 +242,7 @@ int main(void)
         cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_fields),
         cmocka_unit_test(test_days),         cmocka_unit_test(test_dst_berlin),
         cmocka_unit_test(test_dst_new_york), cmocka_unit_test(test_dst_lord_howe),
-        cmocka_unit_test(test_oncalendar),
+        cmocka_unit_test(test_oncalendar),   cmocka_unit_test(test_prev),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,128 @@
+/* upkeep health: every check with its value and thresholds, for people and for monitors. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/util.h"
+#include "core/runner.h"
+#include "health/health.h"
+
+static void health_help(void)
+{
+    printf("Usage: upkeep health [--no-actions]\n"
+           "\n"
+           "Checks the databases (reachable, size against size_warning and size_critical,\n"
+           "pages, free pages, WAL, row counts of count_tables), the last integrity check,\n"
+           "the age of the newest backup (backup_max_age) and of the newest one proven\n"
+           "restorable (verify_max_age), free space of disk_paths, and failed or overdue\n"
+           "jobs. The first line is in the monitoring-plugins format, so Nagios, Icinga and\n"
+           "similar run this command unchanged.\n"
+           "\n"
+           "A database's on_critical job runs when one of its checks turns critical (once\n"
+           "per transition, not on every check).\n"
+           "\n"
+           "Options:\n"
+           "  --no-actions   do not record statuses or run on_critical jobs\n"
+           "\n"
+           "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also when the\n"
+           "configuration or state cannot be read).\n");
+}
+
+static const char *value_text(const HealthCheck *c, char *buf, size_t len)
+{
+    if (isnan(c->value))
+        snprintf(buf, len, "-");
+    else if (strcmp(c->unit, "bytes") == 0)
+        format_size((uint64_t)c->value, buf, len);
+    else if (strcmp(c->unit, "seconds") == 0)
+        format_duration(c->value, buf, len);
+    else if (strcmp(c->unit, "ratio") == 0)
+        snprintf(buf, len, "%.1f%%", 100 * c->value);
+    else
+        snprintf(buf, len, "%.0f", c->value);
+    return buf;
+}
+
+static json_t *number_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+int cmd_health(CliContext *ctx, int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        health_help();
+        return 0;
+    }
+    static const struct option options[] = {{"no-actions", no_argument, NULL, 'n'}, {0}};
+    bool actions = true;
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt != 'n') {
+            cli_usage_error("health", "unknown option '%s'", argv[optind - 1]);
+            return HEALTH_UNKNOWN;
+        }
+        actions = false;
+    }
+    if (optind < argc) {
+        cli_usage_error("health", "unexpected argument '%s'", argv[optind]);
+        return HEALTH_UNKNOWN;
+    }
+    if (cli_open_state(ctx) != 0) {
+        printf("UPKEEP UNKNOWN - the configuration or state database cannot be read\n");
+        return HEALTH_UNKNOWN;
+    }
+    HealthReport report;
+    health_evaluate(ctx->config, ctx->state, &report);
+    const ConfigJob **jobs = NULL;
+    size_t n_jobs = 0;
+    if (actions)
+        health_record(ctx->config, ctx->state, &report, &jobs, &n_jobs);
+    char line[4096];
+    health_plugin_line(&report, line, sizeof line);
+    if (ctx->json) {
+        json_t *checks = json_array();
+        for (size_t i = 0; i < report.n; i++) {
+            const HealthCheck *c = &report.checks[i];
+            json_array_append_new(
+                checks, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "check", c->check,
+                                  "subject", c->subject, "status", health_status_name(c->status),
+                                  "value", number_or_null(c->value), "unit", c->unit, "warning",
+                                  number_or_null(c->warning), "critical",
+                                  number_or_null(c->critical), "message", c->message));
+        }
+        cli_print_json(json_pack("{s:s, s:o, s:s, s:o}", "status",
+                                 health_status_name(report.overall), "at", cli_json_time(report.at),
+                                 "summary", line, "checks", checks));
+    } else {
+        printf("%s\n\n", line);
+        printf("%-9s %-20s %-24s %-12s %s\n", "STATUS", "CHECK", "SUBJECT", "VALUE", "DETAIL");
+        for (size_t i = 0; i < report.n; i++) {
+            const HealthCheck *c = &report.checks[i];
+            char v[32];
+            printf("%-9s %-20s %-24s %-12s %s\n", health_status_name(c->status), c->check,
+                   c->subject, value_text(c, v, sizeof v), c->message);
+        }
+    }
+    for (size_t i = 0; i < n_jobs; i++) {
+        if (!ctx->json)
+            fprintf(stderr, "upkeep: a check turned critical: running job '%s' (on_critical)\n",
+                    jobs[i]->name);
+        RunOptions opts = {.trigger = "health"};
+        RunOutcome outcome;
+        UkError err = {0};
+        if (runner_run_job(ctx->config, ctx->state, jobs[i], &opts, &outcome, &err) != 0)
+            cli_fail(&err);
+        else
+            run_outcome_clear(&outcome);
+    }
+    free(jobs);
+    int status = (int)report.overall;
+    health_report_clear(&report);
+    return status;
+}

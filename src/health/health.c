@@ -1,0 +1,443 @@
+#include "health/health.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "common/util.h"
+#include "db/db.h"
+#include "sched/cron.h"
+
+/* A scheduled job counts as overdue once its last due time is this far past without a run. */
+#define OVERDUE_GRACE 300
+
+const char *health_status_name(HealthStatus s)
+{
+    static const char *names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+    return names[s];
+}
+
+static int severity(HealthStatus s)
+{
+    static const int rank[] = {0, 2, 3, 1}; /* OK < UNKNOWN < WARNING < CRITICAL */
+    return rank[s];
+}
+
+static HealthCheck *add(HealthReport *r, const char *check, const char *subject, const char *unit)
+{
+    r->checks = xrealloc(r->checks, (r->n + 1) * sizeof *r->checks);
+    HealthCheck *c = &r->checks[r->n++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->check, sizeof c->check, "%s", check);
+    snprintf(c->subject, sizeof c->subject, "%s", subject);
+    c->unit = unit;
+    c->value = c->warning = c->critical = NAN;
+    return c;
+}
+
+static void say(HealthCheck *c, HealthStatus status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(HealthCheck *c, HealthStatus status, const char *fmt, ...)
+{
+    c->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+}
+
+/* "30h", "2d 4h": ages for people. */
+static const char *age_text(double seconds, char *buf, size_t len)
+{
+    long s = (long)seconds;
+    if (s < 120)
+        snprintf(buf, len, "%lds", s);
+    else if (s < 7200)
+        snprintf(buf, len, "%ldm", s / 60);
+    else if (s < 3 * 86400)
+        snprintf(buf, len, "%ldh", s / 3600);
+    else
+        snprintf(buf, len, "%ldd", s / 86400);
+    return buf;
+}
+
+static void check_database(const ConfigDatabase *db, HealthReport *r)
+{
+    DbStats stats;
+    UkError err = {0};
+    HealthCheck *c = add(r, "reachable", db->name, "");
+    if (db_inspect(db, db->count_tables, &stats, &err) != 0) {
+        c->value = 0;
+        say(c, HEALTH_CRITICAL, "%s", err.msg);
+        return;
+    }
+    c->value = 1;
+    say(c, HEALTH_OK, "database '%s' opens and reads", db->name);
+
+    char a[32], b[32];
+    c = add(r, "size", db->name, "bytes");
+    c->value = (double)(stats.size_bytes + stats.wal_bytes);
+    if (db->size_warning)
+        c->warning = (double)db->size_warning;
+    if (db->size_critical)
+        c->critical = (double)db->size_critical;
+    format_size(stats.size_bytes + stats.wal_bytes, a, sizeof a);
+    if (db->size_critical && c->value > c->critical)
+        say(c, HEALTH_CRITICAL, "database '%s' is %s (critical above %s)", db->name, a,
+            format_size(db->size_critical, b, sizeof b));
+    else if (db->size_warning && c->value > c->warning)
+        say(c, HEALTH_WARNING, "database '%s' is %s (warning above %s)", db->name, a,
+            format_size(db->size_warning, b, sizeof b));
+    else
+        say(c, HEALTH_OK, "database '%s' is %s", db->name, a);
+
+    c = add(r, "pages", db->name, "pages");
+    c->value = (double)stats.page_count;
+    say(c, HEALTH_OK, "%llu pages of %s", (unsigned long long)stats.page_count,
+        format_size(stats.page_size, a, sizeof a));
+    c = add(r, "freelist", db->name, "ratio");
+    c->value = stats.page_count ? (double)stats.freelist_pages / (double)stats.page_count : 0;
+    say(c, HEALTH_OK, "%llu free pages (%.1f%%)", (unsigned long long)stats.freelist_pages,
+        100 * c->value);
+    c = add(r, "wal", db->name, "bytes");
+    c->value = (double)stats.wal_bytes;
+    say(c, HEALTH_OK, "write-ahead log %s", format_size(stats.wal_bytes, a, sizeof a));
+    for (size_t i = 0; i < stats.n_tables; i++) {
+        char subject[300];
+        snprintf(subject, sizeof subject, "%s.%s", db->name, stats.tables[i]);
+        c = add(r, "rows", subject, "rows");
+        if (stats.rows[i] < 0) {
+            say(c, HEALTH_UNKNOWN, "no table '%s' in database '%s'", stats.tables[i], db->name);
+        } else {
+            c->value = (double)stats.rows[i];
+            say(c, HEALTH_OK, "%lld rows in %s", (long long)stats.rows[i], stats.tables[i]);
+        }
+    }
+}
+
+static void check_backups(const Config *config, State *st, const ConfigDatabase *db, time_t now,
+                          HealthReport *r)
+{
+    bool backed_up = false; /* does any job back this database up? */
+    for (size_t i = 0; i < config->n_jobs; i++)
+        backed_up |= config->jobs[i]->kind == TASK_BACKUP && config->jobs[i]->database == db;
+    BackupRecord *list = NULL;
+    size_t n = 0;
+    UkError err = {0};
+    if (state_backups(st, NULL, &list, &n, &err) != 0)
+        n = 0;
+    time_t newest = 0, newest_verified = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i].database, db->name) != 0)
+            continue;
+        if (list[i].created_at > newest)
+            newest = list[i].created_at;
+        if (strcmp(list[i].verify_result, "ok") == 0 && list[i].created_at > newest_verified)
+            newest_verified = list[i].created_at;
+    }
+    free(list);
+    char a[32], b[32];
+    if (backed_up || db->backup_max_age || newest) {
+        HealthCheck *c = add(r, "backup_age", db->name, "seconds");
+        if (db->backup_max_age)
+            c->critical = (double)db->backup_max_age;
+        if (!newest) {
+            say(c, db->backup_max_age ? HEALTH_CRITICAL : HEALTH_WARNING,
+                "no backup of database '%s'", db->name);
+        } else {
+            c->value = difftime(now, newest);
+            if (db->backup_max_age && c->value > c->critical)
+                say(c, HEALTH_CRITICAL, "newest backup of '%s' is %s old (max %s)", db->name,
+                    age_text(c->value, a, sizeof a), age_text(c->critical, b, sizeof b));
+            else
+                say(c, HEALTH_OK, "newest backup of '%s' is %s old", db->name,
+                    age_text(c->value, a, sizeof a));
+        }
+    }
+    if (db->verify_max_age || newest_verified) {
+        HealthCheck *c = add(r, "verified_backup_age", db->name, "seconds");
+        if (db->verify_max_age)
+            c->warning = (double)db->verify_max_age;
+        if (!newest_verified) {
+            say(c, HEALTH_WARNING, "no backup of '%s' has been proven restorable", db->name);
+        } else {
+            c->value = difftime(now, newest_verified);
+            if (db->verify_max_age && c->value > c->warning)
+                say(c, HEALTH_WARNING, "newest proven backup of '%s' is %s old (max %s)", db->name,
+                    age_text(c->value, a, sizeof a), age_text(c->warning, b, sizeof b));
+            else
+                say(c, HEALTH_OK, "newest proven backup of '%s' is %s old", db->name,
+                    age_text(c->value, a, sizeof a));
+        }
+    }
+}
+
+static void check_integrity(const Config *config, State *st, const ConfigDatabase *db, time_t now,
+                            HealthReport *r)
+{
+    RunRecord newest = {0};
+    bool found = false, has_job = false;
+    for (size_t i = 0; i < config->n_jobs; i++) {
+        const ConfigJob *job = config->jobs[i];
+        if (job->kind != TASK_INTEGRITY || job->database != db)
+            continue;
+        has_job = true;
+        RunRecord run;
+        UkError err = {0};
+        if (state_last_run(st, job->name, &run, &err) != 1)
+            continue;
+        if (!found || run.started_at > newest.started_at) {
+            free(newest.summary);
+            free(newest.error);
+            newest = run;
+            found = true;
+        } else {
+            free(run.summary);
+            free(run.error);
+        }
+    }
+    if (!has_job && !db->integrity_max_age)
+        return;
+    HealthCheck *c = add(r, "integrity", db->name, "seconds");
+    if (db->integrity_max_age)
+        c->warning = (double)db->integrity_max_age;
+    char a[32], b[32];
+    if (!found) {
+        say(c, db->integrity_max_age ? HEALTH_WARNING : HEALTH_UNKNOWN,
+            "no integrity check of '%s' has run", db->name);
+        return;
+    }
+    c->value = difftime(now, newest.started_at);
+    if (strcmp(newest.result, "failed") == 0)
+        say(c, HEALTH_CRITICAL, "integrity check of '%s' failed %s ago: %s", db->name,
+            age_text(c->value, a, sizeof a), newest.error ? newest.error : "");
+    else if (db->integrity_max_age && c->value > c->warning)
+        say(c, HEALTH_WARNING, "last integrity check of '%s' is %s old (max %s)", db->name,
+            age_text(c->value, a, sizeof a), age_text(c->warning, b, sizeof b));
+    else
+        say(c, HEALTH_OK, "integrity of '%s': %s %s ago", db->name, newest.result,
+            age_text(c->value, a, sizeof a));
+    free(newest.summary);
+    free(newest.error);
+}
+
+static double threshold_bytes(const FreeThreshold *t, double total)
+{
+    return !t->set ? NAN : t->percent ? total * t->value / 100.0 : t->value;
+}
+
+static void check_disks(const Config *config, HealthReport *r)
+{
+    if (!config->disk_paths)
+        return;
+    char list[4096];
+    snprintf(list, sizeof list, "%s", config->disk_paths);
+    char *save = NULL;
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strlen(p);
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            p[--len] = '\0';
+        if (!*p)
+            continue;
+        char *joined = path_join(config->dir, p);
+        char *path = realpath(joined, NULL);
+        if (path)
+            free(joined);
+        else
+            path = joined;
+        HealthCheck *c = add(r, "disk_free", path, "bytes");
+        struct statvfs vfs;
+        if (statvfs(path, &vfs) != 0) {
+            say(c, HEALTH_UNKNOWN, "cannot read the free space of '%s'", path);
+            free(path);
+            continue;
+        }
+        double total = (double)vfs.f_blocks * (double)vfs.f_frsize;
+        c->value = (double)vfs.f_bavail * (double)vfs.f_frsize;
+        c->warning = threshold_bytes(&config->disk_free_warning, total);
+        c->critical = threshold_bytes(&config->disk_free_critical, total);
+        char a[32], b[32];
+        double pct = total > 0 ? 100.0 * c->value / total : 0;
+        format_size((uint64_t)c->value, a, sizeof a);
+        if (!isnan(c->critical) && c->value < c->critical)
+            say(c, HEALTH_CRITICAL, "%s free on '%s' (%.1f%%), below %s", a, path, pct,
+                format_size((uint64_t)c->critical, b, sizeof b));
+        else if (!isnan(c->warning) && c->value < c->warning)
+            say(c, HEALTH_WARNING, "%s free on '%s' (%.1f%%), below %s", a, path, pct,
+                format_size((uint64_t)c->warning, b, sizeof b));
+        else
+            say(c, HEALTH_OK, "%s free on '%s' (%.1f%%)", a, path, pct);
+        free(path);
+    }
+}
+
+static void check_jobs(const Config *config, State *st, time_t now, HealthReport *r)
+{
+    for (size_t i = 0; i < config->n_jobs; i++) {
+        const ConfigJob *job = config->jobs[i];
+        RunRecord last;
+        UkError err = {0};
+        int found = state_last_run(st, job->name, &last, &err);
+        HealthCheck *c = add(r, "job", job->name, "seconds");
+        char a[32];
+        time_t due = 0;
+        CronSpec spec;
+        char why[200];
+        if (job->schedule && cron_parse(job->schedule, &spec, why, sizeof why) == 0)
+            cron_prev(&spec, job->timezone ? job->timezone : config->timezone, now, &due);
+        bool overdue = due && difftime(now, due) > (double)(OVERDUE_GRACE + job->jitter) &&
+                       (found != 1 || last.started_at < due);
+        if (found == 1)
+            c->value = difftime(now, last.started_at);
+        if (found == 1 && strcmp(last.result, "failed") == 0)
+            say(c, HEALTH_CRITICAL, "job '%s' failed %s ago: %s", job->name,
+                age_text(c->value, a, sizeof a), last.error ? last.error : "");
+        else if (overdue)
+            say(c, HEALTH_WARNING, "job '%s' is overdue: due %s ago, %s", job->name,
+                age_text(difftime(now, due), a, sizeof a),
+                found == 1 ? "last run before that" : "never run");
+        else if (found == 1 && strcmp(last.result, "interrupted") == 0)
+            say(c, HEALTH_WARNING, "job '%s' was interrupted %s ago", job->name,
+                age_text(c->value, a, sizeof a));
+        else if (found == 1)
+            say(c, HEALTH_OK, "job '%s': %s %s ago", job->name, last.result,
+                age_text(c->value, a, sizeof a));
+        else
+            say(c, HEALTH_OK, "job '%s' has not run yet", job->name);
+        if (found == 1) {
+            free(last.summary);
+            free(last.error);
+        }
+    }
+}
+
+void health_evaluate(const Config *config, State *st, HealthReport *r)
+{
+    memset(r, 0, sizeof *r);
+    r->at = time(NULL);
+    for (size_t i = 0; i < config->n_databases; i++) {
+        const ConfigDatabase *db = config->databases[i];
+        check_database(db, r);
+        check_integrity(config, st, db, r->at, r);
+        check_backups(config, st, db, r->at, r);
+    }
+    check_disks(config, r);
+    check_jobs(config, st, r->at, r);
+    r->overall = HEALTH_OK;
+    for (size_t i = 0; i < r->n; i++)
+        if (severity(r->checks[i].status) > severity(r->overall))
+            r->overall = r->checks[i].status;
+}
+
+/* Does check C concern database DB (its own checks and its tables' row counts)? */
+static bool concerns(const HealthCheck *c, const ConfigDatabase *db)
+{
+    size_t n = strlen(db->name);
+    return strcmp(c->check, "job") != 0 && strcmp(c->check, "disk_free") != 0 &&
+           strncmp(c->subject, db->name, n) == 0 && (c->subject[n] == '\0' || c->subject[n] == '.');
+}
+
+void health_record(const Config *config, State *st, const HealthReport *r,
+                   const ConfigJob ***critical_jobs, size_t *n_jobs)
+{
+    *critical_jobs = NULL;
+    *n_jobs = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const HealthCheck *c = &r->checks[i];
+        char key[200], previous[16];
+        snprintf(key, sizeof key, "%s:%s", c->check, c->subject);
+        UkError err = {0};
+        if (state_health_set(st, key, health_status_name(c->status), c->value, c->message, previous,
+                             sizeof previous, &err) != 0)
+            continue;
+        if (c->status != HEALTH_CRITICAL || strcmp(previous, "CRITICAL") == 0)
+            continue;
+        for (size_t d = 0; d < config->n_databases; d++) {
+            const ConfigDatabase *db = config->databases[d];
+            if (!db->on_critical || !concerns(c, db))
+                continue;
+            const ConfigJob *job = config_find_job(config, db->on_critical);
+            bool listed = false;
+            for (size_t k = 0; k < *n_jobs; k++)
+                listed |= (*critical_jobs)[k] == job;
+            if (job && !listed) {
+                *critical_jobs = xrealloc(*critical_jobs, (*n_jobs + 1) * sizeof **critical_jobs);
+                (*critical_jobs)[(*n_jobs)++] = job;
+            }
+        }
+    }
+}
+
+void health_report_clear(HealthReport *r)
+{
+    free(r->checks);
+    memset(r, 0, sizeof *r);
+}
+
+/* Perfdata labels: letters, digits and '_' only, so no quoting rule of any monitor bites. */
+static void perf_label(const HealthCheck *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s_%s", c->subject, c->check);
+    for (char *p = buf; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            *p = '_';
+}
+
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+    if (*used >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *used, len - *used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
+}
+
+void health_plugin_line(const HealthReport *r, char *buf, size_t len)
+{
+    size_t used = 0;
+    append(buf, len, &used, "UPKEEP %s - ", health_status_name(r->overall));
+    size_t problems = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->checks[i].status == HEALTH_OK)
+            continue;
+        if (problems < 3)
+            append(buf, len, &used, "%s%s", problems ? "; " : "", r->checks[i].message);
+        problems++;
+    }
+    if (problems > 3)
+        append(buf, len, &used, "; and %zu more", problems - 3);
+    if (problems == 0)
+        append(buf, len, &used, "%zu checks ok", r->n);
+    append(buf, len, &used, " |");
+    for (size_t i = 0; i < r->n; i++) {
+        const HealthCheck *c = &r->checks[i];
+        if (isnan(c->value) || strcmp(c->check, "reachable") == 0)
+            continue;
+        char label[200];
+        perf_label(c, label, sizeof label);
+        const char *uom = strcmp(c->unit, "bytes") == 0     ? "B"
+                          : strcmp(c->unit, "seconds") == 0 ? "s"
+                                                            : "";
+        /* Free space alerts below its thresholds: "N:" is the plugins' range for that. */
+        const char *lower = strcmp(c->check, "disk_free") == 0 ? ":" : "";
+        append(buf, len, &used, strcmp(c->unit, "ratio") == 0 ? " %s=%.4f%s;" : " %s=%.0f%s;",
+               label, c->value, uom);
+        if (!isnan(c->warning))
+            append(buf, len, &used, "%.0f%s", c->warning, lower);
+        append(buf, len, &used, ";");
+        if (!isnan(c->critical))
+            append(buf, len, &used, "%.0f%s", c->critical, lower);
+        append(buf, len, &used, ";0;");
+    }
+}
