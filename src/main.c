@@ -22,6 +22,7 @@ static const struct {
     {"run", cmd_run, "run jobs now (recorded like scheduled runs)"},
     {"daemon", cmd_daemon, "run scheduled jobs when they are due"},
     {"health", cmd_health, "check databases, backups, disks and jobs against thresholds"},
+    {"metrics", cmd_metrics, "Prometheus metrics of runs, backups, databases and health"},
     {"status", cmd_status, "each job's schedule, last run and result"},
     {"history", cmd_history, "past runs with their summaries"},
     {"backup", cmd_backup, "take an ad-hoc backup of a database"},

@@ -51,6 +51,7 @@ int cmd_calendar(CliContext *ctx, int argc, char **argv);
 int cmd_daemon(CliContext *ctx, int argc, char **argv);
 int cmd_install(CliContext *ctx, int argc, char **argv);
 int cmd_health(CliContext *ctx, int argc, char **argv);
+int cmd_metrics(CliContext *ctx, int argc, char **argv);
 
 /* One line for people from a run's JSON summary: "backup <id>: image 100.4 MiB, stored
  * 1.1 MiB new (318 new chunks, 12538 reused), verified ok". */

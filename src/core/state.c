@@ -266,6 +266,28 @@ int state_health_set(State *st, const char *key, const char *status, double valu
     return rc;
 }
 
+int state_query(State *st, const char *sql, StateRowFn row, void *ctx, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK ||
+        !sqlite3_stmt_readonly(stmt)) {
+        sqlite3_finalize(stmt);
+        return db_error(st, err, "query state");
+    }
+    int n = sqlite3_column_count(stmt);
+    const char *values[16];
+    if (n > 16)
+        n = 16;
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        for (int i = 0; i < n; i++)
+            values[i] = (const char *)sqlite3_column_text(stmt, i);
+        row(ctx, n, values);
+    }
+    sqlite3_finalize(stmt);
+    return step == SQLITE_DONE ? 0 : db_error(st, err, "query state");
+}
+
 static void copy_text(char *dst, size_t len, const unsigned char *src)
 {
     snprintf(dst, len, "%s", src ? (const char *)src : "");

@@ -66,6 +66,11 @@ void state_runs_free(RunRecord *runs, size_t n);
 int state_health_set(State *st, const char *key, const char *status, double value,
                      const char *message, char *previous, size_t len, UkError *err);
 
+/* Runs a read-only query over the state tables and calls ROW with each result row's columns
+ * as text (NULL for SQL NULL). For reports such as the metrics. */
+typedef void (*StateRowFn)(void *ctx, int n, const char *const *values);
+int state_query(State *st, const char *sql, StateRowFn row, void *ctx, UkError *err);
+
 int state_backup_upsert(State *st, const BackupRecord *b, UkError *err);
 int state_backup_delete(State *st, const char *repository, const char *id, UkError *err);
 int state_backup_set_verified(State *st, const char *repository, const char *id, time_t when,

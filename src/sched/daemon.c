@@ -18,6 +18,8 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "core/runner.h"
+#include "health/health.h"
+#include "health/metrics.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 
@@ -52,6 +54,7 @@ typedef struct Daemon {
     double stop_deadline;
     FILE *log_file;
     int signal_fd, timer_fd, pid_fd;
+    double next_health; /* when health is evaluated next */
 } Daemon;
 
 static double now_wall(void)
@@ -166,6 +169,42 @@ static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, d
         log_info("job '%s' started", job->name);
 }
 
+/* Evaluates health and rewrites the metrics textfile. With ACT (on the health interval) it
+ * also records the statuses and starts the on_critical jobs of checks that turned critical. */
+static void check_health(Daemon *d, double now, bool act)
+{
+    if (!act && !d->config->metrics_textfile)
+        return;
+    HealthReport report;
+    health_evaluate(d->config, d->st, &report);
+    if (act) {
+        const ConfigJob **jobs = NULL;
+        size_t n_jobs = 0;
+        health_record(d->config, d->st, &report, &jobs, &n_jobs);
+        for (size_t i = 0; i < n_jobs && !d->stopping; i++) {
+            Slot *s = find_slot(d, jobs[i]->name);
+            log_warn("a health check turned critical: running job '%s' (on_critical)",
+                     jobs[i]->name);
+            if (s && !s->pid)
+                start_child(d, s, jobs[i], 1, now);
+        }
+        free(jobs);
+        if (report.overall != HEALTH_OK)
+            for (size_t i = 0; i < report.n; i++)
+                if (report.checks[i].status != HEALTH_OK)
+                    log_info("health %s: %s", health_status_name(report.checks[i].status),
+                             report.checks[i].message);
+    }
+    if (d->config->metrics_textfile) {
+        char *text = metrics_render(d->config, d->st, &report);
+        UkError err = {0};
+        if (write_file_atomic(d->config->metrics_textfile, text, strlen(text), false, &err) != 0)
+            log_warn("metrics_textfile: %s", err.msg);
+        free(text);
+    }
+    health_report_clear(&report);
+}
+
 static void record_skipped_tick(Daemon *d, Slot *s, const ConfigJob *job)
 {
     s->skipped++;
@@ -240,14 +279,18 @@ static void reap(Daemon *d)
 {
     int status;
     pid_t pid;
+    bool ended = false;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (size_t i = 0; i < d->n_slots; i++) {
             if (d->slots[i].pid == pid) {
                 child_ended(d, &d->slots[i], status, now_wall());
+                ended = true;
                 break;
             }
         }
     }
+    if (ended)
+        check_health(d, now_wall(), false); /* the textfile follows every run */
 }
 
 static void reload(Daemon *d)
@@ -321,6 +364,13 @@ static double step(Daemon *d, double now)
         if (t_ > 0 && (wake == 0 || t_ < wake))                                                    \
             wake = t_;                                                                             \
     } while (0)
+    if (!d->stopping && d->config->health_interval > 0) {
+        if (now >= d->next_health) {
+            check_health(d, now, true);
+            d->next_health = now + (double)d->config->health_interval;
+        }
+        WAKE_AT(d->next_health);
+    }
     for (size_t i = 0; i < d->n_slots; i++) {
         Slot *s = &d->slots[i];
         const ConfigJob *job = config_find_job(d->config, s->job);
