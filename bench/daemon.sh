@@ -12,6 +12,7 @@ cat > upkeep.conf <<CONF
 [upkeep]
 state = state/state.db
 timezone = Europe/Berlin
+listen = off
 [database app]
 url = sqlite://app.db
 [job nightly]

@@ -53,9 +53,7 @@ int cmd_install(CliContext *ctx, int argc, char **argv);
 int cmd_health(CliContext *ctx, int argc, char **argv);
 int cmd_metrics(CliContext *ctx, int argc, char **argv);
 
-/* One line for people from a run's JSON summary: "backup <id>: image 100.4 MiB, stored
- * 1.1 MiB new (318 new chunks, 12538 reused), verified ok". */
-void cli_summary_line(const char *summary_json, char *buf, size_t len);
+#include "core/summary.h"
 
 /* Finds which configured repository holds id_or_latest (the newest one for "latest",
  * optionally of one database). only_repo limits the search to one [repository]. */

@@ -45,7 +45,7 @@ int cmd_daemon(CliContext *ctx, int argc, char **argv)
     const char *journal = getenv("JOURNAL_STREAM");
     log_set_timestamps(!(journal && *journal));
     char *config_path = xstrdup(ctx->config->path); /* a reload frees the loaded config */
-    DaemonOptions opts = {.config_path = config_path, .describe = cli_summary_line};
+    DaemonOptions opts = {.config_path = config_path, .describe = run_summary_line};
     UkError err = {0};
     rc = daemon_run(&opts, &ctx->config, ctx->state, &err) != 0 ? cli_fail(&err) : 0;
     free(config_path);

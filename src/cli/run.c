@@ -101,7 +101,7 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
         } else if (ok) {
             if (!ctx->quiet) {
                 char d[32], line[512];
-                cli_summary_line(outcome.summary_json, line, sizeof line);
+                run_summary_line(outcome.summary_json, line, sizeof line);
                 if (dry_run)
                     printf("job '%s' (dry run, nothing changed):\n  %s\n", job->name, line);
                 else

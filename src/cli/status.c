@@ -6,9 +6,8 @@
 
 #include "cli/cli.h"
 #include "common/util.h"
-#include "sched/cron.h"
 #include "sched/daemon.h"
-#include "sched/tz.h"
+#include "sched/schedule.h"
 
 static void status_help(void)
 {
@@ -40,22 +39,6 @@ static json_t *run_json(const RunRecord *r)
                      "duration_seconds", run_seconds(r), "result", r->result, "summary",
                      summary ? summary : json_null(), "error",
                      r->error ? json_string(r->error) : json_null());
-}
-
-/* The job's next scheduled run, RFC 3339 in its zone, or "-" when it has no schedule. */
-static void next_run(const Config *c, const ConfigJob *job, char *buf, size_t len)
-{
-    CronSpec spec;
-    char why[200];
-    time_t next;
-    const char *zone = job->timezone ? job->timezone : c->timezone;
-    if (!job->schedule || cron_parse(job->schedule, &spec, why, sizeof why) != 0 ||
-        cron_next(&spec, zone, time(NULL), &next) != 0)
-        return;
-    TzScope scope;
-    tz_enter(&scope, zone);
-    tz_format(next, buf, len);
-    tz_leave(&scope);
 }
 
 int cmd_status(CliContext *ctx, int argc, char **argv)
@@ -90,8 +73,8 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
             json_decref(out);
             return cli_fail(&err);
         }
-        char next[64] = "-";
-        next_run(c, job, next, sizeof next);
+        char next[64];
+        schedule_next_text(c, job, next, sizeof next);
         if (ctx->json) {
             json_array_append_new(
                 out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "job", job->name, "task",
@@ -175,7 +158,7 @@ int cmd_history(CliContext *ctx, int argc, char **argv)
             if (runs[i].ended_at)
                 format_duration(run_seconds(&runs[i]), d, sizeof d);
             char line[512];
-            cli_summary_line(runs[i].summary, line, sizeof line);
+            run_summary_line(runs[i].summary, line, sizeof line);
             printf("%-6lld %-20s %-19s %-9s %-11s %s\n", (long long)runs[i].id, runs[i].job,
                    format_time_local(runs[i].started_at, t, sizeof t), d, runs[i].result,
                    runs[i].error ? runs[i].error : line);

@@ -147,6 +147,25 @@ void state_close(State *st)
     free(st);
 }
 
+/* SQLite keeps per-file state (locks, the WAL index mapping) shared by all connections of a
+ * process; a forked child would inherit it half-valid. The daemon closes its connection
+ * around fork() so the child starts clean. */
+void state_suspend(State *st)
+{
+    sqlite3_close(st->db);
+    st->db = NULL;
+}
+
+int state_resume(State *st, UkError *err)
+{
+    if (st->db)
+        return 0;
+    if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        return db_error(st, err, "reopen");
+    sqlite3_busy_timeout(st->db, 30000);
+    return exec(st, "PRAGMA synchronous=NORMAL", err);
+}
+
 const char *state_path(const State *st)
 {
     return st->path;

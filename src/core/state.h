@@ -45,6 +45,9 @@ typedef struct BackupRecord {
 int state_open(const char *path, State **out, UkError *err);
 void state_close(State *st);
 const char *state_path(const State *st);
+/* Closes the connection (before fork()) and opens it again. */
+void state_suspend(State *st);
+int state_resume(State *st, UkError *err);
 
 int state_run_begin(State *st, const char *job, const char *task, const char *trigger,
                     int64_t *run_id, UkError *err);

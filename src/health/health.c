@@ -207,8 +207,8 @@ static void check_integrity(const Config *config, State *st, const ConfigDatabas
         c->warning = (double)db->integrity_max_age;
     char a[32], b[32];
     if (!found) {
-        say(c, db->integrity_max_age ? HEALTH_WARNING : HEALTH_UNKNOWN,
-            "no integrity check of '%s' has run", db->name);
+        say(c, db->integrity_max_age ? HEALTH_WARNING : HEALTH_OK,
+            "no integrity check of '%s' has run yet", db->name);
         return;
     }
     c->value = difftime(now, newest.started_at);

@@ -21,7 +21,9 @@
 #include "health/health.h"
 #include "health/metrics.h"
 #include "sched/cron.h"
+#include "sched/schedule.h"
 #include "sched/tz.h"
+#include "web/http.h"
 
 #define KILL_AFTER 10.0 /* seconds between SIGTERM and SIGKILL for a child that does not stop */
 
@@ -55,6 +57,7 @@ typedef struct Daemon {
     FILE *log_file;
     int signal_fd, timer_fd, pid_fd;
     double next_health; /* when health is evaluated next */
+    WebServer *web;     /* the HTTP endpoint, NULL when listen = off */
 } Daemon;
 
 static double now_wall(void)
@@ -66,7 +69,7 @@ static double now_wall(void)
 
 static const char *job_zone(const Daemon *d, const ConfigJob *job)
 {
-    return job->timezone ? job->timezone : d->config->timezone;
+    return schedule_zone(d->config, job);
 }
 
 static const char *format_when(const Daemon *d, const ConfigJob *job, double t, char *buf,
@@ -126,16 +129,26 @@ static void sync_slots(Daemon *d, double now)
  * config file edited (or broken) since the last good reload changes nothing until SIGHUP. */
 static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, double now)
 {
+    const char *state_file = state_path(d->st);
+    state_suspend(d->st);
     pid_t pid = fork();
+    if (pid != 0) {
+        UkError err = {0};
+        if (state_resume(d->st, &err) != 0)
+            log_error("state database: %s", err.msg);
+    }
     if (pid < 0) {
         log_error("job '%s': unable to start: %s", job->name, strerror(errno));
         return;
     }
     if (pid == 0) {
         setpgid(0, 0); /* its own group: a stop reaches whatever it starts */
-        close(d->signal_fd);
-        close(d->timer_fd);
-        close(d->pid_fd); /* its lock says "a daemon runs": a child must not keep it */
+        /* Descriptors stay the daemon's: its pid-file lock, the listening socket and HTTP
+         * connections, its signal and timer fds. Only the log file is shared. */
+        int keep = d->log_file ? fileno(d->log_file) : -1;
+        if (keep > 3)
+            close_range(3, (unsigned)keep - 1, 0);
+        close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -145,7 +158,7 @@ static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, d
         RunOutcome outcome;
         RunOptions run = {.trigger = "schedule"};
         int code = 1;
-        if (state_open(state_path(d->st), &st, &err) != 0 ||
+        if (state_open(state_file, &st, &err) != 0 ||
             runner_run_job(d->config, st, job, &run, &outcome, &err) != 0) {
             log_error("job '%s': %s", job->name, err.msg);
         } else {
@@ -517,6 +530,11 @@ int daemon_run(const DaemonOptions *opts, Config **config, State *st, UkError *e
             log_warn("unable to open log_file '%s': %s", d.config->log_file, strerror(errno));
         log_set_file(d.log_file);
     }
+    if (web_enabled(d.config->listen)) {
+        d.web = web_start(&d.config, st, err);
+        if (!d.web)
+            goto out;
+    }
     double now = now_wall();
     sync_slots(&d, now);
     catch_up(&d, now);
@@ -538,11 +556,17 @@ int daemon_run(const DaemonOptions *opts, Config **config, State *st, UkError *e
             its.it_value.tv_nsec = (long)((w - floor(w)) * 1e9);
         }
         timerfd_settime(tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
-        struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
-        if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+        struct pollfd fds[3] = {{.fd = sfd, .events = POLLIN},
+                                {.fd = tfd, .events = POLLIN},
+                                {.fd = d.web ? web_fd(d.web) : -1, .events = POLLIN}};
+        long web_wait = d.web ? web_timeout_ms(d.web) : -1;
+        if (poll(fds, 3, web_wait < 0 ? -1 : (int)fmin((double)web_wait, 60000)) < 0 &&
+            errno != EINTR) {
             uk_error_set(err, UK_E_IO, errno, "poll failed");
             break;
         }
+        if (d.web)
+            web_run(d.web); /* serves what is ready; also expires idle connections */
         if (fds[1].revents & POLLIN) {
             uint64_t expirations;
             if (read(tfd, &expirations, sizeof expirations) < 0 && errno == ECANCELED)
@@ -575,6 +599,7 @@ int daemon_run(const DaemonOptions *opts, Config **config, State *st, UkError *e
     }
     log_info("daemon stopped");
 out:
+    web_stop(d.web);
     if (sfd >= 0)
         close(sfd);
     if (tfd >= 0)

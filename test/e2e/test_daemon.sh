@@ -17,6 +17,7 @@ conf() { # conf EXTRA-JOBS: the config with the given [job] sections
 [upkeep]
 state = state/state.db
 shutdown_grace = 1s
+listen = off
 ${UPKEEP_EXTRA:-}
 [database app]
 url = sqlite://app.db

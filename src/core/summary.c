@@ -1,0 +1,108 @@
+/* One line for people from a run's JSON summary; the CLI, the daemon's log and the status
+ * page all describe runs with it. */
+#include "core/summary.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+
+void run_summary_line(const char *summary_json, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    json_error_t jerr;
+    json_t *doc = summary_json ? json_loads(summary_json, 0, &jerr) : NULL;
+    if (!doc)
+        return;
+    const char *id = json_string_value(json_object_get(doc, "backup_id"));
+    if (id) {
+        char image[32], stored[32];
+        size_t n = (size_t)snprintf(
+            buf, len, "backup %s: image %s, stored %s new (%lld new chunks, %lld reused)", id,
+            format_size((uint64_t)json_integer_value(json_object_get(doc, "image_bytes")), image,
+                        sizeof image),
+            format_size((uint64_t)json_integer_value(json_object_get(doc, "bytes_stored")), stored,
+                        sizeof stored),
+            (long long)json_integer_value(json_object_get(doc, "chunks_new")),
+            (long long)json_integer_value(json_object_get(doc, "chunks_reused")));
+        json_t *pruned = json_object_get(doc, "backups_pruned");
+        if (pruned && n < len)
+            n += (size_t)snprintf(buf + n, len - n, ", %lld pruned",
+                                  (long long)json_integer_value(pruned));
+        const char *verified = json_string_value(json_object_get(doc, "verified"));
+        if (verified && n < len)
+            snprintf(buf + n, len - n, ", verified %s", verified);
+    } else if (json_object_get(doc, "rows_deleted") || json_object_get(doc, "rows_updated") ||
+               json_object_get(doc, "rows_archived")) {
+        bool dry = json_is_true(json_object_get(doc, "dry_run"));
+        const char *verb = json_object_get(doc, "rows_updated")    ? "update"
+                           : json_object_get(doc, "rows_archived") ? "archive"
+                                                                   : "delete";
+        json_t *rows = json_object_get(doc, "rows_updated") ? json_object_get(doc, "rows_updated")
+                       : json_object_get(doc, "rows_archived")
+                           ? json_object_get(doc, "rows_archived")
+                           : json_object_get(doc, "rows_deleted");
+        bool moved = json_integer_value(json_object_get(doc, "files_moved")) > 0;
+        char bytes[32], batches[96] = "";
+        if (!dry)
+            snprintf(batches, sizeof batches, " in %lld transactions (longest %.1f ms)",
+                     (long long)json_integer_value(json_object_get(doc, "batches")),
+                     json_number_value(json_object_get(doc, "longest_transaction_ms")));
+        snprintf(buf, len, "%s%s%s %lld rows%s; files: %lld %s (%s), %lld missing, %lld refused",
+                 dry ? "would " : "", verb, dry ? "" : "d", (long long)json_integer_value(rows),
+                 batches,
+                 (long long)json_integer_value(
+                     json_object_get(doc, moved ? "files_moved" : "files_deleted")),
+                 dry ? (moved ? "to move" : "to delete") : (moved ? "moved" : "deleted"),
+                 format_size((uint64_t)json_integer_value(json_object_get(doc, "file_bytes")),
+                             bytes, sizeof bytes),
+                 (long long)json_integer_value(json_object_get(doc, "files_missing")),
+                 (long long)json_integer_value(json_object_get(doc, "files_refused")));
+    } else if (json_object_get(doc, "size_before")) {
+        bool dry = json_is_true(json_object_get(doc, "dry_run"));
+        const char *mode = json_string_value(json_object_get(doc, "mode"));
+        const char *skipped = json_string_value(json_object_get(doc, "skipped"));
+        char before[32], after[32], freed[32];
+        int64_t reclaimed = json_integer_value(json_object_get(doc, "bytes_reclaimed"));
+        if (skipped && *skipped)
+            snprintf(buf, len, "VACUUM skipped: %s", skipped);
+        else if (dry)
+            snprintf(buf, len, "would run VACUUM (%s) on %s with %lld free pages%s", mode,
+                     format_size((uint64_t)json_integer_value(json_object_get(doc, "size_before")),
+                                 before, sizeof before),
+                     (long long)json_integer_value(json_object_get(doc, "freelist_before")),
+                     mode && strcmp(mode, "full") == 0
+                         ? "; a full VACUUM blocks the application's writers until it ends"
+                         : "");
+        else
+            snprintf(buf, len,
+                     "VACUUM (%s): %s -> %s, reclaimed %s (%.1f%%), longest "
+                     "transaction %.1f ms",
+                     mode,
+                     format_size((uint64_t)json_integer_value(json_object_get(doc, "size_before")),
+                                 before, sizeof before),
+                     format_size((uint64_t)json_integer_value(json_object_get(doc, "size_after")),
+                                 after, sizeof after),
+                     format_size(reclaimed > 0 ? (uint64_t)reclaimed : 0, freed, sizeof freed),
+                     json_number_value(json_object_get(doc, "percent_reclaimed")),
+                     json_number_value(json_object_get(doc, "longest_transaction_ms")));
+    } else if (json_object_get(doc, "rows_changed")) {
+        snprintf(buf, len, "%s %lld rows in one transaction (%.1f ms)",
+                 json_is_true(json_object_get(doc, "dry_run")) ? "would change" : "changed",
+                 (long long)json_integer_value(json_object_get(doc, "rows_changed")),
+                 json_number_value(json_object_get(doc, "longest_transaction_ms")));
+    } else if (json_object_get(doc, "integrity_ok")) {
+        snprintf(buf, len, "quick_check: %s, integrity_check: %s, foreign_key_check: %s",
+                 json_string_value(json_object_get(doc, "quick_check")),
+                 json_string_value(json_object_get(doc, "integrity_check"))[0]
+                     ? json_string_value(json_object_get(doc, "integrity_check"))
+                     : "not run",
+                 json_string_value(json_object_get(doc, "foreign_key_check"))[0]
+                     ? json_string_value(json_object_get(doc, "foreign_key_check"))
+                     : "not run");
+    }
+    json_decref(doc);
+}

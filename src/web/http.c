@@ -1,0 +1,237 @@
+#include "web/http.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "core/log.h"
+#include "health/health.h"
+#include "health/metrics.h"
+#include "web/page.h"
+
+struct WebServer {
+    struct MHD_Daemon *mhd;
+    Config *const *config;
+    State *st;
+};
+
+bool web_enabled(const char *listen)
+{
+    return listen && *listen && strcmp(listen, "off") != 0;
+}
+
+/* Splits "host:port" or "[v6]:port" into a resolved address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *len,
+                        UkError *err)
+{
+    char host[256], port[16];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof port)
+        return uk_error_set(err, UK_E_CONFIG, 0, "listen: expected host:port, got '%s'", listen);
+    size_t host_len = (size_t)(colon - listen);
+    if (listen[0] == '[' && host_len >= 2 && listen[host_len - 1] == ']') {
+        listen++;
+        host_len -= 2;
+    }
+    if (host_len >= sizeof host)
+        return uk_error_set(err, UK_E_CONFIG, 0, "listen: host too long");
+    memcpy(host, listen, host_len);
+    host[host_len] = '\0';
+    snprintf(port, sizeof port, "%s", colon + 1);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0 || !res)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "listen: '%s' is not a numeric address and port (%s)", listen,
+                            gai_strerror(rc));
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static bool is_loopback(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (addr->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return false;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                               char *body /* freed here */)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+    free(body);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"upkeep\"");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Authorization: Bearer TOKEN, compared in constant time. */
+static bool authorized(struct MHD_Connection *conn, const char *token)
+{
+    if (!token || !*token)
+        return true;
+    const char *header = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!header || strncmp(header, "Bearer ", 7) != 0)
+        return false;
+    const char *given = header + 7;
+    size_t n = strlen(token);
+    return strlen(given) == n && CRYPTO_memcmp(given, token, n) == 0;
+}
+
+static json_t *number_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+static char *health_json(const HealthReport *report, bool only_reachable)
+{
+    json_t *checks = json_array();
+    for (size_t i = 0; i < report->n; i++) {
+        const HealthCheck *c = &report->checks[i];
+        if (only_reachable && strcmp(c->check, "reachable") != 0)
+            continue;
+        json_array_append_new(
+            checks, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "check", c->check,
+                              "subject", c->subject, "status", health_status_name(c->status),
+                              "value", number_or_null(c->value), "unit", c->unit, "warning",
+                              number_or_null(c->warning), "critical", number_or_null(c->critical),
+                              "message", c->message));
+    }
+    json_t *doc =
+        json_pack("{s:s, s:o}", "status", health_status_name(report->overall), "checks", checks);
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+    return text;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)con_cls;
+    WebServer *web = cls;
+    const Config *config = *web->config;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", xstrdup("GET only\n"));
+    if (!authorized(conn, config->token))
+        return respond(conn, MHD_HTTP_UNAUTHORIZED, "text/plain",
+                       xstrdup("a bearer token is required\n"));
+    bool health = strcmp(url, "/health") == 0, db = strcmp(url, "/health/db") == 0;
+    if (!health && !db && strcmp(url, "/metrics") != 0 && strcmp(url, "/") != 0)
+        return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain", xstrdup("not found\n"));
+    HealthReport report;
+    health_evaluate(config, web->st, &report);
+    enum MHD_Result ret;
+    if (health || db) {
+        HealthStatus status = report.overall;
+        if (db) { /* only whether each database answers */
+            status = HEALTH_OK;
+            for (size_t i = 0; i < report.n; i++)
+                if (strcmp(report.checks[i].check, "reachable") == 0 &&
+                    report.checks[i].status != HEALTH_OK)
+                    status = HEALTH_CRITICAL;
+        }
+        unsigned code = status == HEALTH_CRITICAL ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+        const char *detail = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "detail");
+        if (db || (detail && strcmp(detail, "0") != 0))
+            ret = respond(conn, code, "application/json", health_json(&report, db));
+        else
+            ret = respond(conn, code, "text/plain", xasprintf("%s\n", health_status_name(status)));
+    } else if (strcmp(url, "/metrics") == 0) {
+        ret = respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                      metrics_render(config, web->st, &report));
+    } else {
+        ret = respond(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+                      page_render(config, web->st, &report));
+    }
+    health_report_clear(&report);
+    return ret;
+}
+
+WebServer *web_start(Config *const *config, State *st, UkError *err)
+{
+    const Config *c = *config;
+    struct sockaddr_storage addr;
+    socklen_t len = 0;
+    if (parse_listen(c->listen, &addr, &len, err) != 0)
+        return NULL;
+    if (!is_loopback(&addr) && !(c->token && *c->token)) {
+        uk_error_set(err, UK_E_CONFIG, 0,
+                     "listen = %s is reachable from other machines: set token = ... (clients "
+                     "then send Authorization: Bearer TOKEN), or listen on 127.0.0.1",
+                     c->listen);
+        return NULL;
+    }
+    WebServer *web = xcalloc(1, sizeof *web);
+    web->config = config;
+    web->st = st;
+    uint16_t port = ntohs(addr.ss_family == AF_INET ? ((struct sockaddr_in *)&addr)->sin_port
+                                                    : ((struct sockaddr_in6 *)&addr)->sin6_port);
+    unsigned flags = MHD_USE_EPOLL | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    web->mhd =
+        MHD_start_daemon(flags, port, NULL, NULL, handle, web, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_END);
+    if (!web->mhd) {
+        uk_error_set(err, UK_E_IO, 0, "unable to listen on %s (in use, or not an address here)",
+                     c->listen);
+        free(web);
+        return NULL;
+    }
+    log_info("serving /health, /metrics and the status page on http://%s/", c->listen);
+    return web;
+}
+
+int web_fd(const WebServer *web)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(web->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    return info ? info->epoll_fd : -1;
+}
+
+long web_timeout_ms(WebServer *web)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+    return MHD_get_timeout(web->mhd, &ms) == MHD_YES ? (long)ms : -1;
+}
+
+void web_run(WebServer *web)
+{
+    MHD_run(web->mhd);
+}
+
+void web_stop(WebServer *web)
+{
+    if (!web)
+        return;
+    MHD_stop_daemon(web->mhd);
+    free(web);
+}
