@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "common/util.h"
+#include "alert/alert.h"
 #include "core/runner.h"
 #include "health/health.h"
 
@@ -80,9 +81,13 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
     HealthReport report;
     health_evaluate(ctx->config, ctx->state, &report);
     const ConfigJob **jobs = NULL;
-    size_t n_jobs = 0;
-    if (actions)
-        health_record(ctx->config, ctx->state, &report, &jobs, &n_jobs);
+    size_t n_jobs = 0, n_changes = 0;
+    HealthChange *changes = NULL;
+    if (actions) {
+        health_record(ctx->config, ctx->state, &report, &jobs, &n_jobs, &changes, &n_changes);
+        alerts_health(ctx->config, ctx->state, &report, changes, n_changes);
+        alerts_flush(ctx->config, ctx->state);
+    }
     char line[4096];
     health_plugin_line(&report, line, sizeof line);
     if (ctx->json) {
@@ -122,6 +127,7 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
             run_outcome_clear(&outcome);
     }
     free(jobs);
+    free(changes);
     int status = (int)report.overall;
     health_report_clear(&report);
     return status;

@@ -16,7 +16,13 @@
 #include "sched/cron.h"
 #include "sched/tz.h"
 
-typedef enum { SECTION_UPKEEP, SECTION_DATABASE, SECTION_REPOSITORY, SECTION_JOB } SectionKind;
+typedef enum {
+    SECTION_UPKEEP,
+    SECTION_DATABASE,
+    SECTION_REPOSITORY,
+    SECTION_JOB,
+    SECTION_ALERT
+} SectionKind;
 typedef enum {
     KEY_STRING,
     KEY_DURATION,
@@ -67,6 +73,7 @@ typedef struct ConfigKey {
 #define R(f) offsetof(ConfigRepository, f)
 #define RP(f) (offsetof(ConfigRepository, retention) + offsetof(RetentionPolicy, f))
 #define J(f) offsetof(ConfigJob, f)
+#define A(f) offsetof(ConfigAlert, f)
 
 static const ConfigKey config_keys[] = {
     {SECTION_UPKEEP, "state", KEY_STRING, "/var/lib/upkeep/state.db", false, G(state),
@@ -222,9 +229,38 @@ static const ConfigKey config_keys[] = {
      "run PRAGMA wal_checkpoint(TRUNCATE) at the end (WAL databases)", FOR_VACUUM},
     {SECTION_JOB, "checks", KEY_STRING, "quick, foreign_keys", false, J(checks),
      "integrity checks to run: quick, full, foreign_keys (comma-separated)", FOR_INTEGRITY},
+
+    {SECTION_ALERT, "on", KEY_STRING, "failure, recovery, critical, missed", false, A(on),
+     "events that send this alert: failure, recovery, warning, critical, missed "
+     "(comma-separated)"},
+    {SECTION_ALERT, "jobs", KEY_STRING, NULL, false, A(jobs),
+     "only these jobs (comma-separated; default: all)"},
+    {SECTION_ALERT, "webhook", KEY_STRING, NULL, false, A(webhook),
+     "URL that receives a JSON POST (a Slack-compatible text field and a Teams message card)"},
+    {SECTION_ALERT, "email", KEY_STRING, NULL, false, A(email),
+     "comma-separated addresses mailed through smtp"},
+    {SECTION_ALERT, "smtp", KEY_STRING, NULL, false, A(smtp),
+     "mail server: smtp://host:port (STARTTLS when offered) or smtps://host:port"},
+    {SECTION_ALERT, "smtp_from", KEY_STRING, "upkeep@localhost", false, A(smtp_from),
+     "sender address of alert mail"},
+    {SECTION_ALERT, "smtp_credentials", KEY_PATH, NULL, false, A(smtp_credentials),
+     "file holding user:password for the mail server (not readable by group or others)"},
+    {SECTION_ALERT, "command", KEY_PATH, NULL, false, A(command),
+     "program run with the event in UPKEEP_* environment variables (no shell)"},
+    {SECTION_ALERT, "heartbeat", KEY_STRING, NULL, false, A(heartbeat),
+     "healthchecks.io-style ping URL: URL/start when a job starts, URL on success, URL/fail "
+     "on failure"},
+    {SECTION_ALERT, "after", KEY_COUNT, "1", false, A(after),
+     "alert only after this many consecutive failures"},
+    {SECTION_ALERT, "repeat", KEY_DURATION, "6h", false, A(repeat),
+     "repeat an unresolved alert at most this often"},
+    {SECTION_ALERT, "quiet_hours", KEY_STRING, NULL, false, A(quiet_hours),
+     "HH:MM-HH:MM during which only critical alerts are sent; others wait until it ends"},
+    {SECTION_ALERT, "timeout", KEY_DURATION, "10s", false, A(timeout),
+     "how long one delivery may take"},
 };
 
-static const char *section_names[] = {"upkeep", "database", "repository", "job"};
+static const char *section_names[] = {"upkeep", "database", "repository", "job", "alert"};
 
 typedef struct ParseState {
     Config *config;
@@ -516,13 +552,13 @@ static int begin_section(ParseState *ps, const char *header)
             name++;
     }
     int kind = -1;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < (int)(sizeof section_names / sizeof section_names[0]); i++)
         if (strcmp(kind_name, section_names[i]) == 0)
             kind = i;
     if (kind < 0) {
         fail(ps, ps->line,
-             "unknown section [%s] (expected [upkeep], [database NAME], [repository NAME] or "
-             "[job NAME])",
+             "unknown section [%s] (expected [upkeep], [database NAME], [repository NAME], "
+             "[job NAME] or [alert NAME])",
              header, NULL);
         return 0;
     }
@@ -551,6 +587,9 @@ static int begin_section(ParseState *ps, const char *header)
         prev_line = config_find_repository(c, name)->line;
     if (kind == SECTION_JOB && config_find_job(c, name))
         prev_line = config_find_job(c, name)->line;
+    for (size_t i = 0; kind == SECTION_ALERT && i < c->n_alerts; i++)
+        if (strcmp(c->alerts[i]->name, name) == 0)
+            prev_line = c->alerts[i]->line;
     if (prev_line) {
         char where[32];
         snprintf(where, sizeof where, "%d", prev_line);
@@ -572,6 +611,12 @@ static int begin_section(ParseState *ps, const char *header)
         r->line = ps->line;
         APPEND(c->repositories, c->n_repositories, r);
         ps->target = r;
+    } else if (kind == SECTION_ALERT) {
+        ConfigAlert *a = xcalloc(1, sizeof *a);
+        a->name = xstrdup(name);
+        a->line = ps->line;
+        APPEND(c->alerts, c->n_alerts, a);
+        ps->target = a;
     } else {
         ConfigJob *j = xcalloc(1, sizeof *j);
         j->name = xstrdup(name);
@@ -720,6 +765,32 @@ static void validate(ParseState *ps)
         if (d->size_warning && d->size_critical && d->size_warning > d->size_critical)
             fail(ps, d->line, "database '%s': size_warning is above size_critical", d->name, NULL);
     }
+    for (size_t i = 0; i < c->n_alerts && !ps->failed; i++) {
+        ConfigAlert *a = c->alerts[i];
+        if (!a->webhook && !a->email && !a->command && !a->heartbeat)
+            fail(ps, a->line, "alert '%s': give webhook, email, command or heartbeat", a->name,
+                 NULL);
+        else if (a->email && !a->smtp)
+            fail(ps, a->line, "alert '%s': email needs smtp = smtp://host:port", a->name, NULL);
+        else if (a->quiet_hours && !config_quiet_hours(a->quiet_hours, NULL, NULL))
+            fail(ps, a->line, "quiet_hours: expected HH:MM-HH:MM, got '%s'", a->quiet_hours, NULL);
+        char events[256];
+        snprintf(events, sizeof events, "%s", a->on);
+        char *save_event = NULL;
+        for (char *e = strtok_r(events, ", ", &save_event); e && !ps->failed;
+             e = strtok_r(NULL, ", ", &save_event))
+            if (!is_choice("failure|recovery|warning|critical|missed", e))
+                fail(ps, a->line,
+                     "on: unknown event '%s' (failure, recovery, warning, critical, missed)", e,
+                     NULL);
+        char list[1024];
+        snprintf(list, sizeof list, "%s", a->jobs ? a->jobs : "");
+        char *save = NULL;
+        for (char *j = strtok_r(list, ", ", &save); j && !ps->failed;
+             j = strtok_r(NULL, ", ", &save))
+            if (!config_find_job(c, j))
+                fail(ps, a->line, "alert '%s': no [job %s]", a->name, j);
+    }
     if (!ps->failed && c->require_env && !strchr(c->require_env, '='))
         fail(ps, 0, "require_env: expected NAME=value, got '%s'", c->require_env, NULL);
     for (size_t i = 0; i < c->n_jobs && !ps->failed; i++)
@@ -815,6 +886,12 @@ void config_free(Config *c)
         free(c->jobs[i]->name);
         free(c->jobs[i]);
     }
+    for (size_t i = 0; i < c->n_alerts; i++) {
+        free_strings_of(SECTION_ALERT, c->alerts[i]);
+        free(c->alerts[i]->name);
+        free(c->alerts[i]);
+    }
+    free(c->alerts);
     free_strings_of(SECTION_UPKEEP, c);
     free(c->databases);
     free(c->repositories);
@@ -929,6 +1006,20 @@ void config_print_keys(FILE *out, const char *format)
                     tasks[0] ? " [tasks: " : "", tasks, tasks[0] ? "]" : "");
         }
     }
+}
+
+bool config_quiet_hours(const char *text, int *start_minute, int *end_minute)
+{
+    int h1, m1, h2, m2;
+    char extra;
+    if (!text || sscanf(text, "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &extra) != 4 || h1 < 0 ||
+        h1 > 23 || h2 < 0 || h2 > 23 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
+        return false;
+    if (start_minute)
+        *start_minute = h1 * 60 + m1;
+    if (end_minute)
+        *end_minute = h2 * 60 + m2;
+    return true;
 }
 
 bool config_env_requirement_holds(const char *require_env)

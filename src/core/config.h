@@ -107,6 +107,24 @@ typedef struct ConfigJob {
     ConfigRepository *repository;
 } ConfigJob;
 
+typedef struct ConfigAlert {
+    char *name;
+    int line;
+    char *on;   /* comma-separated events */
+    char *jobs; /* comma-separated, NULL: all */
+    char *webhook;
+    char *email;
+    char *smtp;
+    char *smtp_from;
+    char *smtp_credentials;
+    char *command;
+    char *heartbeat;
+    int after;
+    int64_t repeat;
+    char *quiet_hours;
+    int64_t timeout;
+} ConfigAlert;
+
 typedef struct Config {
     char *path;
     char *dir;
@@ -127,6 +145,8 @@ typedef struct Config {
     size_t n_repositories;
     ConfigJob **jobs;
     size_t n_jobs;
+    ConfigAlert **alerts;
+    size_t n_alerts;
 } Config;
 
 /* Loads and validates path. On failure err->msg is "FILE:LINE: message" (or "FILE: message"). */
@@ -143,6 +163,9 @@ ConfigJob *config_find_job(const Config *config, const char *name);
 
 /* Writes the key reference: format "text" (for --keys) or "scdoc" (for upkeep.conf(5)). */
 void config_print_keys(FILE *out, const char *format);
+
+/* Reads quiet_hours "HH:MM-HH:MM" as minutes after midnight; false when malformed. */
+bool config_quiet_hours(const char *text, int *start_minute, int *end_minute);
 
 /* Does the environment satisfy require_env ("NAME=value")? NULL or "" always holds. */
 bool config_env_requirement_holds(const char *require_env);

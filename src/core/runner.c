@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "core/log.h"
+#include "alert/alert.h"
 #include "task/maintenance.h"
 #include "task/task.h"
 
@@ -225,6 +226,8 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
         task_rc = -1;
         snprintf(out->result, sizeof out->result, "skipped");
     } else {
+        if (!opts->dry_run)
+            alerts_job_started(config, job);
         task_rc = run_task(st, job, opts, summary, &out->error);
         snprintf(out->result, sizeof out->result, "%s", task_rc == 0 ? "success" : "failed");
     }
@@ -235,6 +238,9 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
     rc = opts->dry_run ? 0
                        : state_run_end(st, out->run_id, out->result, out->summary_json,
                                        task_rc == 0 ? NULL : out->error.msg, err);
+    /* Alerts go out after the run is recorded: a slow or failing channel changes nothing. */
+    if (!opts->dry_run)
+        alerts_job_ended(config, st, job, out->result, task_rc == 0 ? NULL : out->error.msg);
 out:
     if (database_fd >= 0)
         close(database_fd);

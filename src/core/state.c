@@ -51,7 +51,25 @@ static const char *migrations[] = {
     "  since INTEGER NOT NULL,"
     "  value REAL,"
     "  message TEXT);",
+    /* 3: alert bookkeeping: consecutive failures, open alerts, held alerts, deliveries */
+    "CREATE TABLE alert_state ("
+    "  alert TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  open INTEGER NOT NULL DEFAULT 0,"
+    "  last_sent INTEGER NOT NULL DEFAULT 0,"
+    "  pending_event TEXT,"
+    "  pending_message TEXT,"
+    "  PRIMARY KEY (alert, subject));"
+    "CREATE TABLE alert_deliveries ("
+    "  alert TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  result TEXT NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  PRIMARY KEY (alert, channel, result));",
 };
+
+static void copy_text(char *dst, size_t len, const unsigned char *src);
 
 static int db_error(State *st, UkError *err, const char *what)
 {
@@ -281,6 +299,90 @@ int state_health_set(State *st, const char *key, const char *status, double valu
         sqlite3_bind_double(stmt, 4, value);
     sqlite3_bind_text(stmt, 5, message, -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record health");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int state_alert_get(State *st, const char *alert, const char *subject, AlertState *out,
+                    UkError *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT failures, open, last_sent, pending_event, pending_message"
+                           " FROM alert_state WHERE alert = ? AND subject = ?",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "read alert state");
+    sqlite3_bind_text(stmt, 1, alert, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, subject, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        out->failures = sqlite3_column_int(stmt, 0);
+        out->open = sqlite3_column_int(stmt, 1) != 0;
+        out->last_sent = (time_t)sqlite3_column_int64(stmt, 2);
+        copy_text(out->pending_event, sizeof out->pending_event, sqlite3_column_text(stmt, 3));
+        copy_text(out->pending_message, sizeof out->pending_message, sqlite3_column_text(stmt, 4));
+    }
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+int state_alert_next_pending(State *st, const char *alert, char *subject, size_t len,
+                             AlertState *out, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT subject FROM alert_state WHERE alert = ? AND pending_event"
+                           " IS NOT NULL ORDER BY subject LIMIT 1",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "read alert state");
+    sqlite3_bind_text(stmt, 1, alert, -1, SQLITE_STATIC);
+    int found = 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        copy_text(subject, len, sqlite3_column_text(stmt, 0));
+        found = 1;
+    }
+    sqlite3_finalize(stmt);
+    if (found && state_alert_get(st, alert, subject, out, err) != 0)
+        return -1;
+    return found;
+}
+
+int state_alert_put(State *st, const char *alert, const char *subject, const AlertState *in,
+                    UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO alert_state(alert, subject, failures, open,"
+                           " last_sent, pending_event, pending_message) VALUES (?,?,?,?,?,?,?)",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "record alert state");
+    sqlite3_bind_text(stmt, 1, alert, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, in->failures);
+    sqlite3_bind_int(stmt, 4, in->open);
+    sqlite3_bind_int64(stmt, 5, (sqlite3_int64)in->last_sent);
+    if (in->pending_event[0]) {
+        sqlite3_bind_text(stmt, 6, in->pending_event, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 7, in->pending_message, -1, SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record alert state");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int state_alert_delivered(State *st, const char *alert, const char *channel, bool ok, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO alert_deliveries(alert, channel, result, count)"
+                           " VALUES (?, ?, ?, 1) ON CONFLICT(alert, channel, result)"
+                           " DO UPDATE SET count = count + 1",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "count alert delivery");
+    sqlite3_bind_text(stmt, 1, alert, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, ok ? "sent" : "failed", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "count alert delivery");
     sqlite3_finalize(stmt);
     return rc;
 }

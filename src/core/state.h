@@ -74,6 +74,23 @@ int state_health_set(State *st, const char *key, const char *status, double valu
 typedef void (*StateRowFn)(void *ctx, int n, const char *const *values);
 int state_query(State *st, const char *sql, StateRowFn row, void *ctx, UkError *err);
 
+/* What an alert knows about one subject (a job, or a health check). */
+typedef struct AlertState {
+    int failures;           /* consecutive */
+    bool open;              /* an alert was sent and not yet resolved */
+    time_t last_sent;       /* of the open alert */
+    char pending_event[16]; /* held by quiet hours ("" none) */
+    char pending_message[512];
+} AlertState;
+int state_alert_get(State *st, const char *alert, const char *subject, AlertState *out,
+                    UkError *err);
+/* The first subject of ALERT with an alert held by quiet hours: 1 found, 0 none, -1 error. */
+int state_alert_next_pending(State *st, const char *alert, char *subject, size_t len,
+                             AlertState *out, UkError *err);
+int state_alert_put(State *st, const char *alert, const char *subject, const AlertState *in,
+                    UkError *err);
+int state_alert_delivered(State *st, const char *alert, const char *channel, bool ok, UkError *err);
+
 int state_backup_upsert(State *st, const BackupRecord *b, UkError *err);
 int state_backup_delete(State *st, const char *repository, const char *id, UkError *err);
 int state_backup_set_verified(State *st, const char *repository, const char *id, time_t when,

@@ -343,11 +343,22 @@ static bool concerns(const HealthCheck *c, const ConfigDatabase *db)
            strncmp(c->subject, db->name, n) == 0 && (c->subject[n] == '\0' || c->subject[n] == '.');
 }
 
+static HealthStatus status_from_name(const char *name)
+{
+    for (int s = HEALTH_OK; s <= HEALTH_UNKNOWN; s++)
+        if (strcmp(name, health_status_name((HealthStatus)s)) == 0)
+            return (HealthStatus)s;
+    return HEALTH_OK;
+}
+
 void health_record(const Config *config, State *st, const HealthReport *r,
-                   const ConfigJob ***critical_jobs, size_t *n_jobs)
+                   const ConfigJob ***critical_jobs, size_t *n_jobs, HealthChange **changes,
+                   size_t *n_changes)
 {
     *critical_jobs = NULL;
     *n_jobs = 0;
+    *changes = NULL;
+    *n_changes = 0;
     for (size_t i = 0; i < r->n; i++) {
         const HealthCheck *c = &r->checks[i];
         char key[200], previous[16];
@@ -356,6 +367,11 @@ void health_record(const Config *config, State *st, const HealthReport *r,
         if (state_health_set(st, key, health_status_name(c->status), c->value, c->message, previous,
                              sizeof previous, &err) != 0)
             continue;
+        HealthStatus from = status_from_name(previous);
+        if (from != c->status) {
+            *changes = xrealloc(*changes, (*n_changes + 1) * sizeof **changes);
+            (*changes)[(*n_changes)++] = (HealthChange){.check = i, .from = from};
+        }
         if (c->status != HEALTH_CRITICAL || strcmp(previous, "CRITICAL") == 0)
             continue;
         for (size_t d = 0; d < config->n_databases; d++) {

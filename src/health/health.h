@@ -39,11 +39,19 @@ typedef struct HealthReport {
 void health_evaluate(const Config *config, State *st, HealthReport *report);
 void health_report_clear(HealthReport *report);
 
+/* A check whose status differs from the one recorded before (a first record counts as a
+ * change from OK). */
+typedef struct HealthChange {
+    size_t check; /* index into the report */
+    HealthStatus from;
+} HealthChange;
+
 /* Records every check's status in the state database. Sets *CRITICAL_JOBS to the on_critical
- * jobs of databases that have a check which just turned critical (each job once; caller
- * frees the array, not the names). */
+ * jobs of databases that have a check which just turned critical (each job once), and
+ * *CHANGES to the checks whose status changed. The caller frees both arrays. */
 void health_record(const Config *config, State *st, const HealthReport *report,
-                   const ConfigJob ***critical_jobs, size_t *n_jobs);
+                   const ConfigJob ***critical_jobs, size_t *n_jobs, HealthChange **changes,
+                   size_t *n_changes);
 
 const char *health_status_name(HealthStatus s); /* "OK", "WARNING", "CRITICAL", "UNKNOWN" */
 

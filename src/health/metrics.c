@@ -262,6 +262,25 @@ static void health_metrics(const HealthReport *report, FILE *out)
     sample(out, overall.name, (double)report->overall, NULL);
 }
 
+static void alert_row(void *arg, int n, const char *const *v)
+{
+    FILE *out = arg;
+    if (n == 4 && v[0] && v[1] && v[2] && v[3])
+        sample(out, "upkeep_alert_deliveries_total", strtod(v[3], NULL), "alert", v[0], "channel",
+               v[1], "result", v[2], NULL);
+}
+
+static void alert_metrics(State *st, FILE *out)
+{
+    static const Family deliveries = {"upkeep_alert_deliveries_total", "counter",
+                                      "Alert deliveries by alert, channel and result (sent, "
+                                      "failed)."};
+    header(out, &deliveries);
+    UkError err = {0};
+    state_query(st, "SELECT alert, channel, result, count FROM alert_deliveries ORDER BY 1, 2, 3",
+                alert_row, out, &err);
+}
+
 char *metrics_render(const Config *config, State *st, const HealthReport *report)
 {
     char *text = NULL;
@@ -270,6 +289,7 @@ char *metrics_render(const Config *config, State *st, const HealthReport *report
     job_metrics(config, st, out);
     backup_metrics(config, st, out);
     health_metrics(report, out);
+    alert_metrics(st, out);
     fclose(out);
     return text;
 }

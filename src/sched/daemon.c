@@ -17,6 +17,7 @@
 
 #include "common/util.h"
 #include "core/log.h"
+#include "alert/alert.h"
 #include "core/runner.h"
 #include "health/health.h"
 #include "health/metrics.h"
@@ -182,6 +183,34 @@ static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, d
         log_info("job '%s' started", job->name);
 }
 
+/* Alerts can take their channels' timeouts: a child sends them, the loop goes on. */
+static void send_health_alerts(Daemon *d, const HealthReport *report, const HealthChange *changes,
+                               size_t n_changes)
+{
+    const char *state_file = state_path(d->st);
+    state_suspend(d->st);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close_range(3, ~0U, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        State *st = NULL;
+        UkError err = {0};
+        if (state_open(state_file, &st, &err) == 0) {
+            alerts_health(d->config, st, report, changes, n_changes);
+            alerts_flush(d->config, st);
+        }
+        state_close(st);
+        _exit(0);
+    }
+    UkError err = {0};
+    if (state_resume(d->st, &err) != 0)
+        log_error("state database: %s", err.msg);
+    if (pid < 0)
+        log_warn("unable to start sending alerts: %s", strerror(errno));
+}
+
 /* Evaluates health and rewrites the metrics textfile. With ACT (on the health interval) it
  * also records the statuses and starts the on_critical jobs of checks that turned critical. */
 static void check_health(Daemon *d, double now, bool act)
@@ -192,8 +221,12 @@ static void check_health(Daemon *d, double now, bool act)
     health_evaluate(d->config, d->st, &report);
     if (act) {
         const ConfigJob **jobs = NULL;
-        size_t n_jobs = 0;
-        health_record(d->config, d->st, &report, &jobs, &n_jobs);
+        size_t n_jobs = 0, n_changes = 0;
+        HealthChange *changes = NULL;
+        health_record(d->config, d->st, &report, &jobs, &n_jobs, &changes, &n_changes);
+        if (d->config->n_alerts > 0)
+            send_health_alerts(d, &report, changes, n_changes);
+        free(changes);
         for (size_t i = 0; i < n_jobs && !d->stopping; i++) {
             Slot *s = find_slot(d, jobs[i]->name);
             log_warn("a health check turned critical: running job '%s' (on_critical)",

@@ -140,7 +140,16 @@ static void test_errors(void **state)
                  ":9: pause: invalid duration 'soon' (expected a number with ms, s or m, e.g. "
                  "25ms)");
     expect_error("[widget w]\n", ":1: unknown section [widget w] (expected [upkeep], [database "
-                                 "NAME], [repository NAME] or [job NAME])");
+                                 "NAME], [repository NAME], [job NAME] or [alert NAME])");
+    expect_error("[alert a]\non = failure\n", ":1: alert 'a': give webhook, email, command or "
+                                              "heartbeat");
+    expect_error("[alert a]\nemail = ops@example.com\n",
+                 ":1: alert 'a': email needs smtp = smtp://host:port");
+    expect_error(
+        "[alert a]\ncommand = /bin/true\non = failure, sometimes\n",
+        ":1: on: unknown event 'sometimes' (failure, recovery, warning, critical, missed)");
+    expect_error("[alert a]\ncommand = /bin/true\nquiet_hours = 22-7\n",
+                 ":1: quiet_hours: expected HH:MM-HH:MM, got '22-7'");
     expect_error("[database bad;name]\nurl = sqlite:///a.db\n",
                  ":1: invalid database name 'bad;name' (letters, digits, '-', '_' and '.' only)");
     expect_error("[database app]\nurl = mysql://x\n",
