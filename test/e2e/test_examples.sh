@@ -1,12 +1,24 @@
 #!/bin/bash
-# Every example config is valid and its jobs run end to end against a generated database.
+# Every example config is valid and its jobs run end to end against a generated database;
+# their monitoring parts (health, metrics, endpoints, alerts) answer as their plans ask.
+helpers=$(cd "$(dirname "$0")/../helpers" && pwd)
 source "$(dirname "$0")/lib.sh"
 EXAMPLES=${EXAMPLES:?}
+port=$((20000 + RANDOM % 20000))
+hook=$((port + 1)) smtp=$((port + 2))
+python3 "$helpers/receiver.py" $hook "$SCRATCH/hook.log" 200 &
+python3 "$helpers/smtp_sink.py" $smtp "$SCRATCH/mail.log" &
 n=0
 for example in "$EXAMPLES"/*.conf; do
     name=$(basename "$example" .conf)
     mkdir "$name" && cd "$name"
-    cp "$example" upkeep.conf
+    # Alerts go to local receivers instead of Slack and the mail servers; the endpoint to a
+    # free port; quiet hours would hold this test's alerts at night.
+    sed -e "s|https://hooks.slack.com/[^ ]*|http://127.0.0.1:$hook/slack|" \
+        -e "s|smtps*://mail.example.com:[0-9]*|smtp://127.0.0.1:$smtp|" \
+        -e "s|^listen = .*|listen = 127.0.0.1:$port|" -e '/^quiet_hours/d' "$example" > upkeep.conf
+    printf 'ops:secret\n' > smtp.credentials
+    chmod 600 smtp.credentials
     # Each example has a setup script that makes its sample data (data/, uploads/).
     mkdir -p data
     source "$EXAMPLES/$name.setup.sh"
@@ -45,6 +57,46 @@ for example in "$EXAMPLES"/*.conf; do
     feedforward)
         [ "$(q data/feedforward.db "SELECT count(*) FROM audit_logs WHERE created_at < datetime('now', '-91 days') AND detail != 'anonymised'")" = 0 ] ||
             fail "feedforward: audit entries not anonymised" ;;
+    esac
+    # Monitoring: health answers (OK, or WARNING where this machine's disk is small), and the
+    # metrics pass promtool.
+    set +e
+    "$UPKEEP" health > health.txt
+    health=$?
+    set -e
+    [ "$health" -le 1 ] || fail "$name: health $(head -1 health.txt)"
+    expect_status 0 "$UPKEEP" metrics
+    echo "$OUT" | promtool check metrics || fail "$name: metrics rejected by promtool"
+    case $name in
+    accounting)
+        for table in companies vouchers logs; do
+            grep -q "^OK *rows *books.$table " health.txt || fail "accounting: no row count of $table"
+        done
+        grep -q "^OK *pages *books .* pages of 4.0 KiB" health.txt || fail "accounting: pages"
+        grep -q "^OK *integrity *books" health.txt || fail "accounting: integrity status" ;;
+    print-service)
+        [ "$(grep -c '^[A-Z]* *disk_free ' health.txt)" -eq 2 ] || fail "print-service: disk checks"
+        # The disk alert at 90 % full: pretend the disk needs 100 % free.
+        sed -i 's/^disk_free_warning = .*/disk_free_warning = 100%/' upkeep.conf
+        expect_status 1 "$UPKEEP" health
+        hook_events() { jq -r .body "$SCRATCH/hook.log" | jq -r .event | grep -qx "$1"; }
+        wait_for 10 hook_events warning ;;
+    feedforward)
+        grep -q "^OK *backup_age *feedforward" health.txt || fail "feedforward: backup age"
+        grep -q "^OK *verified_backup_age *feedforward" health.txt || fail "feedforward: verified age"
+        # The health endpoints, served by the daemon.
+        "$UPKEEP" daemon 2>daemon.log & dpid=$!
+        wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$port/health/db"
+        curl -sf "http://127.0.0.1:$port/health" | grep -Eq '^(OK|WARNING)$' || fail "feedforward: /health"
+        curl -sf "http://127.0.0.1:$port/health?detail=1" | jq -e '.checks | length > 5' >/dev/null ||
+            fail "feedforward: /health?detail=1"
+        kill -TERM $dpid; wait $dpid
+        # A backup missing for more than 25 h is CRITICAL and mailed as "missed".
+        sqlite3 state/state.db "UPDATE backups SET created_at = created_at - 26 * 3600"
+        expect_status 2 "$UPKEEP" health
+        expect_contains "$OUT" "newest backup of 'feedforward' is 26h old (max 25h)"
+        wait_for 10 grep -q "Subject: \[upkeep .*\] missed backup_age:feedforward" "$SCRATCH/mail.log"
+        grep -q "USER ops" "$SCRATCH/mail.log" || fail "feedforward: mail without credentials" ;;
     esac
     cd ..
     n=$((n + 1))
