@@ -40,13 +40,15 @@ int cmd_check(CliContext *ctx, int argc, char **argv)
         return rc;
     Config *c = ctx->config;
     if (ctx->json) {
-        cli_print_json(json_pack("{s:b, s:s, s:i, s:i, s:i}", "valid", 1, "config", c->path,
+        cli_print_json(json_pack("{s:b, s:s, s:i, s:i, s:i, s:i}", "valid", 1, "config", c->path,
                                  "databases", (int)c->n_databases, "repositories",
-                                 (int)c->n_repositories, "jobs", (int)c->n_jobs));
+                                 (int)c->n_repositories, "jobs", (int)c->n_jobs, "alerts",
+                                 (int)c->n_alerts));
     } else if (!ctx->quiet) {
-        printf("%s: ok (%zu database%s, %zu repositor%s, %zu job%s)\n", c->path, c->n_databases,
-               c->n_databases == 1 ? "" : "s", c->n_repositories,
-               c->n_repositories == 1 ? "y" : "ies", c->n_jobs, c->n_jobs == 1 ? "" : "s");
+        printf("%s: ok (%zu database%s, %zu repositor%s, %zu job%s, %zu alert%s)\n", c->path,
+               c->n_databases, c->n_databases == 1 ? "" : "s", c->n_repositories,
+               c->n_repositories == 1 ? "y" : "ies", c->n_jobs, c->n_jobs == 1 ? "" : "s",
+               c->n_alerts, c->n_alerts == 1 ? "" : "s");
     }
     return 0;
 }
