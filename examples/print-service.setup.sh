@@ -8,3 +8,8 @@ sqlite3 data/prints.db "
     datetime('now', '-' || (i % 90) || ' days') FROM c;"
 sqlite3 data/prints.db "SELECT file FROM print_jobs" |
     while read -r f; do mkdir -p "uploads/$(dirname "$f")"; echo solid > "uploads/$f"; done
+# Slicer leftovers: temporary files, some of them days old, and orphaned uploads no job names.
+for i in 1 2 3; do echo part > "uploads/printing/slice-$i.tmp"; touch -d '3 days ago' "uploads/printing/slice-$i.tmp"; done
+echo part > uploads/printing/slice-now.tmp
+echo solid > uploads/uploaded/orphan.stl && touch -d '30 days ago' uploads/uploaded/orphan.stl
+touch -d '30 days ago' uploads/uploaded/3.stl # old, but its job still names it

@@ -22,6 +22,24 @@ static void help(void)
            "Exit status: 0 all jobs succeeded, 1 any job failed or was skipped.\n");
 }
 
+/* A dry run that lists files (clean) shows each with its reason. */
+static void print_planned(const char *summary_json)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(summary_json, 0, &jerr);
+    json_t *planned = json_object_get(doc, "planned");
+    size_t i;
+    json_t *item;
+    json_array_foreach (planned, i, item) {
+        char size[32];
+        printf("    %s (%s): %s\n", json_string_value(json_object_get(item, "path")),
+               format_size((uint64_t)json_integer_value(json_object_get(item, "bytes")), size,
+                           sizeof size),
+               json_string_value(json_object_get(item, "why")));
+    }
+    json_decref(doc);
+}
+
 int cmd_run(CliContext *ctx, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -102,9 +120,10 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
             if (!ctx->quiet) {
                 char d[32], line[512];
                 run_summary_line(outcome.summary_json, line, sizeof line);
-                if (dry_run)
+                if (dry_run) {
                     printf("job '%s' (dry run, nothing changed):\n  %s\n", job->name, line);
-                else
+                    print_planned(outcome.summary_json);
+                } else
                     printf("job '%s': success in %s\n  %s\n", job->name,
                            format_duration(outcome.seconds, d, sizeof d), line);
             }

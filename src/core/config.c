@@ -48,11 +48,12 @@ enum {
     FOR_UPDATE = 16,
     FOR_ARCHIVE = 32,
     FOR_SQL = 64,
-    FOR_ALL = 127,
+    FOR_CLEAN = 128,
+    FOR_ALL = 255,
     FOR_ROWS = FOR_PURGE | FOR_UPDATE | FOR_ARCHIVE
 };
 static const char *task_names[] = {"backup", "purge",   "vacuum", "integrity",
-                                   "update", "archive", "sql"};
+                                   "update", "archive", "sql",    "clean"};
 #define N_TASKS (sizeof task_names / sizeof task_names[0])
 
 typedef struct ConfigKey {
@@ -146,10 +147,10 @@ static const ConfigKey config_keys[] = {
      "keep every backup carrying one of these comma-separated tags"},
 
     {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
-     "what the job does: backup, purge, archive, update, sql, vacuum or integrity", FOR_ALL, 0,
-     "backup|purge|vacuum|integrity|update|archive|sql"},
-    {SECTION_JOB, "database", KEY_STRING, NULL, true, J(database_name),
-     "name of a [database] section", FOR_ALL},
+     "what the job does: backup, purge, archive, update, sql, vacuum, integrity or clean", FOR_ALL,
+     0, "backup|purge|vacuum|integrity|update|archive|sql|clean"},
+    {SECTION_JOB, "database", KEY_STRING, NULL, false, J(database_name),
+     "name of a [database] section", FOR_ALL, FOR_ALL & ~FOR_CLEAN},
     {SECTION_JOB, "schedule", KEY_SCHEDULE, NULL, false, J(schedule),
      "when the daemon runs the job: cron (minute hour day-of-month month day-of-week, optional "
      "seconds first) or @hourly, @daily, @weekly, @monthly, @yearly, e.g. 0 3 * * *",
@@ -185,7 +186,9 @@ static const ConfigKey config_keys[] = {
      "column holding each row's age (ISO-8601 text, Unix seconds or milliseconds, Julian days)",
      FOR_ROWS, FOR_PURGE | FOR_ARCHIVE},
     {SECTION_JOB, "older_than", KEY_DURATION, NULL, false, J(older_than),
-     "only rows whose age_column is older than this, e.g. 180d", FOR_ROWS, FOR_PURGE | FOR_ARCHIVE},
+     "only rows whose age_column is older than this, e.g. 180d; for clean, files last modified "
+     "longer ago",
+     FOR_ROWS | FOR_CLEAN, FOR_PURGE | FOR_ARCHIVE},
     {SECTION_JOB, "where", KEY_STRING, NULL, false, J(where),
      "extra SQL condition rows must also meet, e.g. status = 'UPLOADED' (trusted)", FOR_ROWS},
     {SECTION_JOB, "age_format", KEY_CHOICE, "auto", false, J(age_format),
@@ -229,6 +232,28 @@ static const ConfigKey config_keys[] = {
      "run PRAGMA wal_checkpoint(TRUNCATE) at the end (WAL databases)", FOR_VACUUM},
     {SECTION_JOB, "checks", KEY_STRING, "quick, foreign_keys", false, J(checks),
      "integrity checks to run: quick, full, foreign_keys (comma-separated)", FOR_INTEGRITY},
+
+    {SECTION_JOB, "path", KEY_PATH, NULL, false, J(path),
+     "folder clean works in; it never leaves it, never follows a symlink, never removes it",
+     FOR_CLEAN, FOR_CLEAN},
+    {SECTION_JOB, "match", KEY_STRING, "*", false, J(match),
+     "comma-separated globs on file names (or on paths below path when they hold a /), e.g. "
+     "*.tmp, *.part",
+     FOR_CLEAN},
+    {SECTION_JOB, "larger_than", KEY_SIZE, NULL, false, J(larger_than),
+     "only files larger than this, e.g. 100MB", FOR_CLEAN},
+    {SECTION_JOB, "action", KEY_CHOICE, "delete", false, J(action),
+     "delete the files, or move them to move_to keeping their paths below path", FOR_CLEAN, 0,
+     "delete|move"},
+    {SECTION_JOB, "move_to", KEY_PATH, NULL, false, J(move_to),
+     "folder files are moved to with action = move (an existing file is never replaced)",
+     FOR_CLEAN},
+    {SECTION_JOB, "remove_empty_dirs", KEY_BOOL, "no", false, J(remove_empty_dirs),
+     "remove folders left empty below path", FOR_CLEAN},
+    {SECTION_JOB, "unreferenced_by", KEY_STRING, NULL, false, J(unreferenced_by),
+     "TABLE.COLUMN of database: only files no row names (orphans); needs older_than as the "
+     "grace period for uploads in flight",
+     FOR_CLEAN},
 
     {SECTION_ALERT, "on", KEY_STRING, "failure, recovery, critical, missed", false, A(on),
      "events that send this alert: failure, recovery, warning, critical, missed "
@@ -496,9 +521,30 @@ static void check_job_keys(ParseState *ps)
         fail(ps, ps->section_line,
              "job '%s': task update needs 'where' or 'age_column' with 'older_than'", job->name,
              NULL);
-    if (!ps->failed && (job->age_column != NULL) != (job->older_than != 0))
+    if (!ps->failed && job->kind != TASK_CLEAN &&
+        (job->age_column != NULL) != (job->older_than != 0))
         fail(ps, ps->section_line, "job '%s': age_column and older_than go together", job->name,
              NULL);
+    if (!ps->failed && job->kind == TASK_CLEAN) {
+        if (job->action && strcmp(job->action, "move") == 0 && !job->move_to)
+            fail(ps, ps->section_line, "job '%s': action = move needs move_to", job->name, NULL);
+        else if (job->unreferenced_by && !job->database_name)
+            fail(ps, ps->section_line, "job '%s': unreferenced_by needs database", job->name, NULL);
+        else if (job->unreferenced_by && !job->older_than)
+            fail(ps, ps->section_line,
+                 "job '%s': unreferenced_by needs older_than (a grace period, so files being "
+                 "uploaded are never touched)",
+                 job->name, NULL);
+        else if (job->unreferenced_by) {
+            const char *dot = strchr(job->unreferenced_by, '.');
+            char table[128] = "";
+            if (dot && (size_t)(dot - job->unreferenced_by) < sizeof table)
+                memcpy(table, job->unreferenced_by, (size_t)(dot - job->unreferenced_by));
+            if (!dot || !is_sql_identifier(table) || !is_sql_identifier(dot + 1))
+                fail(ps, ps->section_line, "unreferenced_by: expected TABLE.COLUMN, got '%s'",
+                     job->unreferenced_by, NULL);
+        }
+    }
     if (!ps->failed && job->files_move_to && !job->files_root)
         fail(ps, ps->section_line, "job '%s': files_move_to needs files_column and files_root",
              job->name, NULL);
@@ -727,7 +773,7 @@ static void validate(ParseState *ps)
     for (size_t i = 0; i < c->n_jobs && !ps->failed; i++) {
         ConfigJob *j = c->jobs[i];
         j->database = config_find_database(c, j->database_name);
-        if (!j->database) {
+        if (!j->database && j->database_name) {
             fail(ps, j->line, "job '%s': no [database %s] section", j->name, j->database_name);
             break;
         }

@@ -56,7 +56,8 @@ typedef enum {
     TASK_INTEGRITY,
     TASK_UPDATE,
     TASK_ARCHIVE,
-    TASK_SQL
+    TASK_SQL,
+    TASK_CLEAN
 } TaskKind;
 
 typedef struct ConfigJob {
@@ -102,8 +103,17 @@ typedef struct ConfigJob {
     int min_free_percent; /* skip VACUUM below this share of free pages */
     bool analyze, optimize, reindex, checkpoint;
     /* integrity */
-    char *checks;             /* quick, full, foreign_keys */
-    ConfigDatabase *database; /* resolved references, owned by Config */
+    char *checks; /* quick, full, foreign_keys */
+    /* clean */
+    char *path;  /* the folder */
+    char *match; /* comma-separated globs */
+    uint64_t larger_than;
+    char *action; /* delete, move */
+    char *move_to;
+    bool remove_empty_dirs;
+    char *unreferenced_by;    /* TABLE.COLUMN */
+    ConfigDatabase *database; /* resolved references, owned by Config; NULL for clean
+                                 without a database */
     ConfigRepository *repository;
 } ConfigJob;
 

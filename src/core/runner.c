@@ -176,10 +176,32 @@ static int run_integrity_job(const ConfigJob *job, json_t *summary, UkError *err
     return 0;
 }
 
+static int run_clean_job(const ConfigJob *job, const RunOptions *opts, json_t *summary,
+                         UkError *err)
+{
+    CleanResult r;
+    int rc = task_clean(job, opts->dry_run, &r, err);
+    json_t *figures = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "files_scanned",
+        (json_int_t)r.files_scanned, "files_matched", (json_int_t)r.files_matched, "files_deleted",
+        (json_int_t)r.files_deleted, "files_moved", (json_int_t)r.files_moved, "files_skipped",
+        (json_int_t)r.files_skipped, "files_failed", (json_int_t)r.files_failed, "dirs_removed",
+        (json_int_t)r.dirs_removed, "file_bytes", (json_int_t)r.bytes, "references",
+        (json_int_t)r.references, "dry_run", opts->dry_run);
+    if (opts->dry_run)
+        json_object_set(figures, "planned", r.planned);
+    json_decref(r.planned);
+    json_object_update(summary, figures);
+    json_decref(figures);
+    json_object_set_new(summary, "clean", json_true());
+    return rc;
+}
+
 static int run_task(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
                     UkError *err)
 {
     switch (job->kind) {
+    case TASK_CLEAN: return run_clean_job(job, opts, summary, err);
     case TASK_BACKUP: return run_backup_job(st, job, opts, summary, err);
     case TASK_PURGE:
     case TASK_UPDATE:
@@ -215,8 +237,9 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
     const char *require_env = job->require_env ? job->require_env : config->require_env;
     /* VACUUM rewrites the database: it waits for the other jobs on it, and they for it. The
      * run is recorded first, so a waiting run shows as running. */
-    if (!opts->dry_run && runner_lock_database(st, job->database->name, job->kind == TASK_VACUUM,
-                                               &database_fd, &out->error) != 0) {
+    if (!opts->dry_run && job->database &&
+        runner_lock_database(st, job->database->name, job->kind == TASK_VACUUM, &database_fd,
+                             &out->error) != 0) {
         task_rc = -1;
         snprintf(out->result, sizeof out->result, "failed");
     } else if (!config_env_requirement_holds(require_env)) {

@@ -94,6 +94,22 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                  json_is_true(json_object_get(doc, "dry_run")) ? "would change" : "changed",
                  (long long)json_integer_value(json_object_get(doc, "rows_changed")),
                  json_number_value(json_object_get(doc, "longest_transaction_ms")));
+    } else if (json_object_get(doc, "clean")) {
+        bool dry = json_is_true(json_object_get(doc, "dry_run"));
+        bool moved = json_integer_value(json_object_get(doc, "files_moved")) > 0;
+        char bytes[32];
+        snprintf(buf, len,
+                 "%s %lld files (%s) of %lld scanned; %lld changed meanwhile (skipped), "
+                 "%lld failed, %lld empty folders removed",
+                 dry ? (moved ? "would move" : "would delete") : (moved ? "moved" : "deleted"),
+                 (long long)json_integer_value(
+                     json_object_get(doc, moved ? "files_moved" : "files_deleted")),
+                 format_size((uint64_t)json_integer_value(json_object_get(doc, "file_bytes")),
+                             bytes, sizeof bytes),
+                 (long long)json_integer_value(json_object_get(doc, "files_scanned")),
+                 (long long)json_integer_value(json_object_get(doc, "files_skipped")),
+                 (long long)json_integer_value(json_object_get(doc, "files_failed")),
+                 (long long)json_integer_value(json_object_get(doc, "dirs_removed")));
     } else if (json_object_get(doc, "integrity_ok")) {
         snprintf(buf, len, "quick_check: %s, integrity_check: %s, foreign_key_check: %s",
                  json_string_value(json_object_get(doc, "quick_check")),

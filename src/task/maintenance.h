@@ -4,6 +4,7 @@
 #ifndef UK_MAINTENANCE_H
 #define UK_MAINTENANCE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -50,6 +51,18 @@ typedef struct VacuumResult {
 } VacuumResult;
 
 int task_vacuum(const ConfigJob *job, bool dry_run, VacuumResult *res, UkError *err);
+
+typedef struct CleanResult {
+    uint64_t files_scanned, dirs_scanned, files_matched;
+    uint64_t files_deleted, files_moved, files_skipped, files_failed, dirs_removed;
+    uint64_t bytes;    /* of the files deleted or moved (or that would be) */
+    size_t references; /* paths named by unreferenced_by */
+    json_t *planned;   /* dry run: [{path, bytes, why}] (caller releases) */
+    double seconds;
+} CleanResult;
+
+/* Deletes or moves the files of job->path that qualify (see clean.c). */
+int task_clean(const ConfigJob *job, bool dry_run, CleanResult *res, UkError *err);
 
 typedef struct IntegrityResult {
     char quick[256], full[256], foreign_keys[256]; /* "ok", the problems, or "" (not run) */

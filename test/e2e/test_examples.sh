@@ -53,7 +53,10 @@ for example in "$EXAMPLES"/*.conf; do
         [ "$(q data/prints.db "SELECT count(*) FROM print_jobs WHERE status = 'UPLOADED' AND created_at < datetime('now', '-8 days')")" = 0 ] ||
             fail "print-service: stale uploads left"
         [ "$(q data/prints-archive.db "SELECT count(*) FROM print_jobs")" -gt 0 ] || fail "print-service: nothing archived"
-        [ -n "$(ls uploads/archive/completed)" ] || fail "print-service: completed files not moved" ;;
+        [ -n "$(ls uploads/archive/completed)" ] || fail "print-service: completed files not moved"
+        [ "$(ls uploads/printing/*.tmp)" = uploads/printing/slice-now.tmp ] || fail "print-service: *.tmp"
+        [ ! -e uploads/uploaded/orphan.stl ] || fail "print-service: orphaned upload left"
+        [ -e uploads/uploaded/3.stl ] || fail "print-service: a referenced upload was deleted" ;;
     feedforward)
         [ "$(q data/feedforward.db "SELECT count(*) FROM audit_logs WHERE created_at < datetime('now', '-91 days') AND detail != 'anonymised'")" = 0 ] ||
             fail "feedforward: audit entries not anonymised" ;;
