@@ -49,11 +49,12 @@ enum {
     FOR_ARCHIVE = 32,
     FOR_SQL = 64,
     FOR_CLEAN = 128,
-    FOR_ALL = 255,
+    FOR_DISK = 256,
+    FOR_ALL = 511,
     FOR_ROWS = FOR_PURGE | FOR_UPDATE | FOR_ARCHIVE
 };
-static const char *task_names[] = {"backup", "purge",   "vacuum", "integrity",
-                                   "update", "archive", "sql",    "clean"};
+static const char *task_names[] = {"backup",  "purge", "vacuum", "integrity", "update",
+                                   "archive", "sql",   "clean",  "disk"};
 #define N_TASKS (sizeof task_names / sizeof task_names[0])
 
 typedef struct ConfigKey {
@@ -147,10 +148,10 @@ static const ConfigKey config_keys[] = {
      "keep every backup carrying one of these comma-separated tags"},
 
     {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
-     "what the job does: backup, purge, archive, update, sql, vacuum, integrity or clean", FOR_ALL,
-     0, "backup|purge|vacuum|integrity|update|archive|sql|clean"},
+     "what the job does: backup, purge, archive, update, sql, vacuum, integrity, clean or disk",
+     FOR_ALL, 0, "backup|purge|vacuum|integrity|update|archive|sql|clean|disk"},
     {SECTION_JOB, "database", KEY_STRING, NULL, false, J(database_name),
-     "name of a [database] section", FOR_ALL, FOR_ALL & ~FOR_CLEAN},
+     "name of a [database] section", FOR_ALL, FOR_ALL & ~FOR_CLEAN & ~FOR_DISK},
     {SECTION_JOB, "schedule", KEY_SCHEDULE, NULL, false, J(schedule),
      "when the daemon runs the job: cron (minute hour day-of-month month day-of-week, optional "
      "seconds first) or @hourly, @daily, @weekly, @monthly, @yearly, e.g. 0 3 * * *",
@@ -254,6 +255,12 @@ static const ConfigKey config_keys[] = {
      "TABLE.COLUMN of database: only files no row names (orphans); needs older_than as the "
      "grace period for uploads in flight",
      FOR_CLEAN},
+
+    {SECTION_JOB, "paths", KEY_STRING, NULL, false, J(paths),
+     "comma-separated folders whose filesystems, largest folders and big files disk reports",
+     FOR_DISK, FOR_DISK},
+    {SECTION_JOB, "report_larger_than", KEY_SIZE, NULL, false, J(larger_than),
+     "disk lists the files larger than this, e.g. 100MB", FOR_DISK},
 
     {SECTION_ALERT, "on", KEY_STRING, "failure, recovery, critical, missed", false, A(on),
      "events that send this alert: failure, recovery, warning, critical, missed "

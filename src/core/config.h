@@ -57,7 +57,8 @@ typedef enum {
     TASK_UPDATE,
     TASK_ARCHIVE,
     TASK_SQL,
-    TASK_CLEAN
+    TASK_CLEAN,
+    TASK_DISK
 } TaskKind;
 
 typedef struct ConfigJob {
@@ -111,7 +112,9 @@ typedef struct ConfigJob {
     char *action; /* delete, move */
     char *move_to;
     bool remove_empty_dirs;
-    char *unreferenced_by;    /* TABLE.COLUMN */
+    char *unreferenced_by; /* TABLE.COLUMN */
+    /* disk (report_larger_than is larger_than) */
+    char *paths;              /* comma-separated, relative to the config file's folder */
     ConfigDatabase *database; /* resolved references, owned by Config; NULL for clean
                                  without a database */
     ConfigRepository *repository;

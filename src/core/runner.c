@@ -197,10 +197,21 @@ static int run_clean_job(const ConfigJob *job, const RunOptions *opts, json_t *s
     return rc;
 }
 
-static int run_task(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
-                    UkError *err)
+static int run_disk_job(const Config *config, const ConfigJob *job, json_t *summary, UkError *err)
+{
+    DiskResult r;
+    int rc = task_disk(job, config->dir, &r, err);
+    json_object_set_new(summary, "disk", r.paths);
+    json_object_set_new(summary, "files_larger", json_integer((json_int_t)r.big_files));
+    json_object_set_new(summary, "files_scanned", json_integer((json_int_t)r.files));
+    return rc;
+}
+
+static int run_task(const Config *config, State *st, const ConfigJob *job, const RunOptions *opts,
+                    json_t *summary, UkError *err)
 {
     switch (job->kind) {
+    case TASK_DISK: return run_disk_job(config, job, summary, err);
     case TASK_CLEAN: return run_clean_job(job, opts, summary, err);
     case TASK_BACKUP: return run_backup_job(st, job, opts, summary, err);
     case TASK_PURGE:
@@ -251,7 +262,7 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
     } else {
         if (!opts->dry_run)
             alerts_job_started(config, job);
-        task_rc = run_task(st, job, opts, summary, &out->error);
+        task_rc = run_task(config, st, job, opts, summary, &out->error);
         snprintf(out->result, sizeof out->result, "%s", task_rc == 0 ? "success" : "failed");
     }
     out->seconds = monotonic_seconds() - started;

@@ -94,6 +94,31 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                  json_is_true(json_object_get(doc, "dry_run")) ? "would change" : "changed",
                  (long long)json_integer_value(json_object_get(doc, "rows_changed")),
                  json_number_value(json_object_get(doc, "longest_transaction_ms")));
+    } else if (json_is_array(json_object_get(doc, "disk"))) {
+        size_t used = 0, i;
+        json_t *p;
+        json_array_foreach (json_object_get(doc, "disk"), i, p) {
+            char u[32], t[32], f[32];
+            if (used >= len)
+                break;
+            if (json_object_get(p, "error")) {
+                used += (size_t)snprintf(buf + used, len - used, "%s%s: %s", i ? "; " : "",
+                                         json_string_value(json_object_get(p, "path")),
+                                         json_string_value(json_object_get(p, "error")));
+                continue;
+            }
+            used += (size_t)snprintf(
+                buf + used, len - used, "%s%s: %s of %s used (%.0f%%), %s free, %zu files larger",
+                i ? "; " : "", json_string_value(json_object_get(p, "path")),
+                format_size((uint64_t)json_number_value(json_object_get(p, "used_bytes")), u,
+                            sizeof u),
+                format_size((uint64_t)json_number_value(json_object_get(p, "total_bytes")), t,
+                            sizeof t),
+                json_number_value(json_object_get(p, "used_percent")),
+                format_size((uint64_t)json_number_value(json_object_get(p, "free_bytes")), f,
+                            sizeof f),
+                json_array_size(json_object_get(p, "files_larger")));
+        }
     } else if (json_object_get(doc, "clean")) {
         bool dry = json_is_true(json_object_get(doc, "dry_run"));
         bool moved = json_integer_value(json_object_get(doc, "files_moved")) > 0;

@@ -64,6 +64,16 @@ typedef struct CleanResult {
 /* Deletes or moves the files of job->path that qualify (see clean.c). */
 int task_clean(const ConfigJob *job, bool dry_run, CleanResult *res, UkError *err);
 
+typedef struct DiskResult {
+    json_t *paths; /* one report per path (caller releases) */
+    uint64_t files, big_files;
+    size_t unreadable;
+    double seconds;
+} DiskResult;
+
+/* Reports space, largest folders and big files of job->paths (relative to CONFIG_DIR). */
+int task_disk(const ConfigJob *job, const char *config_dir, DiskResult *res, UkError *err);
+
 typedef struct IntegrityResult {
     char quick[256], full[256], foreign_keys[256]; /* "ok", the problems, or "" (not run) */
     bool ok;

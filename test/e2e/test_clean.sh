@@ -109,3 +109,30 @@ older_than = 1d"
 expect_status 2 "$UPKEEP" check
 expect_contains "$ERR" "unreferenced_by needs database"
 pass "config errors for clean"
+
+# disk: the filesystem's space, the largest folders, files over a size; no symlink followed.
+mkdir -p space/big space/small outside-big
+head -c 3000000 /dev/urandom > space/big/large.bin
+head -c 1000 /dev/urandom > space/small/x.bin
+head -c 4000000 /dev/urandom > outside-big/huge.bin
+ln -s ../outside-big space/link
+cat > upkeep.conf <<'CONF'
+[upkeep]
+state = state/state.db
+[job report]
+task = disk
+paths = space
+report_larger_than = 1MB
+CONF
+expect_status 0 "$UPKEEP" --json run report
+report=$(echo "$OUT" | jq '.[0].summary.disk[0]')
+[ "$(echo "$report" | jq -r '.largest_folders[0].path')" = "$SCRATCH/space/big" ] || fail "largest folder: $report"
+[ "$(echo "$report" | jq -r '.files_larger | map(.path) | join(" ")')" = "$SCRATCH/space/big/large.bin" ] ||
+    fail "files over 1MB: $report"
+[ "$(echo "$report" | jq '.free_bytes > 0 and .used_percent > 0')" = true ] || fail "space figures"
+expect_status 0 "$UPKEEP" run report
+expect_contains "$OUT" "1 files larger"
+sed -i 's/^paths = space$/paths = space, nowhere/' upkeep.conf
+expect_status 1 "$UPKEEP" run report
+expect_contains "$ERR" "1 of the paths cannot be read"
+pass "disk reports space, the largest folders and big files, without following symlinks"
