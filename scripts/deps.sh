@@ -5,7 +5,8 @@ set -eu
 packages="gcc make meson ninja-build pkg-config libsqlite3-dev sqlite3 libzstd-dev zstd
 libssl-dev libinih-dev libjansson-dev libcmocka-dev scdoc restic time bc clang-format
 tzdata jq systemd util-linux
-libcurl4-openssl-dev libmicrohttpd-dev prometheus python3 curl chromium"
+libcurl4-openssl-dev libmicrohttpd-dev prometheus python3 curl chromium
+zlib1g-dev logrotate"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -50,11 +50,13 @@ enum {
     FOR_SQL = 64,
     FOR_CLEAN = 128,
     FOR_DISK = 256,
-    FOR_ALL = 511,
+    FOR_ROTATE = 512,
+    FOR_ALL = 1023,
     FOR_ROWS = FOR_PURGE | FOR_UPDATE | FOR_ARCHIVE
 };
+/* In TaskKind order (config.h); the "task" key's choices list the same names. */
 static const char *task_names[] = {"backup",  "purge", "vacuum", "integrity", "update",
-                                   "archive", "sql",   "clean",  "disk"};
+                                   "archive", "sql",   "clean",  "disk",      "rotate"};
 #define N_TASKS (sizeof task_names / sizeof task_names[0])
 
 typedef struct ConfigKey {
@@ -148,10 +150,11 @@ static const ConfigKey config_keys[] = {
      "keep every backup carrying one of these comma-separated tags"},
 
     {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
-     "what the job does: backup, purge, archive, update, sql, vacuum, integrity, clean or disk",
-     FOR_ALL, 0, "backup|purge|vacuum|integrity|update|archive|sql|clean|disk"},
+     "what the job does: backup, purge, archive, update, sql, vacuum, integrity, clean, disk or "
+     "rotate",
+     FOR_ALL, 0, "backup|purge|vacuum|integrity|update|archive|sql|clean|disk|rotate"},
     {SECTION_JOB, "database", KEY_STRING, NULL, false, J(database_name),
-     "name of a [database] section", FOR_ALL, FOR_ALL & ~FOR_CLEAN & ~FOR_DISK},
+     "name of a [database] section", FOR_ALL, FOR_ALL & ~FOR_CLEAN & ~FOR_DISK & ~FOR_ROTATE},
     {SECTION_JOB, "schedule", KEY_SCHEDULE, NULL, false, J(schedule),
      "when the daemon runs the job: cron (minute hour day-of-month month day-of-week, optional "
      "seconds first) or @hourly, @daily, @weekly, @monthly, @yearly, e.g. 0 3 * * *",
@@ -261,6 +264,44 @@ static const ConfigKey config_keys[] = {
      FOR_DISK, FOR_DISK},
     {SECTION_JOB, "report_larger_than", KEY_SIZE, NULL, false, J(larger_than),
      "disk lists the files larger than this, e.g. 100MB", FOR_DISK},
+
+    {SECTION_JOB, "files", KEY_STRING, NULL, false, J(files),
+     "comma-separated globs of the logs to rotate, e.g. /var/log/app/*.log", FOR_ROTATE,
+     FOR_ROTATE},
+    {SECTION_JOB, "size", KEY_SIZE, NULL, false, J(size_trigger),
+     "rotate a log only once it is at least this big (run the job often, e.g. hourly)", FOR_ROTATE},
+    {SECTION_JOB, "min_size", KEY_SIZE, NULL, false, J(min_size),
+     "at the scheduled run, rotate a log only if it is at least this big", FOR_ROTATE},
+    {SECTION_JOB, "keep", KEY_COUNT, "7", false, J(keep), "rotated copies kept per log",
+     FOR_ROTATE},
+    {SECTION_JOB, "max_age", KEY_DURATION, NULL, false, J(max_age),
+     "remove rotated copies last modified longer ago", FOR_ROTATE},
+    {SECTION_JOB, "max_total", KEY_SIZE, NULL, false, J(max_total),
+     "remove the oldest rotated copies of a log while together they are larger than this",
+     FOR_ROTATE},
+    {SECTION_JOB, "naming", KEY_CHOICE, "numbered", false, J(naming),
+     "numbered (app.log.1, app.log.2 ...) or dated (app.log-20261122, see date_format)", FOR_ROTATE,
+     0, "numbered|dated"},
+    {SECTION_JOB, "date_format", KEY_STRING, "-%Y%m%d", false, J(date_format),
+     "strftime suffix of dated copies; it must sort as the dates do", FOR_ROTATE},
+    {SECTION_JOB, "compress", KEY_CHOICE, "zstd", false, J(compress),
+     "compression of rotated copies: zstd, gzip (for zcat and older tools) or none", FOR_ROTATE, 0,
+     "zstd|gzip|none"},
+    {SECTION_JOB, "delay_compress", KEY_BOOL, "no", false, J(delay_compress),
+     "leave the newest rotated copy uncompressed until the next rotation", FOR_ROTATE},
+    {SECTION_JOB, "not_if_empty", KEY_BOOL, "no", false, J(not_if_empty),
+     "do not rotate empty logs", FOR_ROTATE},
+    {SECTION_JOB, "missing_ok", KEY_BOOL, "no", false, J(missing_ok),
+     "a glob that matches nothing is not an error", FOR_ROTATE},
+    {SECTION_JOB, "mode", KEY_CHOICE, "create", false, J(rotate_mode),
+     "create (rename, then a new empty log with the same owner and mode; post_command makes "
+     "the application reopen) or copytruncate (copy, then truncate: lines written in between "
+     "are lost)",
+     FOR_ROTATE, 0, "create|copytruncate"},
+    {SECTION_JOB, "post_command", KEY_STRING, NULL, false, J(post_command),
+     "program and arguments run (no shell) after logs were rotated in create mode, e.g. "
+     "/usr/bin/systemctl kill -s HUP app.service",
+     FOR_ROTATE},
 
     {SECTION_ALERT, "on", KEY_STRING, "failure, recovery, critical, missed", false, A(on),
      "events that send this alert: failure, recovery, warning, critical, missed "

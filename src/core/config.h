@@ -58,7 +58,8 @@ typedef enum {
     TASK_ARCHIVE,
     TASK_SQL,
     TASK_CLEAN,
-    TASK_DISK
+    TASK_DISK,
+    TASK_ROTATE
 } TaskKind;
 
 typedef struct ConfigJob {
@@ -113,6 +114,13 @@ typedef struct ConfigJob {
     char *move_to;
     bool remove_empty_dirs;
     char *unreferenced_by; /* TABLE.COLUMN */
+    /* rotate */
+    char *files; /* comma-separated globs */
+    uint64_t size_trigger, min_size, max_total;
+    int keep;
+    int64_t max_age;
+    char *naming, *date_format, *compress, *rotate_mode, *post_command;
+    bool delay_compress, not_if_empty, missing_ok;
     /* disk (report_larger_than is larger_than) */
     char *paths;              /* comma-separated, relative to the config file's folder */
     ConfigDatabase *database; /* resolved references, owned by Config; NULL for clean

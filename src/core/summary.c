@@ -119,6 +119,19 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                             sizeof f),
                 json_array_size(json_object_get(p, "files_larger")));
         }
+    } else if (json_object_get(doc, "rotate")) {
+        char a[32], b[32];
+        snprintf(buf, len, "%s %lld of %lld logs (%s)%s; %lld copies compressed, %lld removed (%s)",
+                 json_is_true(json_object_get(doc, "dry_run")) ? "would rotate" : "rotated",
+                 (long long)json_integer_value(json_object_get(doc, "logs_rotated")),
+                 (long long)json_integer_value(json_object_get(doc, "logs_seen")),
+                 format_size((uint64_t)json_integer_value(json_object_get(doc, "bytes_rotated")), a,
+                             sizeof a),
+                 json_integer_value(json_object_get(doc, "logs_skipped")) ? ", some skipped" : "",
+                 (long long)json_integer_value(json_object_get(doc, "copies_compressed")),
+                 (long long)json_integer_value(json_object_get(doc, "copies_removed")),
+                 format_size((uint64_t)json_integer_value(json_object_get(doc, "bytes_removed")), b,
+                             sizeof b));
     } else if (json_object_get(doc, "clean")) {
         bool dry = json_is_true(json_object_get(doc, "dry_run"));
         bool moved = json_integer_value(json_object_get(doc, "files_moved")) > 0;

@@ -74,6 +74,17 @@ typedef struct DiskResult {
 /* Reports space, largest folders and big files of job->paths (relative to CONFIG_DIR). */
 int task_disk(const ConfigJob *job, const char *config_dir, DiskResult *res, UkError *err);
 
+typedef struct RotateResult {
+    uint64_t files_seen, files_rotated, files_skipped, files_compressed, files_removed;
+    uint64_t bytes_rotated, bytes_removed;
+    json_t *planned; /* dry run: [{path, bytes, why}] (caller releases) */
+    double seconds;
+} RotateResult;
+
+/* Rotates the logs of job->files (globs relative to CONFIG_DIR); see rotate.c. */
+int task_rotate(const ConfigJob *job, const char *config_dir, bool dry_run, RotateResult *res,
+                UkError *err);
+
 typedef struct IntegrityResult {
     char quick[256], full[256], foreign_keys[256]; /* "ok", the problems, or "" (not run) */
     bool ok;

@@ -59,7 +59,10 @@ for example in "$EXAMPLES"/*.conf; do
         [ -e uploads/uploaded/3.stl ] || fail "print-service: a referenced upload was deleted" ;;
     feedforward)
         [ "$(q data/feedforward.db "SELECT count(*) FROM audit_logs WHERE created_at < datetime('now', '-91 days') AND detail != 'anonymised'")" = 0 ] ||
-            fail "feedforward: audit entries not anonymised" ;;
+            fail "feedforward: audit entries not anonymised"
+        [ "$(zstd -qdc logs/app.log.1.zst | wc -l)" = 5000 ] && [ ! -s logs/app.log ] ||
+            fail "feedforward: app.log not rotated"
+        [ ! -e logs/worker.log.1.zst ] || fail "feedforward: a log under min_size was rotated" ;;
     esac
     # Monitoring: health answers (OK, or WARNING where this machine's disk is small), and the
     # metrics pass promtool.

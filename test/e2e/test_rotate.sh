@@ -1,0 +1,128 @@
+#!/bin/bash
+# rotate: the same results as Debian's logrotate for the same settings (file names and
+# contents compared after several rounds), then what logrotate lacks: max_total, zstd, size
+# triggers, --dry-run, post_command, symlinks left alone, and kill -9 during a rotation.
+source "$(dirname "$0")/lib.sh"
+contents() { # contents DIR: each file's name and its (decompressed) content, sorted by name
+    (cd "$1" && for f in $(ls | sort); do
+        case $f in *.gz) printf '%s\n%s\n' "${f%.gz}" "$(zcat "$f")" ;; *.zst) printf '%s\n%s\n' "${f%.zst}" "$(zstd -qdc "$f")" ;;
+        *) printf '%s\n%s\n' "$f" "$(cat "$f")" ;; esac
+    done)
+}
+compare() { # compare LOGROTATE-OPTIONS UPKEEP-KEYS ROUNDS [EMPTY-ROUND] [LOGROTATE-MAY-FAIL]
+    rm -rf lr up; mkdir lr up
+    printf '%s/lr/app.log {\n%s\n}\n' "$SCRATCH" "$1" > lr.conf
+    cat > upkeep.conf <<CONF
+[upkeep]
+state = state/state.db
+[job rot]
+task = rotate
+files = up/app.log
+$2
+CONF
+    for round in $(seq 1 "$3"); do
+        [ "$round" = "${4:-}" ] || { echo "line of round $round" >> lr/app.log; echo "line of round $round" >> up/app.log; }
+        logrotate -f -s lr.state lr.conf 2>/dev/null || [ -n "${5:-}" ] || fail "logrotate failed"
+        expect_status 0 "$UPKEEP" run rot
+        [ "$(cd lr && ls | sort)" = "$(cd up && ls | sort)" ] ||
+            fail "round $round: logrotate made $(cd lr && ls | sort | tr '\n' ' ') but upkeep $(cd up && ls | sort | tr '\n' ' ')"
+    done
+    [ "$(contents lr)" = "$(contents up)" ] || fail "contents differ: $(diff <(contents lr) <(contents up))"
+}
+
+compare "rotate 3
+compress
+delaycompress
+create" "keep = 3
+compress = gzip
+delay_compress = yes
+mode = create" 6
+pass "numbered, gzip, delaycompress, create: same as logrotate over 6 rounds"
+compare "rotate 2
+copytruncate
+notifempty" "keep = 2
+compress = none
+mode = copytruncate
+not_if_empty = yes" 5 3
+pass "copytruncate, notifempty, no compression: same as logrotate"
+compare "rotate 4
+compress
+create
+dateext
+dateformat -%Y%m%d" "keep = 4
+compress = gzip
+naming = dated
+date_format = -%Y%m%d" 2 "" may-fail
+pass "dated names (one copy a day; logrotate calls the second an error, upkeep skips it): same files as logrotate"
+
+# max_total caps the rotated copies together; zstd copies read back with zstd -d.
+rm -rf up; mkdir up
+cat > upkeep.conf <<'CONF'
+[upkeep]
+state = state/state.db
+[job rot]
+task = rotate
+files = up/*.log
+keep = 10
+max_total = 3000
+compress = none
+CONF
+for i in 1 2 3 4 5; do head -c 1000 /dev/urandom | base64 -w0 > up/a.log; expect_status 0 "$UPKEEP" run rot; done
+total=$(cat up/a.log.* | wc -c)
+[ "$total" -le 3000 ] || fail "max_total: $total bytes kept"
+[ -e up/a.log.1 ] || fail "the newest copy must stay"
+sed -i 's/^compress = none/compress = zstd/; s/^max_total = 3000//' upkeep.conf
+echo "zstd line" > up/a.log
+expect_status 0 "$UPKEEP" run rot
+[ "$(zstd -qdc up/a.log.1.zst)" = "zstd line" ] || fail "zstd copy"
+pass "max_total caps the copies; zstd copies decompress"
+
+# Triggers, dry run, post_command, symlinks, missing files.
+rm -rf up; mkdir up; echo small > up/s.log; head -c 5000 /dev/zero > up/big.log; ln -s s.log up/link.log
+cat > upkeep.conf <<'CONF'
+[upkeep]
+state = state/state.db
+[job rot]
+task = rotate
+files = up/*.log
+size = 1KB
+compress = none
+post_command = /bin/sh -c "touch reopened"
+CONF
+sed -i 's|^post_command = .*|post_command = /usr/bin/touch reopened|' upkeep.conf
+before=$(ls up | sort)
+expect_status 0 "$UPKEEP" run rot --dry-run
+expect_contains "$OUT" "would rotate 1 of 2 logs"
+[ "$(ls up | sort)" = "$before" ] || fail "--dry-run changed files"
+[ ! -e reopened ] || fail "--dry-run ran post_command"
+expect_status 0 "$UPKEEP" run rot
+[ -e up/big.log.1 ] && [ ! -e up/s.log.1 ] || fail "size trigger: $(ls up)"
+[ -L up/link.log ] && [ ! -e up/link.log.1 ] || fail "a symlink was rotated"
+[ -e reopened ] || fail "post_command did not run"
+sed -i 's|^files = .*|files = up/none-*.log|' upkeep.conf
+expect_status 1 "$UPKEEP" run rot
+expect_contains "$ERR" "no file matches"
+echo "missing_ok = yes" >> upkeep.conf
+expect_status 0 "$UPKEEP" run rot
+pass "size trigger, --dry-run, post_command, symlinks skipped, missing_ok"
+
+# kill -9 at many points of a rotation: every line is still there, once.
+rm -rf up; mkdir up
+cat > upkeep.conf <<'CONF'
+[upkeep]
+state = state/state.db
+[job rot]
+task = rotate
+files = up/app.log
+keep = 50
+compress = gzip
+CONF
+seq 1 400000 > up/app.log
+expected=$(seq 1 400000 | md5sum)
+for delay in 0.01 0.03 0.06 0.1 0.2; do
+    interrupt KILL $delay "$UPKEEP" run rot
+done
+expect_status 0 "$UPKEEP" run rot
+got=$( (for f in $(ls up | grep -v upkeep-tmp | sort -t. -k3 -rn); do case $f in *.gz) zcat "up/$f" ;; *) cat "up/$f" ;; esac; done) | sort -n | md5sum)
+[ "$got" = "$expected" ] || fail "lines lost or doubled after kill -9: $(ls up)"
+pass "kill -9 during rotation loses no line"
