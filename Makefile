@@ -34,6 +34,7 @@ bench: build
 	bench/run.sh $(BUILD)
 	bench/maintenance.sh $(BUILD)
 	bench/daemon.sh $(BUILD)
+	bench/files.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)

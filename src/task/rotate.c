@@ -44,9 +44,50 @@ static bool compressing(const ConfigJob *job)
     return strcmp(job->compress, "none") != 0;
 }
 
+static void add_rotated(Rotated **out, size_t *n, char *path, long number, const char *stamp,
+                        bool compressed, const struct stat *st)
+{
+    *out = xrealloc(*out, (*n + 1) * sizeof **out);
+    (*out)[(*n)++] = (Rotated){.path = path,
+                               .number = number,
+                               .stamp = xstrdup(stamp),
+                               .compressed = compressed,
+                               .bytes = (uint64_t)st->st_size,
+                               .mtime = st->st_mtim.tv_sec};
+}
+
+/* Numbered copies are found by name, not by listing the folder (which holds every other log
+ * too): LOG.N, LOG.N.gz, LOG.N.zst while they continue. One missing number is passed over:
+ * an interrupted shift leaves at most one gap, and older copies lie behind it. Newest
+ * first. */
+static size_t probe_numbered(const char *log, Rotated **out)
+{
+    *out = NULL;
+    size_t n = 0;
+    static const char *const suffixes[] = {"", ".gz", ".zst"};
+    int missing = 0;
+    for (long number = 1; missing < 2; number++) {
+        bool found = false;
+        for (size_t k = 0; k < 3 && !found; k++) {
+            char *path = xasprintf("%s.%ld%s", log, number, suffixes[k]);
+            struct stat st;
+            if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+                add_rotated(out, &n, path, number, "", k > 0, &st);
+                found = true;
+            } else {
+                free(path);
+            }
+        }
+        missing = found ? 0 : missing + 1;
+    }
+    return n;
+}
+
 /* The rotated copies of LOG, newest first. */
 static size_t list_rotated(const ConfigJob *job, const char *log, Rotated **out)
 {
+    if (numbered(job))
+        return probe_numbered(log, out);
     *out = NULL;
     size_t n = 0;
     char *dir = path_dirname(log);
@@ -70,34 +111,18 @@ static size_t list_rotated(const ConfigJob *job, const char *log, Rotated **out)
                 break;
             }
         }
-        long number = 0;
-        if (numbered(job)) {
-            char *end = NULL;
-            if (tail[0] != '.' || !tail[1])
-                continue;
-            number = strtol(tail + 1, &end, 10);
-            if (*end || number <= 0)
-                continue;
-        } else {
-            /* Dated: the tail must read back through date_format. */
-            struct tm tm = {0};
-            const char *left = strptime(tail, job->date_format, &tm);
-            if (!left || *left || !tail[0])
-                continue;
-        }
+        /* Dated: the tail must read back through date_format. */
+        struct tm tm = {0};
+        const char *left = strptime(tail, job->date_format, &tm);
+        if (!left || *left || !tail[0])
+            continue;
         struct stat st;
         char *path = xasprintf("%s/%s", dir, name);
         if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
             free(path);
             continue;
         }
-        *out = xrealloc(*out, (n + 1) * sizeof **out);
-        (*out)[n++] = (Rotated){.path = path,
-                                .number = number,
-                                .stamp = xstrdup(tail),
-                                .compressed = compressed,
-                                .bytes = (uint64_t)st.st_size,
-                                .mtime = st.st_mtim.tv_sec};
+        add_rotated(out, &n, path, 0, tail, compressed, &st);
     }
     if (d)
         closedir(d);
@@ -156,10 +181,8 @@ out:
 }
 
 /* Removes rotated copies beyond keep, older than max_age, or beyond max_total. */
-static void trim(const ConfigJob *job, const char *log, RotateResult *res)
+static void trim(const ConfigJob *job, Rotated *r, size_t n, RotateResult *res)
 {
-    Rotated *r;
-    size_t n = list_rotated(job, log, &r);
     time_t now = time(NULL);
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -173,7 +196,6 @@ static void trim(const ConfigJob *job, const char *log, RotateResult *res)
             total -= r[i].bytes;
         }
     }
-    free_rotated(r, n);
 }
 
 static int rotate_one(const ConfigJob *job, const char *log, const struct stat *st,
@@ -193,7 +215,9 @@ static int rotate_one(const ConfigJob *job, const char *log, const struct stat *
                 free(to);
                 goto out;
             }
-            free(to);
+            free(r[i].path);
+            r[i].path = to;
+            r[i].number++;
         }
         target = xasprintf("%s.1", log);
     } else {
@@ -236,19 +260,33 @@ static int rotate_one(const ConfigJob *job, const char *log, const struct stat *
     }
     res->files_rotated++;
     res->bytes_rotated += (uint64_t)st->st_size;
-    /* Compress the new copy, or with delay_compress the one before it. */
-    if (compressing(job)) {
-        free_rotated(r, n);
-        n = list_rotated(job, log, &r);
-        for (size_t i = job->delay_compress ? 1 : 0; i < n && i < 2; i++) {
-            if (r[i].compressed)
-                continue;
-            if (compress_file(r[i].path, job->compress, err) != 0)
-                goto out;
-            res->files_compressed++;
-        }
+    /* The list, kept up to date instead of read again: the new copy comes first. */
+    struct stat copy;
+    if (lstat(target, &copy) == 0) {
+        r = xrealloc(r, (n + 1) * sizeof *r);
+        memmove(r + 1, r, n * sizeof *r);
+        r[0] = (Rotated){.path = xstrdup(target),
+                         .number = 1,
+                         .stamp = xstrdup(""),
+                         .bytes = (uint64_t)copy.st_size,
+                         .mtime = copy.st_mtim.tv_sec};
+        n++;
     }
-    trim(job, log, res);
+    /* Compress the new copy, or with delay_compress the one before it. */
+    for (size_t i = job->delay_compress ? 1 : 0; compressing(job) && i < n && i < 2; i++) {
+        if (r[i].compressed)
+            continue;
+        if (compress_file(r[i].path, job->compress, err) != 0)
+            goto out;
+        res->files_compressed++;
+        char *packed = xasprintf("%s%s", r[i].path, compress_file_suffix(job->compress));
+        free(r[i].path);
+        r[i].path = packed;
+        r[i].compressed = true;
+        if (lstat(packed, &copy) == 0)
+            r[i].bytes = (uint64_t)copy.st_size;
+    }
+    trim(job, r, n, res);
     rc = 0;
 out:
     free_rotated(r, n);
