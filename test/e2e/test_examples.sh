@@ -34,7 +34,7 @@ for example in "$EXAMPLES"/*.conf; do
         expect_status 0 "$UPKEEP" verify --all
     fi
     # Nothing old that a purge or archive targets is left, and the database is sound.
-    for db in data/*.db; do
+    for db in $(ls data/*.db 2>/dev/null); do
         [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || fail "$name: $db damaged"
     done
     q() { sqlite3 "$1" "$2"; }
@@ -57,6 +57,10 @@ for example in "$EXAMPLES"/*.conf; do
         [ "$(ls uploads/printing/*.tmp)" = uploads/printing/slice-now.tmp ] || fail "print-service: *.tmp"
         [ ! -e uploads/uploaded/orphan.stl ] || fail "print-service: orphaned upload left"
         [ -e uploads/uploaded/3.stl ] || fail "print-service: a referenced upload was deleted" ;;
+    car-repair)
+        [ "$(wc -l < logs/access.log.1)" = 2000 ] && [ ! -s logs/access.log ] ||
+            fail "car-repair: access.log not rotated (delay_compress keeps the newest copy plain)"
+        [ ! -e logs/mail.log.1 ] || fail "car-repair: an empty log was rotated" ;;
     feedforward)
         [ "$(q data/feedforward.db "SELECT count(*) FROM audit_logs WHERE created_at < datetime('now', '-91 days') AND detail != 'anonymised'")" = 0 ] ||
             fail "feedforward: audit entries not anonymised"
