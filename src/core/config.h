@@ -116,7 +116,8 @@ typedef struct ConfigJob {
     char *unreferenced_by; /* TABLE.COLUMN */
     /* rotate */
     char *files; /* comma-separated globs */
-    uint64_t size_trigger, min_size, max_total;
+    uint64_t size_trigger, min_size, max_size, max_total;
+    int64_t interval; /* seconds between rotations of a log; 0: every run */
     int keep;
     int64_t max_age;
     char *naming, *date_format, *compress, *rotate_mode, *post_command;

@@ -207,11 +207,11 @@ static int run_disk_job(const Config *config, const ConfigJob *job, json_t *summ
     return rc;
 }
 
-static int run_rotate_job(const Config *config, const ConfigJob *job, const RunOptions *opts,
-                          json_t *summary, UkError *err)
+static int run_rotate_job(const Config *config, State *st, const ConfigJob *job,
+                          const RunOptions *opts, json_t *summary, UkError *err)
 {
     RotateResult r;
-    int rc = task_rotate(job, config->dir, opts->dry_run, &r, err);
+    int rc = task_rotate(job, config->dir, st, opts->dry_run, &r, err);
     json_t *figures = json_pack(
         "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "rotate", 1, "logs_seen",
         (json_int_t)r.files_seen, "logs_rotated", (json_int_t)r.files_rotated, "logs_skipped",
@@ -230,7 +230,7 @@ static int run_task(const Config *config, State *st, const ConfigJob *job, const
                     json_t *summary, UkError *err)
 {
     switch (job->kind) {
-    case TASK_ROTATE: return run_rotate_job(config, job, opts, summary, err);
+    case TASK_ROTATE: return run_rotate_job(config, st, job, opts, summary, err);
     case TASK_DISK: return run_disk_job(config, job, summary, err);
     case TASK_CLEAN: return run_clean_job(job, opts, summary, err);
     case TASK_BACKUP: return run_backup_job(st, job, opts, summary, err);

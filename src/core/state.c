@@ -67,6 +67,8 @@ static const char *migrations[] = {
     "  result TEXT NOT NULL,"
     "  count INTEGER NOT NULL,"
     "  PRIMARY KEY (alert, channel, result));",
+    /* 4: when each log was last rotated (for interval, min_size and max_size) */
+    "CREATE TABLE rotations (log TEXT PRIMARY KEY, rotated_at INTEGER NOT NULL);",
 };
 
 static void copy_text(char *dst, size_t len, const unsigned char *src);
@@ -383,6 +385,36 @@ int state_alert_delivered(State *st, const char *alert, const char *channel, boo
     sqlite3_bind_text(stmt, 2, channel, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, ok ? "sent" : "failed", -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "count alert delivery");
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int state_rotation_get(State *st, const char *log, time_t *at, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT rotated_at FROM rotations WHERE log = ?", -1, &stmt,
+                           NULL) != SQLITE_OK)
+        return db_error(st, err, "read rotations");
+    sqlite3_bind_text(stmt, 1, log, -1, SQLITE_STATIC);
+    int found = 0;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        *at = (time_t)sqlite3_column_int64(stmt, 0);
+        found = 1;
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+int state_rotation_set(State *st, const char *log, time_t at, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO rotations(log, rotated_at) VALUES (?, ?)", -1,
+                           &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "record rotation");
+    sqlite3_bind_text(stmt, 1, log, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)at);
+    int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record rotation");
     sqlite3_finalize(stmt);
     return rc;
 }

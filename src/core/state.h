@@ -91,6 +91,10 @@ int state_alert_put(State *st, const char *alert, const char *subject, const Ale
                     UkError *err);
 int state_alert_delivered(State *st, const char *alert, const char *channel, bool ok, UkError *err);
 
+/* When LOG was last rotated: 1 found, 0 never, -1 error. */
+int state_rotation_get(State *st, const char *log, time_t *at, UkError *err);
+int state_rotation_set(State *st, const char *log, time_t at, UkError *err);
+
 int state_backup_upsert(State *st, const BackupRecord *b, UkError *err);
 int state_backup_delete(State *st, const char *repository, const char *id, UkError *err);
 int state_backup_set_verified(State *st, const char *repository, const char *id, time_t when,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/state.h"
 
 typedef struct RowsResult {
     uint64_t rows; /* deleted, archived or updated; dry run: that would be */
@@ -82,8 +83,8 @@ typedef struct RotateResult {
 } RotateResult;
 
 /* Rotates the logs of job->files (globs relative to CONFIG_DIR); see rotate.c. */
-int task_rotate(const ConfigJob *job, const char *config_dir, bool dry_run, RotateResult *res,
-                UkError *err);
+int task_rotate(const ConfigJob *job, const char *config_dir, State *st, bool dry_run,
+                RotateResult *res, UkError *err);
 
 typedef struct IntegrityResult {
     char quick[256], full[256], foreign_keys[256]; /* "ok", the problems, or "" (not run) */

@@ -7,8 +7,9 @@
  * max_total. Same results as logrotate for the same settings (a test compares them).
  *
  * Every step is a rename, or a write to a temporary name that is synced and renamed: after a
- * crash each log is complete under its old or its new name. What has been rotated is read
- * from the files themselves, so there is no state file that could be lost or corrupted. */
+ * crash each log is complete under its old or its new name. The rotated copies are found
+ * from the files themselves; the state database only remembers when each log was last
+ * rotated (for interval), and a log without that record is due. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -318,8 +319,28 @@ static int run_post_command(const ConfigJob *job, UkError *err)
     return 0;
 }
 
-int task_rotate(const ConfigJob *job, const char *config_dir, bool dry_run, RotateResult *res,
-                UkError *err)
+/* Whether LOG is due: size rotates by size alone; max_size as soon as the log is that big;
+ * otherwise when its interval has passed (and it is at least min_size). A log with no
+ * record (a first run, or a state database that was replaced) is due: losing the record
+ * never stops rotation. */
+static const char *not_due(const ConfigJob *job, State *st, const char *log, uint64_t size)
+{
+    if (job->size_trigger)
+        return size >= job->size_trigger ? NULL : "smaller than size";
+    if (job->max_size && size >= job->max_size)
+        return NULL;
+    time_t last = 0;
+    UkError err = {0};
+    if (job->interval && st && state_rotation_get(st, log, &last, &err) == 1 &&
+        difftime(time(NULL), last) < (double)job->interval)
+        return "rotated within its interval";
+    if (job->min_size && size < job->min_size)
+        return "smaller than min_size";
+    return NULL;
+}
+
+int task_rotate(const ConfigJob *job, const char *config_dir, State *state, bool dry_run,
+                RotateResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
@@ -344,13 +365,9 @@ int task_rotate(const ConfigJob *job, const char *config_dir, bool dry_run, Rota
             if (lstat(log, &st) != 0 || !S_ISREG(st.st_mode))
                 continue; /* symlinks and folders are never rotated */
             res->files_seen++;
-            const char *why = NULL;
-            if (st.st_size == 0 && job->not_if_empty)
-                why = "empty";
-            else if (job->min_size && (uint64_t)st.st_size < job->min_size)
-                why = "smaller than min_size";
-            else if (job->size_trigger && (uint64_t)st.st_size < job->size_trigger)
-                why = "smaller than size";
+            const char *why = st.st_size == 0 && job->not_if_empty
+                                  ? "empty"
+                                  : not_due(job, state, log, (uint64_t)st.st_size);
             if (why) {
                 res->files_skipped++;
                 continue;
@@ -366,7 +383,11 @@ int task_rotate(const ConfigJob *job, const char *config_dir, bool dry_run, Rota
                 res->bytes_rotated += (uint64_t)st.st_size;
                 continue;
             }
+            uint64_t rotated_before = res->files_rotated;
             rc = rotate_one(job, log, &st, res, err);
+            UkError ignored = {0};
+            if (rc == 0 && res->files_rotated > rotated_before && state)
+                state_rotation_set(state, log, time(NULL), &ignored);
         }
         globfree(&g);
         free(full);

@@ -26,7 +26,7 @@ expect_status 0 "$UPKEEP" backups --json
 expect_contains "$OUT" '"database": "one"'
 expect_contains "$OUT" '"database": "two"'
 expect_status 0 "$UPKEEP" verify --all
-[ "$(sqlite3 state/state.db 'PRAGMA user_version')" = 3 ] || fail "state schema version"
+[ "$(sqlite3 state/state.db 'PRAGMA user_version')" = 4 ] || fail "state schema version"
 pass "two backups at once into one repository and state database"
 # Retention is per database: keep_last = 1 keeps one backup of each.
 expect_status 0 "$UPKEEP" backup one
@@ -45,5 +45,5 @@ pass "prune never runs while a backup holds the repository"
 # Two processes creating the same fresh state database.
 rm -rf state
 "$UPKEEP" status > /dev/null & "$UPKEEP" history > /dev/null & wait
-[ "$(sqlite3 state/state.db 'PRAGMA user_version')" = 3 ] || fail "concurrent migration"
+[ "$(sqlite3 state/state.db 'PRAGMA user_version')" = 4 ] || fail "concurrent migration"
 pass "concurrent first use migrates the state database once"

@@ -126,3 +126,39 @@ expect_status 0 "$UPKEEP" run rot
 got=$( (for f in $(ls up | grep -v upkeep-tmp | sort -t. -k3 -rn); do case $f in *.gz) zcat "up/$f" ;; *) cat "up/$f" ;; esac; done) | sort -n | md5sum)
 [ "$got" = "$expected" ] || fail "lines lost or doubled after kill -9: $(ls up)"
 pass "kill -9 during rotation loses no line"
+
+# interval, min_size and max_size; losing the state database never stops rotation.
+rm -rf up state; mkdir up
+cat > upkeep.conf <<'CONF'
+[upkeep]
+state = state/state.db
+[job rot]
+task = rotate
+files = up/app.log
+interval = 1h
+max_size = 10KB
+compress = none
+keep = 20
+CONF
+echo one > up/app.log
+expect_status 0 "$UPKEEP" run rot
+[ -e up/app.log.1 ] || fail "a first rotation is due"
+echo two > up/app.log
+expect_status 0 "$UPKEEP" run rot
+[ ! -e up/app.log.2 ] || fail "rotated again within its interval"
+head -c 20000 /dev/zero > up/app.log
+expect_status 0 "$UPKEEP" run rot
+[ -e up/app.log.2 ] || fail "max_size should rotate before the interval passed"
+echo three > up/app.log
+rm -rf state
+expect_status 0 "$UPKEEP" run rot
+[ -e up/app.log.3 ] || fail "a lost state database must not stop rotation"
+sed -i 's/^max_size = .*/min_size = 1KB/' upkeep.conf
+sqlite3 state/state.db "UPDATE rotations SET rotated_at = rotated_at - 7200"
+echo small > up/app.log
+expect_status 0 "$UPKEEP" run rot
+[ ! -e up/app.log.4 ] || fail "min_size: a small log was rotated"
+head -c 2000 /dev/zero > up/app.log
+expect_status 0 "$UPKEEP" run rot
+[ -e up/app.log.4 ] || fail "min_size: a due, big enough log was not rotated"
+pass "interval with min_size and max_size; a lost state database does not stop rotation"
