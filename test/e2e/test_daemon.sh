@@ -63,7 +63,7 @@ pass "a job still running is not started again; the skip is recorded and warned 
 conf "[job slow]
 task = integrity
 database = app
-schedule = $(soon 1) * * * * *
+schedule = */1 * * * * *
 timeout = 1s"
 : > daemon.log
 hold_database 8
@@ -81,12 +81,12 @@ url = sqlite://missing.db
 [job flaky]
 task = integrity
 database = gone
-schedule = $(soon 2) * * * * *
+schedule = $(soon 5) * * * * *
 retries = 2
 retry_delay = 1s"
 : > daemon.log
 start_daemon
-wait_for 20 at_least flaky failed 3
+wait_for 25 at_least flaky failed 3
 sleep 2.5
 [ "$(runs flaky failed)" -eq 3 ] || fail "expected 1 run + 2 retries, got $(runs flaky failed)"
 expect_contains "$(cat daemon.log)" "retry 2 of 2"
