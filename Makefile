@@ -2,12 +2,16 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build run test test-sanitize bench install clean
+.PHONY: all deps test-deps build run test test-sanitize bench install clean
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# What the tests and benchmarks need besides (servers and tools to compare against).
+test-deps:
+	@scripts/deps.sh --test
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)
@@ -19,18 +23,18 @@ build: deps $(BUILD)/build.ninja
 run: build
 	@scripts/demo.sh $(BUILD)
 
-test: build
+test: test-deps build
 	meson test -C $(BUILD) --print-errorlogs
 
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
-test-sanitize: deps $(ASAN_BUILD)/build.ninja
+test-sanitize: test-deps $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD)
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 		meson test -C $(ASAN_BUILD) --print-errorlogs
 
-bench: build
+bench: test-deps build
 	bench/run.sh $(BUILD)
 	bench/maintenance.sh $(BUILD)
 	bench/daemon.sh $(BUILD)

@@ -1,12 +1,16 @@
 #!/bin/sh
-# Installs what building, testing and benchmarking upkeep needs, from Debian's packages.
-# Idempotent: when everything is present it only checks and returns.
+# Installs what building and running upkeep needs, from Debian's packages; with --test also
+# what the tests and benchmarks use (real servers and tools to compare against: logrotate,
+# restic, promtool, Chromium, systemd-analyze ...). Idempotent: when everything is present
+# it only checks and returns.
 set -eu
 packages="gcc make meson ninja-build pkg-config libsqlite3-dev sqlite3 libzstd-dev zstd
-libssl-dev libinih-dev libjansson-dev libcmocka-dev scdoc restic time bc clang-format
-tzdata jq systemd util-linux
-libcurl4-openssl-dev libmicrohttpd-dev prometheus python3 curl chromium
-zlib1g-dev logrotate"
+libssl-dev libinih-dev libjansson-dev libcmocka-dev scdoc tzdata libcurl4-openssl-dev
+libmicrohttpd-dev zlib1g-dev"
+if [ "${1:-}" = --test ]; then
+    packages="$packages restic time bc clang-format jq systemd util-linux prometheus python3
+curl chromium logrotate"
+fi
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
