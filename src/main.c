@@ -23,7 +23,7 @@ static const struct {
     {"daemon", cmd_daemon, "run scheduled jobs when they are due"},
     {"health", cmd_health, "check databases, backups, disks and jobs against thresholds"},
     {"metrics", cmd_metrics, "Prometheus metrics of runs, backups, databases and health"},
-    {"status", cmd_status, "each job's schedule, last run and result"},
+    {"status", cmd_status, "the daemon, and each job's schedule, next and last run"},
     {"history", cmd_history, "past runs with their summaries"},
     {"backup", cmd_backup, "take an ad-hoc backup of a database"},
     {"backups", cmd_backups, "list backups with size, new bytes stored and last verification"},

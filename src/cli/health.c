@@ -47,11 +47,6 @@ static const char *value_text(const HealthCheck *c, char *buf, size_t len)
     return buf;
 }
 
-static json_t *number_or_null(double v)
-{
-    return isnan(v) ? json_null() : json_real(v);
-}
-
 int cmd_health(CliContext *ctx, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -91,19 +86,10 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
     char line[4096];
     health_plugin_line(&report, line, sizeof line);
     if (ctx->json) {
-        json_t *checks = json_array();
-        for (size_t i = 0; i < report.n; i++) {
-            const HealthCheck *c = &report.checks[i];
-            json_array_append_new(
-                checks, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "check", c->check,
-                                  "subject", c->subject, "status", health_status_name(c->status),
-                                  "value", number_or_null(c->value), "unit", c->unit, "warning",
-                                  number_or_null(c->warning), "critical",
-                                  number_or_null(c->critical), "message", c->message));
-        }
-        cli_print_json(json_pack("{s:s, s:o, s:s, s:o}", "status",
-                                 health_status_name(report.overall), "at", cli_json_time(report.at),
-                                 "summary", line, "checks", checks));
+        json_t *doc = health_report_json(&report, NULL);
+        json_object_set_new(doc, "at", cli_json_time(report.at));
+        json_object_set_new(doc, "summary", json_string(line));
+        cli_print_json(doc);
     } else {
         printf("%s\n\n", line);
         printf("%-9s %-20s %-24s %-12s %s\n", "STATUS", "CHECK", "SUBJECT", "VALUE", "DETAIL");

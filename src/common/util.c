@@ -462,3 +462,40 @@ int read_file_all(const char *path, size_t max_len, unsigned char **data, size_t
     *len = size;
     return 0;
 }
+
+char *path_resolve(const char *dir, const char *path)
+{
+    char *joined = path_join(dir, path);
+    char *real = realpath(joined, NULL);
+    if (!real)
+        return joined;
+    free(joined);
+    return real;
+}
+
+char **split_list(const char *text, size_t *n)
+{
+    char **items = NULL;
+    *n = 0;
+    for (const char *p = text ? text : ""; *p;) {
+        size_t len = strcspn(p, ",");
+        const char *start = p, *end = p + len;
+        while (start < end && isspace((unsigned char)*start))
+            start++;
+        while (end > start && isspace((unsigned char)end[-1]))
+            end--;
+        if (end > start) {
+            items = xrealloc(items, (*n + 1) * sizeof *items);
+            items[(*n)++] = xasprintf("%.*s", (int)(end - start), start);
+        }
+        p += len + (p[len] == ',');
+    }
+    return items;
+}
+
+void free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}

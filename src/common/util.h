@@ -65,5 +65,13 @@ char *path_dirname(const char *path);
 /* Joins dir and rel unless rel is absolute. */
 char *path_join(const char *dir, const char *rel);
 bool path_exists(const char *path);
+/* PATH (relative to DIR unless absolute) with symlinks resolved when it exists, so reports
+ * name it absolutely; as joined when it does not. Caller frees. */
+char *path_resolve(const char *dir, const char *path);
+
+/* Splits a comma-separated config list ("a, b,c") into trimmed, non-empty items. Caller
+ * frees with free_list. */
+char **split_list(const char *text, size_t *n);
+void free_list(char **items, size_t n);
 
 #endif

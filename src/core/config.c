@@ -58,6 +58,7 @@ enum {
 static const char *task_names[] = {"backup",  "purge", "vacuum", "integrity", "update",
                                    "archive", "sql",   "clean",  "disk",      "rotate"};
 #define N_TASKS (sizeof task_names / sizeof task_names[0])
+_Static_assert(N_TASKS == TASK_ROTATE + 1, "task_names must list every TaskKind, in order");
 
 typedef struct ConfigKey {
     SectionKind section;
@@ -152,7 +153,7 @@ static const ConfigKey config_keys[] = {
     {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
      "what the job does: backup, purge, archive, update, sql, vacuum, integrity, clean, disk or "
      "rotate",
-     FOR_ALL, 0, "backup|purge|vacuum|integrity|update|archive|sql|clean|disk|rotate"},
+     FOR_ALL, 0, NULL /* the names of task_names */},
     {SECTION_JOB, "database", KEY_STRING, NULL, false, J(database_name),
      "name of a [database] section", FOR_ALL, FOR_ALL & ~FOR_CLEAN & ~FOR_DISK & ~FOR_ROTATE},
     {SECTION_JOB, "schedule", KEY_SCHEDULE, NULL, false, J(schedule),
@@ -384,6 +385,19 @@ static bool is_sql_identifier(const char *s)
     return true;
 }
 
+/* A choice key's choices, "a|b|c"; the task key's are task_names. */
+static const char *choices_of(const ConfigKey *key)
+{
+    static char tasks[256];
+    if (key->choices)
+        return key->choices;
+    if (!tasks[0])
+        for (size_t i = 0; i < N_TASKS; i++)
+            snprintf(tasks + strlen(tasks), sizeof tasks - strlen(tasks), "%s%s", i ? "|" : "",
+                     task_names[i]);
+    return tasks;
+}
+
 static bool is_choice(const char *choices, const char *value)
 {
     size_t n = strlen(value);
@@ -460,9 +474,9 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
                          value);
             break;
         }
-        if (key->type == KEY_CHOICE && !is_choice(key->choices, value)) {
+        if (key->type == KEY_CHOICE && !is_choice(choices_of(key), value)) {
             char choices[128];
-            snprintf(choices, sizeof choices, "%s", key->choices);
+            snprintf(choices, sizeof choices, "%s", choices_of(key));
             for (char *c = choices; *c; c++)
                 if (*c == '|')
                     *c = ',';

@@ -464,29 +464,13 @@ static void read_run(sqlite3_stmt *stmt, RunRecord *r)
 
 #define RUN_COLUMNS "id, job, task, trigger, started_at, ended_at, result, summary, error"
 
-int state_last_run(State *st, const char *job, RunRecord *out, UkError *err)
-{
-    mark_interrupted(st);
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(
-            st->db, "SELECT " RUN_COLUMNS " FROM runs WHERE job = ? ORDER BY id DESC LIMIT 1", -1,
-            &stmt, NULL) != SQLITE_OK)
-        return db_error(st, err, "read runs");
-    sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
-    int found = 0;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        read_run(stmt, out);
-        found = 1;
-    }
-    sqlite3_finalize(stmt);
-    return found;
-}
-
-int state_run_of_process(State *st, const char *job, pid_t pid, RunRecord *out, UkError *err)
+/* The newest run of JOB, of process PID when PID > 0: 1 found, 0 none, -1 error. */
+static int newest_run(State *st, const char *job, pid_t pid, RunRecord *out, UkError *err)
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT " RUN_COLUMNS " FROM runs WHERE job = ? AND pid = ?"
+                           "SELECT " RUN_COLUMNS
+                           " FROM runs WHERE job = ?1 AND (?2 = 0 OR pid = ?2)"
                            " ORDER BY id DESC LIMIT 1",
                            -1, &stmt, NULL) != SQLITE_OK)
         return db_error(st, err, "read runs");
@@ -499,6 +483,17 @@ int state_run_of_process(State *st, const char *job, pid_t pid, RunRecord *out, 
     }
     sqlite3_finalize(stmt);
     return found;
+}
+
+int state_last_run(State *st, const char *job, RunRecord *out, UkError *err)
+{
+    mark_interrupted(st);
+    return newest_run(st, job, 0, out, err);
+}
+
+int state_run_of_process(State *st, const char *job, pid_t pid, RunRecord *out, UkError *err)
+{
+    return newest_run(st, job, pid, out, err);
 }
 
 int state_history(State *st, const char *job, int limit, RunRecord **out, size_t *n, UkError *err)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "db/db_driver.h"
 
 static const DbDriver *const drivers[] = {&db_sqlite_driver};
@@ -51,12 +52,11 @@ int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkE
     if (!d)
         return uk_error_set(err, UK_E_CONFIG, 0, "database '%s': no driver for '%s'", db->name,
                             db->url);
-    char list[4096];
-    snprintf(list, sizeof list, "%s", tables ? tables : "");
-    char *save = NULL;
-    for (char *t = strtok_r(list, ", \t", &save); t && stats->n_tables < DB_MAX_COUNTED_TABLES;
-         t = strtok_r(NULL, ", \t", &save))
-        snprintf(stats->tables[stats->n_tables++], sizeof stats->tables[0], "%s", t);
+    size_t n = 0;
+    char **names = split_list(tables, &n);
+    for (size_t i = 0; i < n && stats->n_tables < DB_MAX_COUNTED_TABLES; i++)
+        snprintf(stats->tables[stats->n_tables++], sizeof stats->tables[0], "%s", names[i]);
+    free_list(names, n);
     if (d->inspect(db->path, stats, err) != 0) {
         uk_error_prefix(err, "database '%s': ", db->name);
         return -1;

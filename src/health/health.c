@@ -232,25 +232,10 @@ static double threshold_bytes(const FreeThreshold *t, double total)
 
 static void check_disks(const Config *config, HealthReport *r)
 {
-    if (!config->disk_paths)
-        return;
-    char list[4096];
-    snprintf(list, sizeof list, "%s", config->disk_paths);
-    char *save = NULL;
-    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        size_t len = strlen(p);
-        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            p[--len] = '\0';
-        if (!*p)
-            continue;
-        char *joined = path_join(config->dir, p);
-        char *path = realpath(joined, NULL);
-        if (path)
-            free(joined);
-        else
-            path = joined;
+    size_t n = 0;
+    char **paths = split_list(config->disk_paths, &n);
+    for (size_t i = 0; i < n; i++) {
+        char *path = path_resolve(config->dir, paths[i]);
         HealthCheck *c = add(r, "disk_free", path, "bytes");
         struct statvfs vfs;
         if (statvfs(path, &vfs) != 0) {
@@ -275,6 +260,7 @@ static void check_disks(const Config *config, HealthReport *r)
             say(c, HEALTH_OK, "%s free on '%s' (%.1f%%)", a, path, pct);
         free(path);
     }
+    free_list(paths, n);
 }
 
 static void check_jobs(const Config *config, State *st, time_t now, HealthReport *r)
@@ -388,6 +374,28 @@ void health_record(const Config *config, State *st, const HealthReport *r,
             }
         }
     }
+}
+
+static json_t *number_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+json_t *health_report_json(const HealthReport *r, const char *only_check)
+{
+    json_t *checks = json_array();
+    for (size_t i = 0; i < r->n; i++) {
+        const HealthCheck *c = &r->checks[i];
+        if (only_check && strcmp(c->check, only_check) != 0)
+            continue;
+        json_array_append_new(
+            checks, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "check", c->check,
+                              "subject", c->subject, "status", health_status_name(c->status),
+                              "value", number_or_null(c->value), "unit", c->unit, "warning",
+                              number_or_null(c->warning), "critical", number_or_null(c->critical),
+                              "message", c->message));
+    }
+    return json_pack("{s:s, s:o}", "status", health_status_name(r->overall), "checks", checks);
 }
 
 void health_report_clear(HealthReport *r)

@@ -4,6 +4,7 @@
 #ifndef UK_HEALTH_H
 #define UK_HEALTH_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -53,7 +54,13 @@ void health_record(const Config *config, State *st, const HealthReport *report,
                    const ConfigJob ***critical_jobs, size_t *n_jobs, HealthChange **changes,
                    size_t *n_changes);
 
-const char *health_status_name(HealthStatus s); /* "OK", "WARNING", "CRITICAL", "UNKNOWN" */
+const char *health_status_name(HealthStatus s);
+
+/* {"status": ..., "checks": [{check, subject, status, value, unit, warning, critical,
+ * message}]}; with ONLY_CHECK set, only the checks of that kind. `upkeep health --json` and
+ * /health?detail=1 both answer with it. */
+json_t *health_report_json(const HealthReport *report,
+                           const char *only_check); /* "OK", "WARNING", "CRITICAL", "UNKNOWN" */
 
 /* The first line for Nagios-style monitors: "UPKEEP OK - 14 checks ok | 'app_size'=...". */
 void health_plugin_line(const HealthReport *report, char *buf, size_t len);

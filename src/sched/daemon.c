@@ -126,26 +126,17 @@ static void sync_slots(Daemon *d, double now)
     }
 }
 
-/* The child runs the job through the runner with the configuration the daemon holds, so a
- * config file edited (or broken) since the last good reload changes nothing until SIGHUP. */
-static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, double now)
+/* Forks a worker. In the worker (return 0) only the log file is left of the daemon's
+ * descriptors (not its pid-file lock, listening socket, HTTP connections, signal and timer
+ * fds), signals are unblocked, and *WORKER_STATE is a state connection of its own (NULL if
+ * it could not be opened): SQLite's per-process file state must not cross fork(), so the
+ * daemon closes its connection around it. */
+static pid_t fork_worker(Daemon *d, State **worker_state)
 {
-    const char *state_file = state_path(d->st);
+    char *state_file = xstrdup(state_path(d->st));
     state_suspend(d->st);
     pid_t pid = fork();
-    if (pid != 0) {
-        UkError err = {0};
-        if (state_resume(d->st, &err) != 0)
-            log_error("state database: %s", err.msg);
-    }
-    if (pid < 0) {
-        log_error("job '%s': unable to start: %s", job->name, strerror(errno));
-        return;
-    }
     if (pid == 0) {
-        setpgid(0, 0); /* its own group: a stop reaches whatever it starts */
-        /* Descriptors stay the daemon's: its pid-file lock, the listening socket and HTTP
-         * connections, its signal and timer fds. Only the log file is shared. */
         int keep = d->log_file ? fileno(d->log_file) : -1;
         if (keep > 3)
             close_range(3, (unsigned)keep - 1, 0);
@@ -153,15 +144,39 @@ static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, d
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        /* The daemon's state connection must not be used across fork(): open another. */
-        State *st = NULL;
+        UkError err = {0};
+        if (state_open(state_file, worker_state, &err) != 0)
+            log_error("state database: %s", err.msg);
+        free(state_file);
+        return 0;
+    }
+    int fork_errno = errno;
+    free(state_file);
+    UkError err = {0};
+    if (state_resume(d->st, &err) != 0)
+        log_error("state database: %s", err.msg);
+    errno = fork_errno; /* for the caller's message when fork() failed */
+    return pid;
+}
+
+/* The child runs the job through the runner with the configuration the daemon holds, so a
+ * config file edited (or broken) since the last good reload changes nothing until SIGHUP. */
+static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, double now)
+{
+    State *st = NULL;
+    pid_t pid = fork_worker(d, &st);
+    if (pid < 0) {
+        log_error("job '%s': unable to start: %s", job->name, strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        setpgid(0, 0); /* its own group: a stop reaches whatever it starts */
         UkError err = {0};
         RunOutcome outcome;
         RunOptions run = {.trigger = "schedule"};
         int code = 1;
-        if (state_open(state_file, &st, &err) != 0 ||
-            runner_run_job(d->config, st, job, &run, &outcome, &err) != 0) {
-            log_error("job '%s': %s", job->name, err.msg);
+        if (!st || runner_run_job(d->config, st, job, &run, &outcome, &err) != 0) {
+            log_error("job '%s': %s", job->name, st ? err.msg : "no state database");
         } else {
             code = strcmp(outcome.result, "success") == 0 ? 0 : 1;
             run_outcome_clear(&outcome);
@@ -187,26 +202,16 @@ static void start_child(Daemon *d, Slot *s, const ConfigJob *job, int attempt, d
 static void send_health_alerts(Daemon *d, const HealthReport *report, const HealthChange *changes,
                                size_t n_changes)
 {
-    const char *state_file = state_path(d->st);
-    state_suspend(d->st);
-    pid_t pid = fork();
+    State *st = NULL;
+    pid_t pid = fork_worker(d, &st);
     if (pid == 0) {
-        close_range(3, ~0U, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        State *st = NULL;
-        UkError err = {0};
-        if (state_open(state_file, &st, &err) == 0) {
+        if (st) {
             alerts_health(d->config, st, report, changes, n_changes);
             alerts_flush(d->config, st);
         }
         state_close(st);
         _exit(0);
     }
-    UkError err = {0};
-    if (state_resume(d->st, &err) != 0)
-        log_error("state database: %s", err.msg);
     if (pid < 0)
         log_warn("unable to start sending alerts: %s", strerror(errno));
 }

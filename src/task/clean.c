@@ -244,13 +244,7 @@ int task_clean(const ConfigJob *job, bool dry_run, CleanResult *res, UkError *er
                      job->path);
         goto out;
     }
-    char list[1024];
-    snprintf(list, sizeof list, "%s", job->match);
-    char *save = NULL;
-    for (char *g = strtok_r(list, ", ", &save); g; g = strtok_r(NULL, ", ", &save)) {
-        c.globs = xrealloc(c.globs, (c.n_globs + 1) * sizeof *c.globs);
-        c.globs[c.n_globs++] = xstrdup(g);
-    }
+    c.globs = split_list(job->match, &c.n_globs);
     if (job->unreferenced_by && load_references(&c, err) != 0)
         goto out;
     res->references = c.n_referenced;
@@ -264,9 +258,7 @@ int task_clean(const ConfigJob *job, bool dry_run, CleanResult *res, UkError *er
 out:
     res->planned = c.planned;
     res->seconds = monotonic_seconds() - started;
-    for (size_t i = 0; i < c.n_globs; i++)
-        free(c.globs[i]);
-    free(c.globs);
+    free_list(c.globs, c.n_globs);
     for (size_t i = 0; i < c.n_referenced; i++)
         free(c.referenced[i]);
     free(c.referenced);

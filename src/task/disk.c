@@ -136,29 +136,17 @@ int task_disk(const ConfigJob *job, const char *config_dir, DiskResult *res, UkE
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
     res->paths = json_array();
-    char list[4096];
-    snprintf(list, sizeof list, "%s", job->paths);
-    char *save = NULL;
-    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        while (*p == ' ')
-            p++;
-        size_t len = strlen(p);
-        while (len && p[len - 1] == ' ')
-            p[--len] = '\0';
-        if (!*p)
-            continue;
-        char *joined = path_join(config_dir, p);
-        char *path = realpath(joined, NULL); /* reports name folders absolutely */
-        if (path)
-            free(joined);
-        else
-            path = joined;
+    size_t n = 0;
+    char **paths = split_list(job->paths, &n);
+    for (size_t i = 0; i < n; i++) {
+        char *path = path_resolve(config_dir, paths[i]);
         json_t *one = report_path(job, path, res);
         if (json_object_get(one, "error"))
             res->unreadable++;
         json_array_append_new(res->paths, one);
         free(path);
     }
+    free_list(paths, n);
     res->seconds = monotonic_seconds() - started;
     if (res->unreadable)
         return uk_error_set(err, UK_E_NOTFOUND, 0, "job '%s': %zu of the paths cannot be read",

@@ -345,15 +345,11 @@ int task_rotate(const ConfigJob *job, const char *config_dir, State *state, bool
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
     res->planned = json_array();
-    char list[2048];
-    snprintf(list, sizeof list, "%s", job->files);
-    char *save = NULL;
+    size_t n_patterns = 0;
+    char **patterns = split_list(job->files, &n_patterns);
     int rc = 0;
-    for (char *pattern = strtok_r(list, ",", &save); pattern && rc == 0;
-         pattern = strtok_r(NULL, ",", &save)) {
-        while (*pattern == ' ')
-            pattern++;
-        char *full = path_join(config_dir, pattern);
+    for (size_t p = 0; p < n_patterns && rc == 0; p++) {
+        char *full = path_join(config_dir, patterns[p]);
         glob_t g = {0};
         int found = glob(full, 0, NULL, &g);
         if (found != 0 && !job->missing_ok)
@@ -392,6 +388,7 @@ int task_rotate(const ConfigJob *job, const char *config_dir, State *state, bool
         globfree(&g);
         free(full);
     }
+    free_list(patterns, n_patterns);
     if (rc == 0 && !dry_run && res->files_rotated > 0 && job->post_command &&
         strcmp(job->rotate_mode, "create") == 0)
         rc = run_post_command(job, err);

@@ -104,27 +104,10 @@ static bool authorized(struct MHD_Connection *conn, const char *token)
     return strlen(given) == n && CRYPTO_memcmp(given, token, n) == 0;
 }
 
-static json_t *number_or_null(double v)
-{
-    return isnan(v) ? json_null() : json_real(v);
-}
-
+/* The report as JSON text; /health/db lists only whether each database answers. */
 static char *health_json(const HealthReport *report, bool only_reachable)
 {
-    json_t *checks = json_array();
-    for (size_t i = 0; i < report->n; i++) {
-        const HealthCheck *c = &report->checks[i];
-        if (only_reachable && strcmp(c->check, "reachable") != 0)
-            continue;
-        json_array_append_new(
-            checks, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "check", c->check,
-                              "subject", c->subject, "status", health_status_name(c->status),
-                              "value", number_or_null(c->value), "unit", c->unit, "warning",
-                              number_or_null(c->warning), "critical", number_or_null(c->critical),
-                              "message", c->message));
-    }
-    json_t *doc =
-        json_pack("{s:s, s:o}", "status", health_status_name(report->overall), "checks", checks);
+    json_t *doc = health_report_json(report, only_reachable ? "reachable" : NULL);
     char *text = json_dumps(doc, JSON_INDENT(2));
     json_decref(doc);
     return text;
