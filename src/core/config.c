@@ -200,9 +200,12 @@ static const ConfigKey config_keys[] = {
      "how age_column stores time: auto (detected from the data), iso8601, unix, unix_ms, julian",
      FOR_ROWS, 0, "auto|iso8601|unix|unix_ms|julian"},
     {SECTION_JOB, "transaction_budget", KEY_MILLIS, "20ms", false, J(transaction_budget),
-     "how long a write transaction should hold the database; batches are sized from the "
-     "measured cost per row to fit (the longest one is recorded)",
+     "how long a write transaction may hold the database; each batch ends when its time is "
+     "up (the longest one is recorded)",
      FOR_ROWS | FOR_VACUUM},
+    {SECTION_JOB, "batch_size", KEY_COUNT, "0", false, J(batch_size),
+     "rows per write transaction instead of transaction_budget (0: as many as fit the budget)",
+     FOR_ROWS},
     {SECTION_JOB, "pause", KEY_MILLIS, "15ms", false, J(pause),
      "pause between write transactions so the application's writers get in", FOR_ROWS | FOR_VACUUM},
     {SECTION_JOB, "files_column", KEY_IDENT, NULL, false, J(files_column),

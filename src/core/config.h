@@ -88,6 +88,7 @@ typedef struct ConfigJob {
     char *age_format;       /* auto, iso8601, unix, unix_ms, julian */
     int transaction_budget; /* milliseconds per write transaction */
     int pause;              /* milliseconds between transactions */
+    int batch_size;         /* rows per transaction; 0: sized by transaction_budget */
     char *files_column;
     char *files_root; /* resolved against the config file's directory */
     /* update */

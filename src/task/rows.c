@@ -5,21 +5,23 @@
  * Rows. Candidates are found in rowid order outside any write transaction (reading does not
  * block the application's writers in WAL mode). Each batch is one BEGIN IMMEDIATE ... COMMIT
  * that deletes rows by rowid, re-checking the condition, so a row changed meanwhile is left
- * alone. Batches are sized from the measured time per row to fit `transaction_budget`, and
- * after each one the purge sleeps `pause`: long enough for a writer sleeping in SQLite's busy
- * handler (it polls after 1, 2, 5, 10 and 15 ms) to get in. Foreign keys are on, so cascades
- * run; a constraint violation rolls the batch back and stops the job.
+ * alone. Each batch ends when its share of `transaction_budget` is used up (or after
+ * `batch_size` rows), and before the next one the application's writers get their turn
+ * (see db/sqlite/batch.c). Foreign keys are on, so cascades run; a constraint violation
+ * rolls the batch back and stops the job.
  *
  * Age. The age column's format is detected from the data (or set with age_format) and the
  * comparison guards the type: text rows are compared as dates only when the column holds
  * dates as text, numbers only when it holds numbers, so a number is never compared with a
  * string by accident.
  *
- * Archive. Each batch is first copied into the archive database in its own transaction
- * (INSERT OR REPLACE keyed on rowid, committed with synchronous = FULL), and only then deleted
- * from the application's database. A crash between the two leaves the rows in both; the next
- * run copies them again, which replaces rather than duplicates, and deletes them. So no row is
- * lost or duplicated. Copying holds only a read lock on the application's database.
+ * Archive. Rows are copied into the archive database ahead of the deletes, up to 8192 at a
+ * time in one transaction (INSERT OR REPLACE keyed on rowid, its WAL synced), and only then
+ * deleted from the application's database, each only if it still equals its copy: a row the
+ * application changed after it was copied stays, and the next run copies it again. A crash
+ * between copy and delete leaves rows in both; the next run copies them again, which replaces
+ * rather than duplicates, and deletes them. So no row or change is lost or duplicated.
+ * Copying holds only a read lock on the application's database.
  *
  * Files. Before a batch commits, the (rowid, path) pairs of its rows are written durably to a
  * journal in the state folder. After the commit the files are removed or moved (only inside
@@ -39,11 +41,13 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "task/maintenance.h"
+#include "db/sqlite/batch.h"
 #include "db/sqlite/sqlite_ops.h"
 
 /* Text is a date only if it starts like one: "12345" is a valid julianday() argument too. */
 #define ISO_GLOB "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 #define MAX_BATCH 5000
+#define COPY_AHEAD 8192 /* rows an archive copies (and syncs) at a time */
 
 typedef struct RowJob {
     const ConfigJob *job;
@@ -55,7 +59,8 @@ typedef struct RowJob {
     SafeRoot *root;
     double cutoff; /* in the column's unit */
     RowsResult *res;
-    char *columns; /* quoted column list, for archive */
+    char *columns;      /* quoted column list, for archive */
+    char *same_as_copy; /* " AND copy.c IS t.c ..." over all columns, for archive */
 } RowJob;
 
 /* Detects how the age column stores time from up to 200 non-empty values. */
@@ -182,16 +187,19 @@ static int prepare_archive(RowJob *p, UkError *err)
     if (sqlite_ops_exec(p->db, "PRAGMA archive.journal_mode = WAL", err) != 0 ||
         sqlite_ops_exec(p->db, "PRAGMA archive.synchronous = NORMAL", err) != 0)
         return -1;
-    /* Column list from the source table, quoted. */
+    /* Column list from the source table, quoted, and the test that a row equals its copy. */
     char *sql = xasprintf("SELECT name FROM pragma_table_info('%s')", job->table);
-    size_t cap = 256, len = 0;
-    p->columns = xcalloc(1, cap);
+    p->columns = xstrdup("");
+    p->same_as_copy = xstrdup("");
     if (sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL) == SQLITE_OK) {
         while (sqlite3_step(stmt) == SQLITE_ROW) {
             char *q = sqlite_ops_quote((const char *)sqlite3_column_text(stmt, 0));
-            while (len + strlen(q) + 3 > cap)
-                p->columns = xrealloc(p->columns, cap *= 2);
-            len += (size_t)snprintf(p->columns + len, cap - len, "%s%s", len ? ", " : "", q);
+            char *columns = xasprintf("%s%s%s", p->columns, *p->columns ? ", " : "", q);
+            char *same = xasprintf("%s AND copy.%s IS %s.%s", p->same_as_copy, q, p->table, q);
+            free(p->columns);
+            free(p->same_as_copy);
+            p->columns = columns;
+            p->same_as_copy = same;
             free(q);
         }
     }
@@ -386,8 +394,12 @@ static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size
         sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
-    /* The copy must be durable before the rows are deleted. */
-    return sqlite_ops_sync_wal(p->db, "archive", err);
+    /* The copy must be durable before the rows are deleted. Then the archive's log is
+     * checkpointed here, while the application's database is left alone. */
+    if (sqlite_ops_sync_wal(p->db, "archive", err) != 0)
+        return -1;
+    sqlite3_wal_checkpoint_v2(p->db, "archive", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return 0;
 }
 
 static int compare_rowids(const void *a, const void *b)
@@ -400,16 +412,22 @@ static int run_batches(RowJob *p, UkError *err)
 {
     RowsResult *res = p->res;
     /* All candidates' rowids first (8 bytes each), found through the age column's index
-     * when it has one rather than by scanning the table; then processed in rowid order. */
+     * when it has one rather than by scanning the table; then processed in rowid order, which
+     * keeps each batch on neighbouring pages of the table (and of the archive). */
     char *select_sql =
         xasprintf("SELECT rowid FROM %s WHERE %s%s%s", p->table, p->prefilter ? p->prefilter : "",
                   p->prefilter ? " AND " : "", p->condition);
     char *path_sql =
         xasprintf("SELECT %s FROM %s WHERE rowid = ?", p->files ? p->files : "NULL", p->table);
     char *delete_sql =
-        p->job->kind == TASK_UPDATE
-            ? xasprintf("UPDATE %s SET %s WHERE rowid = ? AND %s", p->table, p->job->set,
-                        p->condition)
+        p->job->kind == TASK_UPDATE ? xasprintf("UPDATE %s SET %s WHERE rowid = ? AND %s", p->table,
+                                                p->job->set, p->condition)
+        : p->columns
+            /* Only a row that still equals its copy: one changed since it was copied stays
+             * (and is copied again by the next run), so no change is lost. */
+            ? xasprintf("DELETE FROM main.%s WHERE rowid = ?1 AND %s AND EXISTS (SELECT 1 FROM "
+                        "archive.%s AS copy WHERE copy.rowid = ?1%s)",
+                        p->table, p->condition, p->table, p->same_as_copy)
             : xasprintf("DELETE FROM %s WHERE rowid = ? AND %s", p->table, p->condition);
     char *copy_sql = p->columns
                          ? xasprintf("INSERT OR REPLACE INTO archive.%s(rowid, %s) SELECT "
@@ -418,8 +436,12 @@ static int run_batches(RowJob *p, UkError *err)
                          : NULL;
     sqlite3_stmt *sel = NULL, *del = NULL, *copy = NULL, *path_stmt = NULL;
     int64_t *candidates = NULL;
-    size_t n_candidates = 0, cap = 0, next = 0;
-    char **paths = xcalloc(MAX_BATCH, sizeof *paths);
+    size_t n_candidates = 0, cap = 0, next = 0, copied = 0;
+    /* batch_size fixes the rows per batch; otherwise the clock ends each batch. */
+    size_t fixed = (size_t)p->job->batch_size;
+    size_t max_plan = fixed ? fixed : MAX_BATCH;
+    char **paths = xcalloc(max_plan, sizeof *paths);
+    SqliteBatch batch = {0};
     int rc = -1;
     if (sqlite3_prepare_v2(p->db, select_sql, -1, &sel, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, path_sql, -1, &path_stmt, NULL) != SQLITE_OK ||
@@ -438,19 +460,10 @@ static int run_batches(RowJob *p, UkError *err)
     sqlite3_reset(sel);
     if (n_candidates > 0)
         qsort(candidates, n_candidates, sizeof *candidates, compare_rowids);
-    double ms_per_row = -1; /* measured after a small first batch */
-    size_t last_batch = 8;
-    sqlite_ops_own_checkpoints(p->db);
+    sqlite_batch_start(&batch, p->db, p->job->transaction_budget, p->job->pause);
+    size_t plan = fixed ? fixed : 16; /* candidates prepared for the next batch */
     while (next < n_candidates) {
-        /* Aim at 70% of the budget (row costs vary within a table), and grow at most twofold
-         * per batch: a cheap batch of cached rows says little about the next. */
-        size_t want =
-            ms_per_row < 0
-                ? 16
-                : (size_t)fmax(1, fmin(MAX_BATCH, p->job->transaction_budget * 0.7 / ms_per_row));
-        if (want > 2 * last_batch)
-            want = 2 * last_batch;
-        size_t count = n_candidates - next < want ? n_candidates - next : want;
+        size_t count = n_candidates - next < plan ? n_candidates - next : plan;
         const int64_t *rowids = candidates + next;
         /* The batch's paths, read outside any write transaction. */
         for (size_t i = 0; i < count; i++) {
@@ -464,72 +477,86 @@ static int run_batches(RowJob *p, UkError *err)
             }
             sqlite3_reset(path_stmt);
         }
-        /* Archive: the copy commits durably before the delete starts. It reads the
-         * application's database and writes only the archive. */
-        if (copy && copy_batch(p, copy, rowids, count, err) != 0)
-            goto out;
+        /* Archive: rows are copied ahead of the deletes, many batches' worth at a time, and
+         * the copy is durable before any of them is deleted. Copying reads the application's
+         * database and writes only the archive; one sync per copy rather than per batch
+         * keeps the archive's I/O from competing with the application's commits. */
+        if (copy && next + count > copied) {
+            size_t ahead = n_candidates - next < COPY_AHEAD ? n_candidates - next : COPY_AHEAD;
+            if (ahead < count)
+                ahead = count;
+            if (copy_batch(p, copy, candidates + copied, next + ahead - copied, err) != 0)
+                goto out;
+            copied = next + ahead;
+        }
         /* The journal names the batch's candidates before anything is deleted (a row that
-         * turns out not to qualify still exists, so recovery keeps its file). Writing it here
-         * keeps its fsyncs out of the write lock. */
+         * turns out not to qualify, or that the batch has no time for, still exists, so
+         * recovery keeps its file). Writing it here keeps its fsyncs out of the write lock. */
         if (p->journal && journal_write(p, rowids, paths, count, err) != 0)
             goto out;
-        /* Pause right before taking the lock: the batch then starts just after the
-         * application's writers got their turn, not at a random moment. */
-        if (res->batches > 0)
-            sqlite_ops_between_batches(p->db, p->job->pause);
-        if (sqlite_ops_exec(p->db, "BEGIN IMMEDIATE", err) != 0)
+        if (sqlite_batch_begin(&batch, err) != 0)
             goto out;
-        double t0 = monotonic_seconds(); /* the write lock is held from here */
-        size_t deleted = 0;
-        for (size_t i = 0; i < count; i++) {
-            sqlite3_bind_int64(del, 1, rowids[i]);
+        size_t done = 0, deleted = 0;
+        while (done < count && (fixed || done == 0 || sqlite_batch_time_left(&batch))) {
+            sqlite3_bind_int64(del, 1, rowids[done]);
             int step = sqlite3_step(del);
             sqlite3_reset(del);
             if (step != SQLITE_DONE) {
                 uk_error_set(err, UK_E_DB, 0, "unable to delete row %lld of '%s': %s",
-                             (long long)rowids[i], p->job->table, sqlite3_errmsg(p->db));
-                sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+                             (long long)rowids[done], p->job->table, sqlite3_errmsg(p->db));
+                sqlite_batch_rollback(&batch);
                 goto out;
             }
             if (sqlite3_changes(p->db) == 0) { /* changed meanwhile: keep it and its file */
-                free(paths[i]);
-                paths[i] = NULL;
+                free(paths[done]);
+                paths[done] = NULL;
             } else {
                 deleted++;
             }
+            done++;
         }
-        if (sqlite_ops_exec(p->db, "COMMIT", err) != 0) {
+        if (sqlite_batch_commit(&batch, err) != 0) {
             uk_error_prefix(err, "purge of '%s' stopped: ", p->job->table);
-            sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
             if (p->journal)
                 unlink(p->journal); /* nothing was deleted: the files stay */
             goto out;
         }
-        double ms = sqlite_ops_elapsed_ms(t0);
         /* Files go only once the deletion is durable (in WAL mode COMMIT does not sync). */
         if (p->journal && sqlite_ops_sync_commit(p->db, err) != 0)
             goto out;
-        res->batches++;
         res->rows += deleted;
-        if (ms > res->longest_transaction_ms)
-            res->longest_transaction_ms = ms;
-        log_debug("job=%s batch=%llu rows=%zu lock_ms=%.1f at=%.3f", p->job->name,
-                  (unsigned long long)res->batches, count, ms, t0);
-        ms_per_row = fmax(0.001, ms / (double)count);
-        last_batch = count;
+        log_debug("job=%s batch=%llu rows=%zu of %zu", p->job->name,
+                  (unsigned long long)batch.count, done, count);
         for (size_t i = 0; i < count; i++) {
-            if (paths[i] && p->root)
+            if (i < done && paths[i] && p->root)
                 count_file(p, paths[i], false);
             free(paths[i]);
             paths[i] = NULL;
         }
         if (p->journal)
             unlink(p->journal);
-        next += count;
+        next += done;
+        if (fixed) {
+            plan = fixed;
+        } else if (done == count) {
+            plan = 2 * count; /* the batch ran out of rows before its time */
+        } else {
+            /* Time ran out: a quarter more than fitted (journal entries beyond are wasted),
+             * but not under half the last plan, as one slow batch is no trend. */
+            plan = done + done / 4 + 4;
+            if (plan < count / 2)
+                plan = count / 2;
+        }
+        if (plan > max_plan)
+            plan = max_plan;
     }
+    res->batches = batch.count;
+    res->longest_transaction_ms = batch.longest_ms;
     rc = 0;
 out:
-    for (size_t i = 0; i < MAX_BATCH; i++)
+    if (batch.db)
+        sqlite_batch_finish(&batch);
+    for (size_t i = 0; i < max_plan; i++)
         free(paths[i]);
     free(paths);
     sqlite3_finalize(sel);
@@ -577,6 +604,7 @@ out:
     free(p.prefilter);
     free(p.journal);
     free(p.columns);
+    free(p.same_as_copy);
     return rc;
 }
 

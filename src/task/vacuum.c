@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "task/maintenance.h"
+#include "db/sqlite/batch.h"
 #include "db/sqlite/sqlite_ops.h"
 
 static uint64_t file_size(const char *path)
@@ -30,32 +31,52 @@ static uint64_t file_size(const char *path)
     return total;
 }
 
+/* Frees pages a few at a time, in batches that end when their time is up. */
 static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkError *err)
 {
-    int64_t pages = 16;
-    double ms_per_page = -1;
-    sqlite_ops_own_checkpoints(db);
-    while (sqlite_ops_int(db, "PRAGMA freelist_count") > 0) {
-        if (ms_per_page > 0)
-            pages = (int64_t)fmax(1, fmin(2 * pages, job->transaction_budget * 0.7 / ms_per_page));
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)pages);
-        if (sqlite_ops_exec(db, "BEGIN IMMEDIATE", err) != 0)
-            return -1;
-        double t0 = monotonic_seconds();
-        if (sqlite_ops_exec(db, sql, err) != 0 || sqlite_ops_exec(db, "COMMIT", err) != 0) {
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-        double ms = sqlite_ops_elapsed_ms(t0);
-        if (ms > res->longest_transaction_ms)
-            res->longest_transaction_ms = ms;
-        log_debug("job=%s incremental pages=%lld lock_ms=%.1f at=%.3f", job->name, (long long)pages,
-                  ms, t0);
-        ms_per_page = fmax(0.0005, ms / (double)pages);
-        sqlite_ops_between_batches(db, job->pause);
+    sqlite3_stmt *step = NULL, *free_pages = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA incremental_vacuum(8)", -1, &step, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "PRAGMA freelist_count", -1, &free_pages, NULL) != SQLITE_OK) {
+        sqlite3_finalize(step);
+        return uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(db));
     }
-    return 0;
+    SqliteBatch batch;
+    sqlite_batch_start(&batch, db, job->transaction_budget, job->pause);
+    int rc = 0;
+    bool more = true;
+    while (more && rc == 0) {
+        if (sqlite_batch_begin(&batch, err) != 0) {
+            rc = -1;
+            break;
+        }
+        int steps = 0;
+        do {
+            while (sqlite3_step(step) == SQLITE_ROW)
+                ;
+            if (sqlite3_reset(step) != SQLITE_OK) {
+                rc = uk_error_set(err, UK_E_DB, 0, "incremental vacuum: %s", sqlite3_errmsg(db));
+                break;
+            }
+            steps++;
+            more =
+                sqlite3_step(free_pages) == SQLITE_ROW && sqlite3_column_int64(free_pages, 0) > 0;
+            sqlite3_reset(free_pages);
+        } while (more && sqlite_batch_time_left(&batch));
+        if (rc != 0) {
+            sqlite_batch_rollback(&batch);
+            break;
+        }
+        if (sqlite_batch_commit(&batch, err) != 0) {
+            rc = -1;
+            break;
+        }
+        log_debug("job=%s incremental steps=%d of 8 pages", job->name, steps);
+    }
+    res->longest_transaction_ms = batch.longest_ms;
+    sqlite_batch_finish(&batch);
+    sqlite3_finalize(step);
+    sqlite3_finalize(free_pages);
+    return rc;
 }
 
 int task_vacuum(const ConfigJob *job, bool dry_run, VacuumResult *res, UkError *err)

@@ -146,3 +146,40 @@ expect_status 0 "$UPKEEP" run to-jsonl
 [ "$(sqlite3 archive/csv/.upkeep-staging.db 'SELECT count(*) FROM logs; SELECT count(*) FROM upkeep_exports')" = $'0\n0' ] ||
     fail "staging not emptied"
 pass "a recorded export is completed by the next run"
+# The application keeps changing rows while they are archived: a row changed after it was
+# copied must not be deleted with its stale copy. Every successful increment must survive,
+# in the application's table or (for rows gone from it) in the archive.
+sqlite3 app.db "CREATE TABLE counters(id INTEGER PRIMARY KEY, at INTEGER, v INTEGER, pad TEXT);
+  WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)
+  INSERT INTO counters SELECT i, $now - 400 * 86400, 0, randomblob(300) FROM c;" >/dev/null
+cat >> upkeep.conf <<CONF
+[job counters]
+task = archive
+database = app
+table = counters
+age_column = at
+older_than = 30d
+archive_to = sqlite://archive/counters.db
+transaction_budget = 5ms
+pause = 5ms
+CONF
+touch updating
+python3 - app.db > increments <<'PY' &
+import random, sqlite3, sys, os
+db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+done = 0
+while os.path.exists("updating"):
+    done += db.execute("UPDATE counters SET v = v + 1 WHERE id = ?", (random.randint(1, 20000),)).rowcount
+print(done)
+PY
+updater=$!
+sleep 0.2
+expect_status 0 "$UPKEEP" run counters
+rm updating
+wait $updater
+survived=$(sqlite3 app.db "ATTACH 'archive/counters.db' AS a;
+  SELECT (SELECT coalesce(sum(v), 0) FROM main.counters)
+       + (SELECT coalesce(sum(v), 0) FROM a.counters WHERE id NOT IN (SELECT id FROM main.counters))")
+[ "$(cat increments)" -gt 0 ] || fail "the updater changed nothing"
+[ "$survived" = "$(cat increments)" ] || fail "$(cat increments) increments made, $survived survived"
+pass "rows changed while being archived lose no change ($survived increments)"

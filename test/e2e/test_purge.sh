@@ -42,6 +42,14 @@ for spec in t_iso:iso8601 t_isoz:iso8601 t_unix:unix t_ms:unix_ms t_julian:julia
         fail "$table: wrong rows left"
 done
 pass "every timestamp format is detected and purged exactly"
+# batch_size fixes the rows per transaction: 71 rows in batches of 10 are 8 transactions.
+sqlite3 app.db "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 71)
+  INSERT INTO t_unix SELECT 2000 + i, $now - 40 * 86400 FROM c"
+job t_unix at "batch_size = 10"
+expect_status 0 "$UPKEEP" run purge --json
+expect_contains "$OUT" '"rows_deleted": 71'
+expect_contains "$OUT" '"batches": 8'
+pass "batch_size sets the rows per transaction"
 # A number in a date column is never compared as a date: mixed columns need age_format, and
 # a number stored as text (TEXT affinity) is not a date.
 sqlite3 app.db "INSERT INTO t_iso VALUES (1000, 12345); INSERT INTO t_unix VALUES (1000, 'soon')"

@@ -93,28 +93,6 @@ double sqlite_ops_elapsed_ms(double t0)
     return (monotonic_seconds() - t0) * 1000.0;
 }
 
-/* Under a steady writer the log rarely restarts, so its length says little: what counts is
- * how much was added since the last checkpoint. Well below the application's automatic
- * checkpoint (1000 frames by default), which would run inside one of its commits. */
-#define CHECKPOINT_FRAMES 200
-static int wal_frames; /* set by the WAL hook after each commit (one batched writer at a time) */
-static int checkpointed_at; /* log frames when the last checkpoint ran */
-
-static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
-{
-    (void)arg;
-    (void)db;
-    (void)name;
-    wal_frames = frames;
-    return SQLITE_OK;
-}
-
-void sqlite_ops_own_checkpoints(sqlite3 *db)
-{
-    sqlite3_wal_hook(db, on_wal_commit, NULL);
-    sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL); /* WAL: no fsync in COMMIT */
-}
-
 int sqlite_ops_sync_wal(sqlite3 *db, const char *schema, UkError *err)
 {
     char *sql = xasprintf("PRAGMA %s.journal_mode", schema);
@@ -137,41 +115,4 @@ int sqlite_ops_sync_wal(sqlite3 *db, const char *schema, UkError *err)
 int sqlite_ops_sync_commit(sqlite3 *db, UkError *err)
 {
     return sqlite_ops_sync_wal(db, "main", err);
-}
-
-/* The pause exists for writers that queued behind the last batch: SQLite's busy handler
- * sleeps 1, 2, 5, 10, 15 ms between attempts, so a writer blocked by a short batch wakes within
- * about 15 ms. As soon as another connection has committed (PRAGMA data_version moves) the
- * queue has had its turn, and the next batch may start after a moment's grace; when nobody
- * commits, the full pause passes. */
-void sqlite_ops_between_batches(sqlite3 *db, int pause_ms)
-{
-    int64_t version = sqlite_ops_int(db, "PRAGMA data_version");
-    double started = monotonic_seconds();
-    double deadline = started + pause_ms / 1000.0;
-    double checkpoint_ms = 0;
-    /* Checkpoint first, outside any transaction, so that the application's own automatic
-     * checkpoints (run inside its commits) find little to copy; the application's writers
-     * use the time to commit. */
-    if (wal_frames < checkpointed_at)
-        checkpointed_at = 0; /* the log restarted */
-    if (wal_frames - checkpointed_at > CHECKPOINT_FRAMES) {
-        int log_frames = 0;
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, NULL);
-        checkpointed_at = log_frames;
-        checkpoint_ms = sqlite_ops_elapsed_ms(started);
-    }
-    struct timespec step = {0, 1000000L};
-    for (;;) {
-        if (sqlite_ops_int(db, "PRAGMA data_version") != version) {
-            struct timespec grace = {0, 2000000L};
-            nanosleep(&grace, NULL);
-            break;
-        }
-        if (monotonic_seconds() >= deadline)
-            break;
-        nanosleep(&step, NULL);
-    }
-    log_debug("between batches: checkpoint %.1f ms, pause %.1f ms in all", checkpoint_ms,
-              sqlite_ops_elapsed_ms(started));
 }

@@ -22,11 +22,6 @@ bool sqlite_ops_has(sqlite3 *db, const char *table, const char *column);
 char *sqlite_ops_quote(const char *identifier);
 double sqlite_ops_elapsed_ms(double t0);
 
-/* Batched writers call these. sqlite_ops_own_checkpoints() stops the connection from
- * checkpointing inside COMMIT (which would stretch its write transactions by the checkpoint's
- * I/O); sqlite_ops_between_batches() then sleeps `pause_ms` and runs a PASSIVE checkpoint,
- * which never blocks other writers, once the WAL has grown past 1000 pages. */
-void sqlite_ops_own_checkpoints(sqlite3 *db);
 /* Batched writers run with synchronous = NORMAL in WAL mode, so COMMIT does not fsync while
  * holding the write lock. Before acting on a commit outside the database (deleting files),
  * this makes it durable: it syncs the WAL, after the lock is released. */
@@ -34,6 +29,5 @@ int sqlite_ops_sync_commit(sqlite3 *db, UkError *err);
 /* Syncs the write-ahead log of one attached database ("main", "archive"); a no-op for
  * databases in rollback-journal mode, whose commits are synced already. */
 int sqlite_ops_sync_wal(sqlite3 *db, const char *schema, UkError *err);
-void sqlite_ops_between_batches(sqlite3 *db, int pause_ms);
 
 #endif

@@ -1,0 +1,41 @@
+/* Short write transactions on an application's live database, for the row tasks and the
+ * incremental vacuum. Each batch is one BEGIN IMMEDIATE ... COMMIT that the caller ends as
+ * soon as sqlite_batch_time_left() says its time is up, and before the next batch begins the
+ * application's writers, waiting in SQLite's busy handler, get their turn. See batch.c for
+ * the timing this is built around. */
+#ifndef UK_SQLITE_BATCH_H
+#define UK_SQLITE_BATCH_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct SqliteBatch {
+    sqlite3 *db;
+    double aim_ms;    /* longest lock hold a batch aims at, COMMIT included */
+    int pause_ms;     /* longest wait for the application's writers between batches */
+    double commit_ms; /* recent COMMIT cost, kept in reserve at the end of a batch */
+    double t0;        /* when the current batch took the write lock */
+    uint64_t count;   /* batches committed */
+    double last_ms, longest_ms;
+    int wal_frames;      /* log frames after our last commit (WAL hook) */
+    int checkpointed_at; /* log frames when our last checkpoint ran */
+} SqliteBatch;
+
+/* Sets up db for batches that each hold the write lock up to budget_ms: commits do
+ * not fsync in WAL mode (sqlite_ops_sync_commit() does that when it matters) and do not
+ * checkpoint; checkpoints run between batches instead. */
+void sqlite_batch_start(SqliteBatch *b, sqlite3 *db, int budget_ms, int pause_ms);
+/* Lets the application's writers in (from the second batch on), then BEGIN IMMEDIATE. */
+int sqlite_batch_begin(SqliteBatch *b, UkError *err);
+/* May the current batch take on more work and still commit within its aim? */
+bool sqlite_batch_time_left(const SqliteBatch *b);
+/* COMMIT; measures the lock hold (b->last_ms). A failed commit is rolled back. */
+int sqlite_batch_commit(SqliteBatch *b, UkError *err);
+void sqlite_batch_rollback(SqliteBatch *b);
+/* Gives the connection back its automatic checkpoints. */
+void sqlite_batch_finish(SqliteBatch *b);
+
+#endif
