@@ -497,7 +497,7 @@ static int run_batches(RowJob *p, UkError *err)
         if (sqlite_batch_begin(&batch, err) != 0)
             goto out;
         size_t done = 0, deleted = 0;
-        while (done < count && (fixed || done == 0 || sqlite_batch_time_left(&batch))) {
+        while (done < count && (fixed || done == 0 || sqlite_batch_time_left(&batch, done))) {
             sqlite3_bind_int64(del, 1, rowids[done]);
             int step = sqlite3_step(del);
             sqlite3_reset(del);
@@ -515,7 +515,7 @@ static int run_batches(RowJob *p, UkError *err)
             }
             done++;
         }
-        if (sqlite_batch_commit(&batch, err) != 0) {
+        if (sqlite_batch_commit(&batch, done, err) != 0) {
             uk_error_prefix(err, "purge of '%s' stopped: ", p->job->table);
             if (p->journal)
                 unlink(p->journal); /* nothing was deleted: the files stay */

@@ -61,12 +61,12 @@ static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkE
             more =
                 sqlite3_step(free_pages) == SQLITE_ROW && sqlite3_column_int64(free_pages, 0) > 0;
             sqlite3_reset(free_pages);
-        } while (more && sqlite_batch_time_left(&batch));
+        } while (more && sqlite_batch_time_left(&batch, (size_t)steps));
         if (rc != 0) {
             sqlite_batch_rollback(&batch);
             break;
         }
-        if (sqlite_batch_commit(&batch, err) != 0) {
+        if (sqlite_batch_commit(&batch, (size_t)steps, err) != 0) {
             rc = -1;
             break;
         }

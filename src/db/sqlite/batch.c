@@ -4,15 +4,26 @@
  * batch commits once its lock hold plus the expected COMMIT would reach the budget. Sizing
  * batches by a row count measured on the previous batch let them overrun to twice the
  * budget whenever rows turned out dearer (pages no longer cached, a checkpoint's I/O).
+ * A batch also ends once it has changed about BATCH_PAGES pages (estimated from the pages
+ * per row of the previous batch).
+ *
+ * Why pages: under a steady writer the write-ahead log seldom starts over, so it stays past
+ * the application's automatic checkpoint (1000 frames), and then the application checkpoints
+ * right after each of its commits, inside the call. Whatever of our batch it finds still
+ * uncheckpointed it copies and syncs there: with batches of 1,100-1,400 pages its worst
+ * commit took 50-65 ms, with 850 pages 21-33 ms (bench/maintenance.sh).
+ *
+ * Our own checkpoints (PASSIVE: they never block writers) run on a thread with its own
+ * connection, started as soon as a batch added 200 frames, so that copying and syncing
+ * overlap the wait for the application and our next batch instead of adding to them (the
+ * purge took 1.4-1.6 s instead of 1.6-1.9 s), and so that the application's checkpoints
+ * mostly find ours running and return at once.
  *
  * Between batches we wait until another connection has committed (PRAGMA data_version
- * moves) and then until writers have been quiet for 2 ms. Under a steady writer the log
- * grows past 1000 frames, and then the application checkpoints right after each commit;
- * starting our next batch during that checkpoint's fsync made its commit wait on our I/O
- * (worst stalls of 40-90 ms with a 1 ms quiet time against 19-29 ms with 2 ms, in
- * bench/maintenance.sh). `pause` bounds the wait when nobody writes. Our own checkpoints run
- * here too, PASSIVE (they never block writers), once 200 frames were added since the last,
- * so that the application's checkpoints find little of ours to copy. */
+ * moves) and then until writers have been quiet for 2 ms, so that a queue of writers, and a
+ * writer's checkpoint after its commit, finish before our next batch competes with them for
+ * the disk (a 1 ms quiet time gave worst stalls of 40-90 ms). `pause` bounds the wait when
+ * nobody writes. */
 #include "db/sqlite/batch.h"
 
 #include <string.h>
@@ -22,9 +33,7 @@
 #include "core/log.h"
 #include "db/sqlite/sqlite_ops.h"
 
-/* Under a steady writer the log rarely restarts, so its length says little: what counts is
- * how much was added since our last checkpoint. Well below the application's automatic
- * checkpoint (1000 frames by default). */
+#define BATCH_PAGES 850
 #define CHECKPOINT_FRAMES 200
 #define POLL_NS 250000L     /* how often the wait between batches looks at data_version */
 #define QUIET_MS 2.0        /* writers quiet this long after a commit: the queue has drained */
@@ -38,32 +47,118 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+static int pages_written(sqlite3 *db)
+{
+    int current = 0, highest = 0;
+    sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_WRITE, &current, &highest, 0);
+    return current;
+}
+
+static void *checkpointer(void *arg)
+{
+    SqliteBatch *b = arg;
+    pthread_mutex_lock(&b->lock);
+    for (;;) {
+        while (!b->checkpoint_due && !b->stopping)
+            pthread_cond_wait(&b->wake, &b->lock);
+        if (b->stopping)
+            break;
+        b->checkpoint_due = false;
+        pthread_mutex_unlock(&b->lock);
+        double t = monotonic_seconds();
+        int log_frames = 0;
+        int rc = sqlite3_wal_checkpoint_v2(b->checkpoint_db, "main", SQLITE_CHECKPOINT_PASSIVE,
+                                           &log_frames, NULL);
+        pthread_mutex_lock(&b->lock);
+        if (rc == SQLITE_OK)
+            b->checkpointed_at = log_frames;
+        b->checkpoint_ms += sqlite_ops_elapsed_ms(t);
+    }
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+/* Only a database in WAL mode gets the checkpoint thread (a rollback journal has no log to
+ * checkpoint); without one, checkpoints run between batches on db itself. */
+static void start_checkpointer(SqliteBatch *b)
+{
+    const char *path = sqlite3_db_filename(b->db, "main");
+    sqlite3_stmt *stmt = NULL;
+    bool wal = sqlite3_prepare_v2(b->db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
+               sqlite3_step(stmt) == SQLITE_ROW &&
+               strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+    sqlite3_finalize(stmt);
+    if (!wal || !path || !*path)
+        return;
+    if (sqlite3_open_v2(path, &b->checkpoint_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(b->checkpoint_db);
+        b->checkpoint_db = NULL;
+        return;
+    }
+    sqlite3_exec(b->checkpoint_db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+    b->thread_running = pthread_create(&b->checkpointer, NULL, checkpointer, b) == 0;
+}
+
 void sqlite_batch_start(SqliteBatch *b, sqlite3 *db, int budget_ms, int pause_ms)
 {
-    *b = (SqliteBatch){.db = db, .aim_ms = budget_ms, .pause_ms = pause_ms};
+    /* Until a COMMIT was measured, keep a quarter of the budget for it: the first batch of
+     * an incremental vacuum overran to 27 ms of 20 without. */
+    *b = (SqliteBatch){
+        .db = db, .aim_ms = budget_ms, .pause_ms = pause_ms, .commit_ms = budget_ms / 4.0};
     sqlite3_wal_hook(db, on_wal_commit, b); /* replaces the automatic checkpoint */
     sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL); /* WAL: no fsync in COMMIT */
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->wake, NULL);
+    start_checkpointer(b);
 }
 
 void sqlite_batch_finish(SqliteBatch *b)
 {
+    if (b->thread_running) {
+        pthread_mutex_lock(&b->lock);
+        b->stopping = true;
+        pthread_cond_signal(&b->wake);
+        pthread_mutex_unlock(&b->lock);
+        pthread_join(b->checkpointer, NULL);
+        b->thread_running = false;
+    }
+    log_debug("%llu batches, longest lock %.1f ms, checkpoints %.0f ms in all",
+              (unsigned long long)b->count, b->longest_ms, b->checkpoint_ms);
+    sqlite3_close(b->checkpoint_db);
+    b->checkpoint_db = NULL;
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->wake);
     sqlite3_wal_autocheckpoint(b->db, 1000);
+}
+
+/* Starts a checkpoint once our batches added CHECKPOINT_FRAMES to the log since the last
+ * one (under a steady writer the log rarely starts over, so its length says little). */
+static void checkpoint_if_due(SqliteBatch *b)
+{
+    pthread_mutex_lock(&b->lock);
+    if (b->wal_frames < b->checkpointed_at)
+        b->checkpointed_at = 0; /* the log started over */
+    bool due = b->wal_frames - b->checkpointed_at > CHECKPOINT_FRAMES;
+    if (due && b->thread_running) {
+        b->checkpoint_due = true;
+        pthread_cond_signal(&b->wake);
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (due && !b->thread_running) {
+        double t = monotonic_seconds();
+        int log_frames = 0;
+        if (sqlite3_wal_checkpoint_v2(b->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                      NULL) == SQLITE_OK)
+            b->checkpointed_at = log_frames;
+        b->checkpoint_ms += sqlite_ops_elapsed_ms(t);
+    }
 }
 
 static void wait_for_writers(SqliteBatch *b)
 {
     int64_t version = sqlite_ops_int(b->db, "PRAGMA data_version");
     double started = monotonic_seconds();
-    double checkpoint_ms = 0;
-    if (b->wal_frames < b->checkpointed_at)
-        b->checkpointed_at = 0; /* the log restarted */
-    if (b->wal_frames - b->checkpointed_at > CHECKPOINT_FRAMES) {
-        int log_frames = 0;
-        if (sqlite3_wal_checkpoint_v2(b->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-                                      NULL) == SQLITE_OK)
-            b->checkpointed_at = log_frames;
-        checkpoint_ms = sqlite_ops_elapsed_ms(started);
-    }
+    checkpoint_if_due(b);
     double changed_at = -1;
     struct timespec poll = {0, POLL_NS};
     for (;;) {
@@ -79,8 +174,7 @@ static void wait_for_writers(SqliteBatch *b)
             break;
         nanosleep(&poll, NULL);
     }
-    log_debug("between batches: checkpoint %.1f ms, waited %.1f ms in all", checkpoint_ms,
-              sqlite_ops_elapsed_ms(started));
+    log_debug("between batches: waited %.1f ms", sqlite_ops_elapsed_ms(started));
 }
 
 int sqlite_batch_begin(SqliteBatch *b, UkError *err)
@@ -90,15 +184,18 @@ int sqlite_batch_begin(SqliteBatch *b, UkError *err)
     if (sqlite_ops_exec(b->db, "BEGIN IMMEDIATE", err) != 0)
         return -1;
     b->t0 = monotonic_seconds(); /* the write lock is held from here */
+    b->pages_at_begin = pages_written(b->db);
     return 0;
 }
 
-bool sqlite_batch_time_left(const SqliteBatch *b)
+bool sqlite_batch_time_left(const SqliteBatch *b, size_t done)
 {
+    if (b->pages_per_unit > 0 && (double)done * b->pages_per_unit >= BATCH_PAGES)
+        return false;
     return sqlite_ops_elapsed_ms(b->t0) + b->commit_ms + COMMIT_SPARE_MS < b->aim_ms;
 }
 
-int sqlite_batch_commit(SqliteBatch *b, UkError *err)
+int sqlite_batch_commit(SqliteBatch *b, size_t done, UkError *err)
 {
     double commit_started = monotonic_seconds();
     if (sqlite_ops_exec(b->db, "COMMIT", err) != 0) {
@@ -108,12 +205,15 @@ int sqlite_batch_commit(SqliteBatch *b, UkError *err)
     double commit_ms = sqlite_ops_elapsed_ms(commit_started);
     /* Expect the next COMMIT to cost what the recent ones did, leaning to the larger. */
     b->commit_ms = commit_ms > b->commit_ms ? commit_ms : 0.5 * (b->commit_ms + commit_ms);
+    int pages = pages_written(b->db) - b->pages_at_begin;
+    if (done > 0)
+        b->pages_per_unit = (double)pages / (double)done;
     b->last_ms = sqlite_ops_elapsed_ms(b->t0);
     if (b->last_ms > b->longest_ms)
         b->longest_ms = b->last_ms;
     b->count++;
-    log_debug("batch %llu: lock %.1f ms (commit %.1f ms), log at %d frames, at %.3f",
-              (unsigned long long)b->count, b->last_ms, commit_ms, b->wal_frames, b->t0);
+    log_debug("batch %llu: lock %.1f ms (commit %.1f ms), %d pages, log at %d frames, at %.3f",
+              (unsigned long long)b->count, b->last_ms, commit_ms, pages, b->wal_frames, b->t0);
     return 0;
 }
 
