@@ -377,6 +377,7 @@ static int dry_run_count(RowJob *p, UkError *err)
 
 static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size_t n, UkError *err)
 {
+    double t0 = monotonic_seconds();
     if (sqlite_ops_exec(p->db, "BEGIN", err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -399,6 +400,8 @@ static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size
     if (sqlite_ops_sync_wal(p->db, "archive", err) != 0)
         return -1;
     sqlite3_wal_checkpoint_v2(p->db, "archive", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    log_debug("job=%s copied %zu rows in %.1f ms, at %.3f", p->job->name, n,
+              sqlite_ops_elapsed_ms(t0), t0);
     return 0;
 }
 
