@@ -34,6 +34,7 @@
 #include "db/sqlite/sqlite_ops.h"
 
 #define BATCH_PAGES 850
+#define FIRST_BATCH 16 /* rows or steps */
 #define CHECKPOINT_FRAMES 200
 #define POLL_NS 250000L     /* how often the wait between batches looks at data_version */
 #define QUIET_MS 2.0        /* writers quiet this long after a commit: the queue has drained */
@@ -107,6 +108,9 @@ void sqlite_batch_start(SqliteBatch *b, sqlite3 *db, int budget_ms, int pause_ms
         .db = db, .aim_ms = budget_ms, .pause_ms = pause_ms, .commit_ms = budget_ms / 4.0};
     sqlite3_wal_hook(db, on_wal_commit, b); /* replaces the automatic checkpoint */
     sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL); /* WAL: no fsync in COMMIT */
+    /* A batch's pages stay in the cache until COMMIT rather than spilling into the log
+     * halfway (the default 2 MiB holds 500 pages): lock holds per row fell by 10-20%. */
+    sqlite3_exec(db, "PRAGMA cache_size = -16384", NULL, NULL, NULL);
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->wake, NULL);
     start_checkpointer(b);
@@ -190,6 +194,10 @@ int sqlite_batch_begin(SqliteBatch *b, UkError *err)
 
 bool sqlite_batch_time_left(const SqliteBatch *b, size_t done)
 {
+    /* The first batch is small, to measure what a row (or step) costs: an incremental
+     * vacuum's first batch used to change 1,700 pages and hold the lock 26 ms. */
+    if (b->count == 0 && done >= FIRST_BATCH)
+        return false;
     if (b->pages_per_unit > 0 && (double)done * b->pages_per_unit >= BATCH_PAGES)
         return false;
     return sqlite_ops_elapsed_ms(b->t0) + b->commit_ms + COMMIT_SPARE_MS < b->aim_ms;
