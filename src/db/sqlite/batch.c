@@ -5,13 +5,16 @@
  * batches by a row count measured on the previous batch let them overrun to twice the
  * budget whenever rows turned out dearer (pages no longer cached, a checkpoint's I/O).
  * A batch also ends once it has changed about BATCH_PAGES pages (estimated from the pages
- * per row of the previous batch).
+ * per row of the previous batch), which the connection's page cache holds until COMMIT.
  *
  * Why pages: under a steady writer the write-ahead log seldom starts over, so it stays past
  * the application's automatic checkpoint (1000 frames), and then the application checkpoints
  * right after each of its commits, inside the call. Whatever of our batch it finds still
- * uncheckpointed it copies and syncs there: with batches of 1,100-1,400 pages its worst
- * commit took 50-65 ms, with 850 pages 21-33 ms (bench/maintenance.sh).
+ * uncheckpointed it copies and syncs there. With the default 2 MiB cache (500 pages) batches
+ * spilled into the log halfway and 1,100-1,400-page batches gave the application 50-65 ms
+ * commits; with a 16 MiB cache 1,000-page batches keep them at 19-27 ms while the purge runs
+ * at 0.86-0.97 of a single DELETE's speed (850 pages: 0.73-0.77; 1,200: 25-35 ms stalls), in
+ * bench/maintenance.sh.
  *
  * Our own checkpoints (PASSIVE: they never block writers) run on a thread with its own
  * connection, started as soon as a batch added 200 frames, so that copying and syncing
@@ -33,7 +36,7 @@
 #include "core/log.h"
 #include "db/sqlite/sqlite_ops.h"
 
-#define BATCH_PAGES 850
+#define BATCH_PAGES 1000
 #define FIRST_BATCH 16 /* rows or steps */
 #define CHECKPOINT_FRAMES 200
 #define POLL_NS 250000L     /* how often the wait between batches looks at data_version */
