@@ -5,10 +5,10 @@
  * Rows. Candidates are found in rowid order outside any write transaction (reading does not
  * block the application's writers in WAL mode). Each batch is one BEGIN IMMEDIATE ... COMMIT
  * that deletes rows by rowid, re-checking the condition, so a row changed meanwhile is left
- * alone. Each batch ends when its share of `transaction_budget` is used up (or after
- * `batch_size` rows), and before the next one the application's writers get their turn
- * (see db/sqlite/batch.c). Foreign keys are on, so cascades run; a constraint violation
- * rolls the batch back and stops the job.
+ * alone. Each batch ends when `transaction_budget` is used up or about 1,000 pages were
+ * changed (or after `batch_size` rows), and before the next one the application's writers
+ * get their turn (see db/sqlite/batch.c). Foreign keys are on, so cascades run; a constraint
+ * violation rolls the batch back and stops the job.
  *
  * Age. The age column's format is detected from the data (or set with age_format) and the
  * comparison guards the type: text rows are compared as dates only when the column holds
@@ -18,10 +18,11 @@
  * Archive. Rows are copied into the archive database ahead of the deletes, up to 8192 at a
  * time in one transaction (INSERT OR REPLACE keyed on rowid, its WAL synced), and only then
  * deleted from the application's database, each only if it still equals its copy: a row the
- * application changed after it was copied stays, and the next run copies it again. A crash
- * between copy and delete leaves rows in both; the next run copies them again, which replaces
- * rather than duplicates, and deletes them. So no row or change is lost or duplicated.
- * Copying holds only a read lock on the application's database.
+ * application changed after it was copied stays (its stale copy is dropped from the
+ * archive), and the next run copies it again. A crash between copy and delete leaves rows in
+ * both; the next run copies them again, which replaces rather than duplicates, and deletes
+ * them. So no row or change is lost or duplicated. Copying holds only a read lock on the
+ * application's database.
  *
  * Files. Before a batch commits, the (rowid, path) pairs of its rows are written durably to a
  * journal in the state folder. After the commit the files are removed or moved (only inside
@@ -405,6 +406,31 @@ static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size
     return 0;
 }
 
+/* Rows the application changed after they were copied stay in its table: their copies, now
+ * stale, leave the archive (an archive to files would otherwise export them). */
+static int drop_copies(RowJob *p, sqlite3_stmt *uncopy, const int64_t *rowids, size_t n,
+                       UkError *err)
+{
+    if (sqlite_ops_exec(p->db, "BEGIN", err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(uncopy, 1, rowids[i]);
+        int step = sqlite3_step(uncopy);
+        sqlite3_reset(uncopy);
+        if (step != SQLITE_DONE) {
+            uk_error_set(err, UK_E_DB, 0, "unable to drop the copy of row %lld: %s",
+                         (long long)rowids[i], sqlite3_errmsg(p->db));
+            sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    if (sqlite_ops_exec(p->db, "COMMIT", err) != 0) {
+        sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 static int compare_rowids(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -422,34 +448,39 @@ static int run_batches(RowJob *p, UkError *err)
                   p->prefilter ? " AND " : "", p->condition);
     char *path_sql =
         xasprintf("SELECT %s FROM %s WHERE rowid = ?", p->files ? p->files : "NULL", p->table);
-    char *delete_sql =
-        p->job->kind == TASK_UPDATE ? xasprintf("UPDATE %s SET %s WHERE rowid = ? AND %s", p->table,
-                                                p->job->set, p->condition)
-        : p->columns
-            /* Only a row that still equals its copy: one changed since it was copied stays
-             * (and is copied again by the next run), so no change is lost. */
-            ? xasprintf("DELETE FROM main.%s WHERE rowid = ?1 AND %s AND EXISTS (SELECT 1 FROM "
-                        "archive.%s AS copy WHERE copy.rowid = ?1%s)",
-                        p->table, p->condition, p->table, p->same_as_copy)
-            : xasprintf("DELETE FROM %s WHERE rowid = ? AND %s", p->table, p->condition);
+    char *delete_sql;
+    if (p->job->kind == TASK_UPDATE)
+        delete_sql = xasprintf("UPDATE %s SET %s WHERE rowid = ? AND %s", p->table, p->job->set,
+                               p->condition);
+    else if (p->columns) /* archive: only a row that still equals its copy */
+        delete_sql = xasprintf("DELETE FROM main.%s WHERE rowid = ?1 AND %s AND EXISTS (SELECT 1 "
+                               "FROM archive.%s AS copy WHERE copy.rowid = ?1%s)",
+                               p->table, p->condition, p->table, p->same_as_copy);
+    else
+        delete_sql = xasprintf("DELETE FROM %s WHERE rowid = ? AND %s", p->table, p->condition);
     char *copy_sql = p->columns
                          ? xasprintf("INSERT OR REPLACE INTO archive.%s(rowid, %s) SELECT "
                                      "rowid, %s FROM main.%s WHERE rowid = ? AND %s",
                                      p->table, p->columns, p->columns, p->table, p->condition)
                          : NULL;
-    sqlite3_stmt *sel = NULL, *del = NULL, *copy = NULL, *path_stmt = NULL;
+    char *uncopy_sql =
+        p->columns ? xasprintf("DELETE FROM archive.%s WHERE rowid = ?", p->table) : NULL;
+    sqlite3_stmt *sel = NULL, *del = NULL, *copy = NULL, *uncopy = NULL, *path_stmt = NULL;
     int64_t *candidates = NULL;
     size_t n_candidates = 0, cap = 0, next = 0, copied = 0;
     /* batch_size fixes the rows per batch; otherwise the clock ends each batch. */
     size_t fixed = (size_t)p->job->batch_size;
     size_t max_plan = fixed ? fixed : MAX_BATCH;
     char **paths = xcalloc(max_plan, sizeof *paths);
+    int64_t *kept = xcalloc(max_plan, sizeof *kept); /* archive: rows copied but not deleted */
+    size_t n_kept = 0;
     SqliteBatch batch = {0};
     int rc = -1;
     if (sqlite3_prepare_v2(p->db, select_sql, -1, &sel, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, path_sql, -1, &path_stmt, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, delete_sql, -1, &del, NULL) != SQLITE_OK ||
-        (copy_sql && sqlite3_prepare_v2(p->db, copy_sql, -1, &copy, NULL) != SQLITE_OK)) {
+        (copy_sql && sqlite3_prepare_v2(p->db, copy_sql, -1, &copy, NULL) != SQLITE_OK) ||
+        (uncopy_sql && sqlite3_prepare_v2(p->db, uncopy_sql, -1, &uncopy, NULL) != SQLITE_OK)) {
         uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
         goto out;
     }
@@ -513,6 +544,8 @@ static int run_batches(RowJob *p, UkError *err)
             if (sqlite3_changes(p->db) == 0) { /* changed meanwhile: keep it and its file */
                 free(paths[done]);
                 paths[done] = NULL;
+                if (copy)
+                    kept[n_kept++] = rowids[done];
             } else {
                 deleted++;
             }
@@ -527,6 +560,9 @@ static int run_batches(RowJob *p, UkError *err)
         /* Files go only once the deletion is durable (in WAL mode COMMIT does not sync). */
         if (p->journal && sqlite_ops_sync_commit(p->db, err) != 0)
             goto out;
+        if (n_kept > 0 && drop_copies(p, uncopy, kept, n_kept, err) != 0)
+            goto out;
+        n_kept = 0;
         res->rows += deleted;
         log_debug("job=%s batch=%llu rows=%zu of %zu", p->job->name,
                   (unsigned long long)batch.count, done, count);
@@ -553,15 +589,19 @@ static int run_batches(RowJob *p, UkError *err)
         if (plan > max_plan)
             plan = max_plan;
     }
-    res->batches = batch.count;
-    res->longest_transaction_ms = batch.longest_ms;
     rc = 0;
 out:
-    if (batch.db)
+    if (batch.db) { /* also when the job stopped: what committed counts */
+        res->batches = batch.count;
+        res->longest_transaction_ms = batch.longest_ms;
         sqlite_batch_finish(&batch);
+    }
     for (size_t i = 0; i < max_plan; i++)
         free(paths[i]);
     free(paths);
+    free(kept);
+    sqlite3_finalize(uncopy);
+    free(uncopy_sql);
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
     sqlite3_finalize(copy);

@@ -182,4 +182,7 @@ survived=$(sqlite3 app.db "ATTACH 'archive/counters.db' AS a;
        + (SELECT coalesce(sum(v), 0) FROM a.counters WHERE id NOT IN (SELECT id FROM main.counters))")
 [ "$(cat increments)" -gt 0 ] || fail "the updater changed nothing"
 [ "$survived" = "$(cat increments)" ] || fail "$(cat increments) increments made, $survived survived"
+both=$(sqlite3 app.db "ATTACH 'archive/counters.db' AS a;
+  SELECT count(*) FROM a.counters WHERE id IN (SELECT id FROM main.counters)")
+[ "$both" = 0 ] || fail "$both rows left both in the table and in the archive"
 pass "rows changed while being archived lose no change ($survived increments)"
