@@ -31,7 +31,8 @@ static uint64_t file_size(const char *path)
     return total;
 }
 
-/* Frees pages a few at a time, in batches that end when their time is up. */
+/* Frees pages eight at a time, in batches that end when their time is up or about 1,000
+ * pages were changed (db/sqlite/batch.c). */
 static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkError *err)
 {
     sqlite3_stmt *step = NULL, *free_pages = NULL;
@@ -43,7 +44,7 @@ static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkE
     SqliteBatch batch;
     sqlite_batch_start(&batch, db, job->transaction_budget, job->pause);
     int rc = 0;
-    bool more = true;
+    bool more = sqlite_ops_int(db, "PRAGMA freelist_count") > 0;
     while (more && rc == 0) {
         if (sqlite_batch_begin(&batch, err) != 0) {
             rc = -1;
