@@ -129,6 +129,13 @@ void sqlite_batch_finish(SqliteBatch *b)
         pthread_join(b->checkpointer, NULL);
         b->thread_running = false;
     }
+    /* The last batch's frames too, rather than leaving them to the application's next
+     * commit to copy. */
+    if (b->wal_frames > 0 && b->wal_frames != b->checkpointed_at) {
+        double t = monotonic_seconds();
+        sqlite3_wal_checkpoint_v2(b->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        b->checkpoint_ms += sqlite_ops_elapsed_ms(t);
+    }
     log_debug("%llu batches, longest lock %.1f ms, checkpoints %.0f ms in all",
               (unsigned long long)b->count, b->longest_ms, b->checkpoint_ms);
     sqlite3_close(b->checkpoint_db);
