@@ -376,18 +376,19 @@ static int dry_run_count(RowJob *p, UkError *err)
     return 0;
 }
 
-static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size_t n, UkError *err)
+/* Runs stmt once per rowid (bound as ?1), all in one transaction; `what` says what failed. */
+static int each_rowid(RowJob *p, sqlite3_stmt *stmt, const int64_t *rowids, size_t n,
+                      const char *what, UkError *err)
 {
-    double t0 = monotonic_seconds();
     if (sqlite_ops_exec(p->db, "BEGIN", err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_bind_int64(copy, 1, rowids[i]);
-        int step = sqlite3_step(copy);
-        sqlite3_reset(copy);
+        sqlite3_bind_int64(stmt, 1, rowids[i]);
+        int step = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
         if (step != SQLITE_DONE) {
-            uk_error_set(err, UK_E_DB, 0, "unable to copy row %lld to the archive: %s",
-                         (long long)rowids[i], sqlite3_errmsg(p->db));
+            uk_error_set(err, UK_E_DB, 0, "row %lld: unable to %s: %s", (long long)rowids[i], what,
+                         sqlite3_errmsg(p->db));
             sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
@@ -396,6 +397,14 @@ static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size
         sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
+    return 0;
+}
+
+static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size_t n, UkError *err)
+{
+    double t0 = monotonic_seconds();
+    if (each_rowid(p, copy, rowids, n, "copy it to the archive", err) != 0)
+        return -1;
     /* The copy must be durable before the rows are deleted. Then the archive's log is
      * checkpointed here, while the application's database is left alone. */
     if (sqlite_ops_sync_wal(p->db, "archive", err) != 0)
@@ -403,31 +412,6 @@ static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size
     sqlite3_wal_checkpoint_v2(p->db, "archive", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     log_debug("job=%s copied %zu rows in %.1f ms, at %.3f", p->job->name, n,
               sqlite_ops_elapsed_ms(t0), t0);
-    return 0;
-}
-
-/* Rows the application changed after they were copied stay in its table: their copies, now
- * stale, leave the archive (an archive to files would otherwise export them). */
-static int drop_copies(RowJob *p, sqlite3_stmt *uncopy, const int64_t *rowids, size_t n,
-                       UkError *err)
-{
-    if (sqlite_ops_exec(p->db, "BEGIN", err) != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_bind_int64(uncopy, 1, rowids[i]);
-        int step = sqlite3_step(uncopy);
-        sqlite3_reset(uncopy);
-        if (step != SQLITE_DONE) {
-            uk_error_set(err, UK_E_DB, 0, "unable to drop the copy of row %lld: %s",
-                         (long long)rowids[i], sqlite3_errmsg(p->db));
-            sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-    }
-    if (sqlite_ops_exec(p->db, "COMMIT", err) != 0) {
-        sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
-        return -1;
-    }
     return 0;
 }
 
@@ -560,7 +544,10 @@ static int run_batches(RowJob *p, UkError *err)
         /* Files go only once the deletion is durable (in WAL mode COMMIT does not sync). */
         if (p->journal && sqlite_ops_sync_commit(p->db, err) != 0)
             goto out;
-        if (n_kept > 0 && drop_copies(p, uncopy, kept, n_kept, err) != 0)
+        /* Rows the application changed after they were copied stay in its table: their
+         * copies, now stale, leave the archive (an archive to files would export them). */
+        if (n_kept > 0 &&
+            each_rowid(p, uncopy, kept, n_kept, "drop its stale copy from the archive", err) != 0)
             goto out;
         n_kept = 0;
         res->rows += deleted;
