@@ -207,7 +207,9 @@ static const ConfigKey config_keys[] = {
      "rows per write transaction instead of transaction_budget (0: as many as fit the budget)",
      FOR_ROWS},
     {SECTION_JOB, "pause", KEY_MILLIS, "15ms", false, J(pause),
-     "pause between write transactions so the application's writers get in", FOR_ROWS | FOR_VACUUM},
+     "longest wait between write transactions for the application's writers to get in (the "
+     "next one starts once they have committed)",
+     FOR_ROWS | FOR_VACUUM},
     {SECTION_JOB, "files_column", KEY_IDENT, NULL, false, J(files_column),
      "column naming a file per row; purge deletes it, archive moves it (needs files_root)",
      FOR_PURGE | FOR_ARCHIVE},
@@ -614,6 +616,11 @@ static void check_job_keys(ParseState *ps)
                      job->unreferenced_by, NULL);
         }
     }
+    if (!ps->failed && job->batch_size > 100000)
+        fail(ps, ps->section_line,
+             "job '%s': batch_size is at most 100000 (one batch holds the database for all "
+             "its rows)",
+             job->name, NULL);
     if (!ps->failed && job->files_move_to && !job->files_root)
         fail(ps, ps->section_line, "job '%s': files_move_to needs files_column and files_root",
              job->name, NULL);

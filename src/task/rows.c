@@ -31,7 +31,6 @@
  * file whose row still exists and never forgets one whose row was deleted. */
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,6 @@
  * For databases with auto_vacuum = INCREMENTAL, `vacuum = incremental` frees pages in small
  * transactions within the same budget as purge. */
 #include <errno.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,13 @@ static uint64_t file_size(const char *path)
     return total;
 }
 
+static bool pages_left(sqlite3_stmt *free_pages)
+{
+    bool left = sqlite3_step(free_pages) == SQLITE_ROW && sqlite3_column_int64(free_pages, 0) > 0;
+    sqlite3_reset(free_pages);
+    return left;
+}
+
 /* Frees pages eight at a time, in batches that end when their time is up or about 1,000
  * pages were changed (db/sqlite/batch.c). */
 static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkError *err)
@@ -44,7 +50,7 @@ static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkE
     SqliteBatch batch;
     sqlite_batch_start(&batch, db, job->transaction_budget, job->pause);
     int rc = 0;
-    bool more = sqlite_ops_int(db, "PRAGMA freelist_count") > 0;
+    bool more = pages_left(free_pages);
     while (more && rc == 0) {
         if (sqlite_batch_begin(&batch, err) != 0) {
             rc = -1;
@@ -59,9 +65,7 @@ static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkE
                 break;
             }
             steps++;
-            more =
-                sqlite3_step(free_pages) == SQLITE_ROW && sqlite3_column_int64(free_pages, 0) > 0;
-            sqlite3_reset(free_pages);
+            more = pages_left(free_pages);
         } while (more && sqlite_batch_time_left(&batch, (size_t)steps));
         if (rc != 0) {
             sqlite_batch_rollback(&batch);

@@ -12,6 +12,8 @@ printf '[repository r]\nurl = file:///r\nkeep_within = 6 months\n' |
 printf '[job j]\ntask = backup\ndatabase = app\nrepository = r\n' | check_bad "1: job 'j': no [database app] section"
 printf '[database a]\nurl = sqlite:///x\n[database a]\nurl = sqlite:///y\n' |
     check_bad "3: duplicate database 'a' (first defined at line 1)"
+printf '[database app]\nurl = sqlite:///x.db\n[job j]\ntask = purge\ndatabase = app\ntable = t\nage_column = at\nolder_than = 30d\nbatch_size = 2000000\n' |
+    check_bad "3: job 'j': batch_size is at most 100000 (one batch holds the database for all its rows)"
 expect_status 2 "$UPKEEP" -c missing.conf check
 expect_contains "$ERR" "unable to open config file 'missing.conf': No such file or directory"
 pass "config errors name file and line"
