@@ -125,13 +125,13 @@ static int run_rows_job(State *st, const ConfigJob *job, const RunOptions *opts,
                            : job->kind == TASK_ARCHIVE ? "rows_archived"
                                                        : "rows_deleted";
     json_t *figures = json_pack(
-        "{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:b}", rows_key,
+        "{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:b}", rows_key,
         (json_int_t)r.rows, "batches", (json_int_t)r.batches, "longest_transaction_ms",
         r.longest_transaction_ms, "files_deleted", (json_int_t)r.files_deleted, "files_moved",
         (json_int_t)r.files_moved, "files_missing", (json_int_t)r.files_missing, "files_refused",
-        (json_int_t)r.files_refused, "files_recovered", (json_int_t)r.files_recovered, "file_bytes",
-        (json_int_t)r.file_bytes, "age_format", r.age_format, "cutoff_unix", (json_int_t)r.cutoff,
-        "dry_run", opts->dry_run);
+        (json_int_t)r.files_refused, "files_recovered", (json_int_t)r.files_recovered, "files_kept",
+        (json_int_t)r.files_kept, "file_bytes", (json_int_t)r.file_bytes, "age_format",
+        r.age_format, "cutoff_unix", (json_int_t)r.cutoff, "dry_run", opts->dry_run);
     if (job->archive_dir)
         json_object_set_new(figures, "archive_files", json_integer((json_int_t)r.archive_files));
     json_object_update(summary, figures);

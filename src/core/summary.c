@@ -46,12 +46,15 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                            ? json_object_get(doc, "rows_archived")
                            : json_object_get(doc, "rows_deleted");
         bool moved = json_integer_value(json_object_get(doc, "files_moved")) > 0;
-        char bytes[32], batches[96] = "";
+        char bytes[32], batches[96] = "", kept[64] = "";
+        json_int_t files_kept = json_integer_value(json_object_get(doc, "files_kept"));
+        if (files_kept > 0)
+            snprintf(kept, sizeof kept, ", %lld kept (still referenced)", (long long)files_kept);
         if (!dry)
             snprintf(batches, sizeof batches, " in %lld transactions (longest %.1f ms)",
                      (long long)json_integer_value(json_object_get(doc, "batches")),
                      json_number_value(json_object_get(doc, "longest_transaction_ms")));
-        snprintf(buf, len, "%s%s%s %lld rows%s; files: %lld %s (%s), %lld missing, %lld refused",
+        snprintf(buf, len, "%s%s%s %lld rows%s; files: %lld %s (%s), %lld missing, %lld refused%s",
                  dry ? "would " : "", verb, dry ? "" : "d", (long long)json_integer_value(rows),
                  batches,
                  (long long)json_integer_value(
@@ -60,7 +63,7 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                  format_size((uint64_t)json_integer_value(json_object_get(doc, "file_bytes")),
                              bytes, sizeof bytes),
                  (long long)json_integer_value(json_object_get(doc, "files_missing")),
-                 (long long)json_integer_value(json_object_get(doc, "files_refused")));
+                 (long long)json_integer_value(json_object_get(doc, "files_refused")), kept);
     } else if (json_object_get(doc, "size_before")) {
         bool dry = json_is_true(json_object_get(doc, "dry_run"));
         const char *mode = json_string_value(json_object_get(doc, "mode"));

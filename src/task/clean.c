@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/safe_path.h"
 #include "common/util.h"
 #include "task/maintenance.h"
 
@@ -30,9 +31,12 @@ typedef struct Cleaner {
     time_t cutoff; /* files modified before this qualify */
     char **globs;
     size_t n_globs;
-    char **referenced; /* sorted paths named by unreferenced_by */
+    char **referenced; /* sorted paths named by unreferenced_by, normalised below the root */
     size_t n_referenced;
-    char *root_real;
+    char **doubtful; /* sorted last components of names that could not be normalised */
+    size_t n_doubtful;
+    SafeRoot *root;
+    SafeRoot *dest; /* move_to */
     CleanResult *res;
     json_t *planned;
 } Cleaner;
@@ -68,34 +72,40 @@ static int load_references(Cleaner *c, UkError *err)
         goto out;
     }
     sqlite3_free(sql);
-    size_t cap = 0, root_len = strlen(c->root_real);
+    size_t cap = 0, doubt_cap = 0;
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         const char *v = (const char *)sqlite3_column_text(stmt, 0);
-        if (!v || !*v)
-            continue;
-        /* Absolute paths inside the root count by their path below it. */
-        if (strncmp(v, c->root_real, root_len) == 0 && v[root_len] == '/')
-            v += root_len + 1;
-        while (v[0] == '.' && v[1] == '/')
-            v += 2;
-        if (c->n_referenced == cap) {
-            cap = cap ? 2 * cap : 1024;
-            c->referenced = xrealloc(c->referenced, cap * sizeof *c->referenced);
+        const char *why;
+        char *rel = v ? safe_relative(c->root, v, &why) : NULL;
+        if (rel) {
+            if (c->n_referenced == cap) {
+                cap = cap ? 2 * cap : 1024;
+                c->referenced = xrealloc(c->referenced, cap * sizeof *c->referenced);
+            }
+            c->referenced[c->n_referenced++] = rel;
+        } else if (v && strcmp(why, "path contains '..'") == 0) {
+            /* "a/../x.pdf" may well name x.pdf: keep every file of that name. */
+            const char *slash = strrchr(v, '/');
+            if (c->n_doubtful == doubt_cap) {
+                doubt_cap = doubt_cap ? 2 * doubt_cap : 16;
+                c->doubtful = xrealloc(c->doubtful, doubt_cap * sizeof *c->doubtful);
+            }
+            c->doubtful[c->n_doubtful++] = xstrdup(slash ? slash + 1 : v);
         }
-        c->referenced[c->n_referenced++] = xstrdup(v);
     }
     sqlite3_finalize(stmt);
     qsort(c->referenced, c->n_referenced, sizeof *c->referenced, compare_strings);
+    qsort(c->doubtful, c->n_doubtful, sizeof *c->doubtful, compare_strings);
     rc = 0;
 out:
     sqlite3_close(db);
     return rc;
 }
 
-static bool referenced(const Cleaner *c, const char *rel)
+static bool referenced(const Cleaner *c, const char *rel, const char *name)
 {
-    return bsearch(&rel, c->referenced, c->n_referenced, sizeof *c->referenced, compare_strings) !=
-           NULL;
+    return bsearch(&rel, c->referenced, c->n_referenced, sizeof *c->referenced, compare_strings) ||
+           bsearch(&name, c->doubtful, c->n_doubtful, sizeof *c->doubtful, compare_strings);
 }
 
 static bool matches(const Cleaner *c, const char *name, const char *rel)
@@ -115,17 +125,19 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* Moves DIRFD/NAME to move_to/REL, creating folders; never replaces an existing file. */
+/* Moves DIRFD/NAME to move_to/REL, creating folders beneath move_to without following a
+ * symlink; never replaces an existing file. */
 static int move_file(Cleaner *c, int dirfd, const char *name, const char *rel)
 {
-    char *dest = xasprintf("%s/%s", c->job->move_to, rel);
-    char *dest_dir = path_dirname(dest);
-    UkError err = {0};
-    int rc = mkdir_p(dest_dir, 0755, &err);
-    if (rc == 0)
-        rc = renameat2(dirfd, name, AT_FDCWD, dest, RENAME_NOREPLACE);
+    const char *slash = strrchr(rel, '/');
+    char *dest_dir = slash ? xasprintf("%.*s", (int)(slash - rel), rel) : xstrdup("");
+    int dest_fd = safe_open_dir(c->dest, dest_dir, true);
+    int rc = dest_fd < 0 ? -1 : renameat2(dirfd, name, dest_fd, name, RENAME_NOREPLACE);
+    int saved = errno;
+    if (dest_fd >= 0)
+        close(dest_fd);
     free(dest_dir);
-    free(dest);
+    errno = saved;
     return rc;
 }
 
@@ -146,7 +158,7 @@ static void consider(Cleaner *c, int dirfd, const char *name, const char *rel,
         return;
     if (c->job->larger_than && (uint64_t)seen->st_size <= c->job->larger_than)
         return;
-    if (c->job->unreferenced_by && referenced(c, rel))
+    if (c->job->unreferenced_by && referenced(c, rel, name))
         return;
     res->files_matched++;
     char why[160];
@@ -237,18 +249,24 @@ int task_clean(const ConfigJob *job, bool dry_run, CleanResult *res, UkError *er
     if (!job->older_than)
         c.cutoff = time(NULL) + 1; /* no age limit */
     int rc = -1;
-    c.root_real = realpath(job->path, NULL);
-    struct stat st;
-    if (!c.root_real || stat(c.root_real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    const char *why;
+    c.root = safe_root_open(job->path, false, &why);
+    if (!c.root) {
         uk_error_set(err, UK_E_NOTFOUND, errno, "job '%s': folder '%s' does not exist", job->name,
                      job->path);
+        goto out;
+    }
+    bool move = strcmp(job->action, "move") == 0;
+    if (move && !dry_run && !(c.dest = safe_root_open(job->move_to, true, &why))) {
+        uk_error_set(err, UK_E_IO, errno, "job '%s': move_to '%s': %s", job->name, job->move_to,
+                     why);
         goto out;
     }
     c.globs = split_list(job->match, &c.n_globs);
     if (job->unreferenced_by && load_references(&c, err) != 0)
         goto out;
     res->references = c.n_referenced;
-    int fd = open(c.root_real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = safe_open_dir(c.root, "", false);
     if (fd < 0) {
         uk_error_set(err, UK_E_IO, errno, "job '%s': unable to open '%s'", job->name, job->path);
         goto out;
@@ -262,6 +280,8 @@ out:
     for (size_t i = 0; i < c.n_referenced; i++)
         free(c.referenced[i]);
     free(c.referenced);
-    free(c.root_real);
+    free_list(c.doubtful, c.n_doubtful);
+    safe_root_close(c.root);
+    safe_root_close(c.dest);
     return rc;
 }

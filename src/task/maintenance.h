@@ -17,6 +17,7 @@ typedef struct RowsResult {
     uint64_t batches;
     double longest_transaction_ms;
     uint64_t files_deleted, files_moved, files_missing, files_refused, files_recovered;
+    uint64_t files_kept;    /* still named by a row that stays */
     uint64_t archive_files; /* jsonl/csv archives: files written */
     uint64_t file_bytes;
     char age_format[16];

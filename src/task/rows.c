@@ -40,6 +40,7 @@
 #include "common/safe_path.h"
 #include "common/util.h"
 #include "core/log.h"
+#include "task/file_refs.h"
 #include "task/maintenance.h"
 #include "db/sqlite/batch.h"
 #include "db/sqlite/sqlite_ops.h"
@@ -56,8 +57,10 @@ typedef struct RowJob {
     char *condition;           /* SQL: age condition plus the job's where */
     char *prefilter;           /* index-friendly range on the age column (NULL: none) */
     char *journal;             /* path of the pending-files journal */
-    SafeRoot *root;
-    double cutoff; /* in the column's unit */
+    SafeRoot *root;            /* files_root */
+    SafeRoot *dest;            /* files_move_to (archive) */
+    FileRefs *refs;            /* which files staying rows still name */
+    double cutoff;             /* in the column's unit */
     RowsResult *res;
     char *columns;      /* quoted column list, for archive */
     char *same_as_copy; /* " AND copy.c IS t.c ..." over all columns, for archive */
@@ -253,10 +256,14 @@ static int prepare(RowJob *p, const char *state_dir, bool dry_run, UkError *err)
         return -1;
     if (job->files_root) {
         const char *why = NULL;
-        p->root = safe_root_open(job->files_root, &why);
+        p->root = safe_root_open(job->files_root, false, &why);
         if (!p->root)
-            return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': %s ('%s')", job->name, why,
-                                job->files_root);
+            return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': files_root: %s ('%s')", job->name,
+                                why, job->files_root);
+        if (job->files_move_to && !dry_run &&
+            !(p->dest = safe_root_open(job->files_move_to, true, &why)))
+            return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': files_move_to: %s ('%s')",
+                                job->name, why, job->files_move_to);
         char *dir = xasprintf("%s/purge", state_dir);
         if (mkdir_p(dir, 0700, err) != 0) {
             free(dir);
@@ -268,12 +275,24 @@ static int prepare(RowJob *p, const char *state_dir, bool dry_run, UkError *err)
     return 0;
 }
 
+/* A row naming PATH is gone (or would be, in a dry run): the file goes too, unless another
+ * row still names it. */
 static void count_file(RowJob *p, const char *path, bool dry_run)
 {
     uint64_t bytes;
     const char *reason;
     const char *move_to = p->job->files_move_to;
-    SafeOutcome outcome = move_to ? safe_move(p->root, path, move_to, dry_run, &bytes, &reason)
+    RefsVerdict verdict = p->refs ? file_refs_release(p->refs, path) : REFS_GO;
+    if (verdict == REFS_PENDING)
+        return;
+    if (verdict == REFS_SHARED) {
+        p->res->files_kept++;
+        if (p->res->files_kept <= 5)
+            fprintf(stderr, "upkeep: job '%s': keeping '%s': still referenced by another row\n",
+                    p->job->name, path);
+        return;
+    }
+    SafeOutcome outcome = move_to ? safe_move(p->root, path, p->dest, dry_run, &bytes, &reason)
                                   : safe_remove(p->root, path, dry_run, &bytes, &reason);
     switch (outcome) {
     case SAFE_REMOVED:
@@ -314,7 +333,8 @@ static int journal_write(RowJob *p, const int64_t *rowids, char **paths, size_t 
     return rc;
 }
 
-/* Finishes a journal left by an interrupted run: remove each file whose row is gone. */
+/* Finishes a journal left by an interrupted run: remove each file whose row is gone and
+ * that no other row names. */
 static int journal_recover(RowJob *p, bool dry_run, UkError *err)
 {
     unsigned char *data = NULL;
@@ -326,6 +346,8 @@ static int journal_recover(RowJob *p, bool dry_run, UkError *err)
     sqlite3_stmt *stmt = NULL;
     sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL);
     free(sql);
+    char **gone = NULL;
+    size_t n_gone = 0;
     char *save = NULL;
     for (char *line = strtok_r((char *)data, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
@@ -341,37 +363,107 @@ static int journal_recover(RowJob *p, bool dry_run, UkError *err)
             bool row_exists = sqlite3_step(stmt) == SQLITE_ROW;
             sqlite3_reset(stmt);
             if (!row_exists) {
-                count_file(p, path, dry_run);
-                p->res->files_recovered++;
+                gone = xrealloc(gone, (n_gone + 1) * sizeof *gone);
+                gone[n_gone++] = path;
+                path = NULL;
             }
         }
         free(path);
     }
     sqlite3_finalize(stmt);
     free(data);
-    if (!dry_run)
+    int rc = 0;
+    if (n_gone > 0) {
+        p->refs = file_refs_build(p->db, p->table, p->files, p->root, NULL, 0, gone, n_gone, err);
+        if (!p->refs)
+            rc = -1;
+        for (size_t i = 0; rc == 0 && i < n_gone; i++) {
+            count_file(p, gone[i], dry_run);
+            p->res->files_recovered++;
+        }
+        file_refs_free(p->refs);
+        p->refs = NULL;
+    }
+    free_list(gone, n_gone);
+    if (rc == 0 && !dry_run)
         unlink(p->journal);
-    return 0;
+    return rc;
+}
+
+static int compare_rowids(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* All candidates' rowids (8 bytes each), found through the age column's index when it has
+ * one rather than by scanning the table, sorted: batches go in rowid order, which keeps each
+ * on neighbouring pages of the table (and of the archive). */
+static int load_candidates(RowJob *p, int64_t **out, size_t *n_out, UkError *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    char *sql =
+        xasprintf("SELECT rowid FROM %s WHERE %s%s%s", p->table, p->prefilter ? p->prefilter : "",
+                  p->prefilter ? " AND " : "", p->condition);
+    sqlite3_stmt *sel = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(p->db, sql, -1, &sel, NULL) != SQLITE_OK) {
+        rc = uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
+        goto out;
+    }
+    size_t cap = 0;
+    while (sqlite3_step(sel) == SQLITE_ROW) {
+        if (*n_out == cap) {
+            cap = cap ? 2 * cap : 4096;
+            *out = xrealloc(*out, cap * sizeof **out);
+        }
+        (*out)[(*n_out)++] = sqlite3_column_int64(sel, 0);
+    }
+    if (*n_out > 0)
+        qsort(*out, *n_out, sizeof **out, compare_rowids);
+out:
+    sqlite3_finalize(sel);
+    free(sql);
+    return rc;
+}
+
+/* Which of the candidates' files other rows name; nothing to do for a job without files. */
+static int load_refs(RowJob *p, const int64_t *candidates, size_t n, UkError *err)
+{
+    if (!p->root || n == 0)
+        return 0;
+    p->refs = file_refs_build(p->db, p->table, p->files, p->root, candidates, n, NULL, 0, err);
+    return p->refs ? 0 : -1;
 }
 
 static int dry_run_count(RowJob *p, UkError *err)
 {
-    char *sql = xasprintf("SELECT count(*) FROM %s WHERE %s", p->table, p->condition);
-    p->res->rows = (uint64_t)sqlite_ops_int(p->db, sql);
-    free(sql);
+    int64_t *candidates = NULL;
+    size_t n = 0;
+    if (load_candidates(p, &candidates, &n, err) != 0 || load_refs(p, candidates, n, err) != 0) {
+        free(candidates);
+        return -1;
+    }
+    p->res->rows = n;
     if (p->files) {
-        sql = xasprintf("SELECT %s FROM %s WHERE %s AND %s IS NOT NULL", p->files, p->table,
-                        p->condition, p->files);
+        char *sql = xasprintf("SELECT %s FROM %s WHERE rowid = ?", p->files, p->table);
         sqlite3_stmt *stmt = NULL;
         if (sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
             free(sql);
+            free(candidates);
             return uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
         }
-        while (sqlite3_step(stmt) == SQLITE_ROW)
-            count_file(p, (const char *)sqlite3_column_text(stmt, 0), true);
+        for (size_t i = 0; i < n; i++) {
+            sqlite3_bind_int64(stmt, 1, candidates[i]);
+            if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+                count_file(p, (const char *)sqlite3_column_text(stmt, 0), true);
+            sqlite3_reset(stmt);
+        }
         sqlite3_finalize(stmt);
         free(sql);
     }
+    free(candidates);
     return 0;
 }
 
@@ -414,21 +506,9 @@ static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size
     return 0;
 }
 
-static int compare_rowids(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int run_batches(RowJob *p, UkError *err)
 {
     RowsResult *res = p->res;
-    /* All candidates' rowids first (8 bytes each), found through the age column's index
-     * when it has one rather than by scanning the table; then processed in rowid order, which
-     * keeps each batch on neighbouring pages of the table (and of the archive). */
-    char *select_sql =
-        xasprintf("SELECT rowid FROM %s WHERE %s%s%s", p->table, p->prefilter ? p->prefilter : "",
-                  p->prefilter ? " AND " : "", p->condition);
     char *path_sql =
         xasprintf("SELECT %s FROM %s WHERE rowid = ?", p->files ? p->files : "NULL", p->table);
     char *delete_sql;
@@ -448,9 +528,9 @@ static int run_batches(RowJob *p, UkError *err)
                          : NULL;
     char *uncopy_sql =
         p->columns ? xasprintf("DELETE FROM archive.%s WHERE rowid = ?", p->table) : NULL;
-    sqlite3_stmt *sel = NULL, *del = NULL, *copy = NULL, *uncopy = NULL, *path_stmt = NULL;
+    sqlite3_stmt *del = NULL, *copy = NULL, *uncopy = NULL, *path_stmt = NULL;
     int64_t *candidates = NULL;
-    size_t n_candidates = 0, cap = 0, next = 0, copied = 0;
+    size_t n_candidates = 0, next = 0, copied = 0;
     /* batch_size fixes the rows per batch; otherwise the clock ends each batch. */
     size_t fixed = (size_t)p->job->batch_size;
     size_t max_plan = fixed ? fixed : MAX_BATCH;
@@ -459,24 +539,16 @@ static int run_batches(RowJob *p, UkError *err)
     size_t n_kept = 0;
     SqliteBatch batch = {0};
     int rc = -1;
-    if (sqlite3_prepare_v2(p->db, select_sql, -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db, path_sql, -1, &path_stmt, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(p->db, path_sql, -1, &path_stmt, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, delete_sql, -1, &del, NULL) != SQLITE_OK ||
         (copy_sql && sqlite3_prepare_v2(p->db, copy_sql, -1, &copy, NULL) != SQLITE_OK) ||
         (uncopy_sql && sqlite3_prepare_v2(p->db, uncopy_sql, -1, &uncopy, NULL) != SQLITE_OK)) {
         uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
         goto out;
     }
-    while (sqlite3_step(sel) == SQLITE_ROW) {
-        if (n_candidates == cap) {
-            cap = cap ? 2 * cap : 4096;
-            candidates = xrealloc(candidates, cap * sizeof *candidates);
-        }
-        candidates[n_candidates++] = sqlite3_column_int64(sel, 0);
-    }
-    sqlite3_reset(sel);
-    if (n_candidates > 0)
-        qsort(candidates, n_candidates, sizeof *candidates, compare_rowids);
+    if (load_candidates(p, &candidates, &n_candidates, err) != 0 ||
+        load_refs(p, candidates, n_candidates, err) != 0)
+        goto out;
     sqlite_batch_start(&batch, p->db, p->job->transaction_budget, p->job->pause);
     size_t plan = fixed ? fixed : 16; /* candidates prepared for the next batch */
     while (next < n_candidates) {
@@ -588,13 +660,11 @@ out:
     free(kept);
     sqlite3_finalize(uncopy);
     free(uncopy_sql);
-    sqlite3_finalize(sel);
     sqlite3_finalize(del);
     sqlite3_finalize(copy);
     sqlite3_finalize(path_stmt);
     free(candidates);
     free(path_sql);
-    free(select_sql);
     free(delete_sql);
     free(copy_sql);
     return rc;
@@ -625,7 +695,9 @@ int task_rows(const ConfigJob *job, const char *state_dir, bool dry_run, RowsRes
 out:
     res->seconds = monotonic_seconds() - started;
     sqlite3_close(p.db);
+    file_refs_free(p.refs);
     safe_root_close(p.root);
+    safe_root_close(p.dest);
     free(p.table);
     free(p.age);
     free(p.files);

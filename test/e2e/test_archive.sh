@@ -57,6 +57,21 @@ expect_status 0 "$UPKEEP" run archive --json
 expect_contains "$OUT" '"rows_archived": 0'
 [ "$(sqlite3 archive/jobs-archive.db 'SELECT count(*) FROM jobs')" = 71 ] || fail "a re-run duplicated rows"
 pass "archive copies, deletes and moves files; a re-run changes nothing"
+# Destinations are resolved beneath files_move_to: a symlink there never takes a file out.
+# A move killed between its link and its unlink (the file under both names) is finished.
+mkdir -p uploads/evil outside-archive; echo x > uploads/evil/e.gcode
+ln -s ../../outside-archive uploads/archive/evil
+echo y > uploads/completed/linked.gcode; ln uploads/completed/linked.gcode uploads/archive/completed/linked.gcode
+sqlite3 app.db "INSERT INTO jobs VALUES (201, 'COMPLETED', $now - 90 * 86400, 'evil/e.gcode', NULL),
+  (202, 'COMPLETED', $now - 90 * 86400, 'completed/linked.gcode', NULL)"
+expect_status 0 "$UPKEEP" run archive --json
+expect_contains "$OUT" '"files_moved": 1'
+expect_contains "$OUT" '"files_refused": 1'
+[ -z "$(ls outside-archive)" ] || fail "a file was moved through a symlink in files_move_to"
+[ -e uploads/evil/e.gcode ] || fail "the file that could not move was lost"
+[ ! -e uploads/completed/linked.gcode ] && [ "$(cat uploads/archive/completed/linked.gcode)" = y ] ||
+    fail "an interrupted move was not finished"
+pass "files_move_to is resolved beneath itself; an interrupted move is finished"
 sum=$(sha256sum < app.db)
 expect_status 0 "$UPKEEP" run anonymise --dry-run --json
 expect_contains "$OUT" '"rows_updated": 23'

@@ -75,6 +75,13 @@ expect_status 0 "$UPKEEP" run clean
 [ -e uploads/completed/job2.gcode ] || fail "a file that could not move was lost"
 expect_contains "$ERR" "could not move 'completed/job2.gcode'"
 pass "move keeps relative paths and never replaces an existing file"
+# A symlink inside move_to never takes a file out of it.
+rm -rf archive; mkdir -p archive outside-moves; ln -s ../outside-moves archive/completed
+old uploads/completed/job3.gcode
+expect_status 0 "$UPKEEP" run clean
+[ -z "$(ls outside-moves)" ] || fail "a file was moved through a symlink in move_to"
+[ -e uploads/completed/job3.gcode ] || fail "the file that could not move was lost"
+pass "move_to is resolved beneath itself"
 
 # Orphans: files no row names, older than the grace period.
 rm -rf uploads archive; mkdir uploads
@@ -90,6 +97,20 @@ for f in referenced.pdf abs-referenced.pdf in-flight.pdf 2024/kept.pdf; do
     [ -e "uploads/$f" ] || fail "$f was deleted"
 done
 pass "orphans deleted; referenced files and uploads in flight kept"
+# Orphan matching normalises both sides: rows that name files through a symlinked root or
+# with doubled slashes keep them; a name with ".." keeps every file of that name.
+rm -rf uploads real-uploads; mkdir real-uploads; ln -s real-uploads uploads
+old real-uploads/a/x.pdf; old real-uploads/via-link.pdf; old real-uploads/b/dotdot.pdf
+old real-uploads/orphan.pdf
+sqlite3 app.db "DELETE FROM uploads; INSERT INTO uploads(path) VALUES ('a//x.pdf'),
+  ('$SCRATCH/uploads/via-link.pdf'), ('c/../b/dotdot.pdf')"
+expect_status 0 "$UPKEEP" run clean
+[ ! -e real-uploads/orphan.pdf ] || fail "the orphan was kept"
+for f in a/x.pdf via-link.pdf b/dotdot.pdf; do
+    [ -e "real-uploads/$f" ] || fail "$f was deleted although a row names it"
+done
+pass "orphan matching normalises names (symlinked root, //, ..)"
+rm -rf uploads real-uploads; mkdir uploads
 
 # Config errors name the job and what is missing.
 clean_conf "action = move"

@@ -132,6 +132,33 @@ expect_contains "$OUT" '"files_refused": 4'
 [ ! -e root/forms/1.pdf ] && [ ! -e root/forms/target.pdf ] || fail "files inside the root were not deleted"
 [ "$(sqlite3 app.db 'SELECT count(*) FROM forms')" = 1 ] || fail "rows left"
 pass "files go with their rows, and only inside files_root"
+# A file another row still names stays, however either row spells it; the file of two going
+# rows goes once both are gone.
+rm -rf root outside; mkdir -p root/forms outside
+sqlite3 app.db "DROP TABLE forms; CREATE TABLE forms(id INTEGER PRIMARY KEY, deleted_at TEXT, attachment TEXT);"
+for f in shared both own; do echo "$f" > "root/forms/$f.pdf"; done
+add forms/shared.pdf; add forms/both.pdf; add ./forms//both.pdf; add "$SCRATCH/root/forms/own.pdf"
+sqlite3 app.db "INSERT INTO forms(deleted_at, attachment) VALUES (NULL, './forms//shared.pdf')"
+job forms deleted_at $'files_column = attachment\nfiles_root = root'
+expect_status 0 "$UPKEEP" run purge --dry-run --json
+expect_contains "$OUT" '"files_kept": 1'
+expect_contains "$OUT" '"files_deleted": 2'
+expect_status 0 "$UPKEEP" run purge
+expect_contains "$OUT" "files: 2 deleted"
+expect_contains "$OUT" "1 kept (still referenced)"
+expect_contains "$ERR" "keeping 'forms/shared.pdf': still referenced by another row"
+[ -e root/forms/shared.pdf ] || fail "a file another row names was deleted"
+[ ! -e root/forms/both.pdf ] && [ ! -e root/forms/own.pdf ] || fail "files no row names any more were kept"
+pass "files other rows still name are kept"
+# A folder inside files_root that is a symlink (to the outside, or even inside) is never
+# followed: the row's file is refused, the outside file stays.
+mkdir -p root/real; echo keep > outside/victim.pdf; echo in > root/real/in.pdf
+ln -s ../outside root/out; ln -s real root/alias
+add out/victim.pdf; add alias/in.pdf
+expect_status 0 "$UPKEEP" run purge --json
+expect_contains "$OUT" '"files_refused": 2'
+[ -e outside/victim.pdf ] && [ -e root/real/in.pdf ] || fail "a file was reached through a symlinked folder"
+pass "symlinked folders on the way are refused"
 # Names from the config are identifiers, not SQL; unknown names are clear errors.
 job "forms; DROP TABLE forms" deleted_at
 expect_status 2 "$UPKEEP" run purge
