@@ -4,12 +4,16 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/preflight.h"
 
 static void help(void)
 {
     printf("Usage: upkeep check [--keys[=scdoc]]\n"
            "\n"
-           "Validate the configuration file. Errors are printed as FILE:LINE: message.\n"
+           "Validate the configuration file, and what a run would fail on that can be known\n"
+           "without running: tables and columns row jobs name, folders, an archive that is\n"
+           "the database itself, secret files readable by others. Errors are printed as\n"
+           "FILE:LINE: message.\n"
            "\n"
            "Options:\n"
            "  --keys[=scdoc]  print every configuration key with its type, default and help\n"
@@ -39,6 +43,9 @@ int cmd_check(CliContext *ctx, int argc, char **argv)
     if (rc != 0)
         return rc;
     Config *c = ctx->config;
+    UkError err = {0};
+    if (preflight_config(c, &err) != 0)
+        return cli_fail(&err);
     if (ctx->json) {
         cli_print_json(json_pack("{s:b, s:s, s:i, s:i, s:i, s:i}", "valid", 1, "config", c->path,
                                  "databases", (int)c->n_databases, "repositories",

@@ -110,7 +110,7 @@ static int parse_number_unit(const char *text, uint64_t *number, const char **un
     char *end;
     unsigned long long v = strtoull(p, &end, 10);
     if (errno)
-        return -1;
+        return errno == ERANGE ? -2 : -1;
     while (isspace((unsigned char)*end))
         end++;
     *number = v;
@@ -129,8 +129,9 @@ static int parse_with_units(const char *text, const Unit *units, size_t n_units,
 {
     uint64_t n;
     const char *unit;
-    if (parse_number_unit(text, &n, &unit) != 0)
-        return -1;
+    int rc = parse_number_unit(text, &n, &unit);
+    if (rc != 0)
+        return rc;
     size_t ulen = strlen(unit);
     while (ulen && isspace((unsigned char)unit[ulen - 1]))
         ulen--;
@@ -140,7 +141,7 @@ static int parse_with_units(const char *text, const Unit *units, size_t n_units,
             (ignore_case ? strncasecmp(unit, name, ulen) : strncmp(unit, name, ulen)) != 0)
             continue;
         if (n > max / units[i].multiplier)
-            return -1;
+            return -2; /* out of range */
         *out = n * units[i].multiplier;
         return 0;
     }
@@ -152,10 +153,15 @@ int parse_duration(const char *text, int64_t *seconds, UkError *err)
     static const Unit units[] = {{"", 1},     {"s", 1},     {"m", 60},
                                  {"h", 3600}, {"d", 86400}, {"w", 604800}};
     uint64_t v;
-    if (parse_with_units(text, units, sizeof units / sizeof units[0], false, INT64_MAX, &v) == 0) {
+    int rc =
+        parse_with_units(text, units, sizeof units / sizeof units[0], false, UK_DURATION_MAX, &v);
+    if (rc == 0) {
         *seconds = (int64_t)v;
         return 0;
     }
+    if (rc == -2)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "duration '%s' is out of range (at most 100 years, 36500d)", text);
     return uk_error_set(err, UK_E_CONFIG, 0,
                         "invalid duration '%s' (expected a number with s, m, h, d or w, e.g. 180d)",
                         text);
@@ -165,10 +171,14 @@ int parse_millis(const char *text, int *millis, UkError *err)
 {
     static const Unit units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}};
     uint64_t v;
-    if (parse_with_units(text, units, sizeof units / sizeof units[0], false, 0x7fffffff, &v) == 0) {
+    int rc = parse_with_units(text, units, sizeof units / sizeof units[0], false, 86400000, &v);
+    if (rc == 0) {
         *millis = (int)v;
         return 0;
     }
+    if (rc == -2)
+        return uk_error_set(err, UK_E_CONFIG, 0, "duration '%s' is out of range (at most 1 day)",
+                            text);
     return uk_error_set(err, UK_E_CONFIG, 0,
                         "invalid duration '%s' (expected a number with ms, s or m, e.g. 25ms)",
                         text);
@@ -186,8 +196,12 @@ int parse_size(const char *text, uint64_t *bytes, UkError *err)
                                  {"MiB", 1ULL << 20},
                                  {"GiB", 1ULL << 30},
                                  {"TiB", 1ULL << 40}};
-    if (parse_with_units(text, units, sizeof units / sizeof units[0], true, UINT64_MAX, bytes) == 0)
+    int rc =
+        parse_with_units(text, units, sizeof units / sizeof units[0], true, UK_SIZE_MAX, bytes);
+    if (rc == 0)
         return 0;
+    if (rc == -2)
+        return uk_error_set(err, UK_E_CONFIG, 0, "size '%s' is out of range (at most 1 EiB)", text);
     return uk_error_set(err, UK_E_CONFIG, 0,
                         "invalid size '%s' (expected a number with B, KB, MB, GB, KiB, MiB or GiB)",
                         text);

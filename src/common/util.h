@@ -22,11 +22,17 @@ void hex_encode(const unsigned char *in, size_t len, char *out);
 /* Returns 0 when `in` is exactly 2*len hex digits. */
 int hex_decode(const char *in, unsigned char *out, size_t len);
 
-/* "90s", "15m", "6h", "180d", "4w" (a bare number means seconds) -> seconds. */
+/* Every duration and size the config takes stays far from overflow in any arithmetic done
+ * with it (times in nanoseconds, sums of sizes). */
+#define UK_DURATION_MAX 3153600000ULL /* 100 years, in seconds */
+#define UK_SIZE_MAX (1ULL << 60)      /* 1 EiB */
+
+/* "90s", "15m", "6h", "180d", "4w" (a bare number means seconds) -> seconds, at most
+ * UK_DURATION_MAX. */
 int parse_duration(const char *text, int64_t *seconds, UkError *err);
-/* "25ms", "2s", "1m" -> milliseconds (fits in int). */
+/* "25ms", "2s", "1m" -> milliseconds, at most a day. */
 int parse_millis(const char *text, int *millis, UkError *err);
-/* "512", "64KB", "10MiB", "5GB" (KB=1000, KiB=1024) -> bytes. */
+/* "512", "64KB", "10MiB", "5GB" (KB=1000, KiB=1024) -> bytes, at most UK_SIZE_MAX. */
 int parse_size(const char *text, uint64_t *bytes, UkError *err);
 /* "yes/no/true/false/on/off/1/0". */
 int parse_bool(const char *text, bool *value, UkError *err);

@@ -6,6 +6,7 @@
  * its section's struct, so adding a key is one table row plus the struct field. */
 #include "core/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "common/util.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
+#include "web/http.h"
 
 typedef enum {
     SECTION_UPKEEP,
@@ -358,15 +360,87 @@ typedef struct ParseState {
     int seen_line[sizeof config_keys / sizeof config_keys[0]];
     bool failed;
     UkError *err;
+    char *raw; /* the whole line the reader read last */
+    size_t raw_cap;
+    char *long_value; /* that line's value when it was too long for inih's buffer */
+    int upkeep_line;  /* where [upkeep] began, to refuse a second one */
+    int key_line[sizeof config_keys / sizeof config_keys[0]]; /* [upkeep] keys' lines */
 } ParseState;
 
+/* Lines may be this long; inih sees a marker in place of a value longer than its buffer. */
+#define CONFIG_MAX_LINE 65536
+#define LONG_VALUE_MARKER "\x01upkeep-long-value"
+
+static void fail(ParseState *ps, int line, const char *fmt, const char *a, const char *b);
+
+/* The end of a value as inih finds it: an inline comment starts at a ';' after whitespace. */
+static size_t value_length(const char *value)
+{
+    size_t n = 0;
+    for (bool after_space = false; value[n]; n++) {
+        if (value[n] == ';' && after_space)
+            break;
+        after_space = isspace((unsigned char)value[n]);
+    }
+    while (n > 0 && isspace((unsigned char)value[n - 1]))
+        n--;
+    return n;
+}
+
+/* Debian's inih reads into a 200-byte buffer, which would cut a long value (a `sql =`
+ * statement) or turn the rest of a long comment into a line of its own. So the reader reads
+ * whole lines itself: one that fits is handed on as it is; a longer one is handed on as
+ * "key = <marker>" and its value kept aside, for handle_key to take instead of the marker.
+ * A line still too long, or holding a NUL byte, is an error at its number. */
 static char *ini_read_line(char *buf, int size, void *stream)
 {
     ParseState *ps = stream;
-    char *s = fgets(buf, size, ps->file);
-    if (s)
-        ps->line++;
-    return s;
+    ssize_t n = getline(&ps->raw, &ps->raw_cap, ps->file);
+    if (n < 0)
+        return NULL;
+    ps->line++;
+    free(ps->long_value);
+    ps->long_value = NULL;
+    char *text = ps->raw;
+    if (ps->line == 1 && strncmp(text, "\xEF\xBB\xBF", 3) == 0) { /* UTF-8 byte order mark */
+        text += 3;
+        n -= 3;
+    }
+    if (memchr(text, '\0', (size_t)n)) {
+        fail(ps, ps->line, "the line holds a NUL byte", NULL, NULL);
+        snprintf(buf, (size_t)size, "\n");
+        return buf;
+    }
+    if (n < size) {
+        memcpy(buf, text, (size_t)n + 1);
+        return buf;
+    }
+    const char *p = text;
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t key_len = strcspn(p, "=:");
+    if (n > CONFIG_MAX_LINE || *p == '[' || !p[key_len] || key_len + 16 > (size_t)size) {
+        char limit[32];
+        snprintf(limit, sizeof limit, "%d", CONFIG_MAX_LINE);
+        if (*p == ';' || *p == '#') { /* a long comment is only a comment */
+            if (n <= CONFIG_MAX_LINE) {
+                snprintf(buf, (size_t)size, "\n");
+                return buf;
+            }
+        }
+        fail(ps, ps->line,
+             n > CONFIG_MAX_LINE ? "line is longer than %s bytes"
+                                 : "line is too long for a section header or a key name%s",
+             n > CONFIG_MAX_LINE ? limit : "", NULL);
+        snprintf(buf, (size_t)size, "\n");
+        return buf;
+    }
+    const char *value = p + key_len + 1;
+    while (isspace((unsigned char)*value))
+        value++;
+    ps->long_value = xasprintf("%.*s", (int)value_length(value), value);
+    snprintf(buf, (size_t)size, "%.*s= " LONG_VALUE_MARKER "\n", (int)key_len, p);
+    return buf;
 }
 
 static void fail(ParseState *ps, int line, const char *fmt, const char *a, const char *b)
@@ -422,6 +496,20 @@ static bool is_string_type(KeyType t)
            t == KEY_PATH || t == KEY_SCHEDULE || t == KEY_ZONE;
 }
 
+/* The integrity task's checks: every word one it knows. */
+static int check_words(const char *value, UkError *err)
+{
+    size_t n;
+    char **words = split_list(value, &n);
+    int rc = n ? 0 : uk_error_set(err, UK_E_CONFIG, 0, "no check named");
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (!is_choice("quick|full|foreign_keys", words[i]))
+            rc = uk_error_set(err, UK_E_CONFIG, 0,
+                              "unknown check '%s' (expected quick, full, foreign_keys)", words[i]);
+    free_list(words, n);
+    return rc;
+}
+
 static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
 {
     char *field = (char *)ps->target + key->offset;
@@ -456,6 +544,15 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
                 }
             }
         }
+        if (strcmp(key->name, "require_env") == 0 && (!strchr(value, '=') || value[0] == '=')) {
+            uk_error_set(&perr, UK_E_CONFIG, 0, "expected NAME=value, got '%s'", value);
+            break;
+        }
+        if (strcmp(key->name, "checks") == 0 && check_words(value, &perr) != 0)
+            break;
+        if (strcmp(key->name, "listen") == 0 && web_enabled(value) &&
+            web_parse_listen(value, NULL, &perr) != 0)
+            break;
         char **slot = (char **)field;
         free(*slot);
         *slot = xstrdup(value);
@@ -692,6 +789,13 @@ static int begin_section(ParseState *ps, const char *header)
             fail(ps, ps->line, "section [upkeep] takes no name", NULL, NULL);
             return 0;
         }
+        if (ps->upkeep_line) {
+            char first[32];
+            snprintf(first, sizeof first, "%d", ps->upkeep_line);
+            fail(ps, ps->line, "duplicate section [upkeep] (first at line %s)", first, NULL);
+            return 0;
+        }
+        ps->upkeep_line = ps->line;
         ps->target = c;
         return 1;
     }
@@ -777,6 +881,10 @@ static int handle_key(void *user, const char *section, const char *name, const c
     }
     ps->seen[idx] = 1;
     ps->seen_line[idx] = ps->line;
+    if (ps->kind == SECTION_UPKEEP)
+        ps->key_line[idx] = ps->line;
+    if (ps->long_value && strcmp(value, LONG_VALUE_MARKER) == 0)
+        value = ps->long_value;
     if (!*value) {
         fail(ps, ps->line, "key '%s' has no value", name, NULL);
         return 0;
@@ -913,12 +1021,18 @@ static void validate(ParseState *ps)
             if (!config_find_job(c, j))
                 fail(ps, a->line, "alert '%s': no [job %s]", a->name, j);
     }
-    if (!ps->failed && c->require_env && !strchr(c->require_env, '='))
-        fail(ps, 0, "require_env: expected NAME=value, got '%s'", c->require_env, NULL);
-    for (size_t i = 0; i < c->n_jobs && !ps->failed; i++)
-        if (c->jobs[i]->require_env && !strchr(c->jobs[i]->require_env, '='))
-            fail(ps, c->jobs[i]->line, "require_env: expected NAME=value, got '%s'",
-                 c->jobs[i]->require_env, NULL);
+    if (!ps->failed && web_enabled(c->listen)) {
+        UkError lerr = {0};
+        bool loopback = true;
+        web_parse_listen(c->listen, &loopback, &lerr);
+        if (!loopback && !(c->token && *c->token)) {
+            int idx = (int)(find_key(SECTION_UPKEEP, "listen") - config_keys);
+            fail(ps, ps->key_line[idx],
+                 "listen = %s is reachable from other machines: set token = ... (clients then "
+                 "send Authorization: Bearer TOKEN), or listen on 127.0.0.1",
+                 c->listen, NULL);
+        }
+    }
 }
 
 const char *config_default_path(const char *explicit_path)
@@ -951,6 +1065,8 @@ int config_load(const char *path, Config **out, UkError *err)
     finish_section(&ps);
     int rc = ini_parse_stream(section_aware_reader, &ps, handle_key, &ps);
     fclose(f);
+    free(ps.raw);
+    free(ps.long_value);
     if (!ps.failed && rc > 0)
         fail(&ps, rc, "syntax error (expected 'key = value' or '[section]')", NULL, NULL);
     finish_section(&ps);

@@ -34,26 +34,29 @@ static int parse_listen(const char *listen, struct sockaddr_storage *addr, sockl
     char host[256], port[16];
     const char *colon = strrchr(listen, ':');
     if (!colon || colon == listen || strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof port)
-        return uk_error_set(err, UK_E_CONFIG, 0, "listen: expected host:port, got '%s'", listen);
+        return uk_error_set(err, UK_E_CONFIG, 0, "expected host:port, got '%s'", listen);
     size_t host_len = (size_t)(colon - listen);
     if (listen[0] == '[' && host_len >= 2 && listen[host_len - 1] == ']') {
         listen++;
         host_len -= 2;
     }
     if (host_len >= sizeof host)
-        return uk_error_set(err, UK_E_CONFIG, 0, "listen: host too long");
+        return uk_error_set(err, UK_E_CONFIG, 0, "host too long");
     memcpy(host, listen, host_len);
     host[host_len] = '\0';
     snprintf(port, sizeof port, "%s", colon + 1);
+    char *port_end = NULL;
+    long port_number = strtol(port, &port_end, 10);
+    if (*port_end || port_number < 1 || port_number > 65535)
+        return uk_error_set(err, UK_E_CONFIG, 0, "port '%s' is not between 1 and 65535", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0 || !res)
-        return uk_error_set(err, UK_E_CONFIG, 0,
-                            "listen: '%s' is not a numeric address and port (%s)", listen,
-                            gai_strerror(rc));
+        return uk_error_set(err, UK_E_CONFIG, 0, "'%s' is not a numeric address and port (%s)",
+                            listen, gai_strerror(rc));
     memcpy(addr, res->ai_addr, res->ai_addrlen);
     *len = res->ai_addrlen;
     freeaddrinfo(res);
@@ -160,13 +163,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return ret;
 }
 
+int web_parse_listen(const char *listen, bool *loopback, UkError *err)
+{
+    struct sockaddr_storage addr;
+    socklen_t len = 0;
+    if (parse_listen(listen, &addr, &len, err) != 0)
+        return -1;
+    if (loopback)
+        *loopback = is_loopback(&addr);
+    return 0;
+}
+
 WebServer *web_start(Config *const *config, State *st, UkError *err)
 {
     const Config *c = *config;
     struct sockaddr_storage addr;
     socklen_t len = 0;
-    if (parse_listen(c->listen, &addr, &len, err) != 0)
+    if (parse_listen(c->listen, &addr, &len, err) != 0) {
+        uk_error_prefix(err, "listen: ");
         return NULL;
+    }
     if (!is_loopback(&addr) && !(c->token && *c->token)) {
         uk_error_set(err, UK_E_CONFIG, 0,
                      "listen = %s is reachable from other machines: set token = ... (clients "

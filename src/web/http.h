@@ -12,6 +12,10 @@ typedef struct WebServer WebServer;
 /* Is LISTEN ("host:port", "[v6]:port") set to serve? "off" and "" are not. */
 bool web_enabled(const char *listen);
 
+/* Checks LISTEN as the daemon will read it: a numeric address and a port from 1 to 65535.
+ * *loopback (when not NULL) tells whether only this machine can reach it. */
+int web_parse_listen(const char *listen, bool *loopback, UkError *err);
+
 /* Starts listening on config->listen. CONFIG points at the daemon's current configuration
  * (reloads swap it), so each request sees the newest token and jobs. Refuses an address
  * beyond loopback without a token. */

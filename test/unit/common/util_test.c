@@ -29,6 +29,28 @@ static void test_durations(void **state)
     }
 }
 
+static void test_ranges(void **state)
+{
+    (void)state;
+    int64_t v;
+    UkError err = {0};
+    assert_int_equal(parse_duration("36500d", &v, &err), 0);
+    assert_int_equal(parse_duration("36501d", &v, &err), -1);
+    assert_string_equal(err.msg, "duration '36501d' is out of range (at most 100 years, 36500d)");
+    assert_int_equal(parse_duration("9223372036854775807s", &v, &err), -1);
+    assert_int_equal(parse_duration("99999999999999999999999s", &v, &err), -1);
+    assert_string_equal(err.msg,
+                        "duration '99999999999999999999999s' is out of range (at most 100 years, "
+                        "36500d)");
+    uint64_t bytes;
+    assert_int_equal(parse_size("1048576TiB", &bytes, &err), 0);
+    assert_int_equal(parse_size("1048577TiB", &bytes, &err), -1);
+    assert_string_equal(err.msg, "size '1048577TiB' is out of range (at most 1 EiB)");
+    int ms;
+    assert_int_equal(parse_millis("25ms", &ms, &err), 0);
+    assert_int_equal(parse_millis("100000m", &ms, &err), -1);
+}
+
 static void test_sizes(void **state)
 {
     (void)state;
@@ -74,7 +96,7 @@ static void test_hex_and_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_durations),
-                                       cmocka_unit_test(test_sizes),
+                                       cmocka_unit_test(test_ranges), cmocka_unit_test(test_sizes),
                                        cmocka_unit_test(test_hex_and_time)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

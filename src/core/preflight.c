@@ -1,0 +1,123 @@
+/* Each check mirrors what the task does when it starts (rows.c's prepare, clean's root,
+ * deliver.c's credentials), with the job's or alert's section line in the message. */
+#include "core/preflight.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+#include "db/sqlite/sqlite_ops.h"
+
+static int problem(UkError *err, const Config *c, int line, const char *fmt, const char *a,
+                   const char *b, const char *d)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, fmt, a, b ? b : "", d ? d : "");
+    return uk_error_set(err, UK_E_CONFIG, 0, "%s:%d: %s", c->path, line, msg);
+}
+
+static bool is_folder(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Does one table and its columns exist? The database is opened read-only. */
+static int check_columns(const Config *c, const ConfigJob *job, const char *table,
+                         const char *const *columns, size_t n, UkError *err)
+{
+    sqlite3 *db = NULL;
+    int rc = 0;
+    if (!path_exists(job->database->path))
+        return problem(err, c, job->line, "job '%s': database file '%s' does not exist", job->name,
+                       job->database->path, NULL);
+    if (sqlite3_open_v2(job->database->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = problem(err, c, job->line, "job '%s': unable to open database '%s'", job->name,
+                     job->database->name, NULL);
+        goto out;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (!sqlite_ops_has(db, table, NULL)) {
+        rc = problem(err, c, job->line, "job '%s': no table '%s' in database '%s'", job->name,
+                     table, job->database->name);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (columns[i] && !sqlite_ops_has(db, table, columns[i])) {
+            rc = problem(err, c, job->line, "job '%s': table '%s' has no column '%s'", job->name,
+                         table, columns[i]);
+            goto out;
+        }
+out:
+    sqlite3_close(db);
+    return rc;
+}
+
+/* Two spellings of one file: the same inode when both exist, else the same real folder and
+ * name. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    bool same = ra && rb && strcmp(ra, rb) == 0;
+    free(ra);
+    free(rb);
+    return same;
+}
+
+static int check_job(const Config *c, const ConfigJob *job, UkError *err)
+{
+    bool rows = job->kind == TASK_PURGE || job->kind == TASK_ARCHIVE || job->kind == TASK_UPDATE;
+    if (rows && job->database && job->table) {
+        const char *columns[] = {job->age_column, job->files_column};
+        if (check_columns(c, job, job->table, columns, 2, err) != 0)
+            return -1;
+    }
+    if (job->files_root && !is_folder(job->files_root))
+        return problem(err, c, job->line, "job '%s': files_root '%s' is not a folder", job->name,
+                       job->files_root, NULL);
+    if (job->kind == TASK_CLEAN && job->path && !is_folder(job->path))
+        return problem(err, c, job->line, "job '%s': path '%s' is not a folder", job->name,
+                       job->path, NULL);
+    if (job->kind == TASK_ARCHIVE && job->archive_path && job->database &&
+        same_file(job->archive_path, job->database->path))
+        return problem(err, c, job->line, "job '%s': archive_to is the database itself ('%s')",
+                       job->name, job->archive_path, NULL);
+    if (job->unreferenced_by && job->database) {
+        const char *dot = strchr(job->unreferenced_by, '.');
+        char *table = xasprintf("%.*s", (int)(dot - job->unreferenced_by), job->unreferenced_by);
+        const char *columns[] = {dot + 1};
+        int rc = check_columns(c, job, table, columns, 1, err);
+        free(table);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int preflight_config(const Config *c, UkError *err)
+{
+    for (size_t i = 0; i < c->n_jobs; i++)
+        if (check_job(c, c->jobs[i], err) != 0)
+            return -1;
+    for (size_t i = 0; i < c->n_alerts; i++) {
+        const ConfigAlert *a = c->alerts[i];
+        struct stat st;
+        if (!a->smtp_credentials)
+            continue;
+        if (stat(a->smtp_credentials, &st) != 0)
+            return problem(err, c, a->line, "alert '%s': smtp_credentials '%s': %s", a->name,
+                           a->smtp_credentials, strerror(errno));
+        if (st.st_mode & (S_IRWXG | S_IRWXO))
+            return problem(err, c, a->line,
+                           "alert '%s': smtp_credentials '%s' is readable by group or others "
+                           "(chmod 600)",
+                           a->name, a->smtp_credentials, NULL);
+    }
+    return 0;
+}
