@@ -487,6 +487,31 @@ char *path_resolve(const char *dir, const char *path)
     return real;
 }
 
+char *redact_url(const char *url, bool keep_path)
+{
+    const char *scheme_end = strstr(url, "://");
+    if (!scheme_end)
+        return xstrdup(keep_path && !strchr(url, '@') ? url : "<redacted>");
+    int prefix_len = (int)(scheme_end + 3 - url); /* "scheme://" */
+    const char *authority = scheme_end + 3;
+    size_t authority_len = strcspn(authority, "/?#");
+    const char *rest = authority + authority_len;
+    const char *at = memrchr(authority, '@', authority_len);
+    char *user = xstrdup("");
+    const char *host = authority;
+    if (at) {
+        size_t user_len = strcspn(authority, ":@");
+        free(user);
+        user =
+            xasprintf("%.*s%s@", (int)user_len, authority, authority + user_len < at ? ":***" : "");
+        host = at + 1;
+    }
+    char *out = xasprintf("%.*s%s%.*s%s", prefix_len, url, user, (int)(rest - host), host,
+                          keep_path ? rest : (*rest ? "/…" : ""));
+    free(user);
+    return out;
+}
+
 char **split_list(const char *text, size_t *n)
 {
     char **items = NULL;

@@ -75,6 +75,10 @@ bool path_exists(const char *path);
  * name it absolutely; as joined when it does not. Caller frees. */
 char *path_resolve(const char *dir, const char *path);
 
+/* URL as it may be shown: the password in its user part replaced ("scheme://user:***@host"),
+ * and without keep_path everything after the host too ("https://host/…"). Caller frees. */
+char *redact_url(const char *url, bool keep_path);
+
 /* Splits a comma-separated config list ("a, b,c") into trimmed, non-empty items. Caller
  * frees with free_list. */
 char **split_list(const char *text, size_t *n);

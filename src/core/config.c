@@ -62,6 +62,15 @@ static const char *task_names[] = {"backup",  "purge", "vacuum", "integrity", "u
 #define N_TASKS (sizeof task_names / sizeof task_names[0])
 _Static_assert(N_TASKS == TASK_ROTATE + 1, "task_names must list every TaskKind, in order");
 
+/* Secret values never appear in a message: a secret key's value is shown as <redacted>, a
+ * URL's password as "user:***@". Every message about a value goes through shown_value(). */
+typedef enum {
+    SECRET_NONE,
+    SECRET_VALUE,   /* all of it: "<redacted>" */
+    SECRET_URL,     /* a URL's password: "postgresql://app:***@db/app" */
+    SECRET_ENDPOINT /* a URL whose path is the secret (Slack webhooks): "https://host/…" */
+} Secrecy;
+
 typedef struct ConfigKey {
     SectionKind section;
     const char *name;
@@ -73,6 +82,7 @@ typedef struct ConfigKey {
     unsigned tasks;        /* job keys: FOR_* mask of the tasks it applies to */
     unsigned required_for; /* FOR_* mask of the tasks that need it */
     const char *choices;   /* KEY_CHOICE: "a|b|c" */
+    Secrecy secret;        /* how the value is shown in messages, logs and output */
 } ConfigKey;
 
 #define G(f) offsetof(Config, f)
@@ -106,7 +116,8 @@ static const ConfigKey config_keys[] = {
      "address:port of the daemon's HTTP endpoint (/health, /metrics, status page), or off; "
      "anything but loopback needs token"},
     {SECTION_UPKEEP, "token", KEY_STRING, NULL, false, G(token),
-     "bearer token the HTTP endpoint requires (Authorization: Bearer TOKEN)"},
+     "bearer token the HTTP endpoint requires (Authorization: Bearer TOKEN)", 0, 0, NULL,
+     SECRET_VALUE},
     {SECTION_UPKEEP, "metrics_textfile", KEY_PATH, NULL, false, G(metrics_textfile),
      "file the daemon rewrites (atomically) with the metrics after every run, for "
      "node_exporter's textfile collector"},
@@ -114,7 +125,8 @@ static const ConfigKey config_keys[] = {
      "how often the daemon evaluates health (alerts, on_critical)"},
 
     {SECTION_DATABASE, "url", KEY_STRING, NULL, true, D(url),
-     "where the database is: sqlite:///absolute/path.db or sqlite://relative/path.db"},
+     "where the database is: sqlite:///absolute/path.db or sqlite://relative/path.db", 0, 0, NULL,
+     SECRET_URL},
     {SECTION_DATABASE, "size_warning", KEY_SIZE, NULL, false, D(size_warning),
      "health warns when the database (with its WAL) is larger, e.g. 5GB"},
     {SECTION_DATABASE, "size_critical", KEY_SIZE, NULL, false, D(size_critical),
@@ -132,7 +144,8 @@ static const ConfigKey config_keys[] = {
      "job to run when a health check of this database turns critical (once per transition)"},
 
     {SECTION_REPOSITORY, "url", KEY_STRING, NULL, true, R(url),
-     "where backups are stored: file:///absolute/dir or file://relative/dir"},
+     "where backups are stored: file:///absolute/dir or file://relative/dir", 0, 0, NULL,
+     SECRET_URL},
     {SECTION_REPOSITORY, "compression", KEY_COMPRESSION, "zstd:3", false, R(compression),
      "zstd:LEVEL (1-19) or none"},
     {SECTION_REPOSITORY, "keep_last", KEY_COUNT, "0", false, RP(keep_last),
@@ -321,11 +334,13 @@ static const ConfigKey config_keys[] = {
     {SECTION_ALERT, "jobs", KEY_STRING, NULL, false, A(jobs),
      "only these jobs (comma-separated; default: all)"},
     {SECTION_ALERT, "webhook", KEY_STRING, NULL, false, A(webhook),
-     "URL that receives a JSON POST (a Slack-compatible text field and a Teams message card)"},
+     "URL that receives a JSON POST (a Slack-compatible text field and a Teams message card)", 0, 0,
+     NULL, SECRET_ENDPOINT},
     {SECTION_ALERT, "email", KEY_STRING, NULL, false, A(email),
      "comma-separated addresses mailed through smtp"},
     {SECTION_ALERT, "smtp", KEY_STRING, NULL, false, A(smtp),
-     "mail server: smtp://host:port (STARTTLS when offered) or smtps://host:port"},
+     "mail server: smtp://host:port (STARTTLS when offered) or smtps://host:port", 0, 0, NULL,
+     SECRET_URL},
     {SECTION_ALERT, "smtp_from", KEY_STRING, "upkeep@localhost", false, A(smtp_from),
      "sender address of alert mail"},
     {SECTION_ALERT, "smtp_credentials", KEY_PATH, NULL, false, A(smtp_credentials),
@@ -334,7 +349,8 @@ static const ConfigKey config_keys[] = {
      "program run with the event in UPKEEP_* environment variables (no shell)"},
     {SECTION_ALERT, "heartbeat", KEY_STRING, NULL, false, A(heartbeat),
      "healthchecks.io-style ping URL: URL/start when a job starts, URL on success, URL/fail "
-     "on failure"},
+     "on failure",
+     0, 0, NULL, SECRET_ENDPOINT},
     {SECTION_ALERT, "after", KEY_COUNT, "1", false, A(after),
      "alert only after this many consecutive failures"},
     {SECTION_ALERT, "repeat", KEY_DURATION, "6h", false, A(repeat),
@@ -496,6 +512,39 @@ static bool is_string_type(KeyType t)
            t == KEY_PATH || t == KEY_SCHEDULE || t == KEY_ZONE;
 }
 
+/* VALUE as a message may show it. Caller frees. */
+static char *shown_value(const ConfigKey *key, const char *value)
+{
+    switch (key->secret) {
+    case SECRET_VALUE: return xstrdup("<redacted>");
+    case SECRET_URL: return redact_url(value, true);
+    case SECRET_ENDPOINT: return redact_url(value, false);
+    case SECRET_NONE: break;
+    }
+    return xstrdup(value);
+}
+
+/* MSG with every copy of VALUE replaced by what may be shown of it. */
+static void redact_message(char *msg, size_t size, const ConfigKey *key, const char *value)
+{
+    if (key->secret == SECRET_NONE || !*value)
+        return;
+    char *shown = shown_value(key, value);
+    char out[1024] = "";
+    size_t n = strlen(value), o = 0;
+    for (const char *p = msg; *p && o + 1 < sizeof out;) {
+        if (strncmp(p, value, n) == 0) {
+            o += (size_t)snprintf(out + o, sizeof out - o, "%s", shown);
+            p += n;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o < sizeof out ? o : sizeof out - 1] = '\0';
+    snprintf(msg, size, "%s", out);
+    free(shown);
+}
+
 /* The integrity task's checks: every word one it knows. */
 static int check_words(const char *value, UkError *err)
 {
@@ -624,6 +673,7 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
             return 0;
         break;
     }
+    redact_message(perr.msg, sizeof perr.msg, key, value);
     fail(ps, ps->line, "%s: %s", key->name, perr.msg);
     return -1;
 }
@@ -924,7 +974,9 @@ static int resolve_url(ParseState *ps, const char *scheme, const char *url, int 
 {
     size_t n = strlen(scheme);
     if (strncmp(url, scheme, n) != 0 || strncmp(url + n, "://", 3) != 0 || !url[n + 3]) {
-        fail(ps, line, "unsupported url '%s' (expected %s:///absolute/path)", url, scheme);
+        char *shown = redact_url(url, true);
+        fail(ps, line, "unsupported url '%s' (expected %s:///absolute/path)", shown, scheme);
+        free(shown);
         return -1;
     }
     *path = path_join(ps->config->dir, url + n + 3);
@@ -937,8 +989,10 @@ static void validate(ParseState *ps)
     for (size_t i = 0; i < c->n_databases && !ps->failed; i++) {
         ConfigDatabase *d = c->databases[i];
         if (strncmp(d->url, "postgresql://", 13) == 0 || strncmp(d->url, "mariadb://", 10) == 0) {
+            char *shown = redact_url(d->url, true);
             fail(ps, d->line, "database '%s': %s is not supported by this build (sqlite only)",
-                 d->name, d->url);
+                 d->name, shown);
+            free(shown);
             break;
         }
         if (resolve_url(ps, "sqlite", d->url, d->line, &d->path) == 0)
@@ -1205,6 +1259,17 @@ static void tasks_of(unsigned mask, char *buf, size_t len)
                      task_names[i]);
 }
 
+static const char *secrecy_note(Secrecy secret)
+{
+    switch (secret) {
+    case SECRET_VALUE: return " [secret: never shown]";
+    case SECRET_URL: return " [its password is never shown]";
+    case SECRET_ENDPOINT: return " [shown as its host only]";
+    case SECRET_NONE: break;
+    }
+    return "";
+}
+
 void config_print_keys(FILE *out, const char *format)
 {
     bool scdoc = format && strcmp(format, "scdoc") == 0;
@@ -1234,14 +1299,17 @@ void config_print_keys(FILE *out, const char *format)
             tasks_of(k->section == SECTION_JOB ? k->tasks : 0, tasks, sizeof tasks);
             if (tasks[0])
                 fprintf(out, ". Tasks: %s", tasks);
+            if (k->secret != SECRET_NONE)
+                fprintf(out, ".%s", secrecy_note(k->secret));
             fputs(".\n\n", out);
         } else {
             char tasks[128];
             tasks_of(k->section == SECTION_JOB ? k->tasks : 0, tasks, sizeof tasks);
-            fprintf(out, "  %-18s %-11s %s%s%s%s%s%s%s%s\n", k->name, type_name(k->type), k->help,
+            fprintf(out, "  %-18s %-11s %s%s%s%s%s%s%s%s%s\n", k->name, type_name(k->type), k->help,
                     k->required ? " [required]" : "", k->default_value ? " [default: " : "",
                     k->default_value ? k->default_value : "", k->default_value ? "]" : "",
-                    tasks[0] ? " [tasks: " : "", tasks, tasks[0] ? "]" : "");
+                    tasks[0] ? " [tasks: " : "", tasks, tasks[0] ? "]" : "",
+                    secrecy_note(k->secret));
         }
     }
 }

@@ -1,6 +1,7 @@
 #include "db/db.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -16,12 +17,19 @@ static const DbDriver *find_driver(const char *name)
     return NULL;
 }
 
+static int no_driver(const ConfigDatabase *db, UkError *err)
+{
+    char *shown = redact_url(db->url, true);
+    uk_error_set(err, UK_E_CONFIG, 0, "database '%s': no driver for '%s'", db->name, shown);
+    free(shown);
+    return -1;
+}
+
 int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
 {
     const DbDriver *d = find_driver(db->driver);
     if (!d)
-        return uk_error_set(err, UK_E_CONFIG, 0, "database '%s': no driver for '%s'", db->name,
-                            db->url);
+        return no_driver(db, err);
     memset(info, 0, sizeof *info);
     if (d->snapshot(db->path, sink, info, err) != 0) {
         uk_error_prefix(err, "database '%s': ", db->name);
@@ -50,8 +58,7 @@ int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkE
     memset(stats, 0, sizeof *stats);
     const DbDriver *d = find_driver(db->driver);
     if (!d)
-        return uk_error_set(err, UK_E_CONFIG, 0, "database '%s': no driver for '%s'", db->name,
-                            db->url);
+        return no_driver(db, err);
     size_t n = 0;
     char **names = split_list(tables, &n);
     for (size_t i = 0; i < n && stats->n_tables < DB_MAX_COUNTED_TABLES; i++)

@@ -63,6 +63,12 @@ echo "u:p" > creds; chmod 644 creds
 printf '[alert a]\nemail = x@example.com\nsmtp = smtp://127.0.0.1:25\nsmtp_credentials = creds\n' |
     check_bad "1: alert 'a': smtp_credentials 'creds' is readable by group or others (chmod 600)"
 pass "check fails on missing tables, columns and folders, an archive that is the database, open secrets"
+# Credentials in URLs never come back in a message.
+printf '[database app]\nurl = postgresql://app:hunter2@db.example/app\n' |
+    check_bad "1: database 'app': postgresql://app:***@db.example/app is not supported by this build (sqlite only)"
+printf '[repository r]\nurl = ftp://backup:hunter2@host/x\n' |
+    check_bad "1: unsupported url 'ftp://backup:***@host/x' (expected file:///absolute/path)"
+pass "credentials in URLs are redacted in messages"
 expect_status 2 "$UPKEEP" -c missing.conf check
 expect_contains "$ERR" "unable to open config file 'missing.conf': No such file or directory"
 pass "config errors name file and line"

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+
 #include "common/util.h"
 
 static void test_durations(void **state)
@@ -51,6 +53,31 @@ static void test_ranges(void **state)
     assert_int_equal(parse_millis("100000m", &ms, &err), -1);
 }
 
+static void test_redact_url(void **state)
+{
+    (void)state;
+    const struct {
+        const char *url;
+        bool keep_path;
+        const char *shown;
+    } cases[] = {
+        {"postgresql://app:s3cret@db.example:5432/app", true,
+         "postgresql://app:***@db.example:5432/app"},
+        {"postgresql://app:p@ss@word@db/app?sslmode=require", true,
+         "postgresql://app:***@db/app?sslmode=require"},
+        {"mariadb://app@localhost/app", true, "mariadb://app@localhost/app"},
+        {"sqlite:///srv/app.db", true, "sqlite:///srv/app.db"},
+        {"https://hooks.slack.com/services/T0/B0/XYZ", false, "https://hooks.slack.com/…"},
+        {"smtp://user:pw@mail:587", true, "smtp://user:***@mail:587"},
+        {"user:pw@host", true, "<redacted>"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *shown = redact_url(cases[i].url, cases[i].keep_path);
+        assert_string_equal(shown, cases[i].shown);
+        free(shown);
+    }
+}
+
 static void test_sizes(void **state)
 {
     (void)state;
@@ -95,8 +122,9 @@ static void test_hex_and_time(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_durations),
-                                       cmocka_unit_test(test_ranges), cmocka_unit_test(test_sizes),
-                                       cmocka_unit_test(test_hex_and_time)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_durations), cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_redact_url), cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_hex_and_time)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
