@@ -73,11 +73,14 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
                               "action", d->keep ? "keep" : "remove", "reasons", d->reasons));
             }
             json_array_append_new(
-                out, json_pack("{s:s, s:b, s:o, s:i, s:i, s:i, s:I}", "repository", rcfg->name,
-                               "dry_run", dry_run, "backups", decisions, "removed",
-                               (int)res.removed, "packs_removed", (int)res.gc.packs_removed,
-                               "packs_repacked", (int)res.gc.packs_repacked, "bytes_removed",
-                               (json_int_t)res.gc.bytes_removed));
+                out,
+                json_pack("{s:s, s:b, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:I}", "repository",
+                          rcfg->name, "dry_run", dry_run, "backups", decisions, "removed",
+                          (int)res.removed, "packs_removed", (int)res.gc.packs_removed,
+                          "packs_repacked", (int)res.gc.packs_repacked, "packs_unknown",
+                          (int)res.gc.packs_unknown, "indexes_rebuilt", (int)res.gc.indexes_rebuilt,
+                          "chunks_missing", (int)res.gc.chunks_missing, "bytes_removed",
+                          (json_int_t)res.gc.bytes_removed));
         } else {
             printf("repository '%s'%s:\n", rcfg->name, dry_run ? " (dry run)" : "");
             if (res.n == 0)
@@ -96,6 +99,13 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
                    dry_run ? "would delete" : "deleted", res.gc.packs_removed,
                    res.gc.packs_repacked, res.gc.packs_total,
                    format_size(res.gc.bytes_removed, s, sizeof s));
+            if (res.gc.indexes_rebuilt)
+                printf("  %s %zu missing or unreadable pack indexes from their packs\n",
+                       dry_run ? "would rebuild" : "rebuilt", res.gc.indexes_rebuilt);
+            if (res.gc.packs_unknown)
+                printf("  kept %zu packs whose index is unreadable (%zu chunks backups need are "
+                       "in no index): run upkeep verify --all\n",
+                       res.gc.packs_unknown, res.gc.chunks_missing);
         }
         prune_result_free(&res);
     }

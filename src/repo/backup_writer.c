@@ -278,7 +278,7 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
         if (!w->have[i])
             return uk_error_set(err, UK_E_INTERNAL, 0, "backup image is missing chunk %llu",
                                 (unsigned long long)i);
-    if (pack_writer_flush(w->packs, err) != 0)
+    if (pack_writer_flush(w->packs, err) != 0 || pack_writer_publish(w->packs, err) != 0)
         return -1;
     m->image_size = w->image_size;
     m->chunk_size = w->chunk_size;

@@ -97,6 +97,12 @@ int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, U
     const ChunkLocation *loc = chunk_index_get(r->repo->index, hash);
     if (!loc) {
         hex_encode(hash, 32, hex);
+        if (r->repo->unreadable_indexes > 0)
+            return uk_error_set(err, UK_E_CORRUPT, 0,
+                                "chunk %llu (%s) is missing from the repository (%zu index "
+                                "files are unreadable, e.g. 'index/%s')",
+                                (unsigned long long)i, hex, r->repo->unreadable_indexes,
+                                r->repo->unreadable_example);
         return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu (%s) is missing from the repository",
                             (unsigned long long)i, hex);
     }

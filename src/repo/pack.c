@@ -94,3 +94,44 @@ void pack_index_clear(PackIndex *idx)
     free(idx->entries);
     memset(idx, 0, sizeof *idx);
 }
+
+void pack_trailer_encode(size_t index_len, unsigned char out[PACK_TRAILER_BYTES])
+{
+    put_le(out, index_len, 8);
+    memcpy(out + 8, PACK_TRAILER_MAGIC, 8);
+}
+
+int pack_read_trailer(Storage *s, const char *path, unsigned char **encoded, size_t *len,
+                      UkError *err)
+{
+    *encoded = NULL;
+    *len = 0;
+    uint64_t size = 0;
+    unsigned char tail[PACK_TRAILER_BYTES];
+    if (storage_size(s, path, &size, err) != 0)
+        return -1;
+    if (size < 8 + PACK_TRAILER_BYTES ||
+        storage_read_range(s, path, size - PACK_TRAILER_BYTES, PACK_TRAILER_BYTES, tail, err) != 0)
+        return uk_error_set(err, UK_E_NOTFOUND, 0, "pack '%s' carries no index", path);
+    uint64_t index_len = get_le(tail, 8);
+    if (memcmp(tail + 8, PACK_TRAILER_MAGIC, 8) != 0)
+        return uk_error_set(err, UK_E_NOTFOUND, 0, "pack '%s' carries no index", path);
+    if (index_len < 48 || index_len > size - 8 - PACK_TRAILER_BYTES)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "pack '%s': its index trailer is damaged", path);
+    unsigned char *buf = xmalloc((size_t)index_len);
+    if (storage_read_range(s, path, size - PACK_TRAILER_BYTES - index_len, (size_t)index_len, buf,
+                           err) != 0) {
+        free(buf);
+        return -1;
+    }
+    PackIndex check;
+    if (pack_index_decode(buf, (size_t)index_len, &check, err) != 0) {
+        free(buf);
+        uk_error_prefix(err, "pack '%s': the index it carries: ", path);
+        return -1;
+    }
+    pack_index_clear(&check);
+    *encoded = buf;
+    *len = (size_t)index_len;
+    return 0;
+}

@@ -7,8 +7,16 @@
 #include "common/util.h"
 #include "repo/repo_int.h"
 
+typedef struct Finished {
+    char name[40];
+    unsigned char *index; /* encoded, to be published as index/<name> */
+    size_t len;
+} Finished;
+
 struct PackWriter {
     Storage *storage;
+    Finished *finished; /* written, not yet published */
+    size_t n_finished;
     StorageWrite *pack;
     char name[40];
     uint64_t offset;
@@ -47,20 +55,44 @@ int pack_writer_flush(PackWriter *w, UkError *err)
         return 0;
     StorageWrite *pack = w->pack;
     w->pack = NULL;
-    int rc = storage_write_commit(pack, err);
-    if (rc == 0) {
-        unsigned char *data = NULL;
-        size_t len = 0;
-        pack_index_encode(&w->index, &data, &len, err);
-        char *path = xasprintf("index/%s", w->name);
-        rc = storage_put(w->storage, path, data, len, false, err);
-        free(path);
-        free(data);
-        w->bytes += len;
-    }
+    unsigned char *data = NULL, trailer[PACK_TRAILER_BYTES];
+    size_t len = 0;
+    pack_index_encode(&w->index, &data, &len, err);
+    pack_trailer_encode(len, trailer);
     pack_index_clear(&w->index);
     w->frames_cap = w->entries_cap = 0;
-    return rc;
+    if (storage_write(pack, data, len, err) != 0 ||
+        storage_write(pack, trailer, sizeof trailer, err) != 0) {
+        storage_write_abort(pack);
+        free(data);
+        return -1;
+    }
+    if (storage_write_commit(pack, err) != 0) {
+        free(data);
+        return -1;
+    }
+    w->finished = xrealloc(w->finished, (w->n_finished + 1) * sizeof *w->finished);
+    Finished *f = &w->finished[w->n_finished++];
+    snprintf(f->name, sizeof f->name, "%s", w->name);
+    f->index = data;
+    f->len = len;
+    w->bytes += 2 * len + sizeof trailer; /* in the pack and as its own object */
+    return 0;
+}
+
+int pack_writer_publish(PackWriter *w, UkError *err)
+{
+    while (w->n_finished > 0) {
+        Finished *f = &w->finished[0];
+        char *path = xasprintf("index/%s", f->name);
+        int rc = storage_put(w->storage, path, f->index, f->len, false, err);
+        free(path);
+        if (rc != 0)
+            return -1;
+        free(f->index);
+        memmove(w->finished, w->finished + 1, --w->n_finished * sizeof *w->finished);
+    }
+    return 0;
 }
 
 int pack_writer_add(PackWriter *w, const void *stored, size_t stored_len, uint32_t raw_len,
@@ -104,5 +136,12 @@ void pack_writer_free(PackWriter *w)
         return;
     storage_write_abort(w->pack);
     pack_index_clear(&w->index);
+    for (size_t i = 0; i < w->n_finished; i++) {
+        char *path = repo_pack_path(w->finished[i].name);
+        storage_remove(w->storage, path, NULL);
+        free(path);
+        free(w->finished[i].index);
+    }
+    free(w->finished);
     free(w);
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common/util.h"
+#include "core/log.h"
 #include "filter/compress.h"
 #include "repo/pack_writer.h"
 
@@ -145,11 +146,27 @@ int repo_load_index(Repo *r, UkError *err)
         char *path = xasprintf("index/%s", names[i]);
         unsigned char *data = NULL;
         size_t len = 0;
-        if (storage_get(r->storage, path, &data, &len, err) != 0 ||
-            pack_index_decode(data, len, &loaded[n_loaded], err) != 0) {
-            uk_error_prefix(err, "repository '%s': index '%s': ", r->name, names[i]);
-            rc = -1;
-        } else {
+        UkError read_err = {0};
+        bool ok = storage_get(r->storage, path, &data, &len, &read_err) == 0 &&
+                  pack_index_decode(data, len, &loaded[n_loaded], &read_err) == 0;
+        if (!ok) {
+            /* One bad index must not stop every read: use the copy its pack carries, or go
+             * on without it (a backup that needs its chunks then says which are missing). */
+            char *pack = repo_pack_path(names[i]);
+            free(data);
+            data = NULL;
+            UkError trailer_err = {0};
+            ok = pack_read_trailer(r->storage, pack, &data, &len, &trailer_err) == 0 &&
+                 pack_index_decode(data, len, &loaded[n_loaded], &trailer_err) == 0;
+            free(pack);
+            if (!ok) {
+                r->unreadable_indexes++;
+                snprintf(r->unreadable_example, sizeof r->unreadable_example, "%s", names[i]);
+                log_debug("repository '%s': index '%s' skipped: %s", r->name, names[i],
+                          read_err.msg);
+            }
+        }
+        if (ok) {
             r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
             RepoPack *p = &r->packs[r->n_packs++];
             snprintf(p->name, sizeof p->name, "%s", names[i]);
@@ -304,13 +321,6 @@ int repo_remove_backup(Repo *r, const char *id, UkError *err)
 #define REPACK_BATCH (1024 * 1024)
 #define REPACK_MAX_ENTRIES 256
 
-/* Does an object exist? (A one-byte read; used only by GC.) */
-static bool path_exists_in(Repo *r, const char *name)
-{
-    unsigned char byte;
-    return storage_read_range(r->storage, name, 0, 1, &byte, NULL) == 0;
-}
-
 /* Collects every chunk hash that a remaining manifest references. */
 static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore, ChunkIndex *refs,
                              UkError *err)
@@ -417,64 +427,180 @@ static int repack_pack(Repacker *rp, const char *name, const PackIndex *pi, cons
     return rc;
 }
 
-typedef enum { PACK_KEEP, PACK_DEAD, PACK_SPARSE } PackFate;
+typedef enum { PACK_KEEP, PACK_DEAD, PACK_SPARSE, PACK_UNKNOWN } PackFate;
+
+/* One pack as garbage collection sees it. */
+typedef struct GcPack {
+    char name[40];
+    PackIndex index;
+    bool have_index;    /* decoded, from index/<name> or from the pack's trailer */
+    bool write_index;   /* index/<name> was missing or unreadable: rebuilt from the trailer */
+    bool no_index_file; /* found in packs/ only */
+    unsigned char *encoded;
+    size_t encoded_len;
+    PackFate fate;
+} GcPack;
+
+/* The pack's own copy of its index, for an index object that is missing or unreadable. */
+static bool rebuild_from_trailer(Repo *r, GcPack *p)
+{
+    char *path = repo_pack_path(p->name);
+    UkError err = {0};
+    bool ok = pack_read_trailer(r->storage, path, &p->encoded, &p->encoded_len, &err) == 0 &&
+              pack_index_decode(p->encoded, p->encoded_len, &p->index, &err) == 0;
+    free(path);
+    if (ok)
+        p->have_index = p->write_index = true;
+    return ok;
+}
+
+static GcPack *gc_pack_add(GcPack **packs, size_t *n, const char *name)
+{
+    *packs = xrealloc(*packs, (*n + 1) * sizeof **packs);
+    GcPack *p = &(*packs)[(*n)++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    return p;
+}
+
+/* Every pack, from index/ and from packs/, with its index where one can be had: an
+ * unreadable index object or a pack without one is rebuilt from the pack's trailer. */
+static int gc_collect(Repo *r, GcPack **packs, size_t *n, GcStats *stats, UkError *err)
+{
+    char **indexes = NULL, **dirs = NULL;
+    size_t n_indexes = 0, n_dirs = 0;
+    if (storage_list(r->storage, "index", &indexes, &n_indexes, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n_indexes; i++) {
+        if (!is_hex_name(indexes[i], 32))
+            continue;
+        GcPack *p = gc_pack_add(packs, n, indexes[i]);
+        char *path = xasprintf("index/%s", indexes[i]);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        UkError read_err = {0};
+        p->have_index = storage_get(r->storage, path, &data, &len, &read_err) == 0 &&
+                        pack_index_decode(data, len, &p->index, &read_err) == 0;
+        free(data);
+        free(path);
+        if (!p->have_index && !rebuild_from_trailer(r, p)) {
+            stats->packs_unknown++;
+            log_warn("repository '%s': index '%s' is unreadable (%s) and its pack carries no "
+                     "usable copy: keeping the pack",
+                     r->name, indexes[i], read_err.msg);
+        }
+    }
+    storage_names_free(indexes, n_indexes);
+    if (storage_list(r->storage, "packs", &dirs, &n_dirs, err) != 0)
+        return -1;
+    for (size_t d = 0; d < n_dirs; d++) {
+        char *dir = xasprintf("packs/%s", dirs[d]);
+        char **names = NULL;
+        size_t n_names = 0;
+        if (storage_list(r->storage, dir, &names, &n_names, err) != 0) {
+            free(dir);
+            storage_names_free(dirs, n_dirs);
+            return -1;
+        }
+        for (size_t k = 0; k < n_names; k++) {
+            bool known = false;
+            for (size_t i = 0; i < *n && !known; i++)
+                known = strcmp((*packs)[i].name, names[k]) == 0;
+            if (known || !is_hex_name(names[k], 32))
+                continue;
+            GcPack *p = gc_pack_add(packs, n, names[k]);
+            p->no_index_file = true;
+            rebuild_from_trailer(r, p);
+        }
+        storage_names_free(names, n_names);
+        free(dir);
+    }
+    storage_names_free(dirs, n_dirs);
+    return 0;
+}
 
 int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, GcStats *stats,
             UkError *err)
 {
     memset(stats, 0, sizeof *stats);
-    ChunkIndex *refs = chunk_index_new();
-    char **indexes = NULL, **dirs = NULL, **tmp = NULL;
-    size_t n_indexes = 0, n_dirs = 0, n_tmp = 0;
-    PackIndex *pis = NULL;
-    PackFate *fate = NULL;
+    ChunkIndex *refs = chunk_index_new(), *found = chunk_index_new();
+    char **tmp = NULL;
+    size_t n_tmp = 0, n_packs = 0;
+    GcPack *packs = NULL;
     Repacker rp = {.repo = r};
     int rc = -1;
     /* A manifest that fails to read stops GC: deleting chunks it might need would be worse. */
     if (referenced_chunks(r, ignore, n_ignore, refs, err) != 0)
         goto out;
     stats->chunks_referenced = chunk_index_count(refs);
-    if (storage_list(r->storage, "index", &indexes, &n_indexes, err) != 0)
+    if (gc_collect(r, &packs, &n_packs, stats, err) != 0)
         goto out;
-    pis = xcalloc(n_indexes ? n_indexes : 1, sizeof *pis);
-    fate = xcalloc(n_indexes ? n_indexes : 1, sizeof *fate);
-    for (size_t i = 0; i < n_indexes; i++) {
-        fate[i] = PACK_KEEP;
-        if (!is_hex_name(indexes[i], 32))
+    for (size_t i = 0; i < n_packs; i++) {
+        GcPack *p = &packs[i];
+        p->fate = PACK_UNKNOWN;
+        if (!p->have_index)
             continue;
-        char *path = xasprintf("index/%s", indexes[i]);
-        unsigned char *data = NULL;
-        size_t len = 0;
-        int read_rc = storage_get(r->storage, path, &data, &len, err);
-        if (read_rc == 0)
-            read_rc = pack_index_decode(data, len, &pis[i], err);
-        free(data);
-        free(path);
-        if (read_rc != 0)
-            goto out;
         stats->packs_total++;
         uint64_t live_raw = 0, all_raw = 0, stored = 0;
         size_t live = 0;
-        for (size_t e = 0; e < pis[i].n_entries; e++) {
-            all_raw += pis[i].entries[e].length;
-            if (chunk_index_get(refs, pis[i].entries[e].hash)) {
+        for (size_t e = 0; e < p->index.n_entries; e++) {
+            all_raw += p->index.entries[e].length;
+            if (chunk_index_get(refs, p->index.entries[e].hash)) {
                 live++;
-                live_raw += pis[i].entries[e].length;
+                live_raw += p->index.entries[e].length;
+                chunk_index_add(found, p->index.entries[e].hash, NULL);
             }
         }
-        for (size_t f = 0; f < pis[i].n_frames; f++)
-            stored += pis[i].frames[f].stored_len;
-        stats->chunks_unreferenced += pis[i].n_entries - live;
+        for (size_t f = 0; f < p->index.n_frames; f++)
+            stored += p->index.frames[f].stored_len;
+        stats->chunks_unreferenced += p->index.n_entries - live;
+        p->fate = PACK_KEEP;
         if (live == 0) {
-            fate[i] = PACK_DEAD;
-            stats->packs_removed++;
-            stats->bytes_removed += stored;
+            p->fate = PACK_DEAD;
+            if (p->no_index_file) {
+                stats->orphan_files_removed++; /* left by an interrupted backup */
+                stats->packs_total--;
+            } else {
+                stats->packs_removed++;
+                stats->bytes_removed += stored;
+            }
         } else if (live_raw * 2 < all_raw) {
             /* Less than half of the pack is still needed: copying the rest out pays. */
-            fate[i] = PACK_SPARSE;
+            p->fate = PACK_SPARSE;
             stats->packs_repacked++;
             stats->bytes_removed += stored - stored * live_raw / all_raw;
+        } else if (p->write_index) {
+            stats->indexes_rebuilt++;
         }
+    }
+    /* A pack with no index anywhere is garbage only if every chunk the backups need was found
+     * elsewhere; otherwise it may hold them, and it stays. */
+    bool all_found = chunk_index_count(found) == chunk_index_count(refs);
+    stats->chunks_missing = chunk_index_count(refs) - chunk_index_count(found);
+    for (size_t i = 0; i < n_packs; i++) {
+        GcPack *p = &packs[i];
+        if (p->have_index || !p->no_index_file)
+            continue;
+        if (all_found) {
+            p->fate = PACK_DEAD;
+            stats->orphan_files_removed++;
+        } else {
+            stats->packs_unknown++;
+            log_warn("repository '%s': pack '%s' has no index and %zu chunks that backups need "
+                     "are in no index: keeping the pack",
+                     r->name, p->name, stats->chunks_missing);
+        }
+    }
+    /* Rebuilt indexes of packs that stay are written back first. */
+    for (size_t i = 0; i < n_packs && !dry_run; i++) {
+        GcPack *p = &packs[i];
+        if (!p->write_index || p->fate == PACK_DEAD)
+            continue;
+        char *path = xasprintf("index/%s", p->name);
+        int put_rc = storage_put(r->storage, path, p->encoded, p->encoded_len, false, err);
+        free(path);
+        if (put_rc != 0)
+            goto out;
     }
     if (!dry_run && stats->packs_repacked > 0) {
         rp.out = pack_writer_new(r->storage);
@@ -482,57 +608,29 @@ int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, G
         rp.copied = chunk_index_new();
         rp.batch = xmalloc(REPACK_BATCH);
         rp.encoded = xmalloc(compress_bound(REPACK_BATCH));
-        for (size_t i = 0; i < n_indexes; i++)
-            if (fate[i] == PACK_SPARSE && repack_pack(&rp, indexes[i], &pis[i], refs, err) != 0)
+        for (size_t i = 0; i < n_packs; i++)
+            if (packs[i].fate == PACK_SPARSE &&
+                repack_pack(&rp, packs[i].name, &packs[i].index, refs, err) != 0)
                 goto out;
-        if (repack_flush(&rp, err) != 0 || pack_writer_flush(rp.out, err) != 0)
+        if (repack_flush(&rp, err) != 0 || pack_writer_flush(rp.out, err) != 0 ||
+            pack_writer_publish(rp.out, err) != 0)
             goto out;
     }
     /* The new packs are durable; now the old ones go, each index before its pack: a crash in
-     * between leaves an orphan pack (removed below next time), never an index entry that
-     * points at a missing pack. */
-    for (size_t i = 0; i < n_indexes && !dry_run; i++) {
-        if (fate[i] == PACK_KEEP)
+     * between leaves a pack without an index (collected next time from its trailer), never an
+     * index entry that points at a missing pack. */
+    for (size_t i = 0; i < n_packs && !dry_run; i++) {
+        if (packs[i].fate != PACK_DEAD && packs[i].fate != PACK_SPARSE)
             continue;
-        char *path = xasprintf("index/%s", indexes[i]);
-        char *pack = repo_pack_path(indexes[i]);
-        int del_rc = storage_remove(r->storage, path, err);
+        char *path = xasprintf("index/%s", packs[i].name);
+        char *pack = repo_pack_path(packs[i].name);
+        int del_rc = packs[i].no_index_file ? 0 : storage_remove(r->storage, path, err);
         if (del_rc == 0)
             del_rc = storage_remove(r->storage, pack, err);
         free(pack);
         free(path);
         if (del_rc != 0)
             goto out;
-    }
-    /* Packs without an index were left by an interrupted backup: nothing can reference them. */
-    if (storage_list(r->storage, "packs", &dirs, &n_dirs, err) != 0)
-        goto out;
-    for (size_t d = 0; d < n_dirs; d++) {
-        char *dir = xasprintf("packs/%s", dirs[d]);
-        char **packs = NULL;
-        size_t n_packs = 0;
-        if (storage_list(r->storage, dir, &packs, &n_packs, err) == 0) {
-            for (size_t p = 0; p < n_packs; p++) {
-                bool indexed = false;
-                for (size_t i = 0; i < n_indexes && !indexed; i++)
-                    indexed = strcmp(indexes[i], packs[p]) == 0;
-                if (indexed || !is_hex_name(packs[p], 32))
-                    continue;
-                char *index_path = xasprintf("index/%s", packs[p]);
-                bool new_index = !dry_run && path_exists_in(r, index_path); /* made by repack */
-                free(index_path);
-                if (new_index)
-                    continue;
-                stats->orphan_files_removed++;
-                if (!dry_run) {
-                    char *path = xasprintf("%s/%s", dir, packs[p]);
-                    storage_remove(r->storage, path, NULL);
-                    free(path);
-                }
-            }
-        }
-        storage_names_free(packs, n_packs);
-        free(dir);
     }
     if (!dry_run && storage_list(r->storage, "tmp", &tmp, &n_tmp, err) == 0) {
         for (size_t i = 0; i < n_tmp; i++) {
@@ -544,10 +642,11 @@ int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, G
     }
     rc = 0;
 out:
-    for (size_t i = 0; pis && i < n_indexes; i++)
-        pack_index_clear(&pis[i]);
-    free(pis);
-    free(fate);
+    for (size_t i = 0; i < n_packs; i++) {
+        pack_index_clear(&packs[i].index);
+        free(packs[i].encoded);
+    }
+    free(packs);
     pack_writer_free(rp.out);
     compressor_free(rp.comp);
     chunk_index_free(rp.copied);
@@ -555,8 +654,7 @@ out:
     free(rp.encoded);
     free(rp.frame);
     chunk_index_free(refs);
-    storage_names_free(indexes, n_indexes);
-    storage_names_free(dirs, n_dirs);
+    chunk_index_free(found);
     storage_names_free(tmp, n_tmp);
     return rc;
 }

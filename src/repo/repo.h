@@ -46,13 +46,18 @@ int repo_remove_backup(Repo *r, const char *id, UkError *err);
 
 typedef struct GcStats {
     size_t packs_total, packs_removed, packs_repacked, orphan_files_removed;
+    size_t packs_unknown;   /* kept: no readable index anywhere, and backups miss chunks */
+    size_t indexes_rebuilt; /* missing or unreadable index objects rewritten from their pack */
     uint64_t bytes_removed;
     size_t chunks_referenced, chunks_unreferenced;
+    size_t chunks_missing; /* referenced by a backup but in no readable index */
 } GcStats;
 /* Deletes packs none of whose chunks a remaining manifest references (index first, then
  * pack), copies the live chunks of packs that are less than half live into new packs and
  * deletes the old ones, and removes packs left without an index by an interrupted backup and
- * stray temporary files.
+ * stray temporary files. A missing or unreadable index means "unknown", never "unreferenced":
+ * it is rebuilt from the copy its pack carries, and a pack whose index cannot be had at all is
+ * kept (counted in packs_unknown) unless every chunk the backups need was found elsewhere.
  * Manifests named in `ignore` count as already removed (how a dry run sees the result of the
  * removals it would make). Requires the exclusive lock unless dry_run. */
 int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, GcStats *stats,

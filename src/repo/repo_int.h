@@ -19,6 +19,8 @@ struct Repo {
     RepoPack *packs;
     size_t n_packs;
     bool index_loaded;
+    size_t unreadable_indexes; /* skipped by repo_load_index: neither it nor its pack's copy read */
+    char unreadable_example[40]; /* the name of one of them, for messages */
 };
 
 /* "packs/ab/ab12…" for a pack name. Caller frees. */

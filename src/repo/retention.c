@@ -130,7 +130,7 @@ void retention_apply(const RetentionPolicy *p, RetentionItem *items, size_t n)
         RetentionItem *item = order[i];
         if (i == 0)
             add_reason(item, "newest");
-        for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+        for (size_t r = 0; r < sizeof rules / sizeof rules[0] && !item->broken; r++) {
             if (rules[r].count <= 0)
                 continue;
             long key = rules[r].bucket(item->time, i);
@@ -155,8 +155,21 @@ void retention_apply(const RetentionPolicy *p, RetentionItem *items, size_t n)
             }
             free(copy);
         }
+        if (item->broken && item->keep)
+            add_reason(item, "verify failed");
         if (!item->keep)
-            snprintf(item->reasons, sizeof item->reasons, "not matched by any rule");
+            snprintf(item->reasons, sizeof item->reasons,
+                     item->broken ? "verify failed: counts for no rule"
+                                  : "not matched by any rule");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (order[i]->proven) {
+            if (!order[i]->keep) {
+                order[i]->reasons[0] = '\0';
+                add_reason(order[i], "newest proven");
+            }
+            break;
+        }
     }
     free(order);
 }

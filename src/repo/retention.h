@@ -6,7 +6,11 @@
  * keep_last keeps the N newest; keep_within keeps everything younger than the duration,
  * counted back from the newest backup (not from now); keep_tag keeps tagged backups. Periods
  * are local calendar periods in the process's time zone (TZ), so a day is a calendar day
- * also across daylight-saving changes; weeks are ISO weeks. The newest backup is always kept. */
+ * also across daylight-saving changes; weeks are ISO weeks. The newest backup is always kept.
+ *
+ * Damage counts: a backup that verify found broken fills no slot of a counting rule (last,
+ * hourly … yearly), so it never pushes a sound backup out; it is kept only by keep_within or
+ * keep_tag, or as the newest. The newest backup that verify proved sound is always kept. */
 #ifndef UK_RETENTION_H
 #define UK_RETENTION_H
 
@@ -20,6 +24,8 @@ typedef struct RetentionItem {
     time_t time;
     const char *id;    /* breaks ties between equal times (ids sort by time); may be NULL */
     const char *tags;  /* comma-separated, borrowed */
+    bool broken;       /* verify found it broken */
+    bool proven;       /* verify proved it restorable */
     bool keep;         /* out */
     char reasons[160]; /* out: "daily, monthly" or "not matched by any rule" */
 } RetentionItem;

@@ -81,6 +81,11 @@ int storage_read_range(Storage *s, const char *name, uint64_t offset, size_t len
     return s->driver->read_range(s->impl, name, offset, len, buf, err);
 }
 
+int storage_size(Storage *s, const char *name, uint64_t *size, UkError *err)
+{
+    return s->driver->size(s->impl, name, size, err);
+}
+
 int storage_list(Storage *s, const char *prefix, char ***names, size_t *n, UkError *err)
 {
     return s->driver->list(s->impl, prefix, names, n, err);

@@ -22,6 +22,7 @@ int storage_put(Storage *s, const char *name, const void *data, size_t len, bool
 int storage_get(Storage *s, const char *name, unsigned char **data, size_t *len, UkError *err);
 int storage_read_range(Storage *s, const char *name, uint64_t offset, size_t len, void *buf,
                        UkError *err);
+int storage_size(Storage *s, const char *name, uint64_t *size, UkError *err);
 /* Names under prefix; caller frees each name and the array. */
 int storage_list(Storage *s, const char *prefix, char ***names, size_t *n, UkError *err);
 int storage_remove(Storage *s, const char *name, UkError *err);

@@ -7,6 +7,7 @@
  *               `exclusive` the call fails with UK_E_EXISTS instead of replacing.
  * - get:        read the whole object; a missing object is UK_E_NOTFOUND.
  * - read_range: read exactly len bytes at offset (short objects are UK_E_CORRUPT).
+ * - size:       the object's length in bytes; a missing object is UK_E_NOTFOUND.
  * - list:       names directly under a prefix folder, without the prefix, in any order.
  * - remove:     delete an object; deleting a missing object succeeds. Durable on return.
  * - write_*:    stream a large object; nothing is visible until write_commit returns 0, and
@@ -28,6 +29,7 @@ typedef struct StorageDriver {
     int (*get)(void *impl, const char *name, unsigned char **data, size_t *len, UkError *err);
     int (*read_range)(void *impl, const char *name, uint64_t offset, size_t len, void *buf,
                       UkError *err);
+    int (*size)(void *impl, const char *name, uint64_t *size, UkError *err);
     int (*list)(void *impl, const char *prefix, char ***names, size_t *n, UkError *err);
     int (*remove)(void *impl, const char *name, UkError *err);
     void *(*write_begin)(void *impl, const char *name, UkError *err);

@@ -27,6 +27,12 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
     }
     if (repo_lock(repo, !dry_run, err) != 0 || repo_list_backups(repo, &list, &n, err) != 0)
         goto out;
+    /* What verify found, from the catalogue: broken backups count for no rule, and the newest
+     * proven one always stays. */
+    BackupRecord *records = NULL;
+    size_t n_records = 0;
+    if (state_backups(st, repo_cfg->name, &records, &n_records, err) != 0)
+        goto out;
     res->decisions = xcalloc(n ? n : 1, sizeof *res->decisions);
     res->n = n;
     RetentionItem *items = xcalloc(n ? n : 1, sizeof *items);
@@ -43,6 +49,12 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
                 items[group].time = list[j].time;
                 items[group].tags = list[j].tags;
                 items[group].id = list[j].id;
+                for (size_t k = 0; k < n_records; k++) {
+                    if (strcmp(records[k].id, list[j].id) == 0) {
+                        items[group].broken = strcmp(records[k].verify_result, "failed") == 0;
+                        items[group].proven = strcmp(records[k].verify_result, "ok") == 0;
+                    }
+                }
                 members[group++] = j;
             }
         }
@@ -63,6 +75,7 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
     }
     free(items);
     free(done);
+    free(records);
     for (size_t i = 0; i < n; i++)
         res->decisions[i].manifest = list[i];
     rc = 0;

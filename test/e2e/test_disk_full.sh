@@ -12,12 +12,15 @@ sed -i 's|url = file://repo|url = file://small/repo|' upkeep.conf
 "$GENDB" app.db --size-mb 4 >/dev/null
 expect_status 0 "$UPKEEP" backup app
 first=$(ls small/repo/snapshots)
+packs_before=$(find small/repo/packs -type f | sort)
 "$GENDB" big.db --size-mb 40 --seed 5 >/dev/null
 mv big.db app.db
 expect_status 1 "$UPKEEP" backup app
 expect_contains "$ERR" "No space left on device"
 [ "$(ls small/repo/snapshots)" = "$first" ] || fail "a failed backup was listed"
 [ -z "$(ls small/repo/tmp)" ] || fail "temporary files left in the repository"
+[ "$(find small/repo/packs -type f | sort)" = "$packs_before" ] ||
+    fail "the failed backup left packs behind (the retry would fail on a full disk again)"
 expect_status 0 "$UPKEEP" verify "$first"
 pass "full disk during backup: clear error, older backup intact"
 # Restoring onto a full disk fails cleanly too.

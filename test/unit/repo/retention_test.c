@@ -177,10 +177,42 @@ static void test_reasons(void **state)
     assert_false(items[0].keep);
 }
 
+/* Backups verify found broken fill no slot of keep_last; the newest proven one stays even
+ * when no rule keeps it. Five backups, oldest first: ok, ok, failed, failed, failed. */
+static void test_damage(void **state)
+{
+    (void)state;
+    const char *times[] = {"2026-11-01T03:00:00Z", "2026-11-02T03:00:00Z", "2026-11-03T03:00:00Z",
+                           "2026-11-04T03:00:00Z", "2026-11-05T03:00:00Z"};
+    RetentionItem items[5] = {0};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(parse_time_rfc3339(times[i], &items[i].time), 0);
+        items[i].tags = "";
+        items[i].proven = i < 2;
+        items[i].broken = i >= 2;
+    }
+    RetentionPolicy keep_two = {.keep_last = 2};
+    retention_apply(&keep_two, items, 5);
+    /* keep_last = 2 counts the two sound ones; the newest (broken) stays as the newest. */
+    const bool expect[] = {true, true, false, false, true};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(items[i].keep, expect[i]);
+    assert_string_equal(items[2].reasons, "verify failed: counts for no rule");
+    assert_string_equal(items[4].reasons, "newest, verify failed");
+    RetentionPolicy keep_one = {.keep_last = 1};
+    for (size_t i = 0; i < 5; i++)
+        items[i].broken = false; /* not known broken, only not proven */
+    items[2].proven = items[3].proven = items[4].proven = false;
+    retention_apply(&keep_one, items, 5);
+    assert_true(items[1].keep);
+    assert_string_equal(items[1].reasons, "newest proven");
+    assert_false(items[0].keep);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cases_utc),
-                                       cmocka_unit_test(test_daylight_saving_week),
-                                       cmocka_unit_test(test_reasons)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases_utc), cmocka_unit_test(test_daylight_saving_week),
+        cmocka_unit_test(test_reasons), cmocka_unit_test(test_damage)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

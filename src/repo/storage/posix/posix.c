@@ -222,6 +222,21 @@ static int posix_read_range(void *impl, const char *name, uint64_t offset, size_
     return 0;
 }
 
+static int posix_size(void *impl, const char *name, uint64_t *size, UkError *err)
+{
+    PosixStorage *s = impl;
+    char *path = xasprintf("%s/%s", s->root, name);
+    struct stat st;
+    int rc = 0;
+    if (stat(path, &st) != 0)
+        rc = uk_error_set(err, errno == ENOENT ? UK_E_NOTFOUND : UK_E_IO, errno,
+                          "unable to examine file '%s'", path);
+    else
+        *size = (uint64_t)st.st_size;
+    free(path);
+    return rc;
+}
+
 static int posix_list(void *impl, const char *prefix, char ***names, size_t *n, UkError *err)
 {
     PosixStorage *s = impl;
@@ -305,6 +320,7 @@ const StorageDriver storage_posix_driver = {
     .put = posix_put,
     .get = posix_get,
     .read_range = posix_read_range,
+    .size = posix_size,
     .list = posix_list,
     .remove = posix_remove,
     .write_begin = posix_write_begin,
