@@ -12,19 +12,24 @@
 
 static void help(void)
 {
-    printf("Usage: upkeep restore ID|latest --database NAME --to PATH [--force]\n"
-           "       upkeep restore ID|latest --database NAME --in-place\n"
+    printf("Usage: upkeep restore ID|latest --database NAME --to PATH [--force] [--no-check]\n"
+           "       upkeep restore ID|latest --database NAME --in-place [--no-check]\n"
            "\n"
-           "Rebuild a backup. Every chunk and the whole image are checked before the file\n"
-           "appears under its name; nothing is written at PATH if any check fails.\n"
+           "Rebuild a backup. Every chunk, the whole image and then the database itself\n"
+           "(PRAGMA quick_check) are checked before the file appears under its name; nothing\n"
+           "is written at PATH if any check fails. A replaced file lends the restored one its\n"
+           "owner, group and mode.\n"
            "\n"
            "Options:\n"
            "  -d, --database NAME    the database the backup is of (picks 'latest')\n"
            "  -o, --to PATH          write a new file (refuses to replace one without --force)\n"
            "  -f, --force            replace PATH if it exists\n"
            "      --in-place         replace the configured database file; the old file (and\n"
-           "                         its -wal/-shm) is kept as FILE.before-restore-TIME.\n"
-           "                         Stop the application first.\n"
+           "                         its -wal/-shm) is kept as FILE.before-restore-TIME;\n"
+           "                         the path holds the old or the new database at every\n"
+           "                         instant. Stop the application first.\n"
+           "      --no-check         skip the database's quick check (chunks and the image\n"
+           "                         hash are still checked)\n"
            "  -r, --repository NAME  look only in this repository\n"
            "  -n, --dry-run          say what would be restored, change nothing\n");
 }
@@ -41,9 +46,10 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
                                             {"in-place", no_argument, NULL, 'i'},
                                             {"repository", required_argument, NULL, 'r'},
                                             {"dry-run", no_argument, NULL, 'n'},
+                                            {"no-check", no_argument, NULL, 'C'},
                                             {0}};
     const char *database = NULL, *to = NULL, *only_repo = NULL;
-    bool force = false, in_place = false, dry_run = false;
+    bool force = false, in_place = false, dry_run = false, no_check = false;
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "d:o:fr:n", options, NULL)) != -1) {
@@ -54,6 +60,7 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
         case 'i': in_place = true; break;
         case 'r': only_repo = optarg; break;
         case 'n': dry_run = true; break;
+        case 'C': no_check = true; break;
         default: return cli_usage_error("restore", "unknown option");
         }
     }
@@ -90,6 +97,7 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
                           .to_path = target,
                           .force = force,
                           .in_place = in_place,
+                          .no_check = no_check,
                           .progress = cli_progress(ctx)};
     RestoreResult res;
     /* Replacing the database waits until no job works on it, and holds jobs off meanwhile. */
@@ -102,14 +110,20 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
     if (rc != 0)
         return cli_fail(&err);
     if (ctx->json) {
-        cli_print_json(json_pack("{s:s, s:s, s:I, s:f, s:o}", "id", res.id, "to", target,
+        cli_print_json(json_pack("{s:s, s:s, s:I, s:f, s:o, s:o}", "id", res.id, "to", target,
                                  "image_bytes", (json_int_t)res.image_size, "duration_seconds",
                                  res.seconds, "kept_aside",
-                                 res.kept_aside[0] ? json_string(res.kept_aside) : json_null()));
+                                 res.kept_aside[0] ? json_string(res.kept_aside) : json_null(),
+                                 "check", res.check[0] ? json_string(res.check) : json_null()));
     } else if (!ctx->quiet) {
         char s[32], d[32];
-        printf("restored backup %s to '%s' (%s, checked, %s)\n", res.id, target,
-               format_size(res.image_size, s, sizeof s), format_duration(res.seconds, d, sizeof d));
+        printf("restored backup %s to '%s' (%s, %s, %s)\n", res.id, target,
+               format_size(res.image_size, s, sizeof s),
+               res.check[0] ? "checked" : "chunks checked, database check skipped",
+               format_duration(res.seconds, d, sizeof d));
+        if (res.leftovers_removed)
+            printf("removed %d temporary files that killed restores had left\n",
+                   res.leftovers_removed);
         if (res.kept_aside[0])
             printf("the previous database was kept as '%s'\n", res.kept_aside);
     }

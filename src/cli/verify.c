@@ -123,16 +123,17 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
         if (ctx->json) {
             json_array_append_new(
                 results,
-                json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "id", targets[i].id, "repository",
+                json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "id", targets[i].id, "repository",
                           targets[i].repo->name, "result", vrc == 0 ? "ok" : "failed", "error",
-                          vrc == 0 ? "" : err.msg, "image_bytes", (json_int_t)res.image_size,
-                          "seconds", json_real(res.seconds)));
+                          vrc == 0 ? "" : err.msg, "integrity", res.integrity, "image_bytes",
+                          (json_int_t)res.image_size, "seconds", json_real(res.seconds)));
         } else if (vrc == 0) {
             if (!ctx->quiet) {
                 char s[32], d[32];
-                printf("ok      %s  %s  %s, %llu chunks, integrity ok, %s\n", targets[i].id,
+                printf("ok      %s  %s  %s, %llu chunks, integrity %s, %s\n", targets[i].id,
                        res.database, format_size(res.image_size, s, sizeof s),
-                       (unsigned long long)res.chunks, format_duration(res.seconds, d, sizeof d));
+                       (unsigned long long)res.chunks, res.integrity,
+                       format_duration(res.seconds, d, sizeof d));
             }
         } else {
             printf("FAILED  %s  %s\n", targets[i].id, err.msg);

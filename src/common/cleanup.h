@@ -20,4 +20,9 @@ void cleanup_release(const sigset_t *saved);
 int cleanup_register(const char *path, const char *const *suffixes);
 void cleanup_unregister(int slot);
 
+/* Crash tests: when $UPKEEP_CRASH_AT equals NAME, the process kills itself with SIGKILL right
+ * here, as a power cut or kill -9 at this instant would. Placed between the steps whose
+ * order makes a change safe. */
+void cleanup_crash_point(const char *name);
+
 #endif

@@ -38,12 +38,18 @@ int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, U
     return 0;
 }
 
-int db_check_image(const char *driver, const char *path, char *result, size_t len, UkError *err)
+int db_check_image(const char *driver, const char *path, DbCheckLevel level, char *result,
+                   size_t len, UkError *err)
 {
     const DbDriver *d = find_driver(driver);
     if (!d)
         return uk_error_set(err, UK_E_FORMAT, 0, "backup was made by unknown driver '%s'", driver);
-    return d->check_image(path, result, len, err);
+    return d->check_image(path, level, result, len, err);
+}
+
+bool db_check_passed(const char *result)
+{
+    return strncmp(result, "ok", 2) == 0 && (result[2] == '\0' || result[2] == ' ');
 }
 
 const char *const *db_companion_suffixes(const char *driver)

@@ -32,9 +32,16 @@ typedef struct SnapshotInfo {
  * a connection of upkeep's own while the application keeps writing. */
 int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err);
 
+/* How thoroughly db_check_image looks: quick (structure; what restore runs before a file gets
+ * its name) or full (every index against its table; what verify runs). */
+typedef enum { DB_CHECK_QUICK, DB_CHECK_FULL } DbCheckLevel;
+
 /* Opens a restored image and runs the driver's integrity check; result gets "ok" or the
  * first problems reported. Returns -1 only when the check could not run. */
-int db_check_image(const char *driver, const char *path, char *result, size_t len, UkError *err);
+int db_check_image(const char *driver, const char *path, DbCheckLevel level, char *result,
+                   size_t len, UkError *err);
+/* Does a db_check_image result say the image is sound ("ok", perhaps with a note)? */
+bool db_check_passed(const char *result);
 
 /* What health and metrics report about a live database. Counts of TABLES, in order; a table
  * that does not exist counts -1. */

@@ -18,7 +18,8 @@ typedef struct DbDriver {
     const char *name;
     unsigned features;
     int (*snapshot)(const char *location, ImageSink *sink, SnapshotInfo *info, UkError *err);
-    int (*check_image)(const char *path, char *result, size_t len, UkError *err);
+    int (*check_image)(const char *path, DbCheckLevel level, char *result, size_t len,
+                       UkError *err);
     int (*inspect)(const char *location, DbStats *stats, UkError *err);
 } DbDriver;
 

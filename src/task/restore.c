@@ -1,8 +1,17 @@
-/* Restore: rebuild the image into a temporary file beside the target, check it, make it
+/* Restore: rebuild the image into a temporary file beside the target, check it (every chunk's
+ * hash, the image hash, then the database's quick check, so a self-consistent but tampered
+ * manifest cannot name a malformed file), give it the old file's owner and mode, make it
  * durable, and only then give it the target's name. A failure at any point (corrupt chunk,
- * full disk, interruption) leaves the target untouched and removes the temporary file. */
+ * full disk, interruption) leaves the target untouched and removes the temporary file.
+ *
+ * In place, the old database keeps a second name (a hard link FILE.before-restore-TIME)
+ * before the new one replaces it with one rename, so at every instant the path holds either
+ * the old or the new database. Temporary files carry the restoring process's id; one whose
+ * process is gone (killed with -9) is removed by the next restore to that folder. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -161,7 +170,8 @@ int task_rebuild_image(Repo *repo, const Manifest *m, int fd, const char *what, 
     return 0;
 }
 
-/* Moves path and its companions (-wal, -shm) aside to path.before-restore-STAMP. */
+/* Keeps path under a second name, path.before-restore-STAMP (a hard link: path stays), and
+ * moves its companions (-wal, -shm) there. */
 static int keep_aside(const char *driver, const char *path, char *aside, size_t len, UkError *err)
 {
     char stamp[32];
@@ -170,15 +180,20 @@ static int keep_aside(const char *driver, const char *path, char *aside, size_t 
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     snprintf(aside, len, "%s.before-restore-%s", path, stamp);
+    for (int n = 2; path_exists(aside) && n < 100; n++) /* two restores in one second */
+        snprintf(aside, len, "%s.before-restore-%s-%d", path, stamp, n);
     if (path_exists(aside))
         return uk_error_set(err, UK_E_EXISTS, 0, "'%s' already exists", aside);
-    /* Companions first: a crash in between leaves the database with fewer companions, never
-     * a companion (such as a WAL) beside a database it does not belong to. */
+    if (link(path, aside) != 0)
+        return uk_error_set(err, errno == EEXIST ? UK_E_EXISTS : UK_E_IO, errno,
+                            "unable to keep '%s' aside as '%s'", path, aside);
+    /* Then the companions: a crash in between leaves the old database at path with fewer
+     * companions (they are beside its second name), never a companion (such as a WAL) beside
+     * a database it does not belong to. */
     const char *const *companions = db_companion_suffixes(driver);
-    for (size_t i = 0;; i++) {
-        const char *suffix = companions[i] ? companions[i] : "";
-        char *from = xasprintf("%s%s", path, suffix);
-        char *to = xasprintf("%s%s", aside, suffix);
+    for (size_t i = 0; companions[i]; i++) {
+        char *from = xasprintf("%s%s", path, companions[i]);
+        char *to = xasprintf("%s%s", aside, companions[i]);
         int rc = 0;
         if (path_exists(from) && rename(from, to) != 0)
             rc = uk_error_set(err, UK_E_IO, errno, "unable to move '%s' aside", from);
@@ -186,9 +201,42 @@ static int keep_aside(const char *driver, const char *path, char *aside, size_t 
         free(to);
         if (rc != 0)
             return -1;
-        if (!companions[i])
-            return 0;
     }
+    return 0;
+}
+
+/* Removes DIR/.BASE.upkeep-restore-PID-* files (and companions) whose process is gone. */
+static int remove_leftovers(const char *dir, const char *base, const char *const *suffixes)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char *prefix = xasprintf(".%s.upkeep-restore-", base);
+    size_t prefix_len = strlen(prefix);
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, prefix_len) != 0)
+            continue;
+        char *end = NULL;
+        long pid = strtol(e->d_name + prefix_len, &end, 10);
+        if (end == e->d_name + prefix_len || *end != '-' || pid <= 0)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* still running (or not ours to judge) */
+        char *path = xasprintf("%s/%s", dir, e->d_name);
+        bool companion = false;
+        for (size_t i = 0; suffixes && suffixes[i] && !companion; i++) {
+            size_t n = strlen(e->d_name), k = strlen(suffixes[i]);
+            companion = n > k && strcmp(e->d_name + n - k, suffixes[i]) == 0;
+        }
+        if (unlink(path) == 0 && !companion)
+            removed++;
+        free(path);
+    }
+    closedir(d);
+    free(prefix);
+    return removed;
 }
 
 int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
@@ -207,7 +255,9 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
         return -1;
     dir = path_dirname(req->to_path);
     char *base_copy = xstrdup(req->to_path);
-    tmp = xasprintf("%s/.%s.upkeep-restore-XXXXXX", dir, basename(base_copy));
+    const char *base = basename(base_copy);
+    res->leftovers_removed = remove_leftovers(dir, base, db_companion_suffixes(m.driver));
+    tmp = xasprintf("%s/.%s.upkeep-restore-%ld-XXXXXX", dir, base, (long)getpid());
     free(base_copy);
     sigset_t saved;
     cleanup_hold(&saved);
@@ -227,11 +277,32 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
     progress = progress_new(label, req->progress);
     if (task_rebuild_image(repo, &m, fd, req->to_path, progress, err) != 0)
         goto out;
+    /* The file that is replaced lends its owner, group and mode, so the application can
+     * open the restored database as it opened the old one. */
+    struct stat old;
+    if ((req->force || req->in_place) && stat(req->to_path, &old) == 0 &&
+        (fchown(fd, old.st_uid, old.st_gid) != 0 || fchmod(fd, old.st_mode & 07777) != 0)) {
+        uk_error_set(err, UK_E_IO, errno, "unable to give '%s' the owner and mode of '%s'", tmp,
+                     req->to_path);
+        goto out;
+    }
     close(fd);
     fd = -1;
+    if (!req->no_check) {
+        if (db_check_image(m.driver, tmp, DB_CHECK_QUICK, res->check, sizeof res->check, err) != 0)
+            goto out;
+        if (!db_check_passed(res->check)) {
+            uk_error_set(err, UK_E_CORRUPT, 0,
+                         "backup '%s': the restored database fails its check (%s); nothing was "
+                         "written at '%s'",
+                         m.id, res->check, req->to_path);
+            goto out;
+        }
+    }
     if (req->in_place && path_exists(req->to_path) &&
         keep_aside(m.driver, req->to_path, res->kept_aside, sizeof res->kept_aside, err) != 0)
         goto out;
+    cleanup_crash_point("restore-swap");
     if (req->force || req->in_place) {
         if (rename(tmp, req->to_path) != 0) {
             uk_error_set(err, UK_E_IO, errno, "unable to move the restored file to '%s'",

@@ -50,6 +50,7 @@ typedef struct RestoreRequest {
     const char *to_path;
     bool force;    /* replace an existing to_path */
     bool in_place; /* to_path is the live database: keep the old one aside */
+    bool no_check; /* skip the database's quick check before the file gets its name */
     bool progress;
 } RestoreRequest;
 
@@ -58,6 +59,8 @@ typedef struct RestoreResult {
     uint64_t image_size;
     double seconds;
     char kept_aside[1024]; /* in-place: where the old database went */
+    char check[256];       /* the quick check's result; "" when skipped */
+    int leftovers_removed; /* temporary files of killed restores, removed first */
 } RestoreResult;
 
 int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err);

@@ -71,9 +71,10 @@ int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, boo
     }
     close(fd);
     fd = -1;
-    if (db_check_image(m.driver, tmp, res->integrity, sizeof res->integrity, err) != 0)
+    if (db_check_image(m.driver, tmp, DB_CHECK_FULL, res->integrity, sizeof res->integrity, err) !=
+        0)
         goto out;
-    bool ok = strcmp(res->integrity, "ok") == 0;
+    bool ok = db_check_passed(res->integrity);
     state_backup_set_verified(st, repo_cfg->name, m.id, time(NULL), ok ? "ok" : "failed", NULL);
     if (!ok) {
         uk_error_set(err, UK_E_CORRUPT, 0, "backup '%s': integrity check failed: %s", m.id,

@@ -5,6 +5,7 @@ set -euo pipefail
 UPKEEP=${UPKEEP:?set by meson}
 GENDB=${GENDB:?set by meson}
 WRITER=${WRITER:?set by meson}
+HELPERS=${HELPERS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../helpers" && pwd)}
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/upkeep-e2e.XXXXXX")
 cleanup_scratch() {
     jobs -p | xargs -r kill 2>/dev/null || true

@@ -37,6 +37,37 @@ aside=$(ls app.db.before-restore-* | head -1)
 [ "$(sqlite3 app.db 'SELECT count(*) FROM forms WHERE id < 100')" = 99 ] || fail "in-place restore content"
 [ "$(sqlite3 "$aside" 'SELECT count(*) FROM forms WHERE id < 100')" = 0 ] || fail "aside copy content"
 pass "in-place restore keeps the old database aside"
+# The restored database has the owner, group and mode the old file had.
+chown nobody:nogroup app.db && chmod 640 app.db
+expect_status 0 "$UPKEEP" restore latest --database app --in-place
+[ "$(stat -c '%U:%G %a' app.db)" = "nobody:nogroup 640" ] || fail "restored as $(stat -c '%U:%G %a' app.db)"
+expect_status 0 "$UPKEEP" restore latest --database app --to other.db
+[ "$(stat -c %a other.db)" = 600 ] || fail "a new file is not private: $(stat -c %a other.db)"
+pass "a replaced database keeps its owner, group and mode"
+# Killed between keeping the old file aside and putting the new one in place: the path still
+# holds a database (the old one), and the next restore removes the temporary file left.
+sum=$(sha256sum < app.db)
+UPKEEP_CRASH_AT=restore-swap expect_status 137 "$UPKEEP" restore latest --database app --in-place
+[ -e app.db ] && [ "$(sqlite3 app.db 'PRAGMA quick_check')" = ok ] || fail "no database at the path after a kill"
+[ "$(sha256sum < app.db)" = "$sum" ] || fail "the database at the path is neither the old nor the new"
+ls -A | grep -q 'upkeep-restore-' || fail "the kill left no temporary file (the test proves nothing)"
+expect_status 0 "$UPKEEP" restore latest --database app --in-place
+expect_contains "$OUT" "removed 1 temporary files that killed restores had left"
+[ -z "$(ls -A | grep upkeep-restore || true)" ] || fail "temporary files of a killed restore stay"
+pass "in place, the path always holds the old or the new database; leftovers are removed"
+# A tampered but self-consistent manifest (two chunks swapped, hashes recomputed): every chunk
+# checks out, the database check does not, and nothing is written.
+rm -f app.db.before-restore-* other.db
+expect_status 0 "$UPKEEP" backup app --tag tamper
+id=$(ls repo/snapshots | tail -1)
+python3 "$HELPERS/tamper_manifest.py" "repo/snapshots/$id" 3 4
+expect_status 1 "$UPKEEP" restore "$id" --database app --to tampered.db
+expect_contains "$ERR" "the restored database fails its check"
+[ ! -e tampered.db ] || fail "a malformed database was written"
+expect_status 0 "$UPKEEP" restore "$id" --database app --to tampered.db --no-check
+expect_contains "$OUT" "database check skipped"
+rm -f tampered.db
+pass "restore checks the database before it gets its name (--no-check skips)"
 # A missing database: clear error, exit 1, nothing published.
 mv app.db gone.db
 rm -f app.db-wal app.db-shm

@@ -28,11 +28,14 @@ expect_contains "$OUT" '"database": "two"'
 expect_status 0 "$UPKEEP" verify --all
 [ "$(sqlite3 state/state.db 'PRAGMA user_version')" = 4 ] || fail "state schema version"
 pass "two backups at once into one repository and state database"
-# Retention is per database: keep_last = 1 keeps one backup of each.
+# Retention is per database: keep_last = 1 keeps one backup of each, and the newest proven
+# one of each stays too (the new backup of one has not been verified yet).
+expect_status 0 "$UPKEEP" backup one
 expect_status 0 "$UPKEEP" backup one
 expect_status 0 "$UPKEEP" prune
-[ "$(ls repo/snapshots | wc -l)" -eq 2 ] || fail "expected one backup per database after prune"
-pass "retention applies per database"
+expect_contains "$OUT" "newest proven"
+[ "$(ls repo/snapshots | wc -l)" -eq 3 ] || fail "expected the newest and the newest proven of one, and two's"
+pass "retention applies per database, and keeps the newest proven backup"
 # A backup holds the repository lock shared; prune needs it exclusively and waits.
 exec 9>repo/lock
 flock -s 9

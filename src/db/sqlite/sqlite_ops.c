@@ -1,6 +1,7 @@
 #include "db/sqlite/sqlite_ops.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,4 +116,28 @@ int sqlite_ops_sync_wal(sqlite3 *db, const char *schema, UkError *err)
 int sqlite_ops_sync_commit(sqlite3 *db, UkError *err)
 {
     return sqlite_ops_sync_wal(db, "main", err);
+}
+
+static int stand_in_compare(void *unused, int len_a, const void *a, int len_b, const void *b)
+{
+    (void)unused;
+    int n = len_a < len_b ? len_a : len_b;
+    int c = sqlite3_strnicmp(a, b, n);
+    return c ? c : len_a - len_b;
+}
+
+static void collation_needed(void *arg, sqlite3 *db, int encoding, const char *name)
+{
+    (void)encoding;
+    StandIns *seen = arg;
+    if (seen->count < (int)(sizeof seen->names / sizeof seen->names[0]))
+        snprintf(seen->names[seen->count], sizeof seen->names[0], "%s", name);
+    seen->count++;
+    sqlite3_create_collation(db, name, SQLITE_UTF8, NULL, stand_in_compare);
+}
+
+void sqlite_ops_collation_stand_ins(sqlite3 *db, StandIns *seen)
+{
+    memset(seen, 0, sizeof *seen);
+    sqlite3_collation_needed(db, seen, collation_needed);
 }

@@ -30,4 +30,14 @@ int sqlite_ops_sync_commit(sqlite3 *db, UkError *err);
  * databases in rollback-journal mode, whose commits are synced already. */
 int sqlite_ops_sync_wal(sqlite3 *db, const char *schema, UkError *err);
 
+/* Collations the application registers in its own code (Anki's "unicase", say) are unknown to
+ * upkeep's connections, so any statement touching an index that uses one fails with "no such
+ * collation sequence". These register a stand-in (ASCII case-insensitive) on demand and note
+ * each name, so checks can run and say which indexes they could not judge. */
+typedef struct StandIns {
+    int count;
+    char names[4][64]; /* the first few */
+} StandIns;
+void sqlite_ops_collation_stand_ins(sqlite3 *db, StandIns *seen);
+
 #endif
