@@ -212,12 +212,17 @@ static const ConfigKey config_keys[] = {
     {SECTION_JOB, "where", KEY_STRING, NULL, false, J(where),
      "extra SQL condition rows must also meet, e.g. status = 'UPLOADED' (trusted)", FOR_ROWS},
     {SECTION_JOB, "age_format", KEY_CHOICE, "auto", false, J(age_format),
-     "how age_column stores time: auto (detected from the data), iso8601, unix, unix_ms, julian",
-     FOR_ROWS, 0, "auto|iso8601|unix|unix_ms|julian"},
+     "how age_column stores time: auto (detected from the data), iso8601, unix, unix_ms, "
+     "unix_us, unix_ns, julian",
+     FOR_ROWS, 0, "auto|iso8601|unix|unix_ms|unix_us|unix_ns|julian"},
     {SECTION_JOB, "transaction_budget", KEY_MILLIS, "20ms", false, J(transaction_budget),
      "how long a write transaction may hold the database; each batch ends when its time is "
      "up (the longest one is recorded)",
      FOR_ROWS | FOR_VACUUM},
+    {SECTION_JOB, "cascade", KEY_BOOL, "no", false, J(cascade),
+     "archive a table whose rows other tables reference with ON DELETE CASCADE, accepting that "
+     "those children are deleted without being archived (otherwise refused)",
+     FOR_ARCHIVE},
     {SECTION_JOB, "batch_size", KEY_COUNT, "0", false, J(batch_size),
      "rows per write transaction instead of transaction_budget (0: as many as fit the budget)",
      FOR_ROWS},
@@ -480,6 +485,28 @@ static bool is_sql_identifier(const char *s)
     return true;
 }
 
+/* A quoted SQL name, "Order Details" (with "" for a quote inside), as the name itself; NULL
+ * when it is not one. Such names are quoted again wherever they go into SQL. */
+static char *unquote_identifier(const char *value)
+{
+    size_t n = strlen(value);
+    if (n < 3 || n > 130 || value[0] != '"' || value[n - 1] != '"')
+        return NULL;
+    char *out = xmalloc(n);
+    size_t o = 0;
+    for (size_t i = 1; i < n - 1; i++) {
+        bool escaped_quote = value[i] == '"' && i + 2 < n && value[i + 1] == '"';
+        if ((unsigned char)value[i] < 0x20 || (value[i] == '"' && !escaped_quote)) {
+            free(out);
+            return NULL;
+        }
+        i += escaped_quote;
+        out[o++] = value[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* A choice key's choices, "a|b|c"; the task key's are task_names. */
 static const char *choices_of(const ConfigKey *key)
 {
@@ -618,10 +645,21 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
     case KEY_IDENT:
     case KEY_CHOICE:
     case KEY_PATH: {
-        if (key->type == KEY_IDENT && !is_sql_identifier(value)) {
+        char *unquoted = NULL;
+        if (key->type == KEY_IDENT && value[0] == '"') {
+            unquoted = unquote_identifier(value);
+            if (!unquoted) {
+                uk_error_set(&perr, UK_E_CONFIG, 0,
+                             "invalid quoted name %s (\"…\" with \"\" for a quote, no control "
+                             "characters, at most 128 bytes)",
+                             value);
+                break;
+            }
+            value = unquoted;
+        } else if (key->type == KEY_IDENT && !is_sql_identifier(value)) {
             uk_error_set(&perr, UK_E_CONFIG, 0,
                          "invalid name '%s' (letters, digits and '_' only, not starting with a "
-                         "digit)",
+                         "digit; or quoted: \"Order Details\")",
                          value);
             break;
         }
@@ -638,6 +676,7 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
         char **slot = (char **)field;
         free(*slot);
         *slot = key->type == KEY_PATH ? path_join(ps->config->dir, value) : xstrdup(value);
+        free(unquoted);
         return 0;
     }
     case KEY_BOOL:

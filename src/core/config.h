@@ -85,10 +85,11 @@ typedef struct ConfigJob {
     char *age_column;
     int64_t older_than;     /* seconds */
     char *where;            /* extra SQL condition (trusted config) */
-    char *age_format;       /* auto, iso8601, unix, unix_ms, julian */
+    char *age_format;       /* auto, iso8601, unix, unix_ms, unix_us, unix_ns, julian */
     int transaction_budget; /* milliseconds per write transaction */
     int pause;              /* milliseconds between transactions */
     int batch_size;         /* rows per transaction; 0: sized by transaction_budget */
+    bool cascade;           /* archive: accept unarchived ON DELETE CASCADE children */
     char *files_column;
     char *files_root; /* resolved against the config file's directory */
     /* update */

@@ -38,6 +38,17 @@ void uk_error_prefix(UkError *err, const char *fmt, ...)
     snprintf(err->msg, sizeof err->msg, "%s%s", prefix, old);
 }
 
+void uk_error_suffix(UkError *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    size_t used = strlen(err->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg + used, sizeof err->msg - used, fmt, ap);
+    va_end(ap);
+}
+
 void uk_error_clear(UkError *err)
 {
     if (err)

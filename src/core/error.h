@@ -21,6 +21,8 @@ int uk_error_set(UkError *err, int code, int sys_errno, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Prepends context to an existing message: "backup 'nightly': " + old message. */
 void uk_error_prefix(UkError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds context after the message: "…; the rows stay in 'orders'". */
+void uk_error_suffix(UkError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void uk_error_clear(UkError *err);
 int uk_error_exit_status(int code);
 

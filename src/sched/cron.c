@@ -142,11 +142,11 @@ int cron_parse(const char *expr, CronSpec *spec, char *why, size_t why_len)
     if (expr[0] == '@') {
         for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++) {
             size_t n = strlen(macros[i].name);
-            const char *rest = expr + n;
-            while (isspace((unsigned char)*rest))
-                rest++;
             if (strncasecmp(expr, macros[i].name, n) == 0 &&
                 (expr[n] == '\0' || isspace((unsigned char)expr[n]))) {
+                const char *rest = expr + n;
+                while (isspace((unsigned char)*rest))
+                    rest++;
                 if (*rest) {
                     snprintf(why, why_len, "unexpected '%s' after %s", rest, macros[i].name);
                     return -1;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,46 +42,94 @@ static void append(Buffer *b, const char *s, size_t n)
     b->len += n;
 }
 
-static void append_csv_field(Buffer *b, sqlite3_stmt *stmt, int col)
+/* A REAL as text that reads back as the same double: 17 significant digits, and the
+ * non-finite values (which SQLite can store, from 1e999) by name. */
+static void format_real(double v, char *buf, size_t len)
 {
-    int type = sqlite3_column_type(stmt, col);
-    if (type == SQLITE_NULL)
-        return;
-    if (type == SQLITE_BLOB) {
-        int n = sqlite3_column_bytes(stmt, col);
-        char *hex = xmalloc(2 * (size_t)n + 1);
-        hex_encode(sqlite3_column_blob(stmt, col), (size_t)n, hex);
-        append(b, hex, strlen(hex));
-        free(hex);
-        return;
-    }
-    const char *text = (const char *)sqlite3_column_text(stmt, col);
-    bool quote = strpbrk(text, ",\"\r\n") != NULL;
+    if (isinf(v))
+        snprintf(buf, len, "%s", v > 0 ? "Infinity" : "-Infinity");
+    else
+        snprintf(buf, len, "%.17g", v);
+}
+
+/* RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled. */
+static void append_csv_text(Buffer *b, const char *text, size_t n, bool force_quotes)
+{
+    bool quote = force_quotes;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = text[i] == ',' || text[i] == '"' || text[i] == '\r' || text[i] == '\n';
     if (quote)
         append(b, "\"", 1);
-    for (const char *p = text; *p; p++) {
-        if (*p == '"')
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '"')
             append(b, "\"", 1);
-        append(b, p, 1);
+        append(b, text + i, 1);
     }
     if (quote)
         append(b, "\"", 1);
 }
 
+/* CSV fields, as docs/upkeep.conf(5) describes them: NULL is an empty field, the empty string
+ * a quoted empty field (""), REALs have 17 significant digits (Infinity, -Infinity), BLOBs
+ * are \x and hex digits, and text is its bytes as stored. */
+static void append_csv_field(Buffer *b, sqlite3_stmt *stmt, int col)
+{
+    int type = sqlite3_column_type(stmt, col);
+    char num[40];
+    switch (type) {
+    case SQLITE_NULL: return;
+    case SQLITE_FLOAT:
+        format_real(sqlite3_column_double(stmt, col), num, sizeof num);
+        append(b, num, strlen(num));
+        return;
+    case SQLITE_BLOB: {
+        int n = sqlite3_column_bytes(stmt, col);
+        char *hex = xmalloc(2 * (size_t)n + 3);
+        memcpy(hex, "\\x", 2);
+        hex_encode(sqlite3_column_blob(stmt, col), (size_t)n, hex + 2);
+        append(b, hex, strlen(hex));
+        free(hex);
+        return;
+    }
+    default: {
+        const char *text = (const char *)sqlite3_column_text(stmt, col);
+        size_t n = (size_t)sqlite3_column_bytes(stmt, col);
+        append_csv_text(b, text, n, type == SQLITE_TEXT && n == 0);
+    }
+    }
+}
+
+static json_t *hex_object(const char *key, const void *data, size_t n)
+{
+    char *hex = xmalloc(2 * n + 1);
+    hex_encode(data, n, hex);
+    json_t *v = json_pack("{s:s}", key, hex);
+    free(hex);
+    return v;
+}
+
+/* JSON values that lose nothing: numbers and strings as such; and, as one-key objects, what
+ * JSON cannot hold: {"hex": …} a BLOB, {"text_hex": …} text that is not valid UTF-8, {"real":
+ * "Infinity"} or {"real": "-Infinity"}. Text with NUL bytes is a string with \u0000. */
 static json_t *json_value(sqlite3_stmt *stmt, int col)
 {
     switch (sqlite3_column_type(stmt, col)) {
     case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(stmt, col));
-    case SQLITE_FLOAT: return json_real(sqlite3_column_double(stmt, col));
-    case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(stmt, col));
-    case SQLITE_BLOB: {
-        int n = sqlite3_column_bytes(stmt, col);
-        char *hex = xmalloc(2 * (size_t)n + 1);
-        hex_encode(sqlite3_column_blob(stmt, col), (size_t)n, hex);
-        json_t *v = json_pack("{s:s}", "hex", hex);
-        free(hex);
-        return v;
+    case SQLITE_FLOAT: {
+        double v = sqlite3_column_double(stmt, col);
+        if (isinf(v))
+            return json_pack("{s:s}", "real", v > 0 ? "Infinity" : "-Infinity");
+        return json_real(v);
     }
+    case SQLITE_TEXT: {
+        const char *text = (const char *)sqlite3_column_text(stmt, col);
+        size_t n = (size_t)sqlite3_column_bytes(stmt, col);
+        json_t *v = json_stringn(text, n);
+        return v ? v : hex_object("text_hex", text, n);
+    }
+    case SQLITE_BLOB:
+        return hex_object("hex", sqlite3_column_blob(stmt, col),
+                          (size_t)sqlite3_column_bytes(stmt, col));
     default: return json_null();
     }
 }
@@ -97,28 +146,42 @@ static int render(sqlite3 *db, const char *table, const char *format, int64_t ex
         rc = uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(db));
         goto done;
     }
-    int cols = sqlite3_column_count(stmt) - 1; /* the last column is the marker */
+    /* Every column but the export marker, wherever it sits (columns the application adds
+     * later come after it). */
+    int cols = sqlite3_column_count(stmt);
+    bool *skip = xcalloc((size_t)cols + 1, sizeof *skip);
+    for (int c = 0; c < cols; c++)
+        skip[c] = strcmp(sqlite3_column_name(stmt, c), "upkeep_export") == 0;
     bool csv = strcmp(format, "csv") == 0;
     if (csv) {
+        bool first = true;
         for (int c = 0; c < cols; c++) {
-            if (c)
+            if (skip[c])
+                continue;
+            if (!first)
                 append(out, ",", 1);
+            first = false;
             const char *name = sqlite3_column_name(stmt, c);
-            append(out, name, strlen(name));
+            append_csv_text(out, name, strlen(name), false);
         }
         append(out, "\n", 1);
     }
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         if (csv) {
+            bool first = true;
             for (int c = 0; c < cols; c++) {
-                if (c)
+                if (skip[c])
+                    continue;
+                if (!first)
                     append(out, ",", 1);
+                first = false;
                 append_csv_field(out, stmt, c);
             }
         } else {
             json_t *row = json_object();
             for (int c = 0; c < cols; c++)
-                json_object_set_new(row, sqlite3_column_name(stmt, c), json_value(stmt, c));
+                if (!skip[c])
+                    json_object_set_new(row, sqlite3_column_name(stmt, c), json_value(stmt, c));
             char *line = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
             append(out, line, strlen(line));
             free(line);
@@ -127,6 +190,7 @@ static int render(sqlite3 *db, const char *table, const char *format, int64_t ex
         append(out, "\n", 1);
         (*rows)++;
     }
+    free(skip);
 done:
     sqlite3_finalize(stmt);
     free(sql);
@@ -236,6 +300,10 @@ int archive_export_files(const ConfigJob *job, uint64_t *files, uint64_t *rows, 
             goto out;
         }
     }
+    /* Staged rows only pass through: give their space back, so the staging database does
+     * not keep the size of the largest run. */
+    if (*files > 0 && sqlite_ops_int(db, "PRAGMA freelist_count") > 0)
+        sqlite_ops_exec(db, "VACUUM", NULL);
     rc = 0;
 out:
     if (rc != 0)

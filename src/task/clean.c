@@ -94,8 +94,10 @@ static int load_references(Cleaner *c, UkError *err)
         }
     }
     sqlite3_finalize(stmt);
-    qsort(c->referenced, c->n_referenced, sizeof *c->referenced, compare_strings);
-    qsort(c->doubtful, c->n_doubtful, sizeof *c->doubtful, compare_strings);
+    if (c->n_referenced > 1)
+        qsort(c->referenced, c->n_referenced, sizeof *c->referenced, compare_strings);
+    if (c->n_doubtful > 1)
+        qsort(c->doubtful, c->n_doubtful, sizeof *c->doubtful, compare_strings);
     rc = 0;
 out:
     sqlite3_close(db);
@@ -104,8 +106,10 @@ out:
 
 static bool referenced(const Cleaner *c, const char *rel, const char *name)
 {
-    return bsearch(&rel, c->referenced, c->n_referenced, sizeof *c->referenced, compare_strings) ||
-           bsearch(&name, c->doubtful, c->n_doubtful, sizeof *c->doubtful, compare_strings);
+    return (c->n_referenced > 0 && bsearch(&rel, c->referenced, c->n_referenced,
+                                           sizeof *c->referenced, compare_strings)) ||
+           (c->n_doubtful > 0 &&
+            bsearch(&name, c->doubtful, c->n_doubtful, sizeof *c->doubtful, compare_strings));
 }
 
 static bool matches(const Cleaner *c, const char *name, const char *rel)

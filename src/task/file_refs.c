@@ -42,6 +42,8 @@ static int compare_rowids(const void *a, const void *b)
 
 static Ref *find(const FileRefs *refs, const char *rel)
 {
+    if (refs->n_refs == 0)
+        return NULL;
     Ref key = {.rel = (char *)rel};
     return bsearch(&key, refs->refs, refs->n_refs, sizeof key, compare_refs);
 }
@@ -68,7 +70,8 @@ static void add_going(FileRefs *refs, const char *name, size_t *cap)
 /* Sorts the going names and folds duplicates into one entry with their count. */
 static void fold(FileRefs *refs)
 {
-    qsort(refs->refs, refs->n_refs, sizeof *refs->refs, compare_refs);
+    if (refs->n_refs > 1)
+        qsort(refs->refs, refs->n_refs, sizeof *refs->refs, compare_refs);
     size_t out = 0;
     for (size_t i = 0; i < refs->n_refs; i++) {
         if (out > 0 && strcmp(refs->refs[out - 1].rel, refs->refs[i].rel) == 0) {
@@ -130,11 +133,12 @@ FileRefs *file_refs_build(sqlite3 *db, const char *table, const char *column, co
     fold(refs);
     while (refs->n_refs > 0 && sqlite3_step(all) == SQLITE_ROW) {
         int64_t rowid = sqlite3_column_int64(all, 0);
-        if (bsearch(&rowid, going, n_going, sizeof rowid, compare_rowids))
+        if (n_going > 0 && bsearch(&rowid, going, n_going, sizeof rowid, compare_rowids))
             continue;
         add_staying(refs, (const char *)sqlite3_column_text(all, 1), &doubt_cap);
     }
-    qsort(refs->doubtful, refs->n_doubtful, sizeof *refs->doubtful, compare_strings);
+    if (refs->n_doubtful > 1)
+        qsort(refs->doubtful, refs->n_doubtful, sizeof *refs->doubtful, compare_strings);
 out:
     sqlite3_finalize(one);
     sqlite3_finalize(all);
@@ -162,8 +166,8 @@ RefsVerdict file_refs_release(FileRefs *refs, const char *name)
         return REFS_GO; /* safe_path refuses it and says why */
     Ref *ref = find(refs, rel);
     const char *base = last_component(rel);
-    bool doubtful =
-        bsearch(&base, refs->doubtful, refs->n_doubtful, sizeof base, compare_strings) != NULL;
+    bool doubtful = refs->n_doubtful > 0 && bsearch(&base, refs->doubtful, refs->n_doubtful,
+                                                    sizeof base, compare_strings) != NULL;
     free(rel);
     if (!ref)
         return doubtful ? REFS_SHARED : REFS_GO;

@@ -62,6 +62,7 @@ typedef struct RowJob {
     FileRefs *refs;            /* which files staying rows still name */
     double cutoff;             /* in the column's unit */
     RowsResult *res;
+    const char *rowid;  /* "rowid", or "_rowid_" / "oid" when a column takes that name */
     char *columns;      /* quoted column list, for archive */
     char *same_as_copy; /* " AND copy.c IS t.c ..." over all columns, for archive */
 } RowJob;
@@ -103,9 +104,12 @@ static int detect_format(RowJob *p, char *format, size_t len, UkError *err)
         goto out;
     }
     /* Julian days of 1900-2200 are below 2.6e6; Unix seconds of 1973-5138 are 1e8-1e11;
-     * Unix milliseconds are above. */
+     * milliseconds of those years 1e11-1e14, microseconds (Firefox's places) 1e14-1e17,
+     * nanoseconds above: the magnitude tells them apart for any date after 1973. */
     snprintf(format, len, "%s",
              texts         ? "iso8601"
+             : max >= 1e17 ? "unix_ns"
+             : max >= 1e14 ? "unix_us"
              : max >= 1e11 ? "unix_ms"
              : max >= 1e7  ? "unix"
              : numbers     ? "julian"
@@ -135,15 +139,19 @@ static int age_condition(RowJob *p, UkError *err)
         expr = "typeof(%s) = 'text' AND %s GLOB '" ISO_GLOB "' AND julianday(%s) < %.17g";
     } else {
         p->cutoff = strcmp(format, "unix") == 0      ? (double)cutoff
-                    : strcmp(format, "unix_ms") == 0 ? (double)cutoff * 1000.0
+                    : strcmp(format, "unix_ms") == 0 ? (double)cutoff * 1e3
+                    : strcmp(format, "unix_us") == 0 ? (double)cutoff * 1e6
+                    : strcmp(format, "unix_ns") == 0 ? (double)cutoff * 1e9
                                                      : (double)cutoff / 86400.0 + 2440587.5;
         expr = "typeof(%s) IN ('integer', 'real') AND %s < %.17g";
     }
-    /* A range the age column's index can serve, widened by a day so that time zone suffixes
-     * never hide a candidate; the exact condition decides. */
+    /* A range the age column's index can serve, wide enough that no UTC offset hides a
+     * candidate: an instant before the cutoff, written in local time up to +14:00 ahead, has a
+     * date before the day after cutoff + 14 h. The exact condition (julianday(), which reads
+     * the offset) decides. */
     if (strcmp(format, "iso8601") == 0) {
         char day[16];
-        time_t wide = cutoff + 86400;
+        time_t wide = cutoff + 14 * 3600 + 86400;
         strftime(day, sizeof day, "%Y-%m-%d", gmtime(&wide));
         p->prefilter = xasprintf("%s < '%s'", p->age, day);
     } else {
@@ -158,6 +166,46 @@ static int age_condition(RowJob *p, UkError *err)
     return 0;
 }
 
+static bool archive_has_column(sqlite3 *db, const char *table, const char *column)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM pragma_table_xinfo(?1, 'archive') WHERE name = ?2 "
+                           "COLLATE NOCASE",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, column, -1, SQLITE_STATIC);
+        found = sqlite3_step(stmt) == SQLITE_ROW;
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+/* Tables whose rows an ON DELETE CASCADE from TABLE would delete: archiving TABLE would
+ * delete them without archiving them. Comma-separated, or NULL. Caller frees. */
+static char *cascading_children(sqlite3 *db, const char *table)
+{
+    sqlite3_stmt *stmt = NULL;
+    char *list = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT DISTINCT m.name FROM sqlite_schema AS m, "
+                           "pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table' AND "
+                           "f.\"table\" = ?1 COLLATE NOCASE AND f.on_delete = 'CASCADE' "
+                           "ORDER BY m.name",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            char *next = xasprintf("%s%s'%s'", list ? list : "", list ? ", " : "",
+                                   (const char *)sqlite3_column_text(stmt, 0));
+            free(list);
+            list = next;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return list;
+}
+
 /* Attaches the archive database and creates the table there if it is missing, with the
  * same columns; rows keep their rowid, which makes copying a batch twice harmless. */
 static int prepare_archive(RowJob *p, UkError *err)
@@ -169,7 +217,9 @@ static int prepare_archive(RowJob *p, UkError *err)
     if (rc != 0)
         return -1;
     /* The application's connection may not create files, so ATTACH cannot create the archive:
-     * create it with a connection of its own first. */
+     * create it with a connection of its own first. An archive that exists keeps its journal
+     * mode; a new one gets WAL (below). */
+    bool created = !path_exists(job->archive_path);
     sqlite3 *create = NULL;
     rc = sqlite3_open_v2(job->archive_path, &create, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                          NULL);
@@ -187,16 +237,40 @@ static int prepare_archive(RowJob *p, UkError *err)
                             sqlite3_errmsg(p->db));
     /* WAL with an explicit sync after each copy: one fsync per batch instead of the four of a
      * rollback-journal commit, which compete with the application's own writes. */
-    if (sqlite_ops_exec(p->db, "PRAGMA archive.journal_mode = WAL", err) != 0 ||
-        sqlite_ops_exec(p->db, "PRAGMA archive.synchronous = NORMAL", err) != 0)
+    if (created && sqlite_ops_exec(p->db, "PRAGMA archive.journal_mode = WAL", err) != 0)
         return -1;
-    /* Column list from the source table, quoted, and the test that a row equals its copy. */
-    char *sql = xasprintf("SELECT name FROM pragma_table_info('%s')", job->table);
+    sqlite3_stmt *mode = NULL;
+    bool wal = false;
+    if (sqlite3_prepare_v2(p->db, "PRAGMA archive.journal_mode", -1, &mode, NULL) == SQLITE_OK &&
+        sqlite3_step(mode) == SQLITE_ROW)
+        wal = strcmp((const char *)sqlite3_column_text(mode, 0), "wal") == 0;
+    sqlite3_finalize(mode);
+    if (wal && sqlite_ops_exec(p->db, "PRAGMA archive.synchronous = NORMAL", err) != 0)
+        return -1;
+    /* The archive table first, with the same columns; then columns the application added
+     * since (an archive that stopped at an old schema would refuse every later copy). */
+    char *sql = xasprintf("CREATE TABLE IF NOT EXISTS archive.%s AS SELECT * FROM main.%s WHERE 0",
+                          p->table, p->table);
+    rc = sqlite_ops_exec(p->db, sql, err);
+    free(sql);
+    if (rc != 0)
+        return -1;
+    /* Column list from the source table, quoted, and the test that a row equals its copy.
+     * table_xinfo, not table_info: generated columns are read (and archived) too. */
+    sql = sqlite3_mprintf("SELECT name FROM pragma_table_xinfo(%Q) WHERE hidden != 1", job->table);
     p->columns = xstrdup("");
     p->same_as_copy = xstrdup("");
     if (sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL) == SQLITE_OK) {
         while (sqlite3_step(stmt) == SQLITE_ROW) {
-            char *q = sqlite_ops_quote((const char *)sqlite3_column_text(stmt, 0));
+            const char *name = (const char *)sqlite3_column_text(stmt, 0);
+            char *q = sqlite_ops_quote(name);
+            if (rc == 0 && !archive_has_column(p->db, job->table, name)) {
+                char *alter = xasprintf("ALTER TABLE archive.%s ADD COLUMN %s", p->table, q);
+                rc = sqlite_ops_exec(p->db, alter, err);
+                free(alter);
+                if (rc == 0)
+                    log_debug("job=%s archive gets the new column %s", job->name, name);
+            }
             char *columns = xasprintf("%s%s%s", p->columns, *p->columns ? ", " : "", q);
             char *same = xasprintf("%s AND copy.%s IS %s.%s", p->same_as_copy, q, p->table, q);
             free(p->columns);
@@ -207,11 +281,7 @@ static int prepare_archive(RowJob *p, UkError *err)
         }
     }
     sqlite3_finalize(stmt);
-    free(sql);
-    sql = xasprintf("CREATE TABLE IF NOT EXISTS archive.%s AS SELECT * FROM main.%s WHERE 0",
-                    p->table, p->table);
-    rc = sqlite_ops_exec(p->db, sql, err);
-    free(sql);
+    sqlite3_free(sql);
     return rc;
 }
 
@@ -229,7 +299,18 @@ static int prepare(RowJob *p, const char *state_dir, bool dry_run, UkError *err)
     p->table = sqlite_ops_quote(job->table);
     p->age = job->age_column ? sqlite_ops_quote(job->age_column) : NULL;
     p->files = job->files_column ? sqlite_ops_quote(job->files_column) : NULL;
-    char *check = xasprintf("SELECT rowid FROM %s LIMIT 0", p->table);
+    /* A column may be named rowid (or _rowid_, or oid): then that name reads the column, not
+     * the row id, and the first alias no column takes is used. */
+    static const char *const aliases[] = {"rowid", "_rowid_", "oid"};
+    for (size_t i = 0; i < 3 && !p->rowid; i++)
+        if (!sqlite_ops_has(p->db, job->table, aliases[i]))
+            p->rowid = aliases[i];
+    if (!p->rowid)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "job '%s': table '%s' has columns named rowid, _rowid_ and oid, so "
+                            "no name reaches its row id",
+                            job->name, job->table);
+    char *check = xasprintf("SELECT %s FROM %s LIMIT 0", p->rowid, p->table);
     sqlite3_stmt *probe_rowid = NULL;
     int has_rowid = sqlite3_prepare_v2(p->db, check, -1, &probe_rowid, NULL) == SQLITE_OK;
     sqlite3_finalize(probe_rowid);
@@ -252,6 +333,18 @@ static int prepare(RowJob *p, const char *state_dir, bool dry_run, UkError *err)
     if (rc != SQLITE_OK)
         return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': the purge condition does not work: %s",
                             job->name, sqlite3_errmsg(p->db));
+    if (job->kind == TASK_ARCHIVE && !job->cascade) {
+        char *children = cascading_children(p->db, job->table);
+        if (children) {
+            uk_error_set(err, UK_E_CONFIG, 0,
+                         "job '%s': deleting archived rows of '%s' would also delete rows of %s "
+                         "(ON DELETE CASCADE) without archiving them: archive those first, or set "
+                         "cascade = yes to accept their deletion",
+                         job->name, job->table, children);
+            free(children);
+            return -1;
+        }
+    }
     if (job->kind == TASK_ARCHIVE && !dry_run && prepare_archive(p, err) != 0)
         return -1;
     if (job->files_root) {
@@ -342,7 +435,7 @@ static int journal_recover(RowJob *p, bool dry_run, UkError *err)
     UkError read_err = {0};
     if (read_file_all(p->journal, 1u << 30, &data, &len, &read_err) != 0)
         return read_err.code == UK_E_NOTFOUND ? 0 : (*err = read_err, -1);
-    char *sql = xasprintf("SELECT 1 FROM %s WHERE rowid = ? AND %s = ?", p->table, p->files);
+    char *sql = xasprintf("SELECT 1 FROM %s WHERE %s = ? AND %s = ?", p->table, p->rowid, p->files);
     sqlite3_stmt *stmt = NULL;
     sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL);
     free(sql);
@@ -404,8 +497,8 @@ static int load_candidates(RowJob *p, int64_t **out, size_t *n_out, UkError *err
     *out = NULL;
     *n_out = 0;
     char *sql =
-        xasprintf("SELECT rowid FROM %s WHERE %s%s%s", p->table, p->prefilter ? p->prefilter : "",
-                  p->prefilter ? " AND " : "", p->condition);
+        xasprintf("SELECT %s FROM %s WHERE %s%s%s", p->rowid, p->table,
+                  p->prefilter ? p->prefilter : "", p->prefilter ? " AND " : "", p->condition);
     sqlite3_stmt *sel = NULL;
     int rc = 0;
     if (sqlite3_prepare_v2(p->db, sql, -1, &sel, NULL) != SQLITE_OK) {
@@ -447,7 +540,7 @@ static int dry_run_count(RowJob *p, UkError *err)
     }
     p->res->rows = n;
     if (p->files) {
-        char *sql = xasprintf("SELECT %s FROM %s WHERE rowid = ?", p->files, p->table);
+        char *sql = xasprintf("SELECT %s FROM %s WHERE %s = ?", p->files, p->table, p->rowid);
         sqlite3_stmt *stmt = NULL;
         if (sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
             free(sql);
@@ -506,28 +599,49 @@ static int copy_batch(RowJob *p, sqlite3_stmt *copy, const int64_t *rowids, size
     return 0;
 }
 
+/* A batch that could not delete its rows leaves them in the table, so their copies (and the
+ * copies made ahead of later batches) leave the archive: every row stays in exactly one
+ * place. The error says so, or that the copies could not be dropped (the next run, which
+ * copies them again, then replaces them). */
+static void drop_staged(RowJob *p, sqlite3_stmt *uncopy, const int64_t *rowids, size_t n,
+                        UkError *err)
+{
+    if (!uncopy || n == 0)
+        return;
+    UkError drop_err = {0};
+    if (each_rowid(p, uncopy, rowids, n, "drop its copy from the archive", &drop_err) == 0)
+        uk_error_suffix(err,
+                        "; the rows stay in '%s' and their %zu copies were dropped from the "
+                        "archive",
+                        p->job->table, n);
+    else
+        uk_error_suffix(err, "; dropping the copies of its rows from the archive failed too (%s)",
+                        drop_err.msg);
+}
+
 static int run_batches(RowJob *p, UkError *err)
 {
     RowsResult *res = p->res;
+    const char *id = p->rowid;
     char *path_sql =
-        xasprintf("SELECT %s FROM %s WHERE rowid = ?", p->files ? p->files : "NULL", p->table);
+        xasprintf("SELECT %s FROM %s WHERE %s = ?", p->files ? p->files : "NULL", p->table, id);
     char *delete_sql;
     if (p->job->kind == TASK_UPDATE)
-        delete_sql = xasprintf("UPDATE %s SET %s WHERE rowid = ? AND %s", p->table, p->job->set,
+        delete_sql = xasprintf("UPDATE %s SET %s WHERE %s = ? AND %s", p->table, p->job->set, id,
                                p->condition);
     else if (p->columns) /* archive: only a row that still equals its copy */
-        delete_sql = xasprintf("DELETE FROM main.%s WHERE rowid = ?1 AND %s AND EXISTS (SELECT 1 "
-                               "FROM archive.%s AS copy WHERE copy.rowid = ?1%s)",
-                               p->table, p->condition, p->table, p->same_as_copy);
+        delete_sql = xasprintf("DELETE FROM main.%s WHERE %s = ?1 AND %s AND EXISTS (SELECT 1 "
+                               "FROM archive.%s AS copy WHERE copy.%s = ?1%s)",
+                               p->table, id, p->condition, p->table, id, p->same_as_copy);
     else
-        delete_sql = xasprintf("DELETE FROM %s WHERE rowid = ? AND %s", p->table, p->condition);
-    char *copy_sql = p->columns
-                         ? xasprintf("INSERT OR REPLACE INTO archive.%s(rowid, %s) SELECT "
-                                     "rowid, %s FROM main.%s WHERE rowid = ? AND %s",
-                                     p->table, p->columns, p->columns, p->table, p->condition)
-                         : NULL;
+        delete_sql = xasprintf("DELETE FROM %s WHERE %s = ? AND %s", p->table, id, p->condition);
+    char *copy_sql =
+        p->columns ? xasprintf("INSERT OR REPLACE INTO archive.%s(%s, %s) SELECT "
+                               "%s, %s FROM main.%s WHERE %s = ? AND %s",
+                               p->table, id, p->columns, id, p->columns, p->table, id, p->condition)
+                   : NULL;
     char *uncopy_sql =
-        p->columns ? xasprintf("DELETE FROM archive.%s WHERE rowid = ?", p->table) : NULL;
+        p->columns ? xasprintf("DELETE FROM archive.%s WHERE %s = ?", p->table, id) : NULL;
     sqlite3_stmt *del = NULL, *copy = NULL, *uncopy = NULL, *path_stmt = NULL;
     int64_t *candidates = NULL;
     size_t n_candidates = 0, next = 0, copied = 0;
@@ -594,6 +708,7 @@ static int run_batches(RowJob *p, UkError *err)
                 uk_error_set(err, UK_E_DB, 0, "unable to delete row %lld of '%s': %s",
                              (long long)rowids[done], p->job->table, sqlite3_errmsg(p->db));
                 sqlite_batch_rollback(&batch);
+                drop_staged(p, uncopy, candidates + next, copied - next, err);
                 goto out;
             }
             if (sqlite3_changes(p->db) == 0) { /* changed meanwhile: keep it and its file */
@@ -608,6 +723,7 @@ static int run_batches(RowJob *p, UkError *err)
         }
         if (sqlite_batch_commit(&batch, done, err) != 0) {
             uk_error_prefix(err, "purge of '%s' stopped: ", p->job->table);
+            drop_staged(p, uncopy, candidates + next, copied - next, err);
             if (p->journal)
                 unlink(p->journal); /* nothing was deleted: the files stay */
             goto out;

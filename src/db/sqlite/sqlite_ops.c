@@ -62,8 +62,11 @@ bool sqlite_ops_has(sqlite3 *db, const char *table, const char *column)
 {
     sqlite3_stmt *stmt = NULL;
     bool found = false;
-    const char *sql = column ? "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2"
-                             : "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1";
+    /* Names match as SQLite matches them: without regard to ASCII case. table_xinfo also
+     * lists generated columns. */
+    const char *sql = column ? "SELECT 1 FROM pragma_table_xinfo(?1) WHERE name = ?2 COLLATE NOCASE"
+                             : "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1 "
+                               "COLLATE NOCASE";
     if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
         sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
         if (column)

@@ -124,7 +124,11 @@ static void test_errors(void **state)
     expect_error("[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
                  "table = forms; DROP TABLE users\nage_column = deleted_at\nolder_than = 180d\n",
                  ":6: table: invalid name 'forms; DROP TABLE users' (letters, digits and '_' "
-                 "only, not starting with a digit)");
+                 "only, not starting with a digit; or quoted: \"Order Details\")");
+    expect_error("[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
+                 "table = \"Order\" Details\"\nage_column = at\nolder_than = 1d\n",
+                 ":6: table: invalid quoted name \"Order\" Details\" (\"…\" with \"\" for a "
+                 "quote, no control characters, at most 128 bytes)");
     expect_error("[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
                  "age_column = deleted_at\nolder_than = 180d\n",
                  ":3: job 'p': task purge needs 'table'");
