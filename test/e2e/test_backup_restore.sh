@@ -110,3 +110,19 @@ for ps in 512 1024 4096 16384 65536; do
     [ "$(stat -c %s restored.db)" = "$(stat -c %s app.db)" ] || fail "page size $ps: size"
 done
 pass "page sizes 512 to 65536 round-trip"
+# A hot rollback journal (a writer killed mid-transaction) is named, with what to do.
+sqlite3 hot.db "PRAGMA journal_mode=delete; CREATE TABLE t(x); INSERT INTO t VALUES (1)" >/dev/null
+(python3 -c "
+import os, signal, sqlite3
+db = sqlite3.connect('hot.db', isolation_level=None)
+db.execute('PRAGMA cache_size=1')
+db.execute('BEGIN')
+for i in range(3000):
+    db.execute('INSERT INTO t VALUES (randomblob(1000))')
+os.kill(os.getpid(), signal.SIGKILL)
+"; true) 2>/dev/null
+[ -s hot.db-journal ] || fail "no hot journal was made (the test proves nothing)"
+sed -i 's|url = sqlite://app.db|url = sqlite://hot.db|' upkeep.conf
+expect_status 1 "$UPKEEP" backup app
+expect_contains "$ERR" "has a hot rollback journal ('hot.db-journal': a writer stopped in the middle of a transaction)"
+pass "a hot rollback journal is named, with what to do"

@@ -318,6 +318,16 @@ static int sqlite_snapshot(const char *path, ImageSink *sink, SnapshotInfo *info
     sqlite3_busy_timeout(src, 10000);
     /* One read transaction for the whole copy: this pins the snapshot. */
     if (sqlite_ops_exec(src, "BEGIN; SELECT count(*) FROM sqlite_schema;", err) != 0) {
+        if (sqlite3_extended_errcode(src) == SQLITE_READONLY_ROLLBACK) {
+            /* A hot journal: a writer crashed mid-transaction, and only a connection that may
+             * write can roll it back. Reading past it would copy half a transaction. */
+            uk_error_set(err, UK_E_DB, 0,
+                         "'%s' has a hot rollback journal ('%s-journal': a writer stopped in the "
+                         "middle of a transaction); open the database once with the application "
+                         "or sqlite3 so SQLite rolls it back, then back up again",
+                         path, path);
+            goto out;
+        }
         uk_error_prefix(err, "'%s': ", path);
         goto out;
     }
