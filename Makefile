@@ -2,7 +2,7 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps test-deps build run test test-sanitize bench install clean
+.PHONY: all deps test-deps build run test test-sanitize fuzz bench install clean
 
 all: build
 
@@ -34,6 +34,11 @@ test-sanitize: test-deps $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 		meson test -C $(ASAN_BUILD) --print-errorlogs
 
+# libFuzzer targets (config, cron, manifest, pack index), FUZZ_SECONDS each; docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+fuzz: test-deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 bench: test-deps build
 	bench/run.sh $(BUILD)
 	bench/maintenance.sh $(BUILD)
@@ -44,4 +49,4 @@ install: build
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

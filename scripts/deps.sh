@@ -9,7 +9,7 @@ libssl-dev libinih-dev libjansson-dev libcmocka-dev scdoc tzdata libcurl4-openss
 libmicrohttpd-dev zlib1g-dev"
 if [ "${1:-}" = --test ]; then
     packages="$packages restic time bc clang-format jq systemd util-linux prometheus python3
-curl chromium logrotate"
+curl chromium logrotate clang libclang-rt-14-dev"
 fi
 missing=""
 for p in $packages; do

@@ -342,17 +342,22 @@ int cron_next(const CronSpec *spec, const char *zone, time_t after, time_t *next
 
 int cron_prev(const CronSpec *spec, const char *zone, time_t at, time_t *prev)
 {
-    /* Widen the window until it holds a fire time, then walk to the last one: the window
-     * grows fourfold, so it never holds more than a few. */
+    /* Widen the window until it holds a fire time, then bisect for the last one: the latest
+     * LO whose next fire time is still at or before AT. Walking fire times one by one instead
+     * takes millions of steps for a schedule that fires every second of one month. */
     for (long window = 60; window <= TEN_YEARS; window *= 4) {
         time_t t;
         if (cron_next(spec, zone, at - window, &t) != 0 || t > at)
             continue;
-        time_t last = t;
-        while (cron_next(spec, zone, last, &t) == 0 && t <= at)
-            last = t;
-        *prev = last;
-        return 0;
+        time_t lo = at - window, hi = at; /* next(lo) <= at; next(hi) > at */
+        while (hi - lo > 1) {
+            time_t mid = lo + (hi - lo) / 2;
+            if (cron_next(spec, zone, mid, &t) == 0 && t <= at)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        return cron_next(spec, zone, lo, prev);
     }
     return -1;
 }

@@ -236,6 +236,26 @@ static void test_oncalendar(void **state)
     assert_string_equal(out, "*-01,07-01 00,06,12,18:00:00\n");
 }
 
+/* Found by the fuzzer: a schedule firing every second of February, asked for its previous
+ * fire time in March, walked millions of fire times one by one (minutes; the test's timeout
+ * catches that). Now it bisects. */
+static void test_prev_dense(void **state)
+{
+    (void)state;
+    CronSpec spec;
+    char why[200];
+    assert_int_equal(cron_parse("* * * * 2 *", &spec, why, sizeof why), 0);
+    time_t at, expected, prev = 0;
+    assert_int_equal(parse_time_rfc3339("2026-03-29T01:23:20Z", &at), 0);
+    assert_int_equal(parse_time_rfc3339("2026-02-28T23:59:59Z", &expected), 0);
+    assert_int_equal(cron_prev(&spec, "UTC", at, &prev), 0);
+    assert_int_equal(prev, expected);
+    assert_int_equal(cron_parse("0 3 * * *", &spec, why, sizeof why), 0);
+    assert_int_equal(parse_time_rfc3339("2026-03-29T01:00:00Z", &expected), 0);
+    assert_int_equal(cron_prev(&spec, "Europe/Berlin", at, &prev), 0);
+    assert_int_equal(prev, expected); /* 03:00 CEST on the day of the change */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_days),         cmocka_unit_test(test_dst_berlin),
         cmocka_unit_test(test_dst_new_york), cmocka_unit_test(test_dst_lord_howe),
         cmocka_unit_test(test_oncalendar),   cmocka_unit_test(test_prev),
+        cmocka_unit_test(test_prev_dense),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
