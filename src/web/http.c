@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/util.h"
 #include "core/log.h"
@@ -16,11 +17,84 @@
 #include "health/metrics.h"
 #include "web/page.h"
 
+/* Slow clients. libmicrohttpd's idle timeout restarts with every byte, so a client that
+ * trickles its headers a byte at a time holds a connection for ever, and a few dozen such
+ * clients take every connection. Each connection therefore gets a deadline for its request
+ * line and headers (HEADER_DEADLINE seconds from its start or from its last response); one
+ * past it is shut down, whatever it is still sending. One address may hold at most
+ * PER_IP_CONNECTIONS of the MAX_CONNECTIONS. */
+#define MAX_CONNECTIONS 64
+#define PER_IP_CONNECTIONS 16
+#define HEADER_DEADLINE 5.0
+
+typedef struct WebConn {
+    bool used;
+    int fd;
+    double waiting_since; /* for a request's headers; < 0 while a request is being served */
+} WebConn;
+
 struct WebServer {
     struct MHD_Daemon *mhd;
     Config *const *config;
     State *st;
+    WebConn conns[MAX_CONNECTIONS + 8];
 };
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    WebServer *web = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        WebConn *c = *socket_context;
+        if (c)
+            c->used = false;
+        return;
+    }
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    for (size_t i = 0; i < sizeof web->conns / sizeof web->conns[0]; i++) {
+        if (!web->conns[i].used) {
+            web->conns[i] = (WebConn){.used = true,
+                                      .fd = info ? info->connect_fd : -1,
+                                      .waiting_since = monotonic_seconds()};
+            *socket_context = &web->conns[i];
+            return;
+        }
+    }
+}
+
+static WebConn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* A response went out: the connection may send its next request, with a new deadline. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)cls;
+    (void)con_cls;
+    (void)code;
+    WebConn *c = conn_of(conn);
+    if (c)
+        c->waiting_since = monotonic_seconds();
+}
+
+/* Shuts down connections past their header deadline; libmicrohttpd then closes them. */
+static void enforce_deadlines(WebServer *web)
+{
+    double now = monotonic_seconds();
+    for (size_t i = 0; i < sizeof web->conns / sizeof web->conns[0]; i++) {
+        WebConn *c = &web->conns[i];
+        if (c->used && c->fd >= 0 && c->waiting_since >= 0 &&
+            now - c->waiting_since > HEADER_DEADLINE) {
+            shutdown(c->fd, SHUT_RDWR);
+            c->waiting_since = -1; /* once */
+        }
+    }
+}
 
 bool web_enabled(const char *listen)
 {
@@ -125,6 +199,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     (void)upload_data_size;
     (void)con_cls;
     WebServer *web = cls;
+    WebConn *c = conn_of(conn);
+    if (c)
+        c->waiting_since = -1; /* the headers are in: no deadline while it is served */
     const Config *config = *web->config;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", xstrdup("GET only\n"));
@@ -196,10 +273,12 @@ WebServer *web_start(Config *const *config, State *st, UkError *err)
     uint16_t port = ntohs(addr.ss_family == AF_INET ? ((struct sockaddr_in *)&addr)->sin_port
                                                     : ((struct sockaddr_in6 *)&addr)->sin6_port);
     unsigned flags = MHD_USE_EPOLL | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    web->mhd =
-        MHD_start_daemon(flags, port, NULL, NULL, handle, web, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_END);
+    web->mhd = MHD_start_daemon(
+        flags, port, NULL, NULL, handle, web, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_CONNECTIONS,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, web, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        web, MHD_OPTION_END);
     if (!web->mhd) {
         uk_error_set(err, UK_E_IO, 0, "unable to listen on %s (in use, or not an address here)",
                      c->listen);
@@ -219,11 +298,24 @@ int web_fd(const WebServer *web)
 long web_timeout_ms(WebServer *web)
 {
     MHD_UNSIGNED_LONG_LONG ms;
-    return MHD_get_timeout(web->mhd, &ms) == MHD_YES ? (long)ms : -1;
+    long timeout = MHD_get_timeout(web->mhd, &ms) == MHD_YES ? (long)ms : -1;
+    /* Wake for the next header deadline too. */
+    double now = monotonic_seconds();
+    for (size_t i = 0; i < sizeof web->conns / sizeof web->conns[0]; i++) {
+        const WebConn *c = &web->conns[i];
+        if (!c->used || c->waiting_since < 0)
+            continue;
+        double left = (c->waiting_since + HEADER_DEADLINE - now) * 1000.0 + 10.0;
+        long left_ms = left < 0 ? 0 : (long)left;
+        if (timeout < 0 || left_ms < timeout)
+            timeout = left_ms;
+    }
+    return timeout;
 }
 
 void web_run(WebServer *web)
 {
+    enforce_deadlines(web);
     MHD_run(web->mhd);
 }
 

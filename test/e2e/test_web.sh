@@ -89,6 +89,40 @@ stop_daemon
 ! grep -q s3cret-token daemon.log || fail "the token appeared in the log"
 pass "the token is enforced and never logged"
 
+# Sixty clients trickling their headers a byte at a time cannot keep /health from answering:
+# each connection has a deadline for its headers, and one address holds only some of them.
+web_conf "" ""
+start_daemon
+python3 - "$port" <<'PY' & trickler=$!
+import socket, sys, time
+socks = []
+for _ in range(60):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    except OSError:
+        pass
+end = time.time() + 25
+while time.time() < end:
+    for s in socks:
+        try:
+            s.send(b"X")
+        except OSError:
+            pass
+    time.sleep(0.5)
+PY
+sleep 2
+answered=""
+for _ in $(seq 1 30); do
+    if [ "$(curl -s -o body -w '%{http_code}' --max-time 2 $url/health)" = 200 ]; then answered=yes; break; fi
+    sleep 0.5
+done
+kill $trickler 2>/dev/null; wait $trickler 2>/dev/null || true
+[ -n "$answered" ] || fail "/health did not answer while slow clients held connections"
+stop_daemon
+pass "slow clients trickling headers do not keep /health from answering"
+
 # Beyond loopback without a token: the daemon refuses to start; a port in use is a clear error.
 sed -i "s/^listen = .*/listen = 0.0.0.0:$port/" upkeep.conf
 sed -i '/^token = /d' upkeep.conf
