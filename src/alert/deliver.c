@@ -1,6 +1,6 @@
 #include "alert/deliver.h"
 
-#include <curl/curl.h>
+#include "alert/curl_lib.h"
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -19,22 +19,25 @@ static long timeout_ms(const ConfigAlert *a)
     return a->timeout > 0 ? (long)a->timeout * 1000 : 10000;
 }
 
+/* Loaded on the first delivery (see curl_lib.h); every call below goes through it. */
+static const CurlLib *curl;
+
 static CURL *new_handle(const ConfigAlert *a, char *errbuf)
 {
-    static bool initialised;
-    if (!initialised) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        initialised = true;
+    UkError load_err = {0};
+    errbuf[0] = '\0';
+    if (!curl && !(curl = curl_lib(&load_err))) {
+        snprintf(errbuf, CURL_ERROR_SIZE, "%s", load_err.msg);
+        return NULL;
     }
-    CURL *c = curl_easy_init();
+    CURL *c = curl->easy_init();
     if (!c)
         return NULL;
-    errbuf[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms(a));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms(a));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "upkeep");
+    curl->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl->easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms(a));
+    curl->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms(a));
+    curl->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl->easy_setopt(c, CURLOPT_USERAGENT, "upkeep");
     return c;
 }
 
@@ -52,34 +55,35 @@ static int post(const ConfigAlert *a, const char *url, const char *type, const c
     char errbuf[CURL_ERROR_SIZE];
     CURL *c = new_handle(a, errbuf);
     if (!c)
-        return uk_error_set(err, UK_E_IO, 0, "unable to start an HTTP request");
+        return uk_error_set(err, UK_E_IO, 0, "unable to start an HTTP request%s%s",
+                            errbuf[0] ? ": " : "", errbuf);
     struct curl_slist *headers = NULL;
     char *content_type = xasprintf("Content-Type: %s", type);
-    headers = curl_slist_append(headers, content_type);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    CURLcode rc = curl_easy_perform(c);
+    headers = curl->slist_append(headers, content_type);
+    curl->easy_setopt(c, CURLOPT_URL, url);
+    curl->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl->easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    CURLcode rc = curl->easy_perform(c);
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     int result = 0;
     /* The URL may carry a secret (webhook tokens, ping keys): report only its host. */
     char *host = NULL;
-    CURLU *u = curl_url();
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
-        curl_url_get(u, CURLUPART_HOST, &host, 0);
+    CURLU *u = curl->url();
+    if (u && curl->url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK)
+        curl->url_get(u, CURLUPART_HOST, &host, 0);
     if (rc != CURLE_OK)
         result = uk_error_set(err, UK_E_IO, 0, "%s: %s", host ? host : "the server",
-                              errbuf[0] ? errbuf : curl_easy_strerror(rc));
+                              errbuf[0] ? errbuf : curl->easy_strerror(rc));
     else if (status < 200 || status > 299)
         result = uk_error_set(err, UK_E_IO, 0, "%s answered HTTP %ld", host ? host : "the server",
                               status);
-    curl_free(host);
-    curl_url_cleanup(u);
-    curl_slist_free_all(headers);
+    curl->free(host);
+    curl->url_cleanup(u);
+    curl->slist_free_all(headers);
     free(content_type);
-    curl_easy_cleanup(c);
+    curl->easy_cleanup(c);
     return result;
 }
 
@@ -177,14 +181,15 @@ int deliver_email(const ConfigAlert *a, const AlertMessage *m, UkError *err)
     if (!c) {
         free(user);
         free(password);
-        return uk_error_set(err, UK_E_IO, 0, "unable to start an SMTP session");
+        return uk_error_set(err, UK_E_IO, 0, "unable to start an SMTP session%s%s",
+                            errbuf[0] ? ": " : "", errbuf);
     }
     struct curl_slist *rcpt = NULL;
     char list[1024];
     snprintf(list, sizeof list, "%s", a->email);
     char *save = NULL;
     for (char *addr = strtok_r(list, ", ", &save); addr; addr = strtok_r(NULL, ", ", &save))
-        rcpt = curl_slist_append(rcpt, addr);
+        rcpt = curl->slist_append(rcpt, addr);
     char date[64], when[32];
     struct tm tm;
     gmtime_r(&m->at, &tm);
@@ -198,24 +203,24 @@ int deliver_email(const ConfigAlert *a, const AlertMessage *m, UkError *err)
                               date, a->smtp_from, a->email, m->host, m->event, m->subject, m->text,
                               m->host, m->alert, m->event, m->status, when);
     Upload up = {message, strlen(message), 0};
-    curl_easy_setopt(c, CURLOPT_URL, a->smtp);
-    curl_easy_setopt(c, CURLOPT_MAIL_FROM, a->smtp_from);
-    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, upload);
-    curl_easy_setopt(c, CURLOPT_READDATA, &up);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl->easy_setopt(c, CURLOPT_URL, a->smtp);
+    curl->easy_setopt(c, CURLOPT_MAIL_FROM, a->smtp_from);
+    curl->easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+    curl->easy_setopt(c, CURLOPT_READFUNCTION, upload);
+    curl->easy_setopt(c, CURLOPT_READDATA, &up);
+    curl->easy_setopt(c, CURLOPT_UPLOAD, 1L);
     if (strncmp(a->smtp, "smtp://", 7) == 0)
-        curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY); /* STARTTLS when offered */
+        curl->easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY); /* STARTTLS when offered */
     if (user) {
-        curl_easy_setopt(c, CURLOPT_USERNAME, user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, password);
+        curl->easy_setopt(c, CURLOPT_USERNAME, user);
+        curl->easy_setopt(c, CURLOPT_PASSWORD, password);
     }
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = curl->easy_perform(c);
     int result = rc == CURLE_OK ? 0
                                 : uk_error_set(err, UK_E_IO, 0, "mail server: %s",
-                                               errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    curl_slist_free_all(rcpt);
-    curl_easy_cleanup(c);
+                                               errbuf[0] ? errbuf : curl->easy_strerror(rc));
+    curl->slist_free_all(rcpt);
+    curl->easy_cleanup(c);
     free(message);
     if (password)
         explicit_bzero(password, strlen(password));

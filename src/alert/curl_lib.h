@@ -1,0 +1,37 @@
+/* libcurl, loaded when an alert is first delivered rather than when upkeep starts.
+ *
+ * libcurl brings a dozen libraries (TLS, Kerberos, LDAP, SSH, RTMP …) whose start-up costs
+ * the daemon about 6 MiB of resident memory for as long as it runs, while only the short-lived
+ * processes that send alerts need any of it. So upkeep is not linked against libcurl: the
+ * first delivery dlopen()s it (the soname of Debian's libcurl4, the ABI its headers were
+ * compiled against) and takes the few functions below by name, the way systemd loads its
+ * optional libraries. */
+#ifndef UK_CURL_LIB_H
+#define UK_CURL_LIB_H
+
+#include <curl/curl.h>
+
+#include "core/error.h"
+
+typedef struct CurlLib {
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode code);
+    void (*easy_cleanup)(CURL *curl);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *string);
+    void (*slist_free_all)(struct curl_slist *list);
+    CURLU *(*url)(void);
+    CURLUcode (*url_set)(CURLU *url, CURLUPart part, const char *content, unsigned int flags);
+    CURLUcode (*url_get)(const CURLU *url, CURLUPart part, char **content, unsigned int flags);
+    void (*url_cleanup)(CURLU *url);
+    void (*free)(void *p);
+} CurlLib;
+
+/* The library, loaded and initialised on the first call (the table lives as long as the
+ * process). NULL with err set when libcurl cannot be loaded. Not thread-safe: deliveries
+ * run one at a time. */
+const CurlLib *curl_lib(UkError *err);
+
+#endif
