@@ -26,6 +26,7 @@ typedef struct SqliteBatch {
     double pages_per_unit; /* pages written per row (or step) in the last batch */
     int wal_frames;        /* log frames after our last commit (WAL hook) */
     int checkpointed_at;   /* log frames when our last checkpoint ran */
+    int unchecked_pages;   /* pages our batches wrote since a checkpoint was last started */
     double checkpoint_ms;  /* time spent checkpointing, in all */
     /* Checkpoints run on a thread of their own, with its own connection. */
     sqlite3 *checkpoint_db;
