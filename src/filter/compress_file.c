@@ -84,17 +84,18 @@ const char *compress_file_suffix(const char *kind)
     return strcmp(kind, "gzip") == 0 ? ".gz" : strcmp(kind, "zstd") == 0 ? ".zst" : "";
 }
 
-int compress_file(const char *src, const char *kind, UkError *err)
+int compress_file(int dirfd, const char *src, const char *kind, UkError *err)
 {
     char *dst = xasprintf("%s%s", src, compress_file_suffix(kind));
     char *tmp = xasprintf("%s.upkeep-tmp", dst);
-    int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, rc = -1;
+    int in = openat(dirfd, src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, rc = -1;
     struct stat st;
     if (in < 0 || fstat(in, &st) != 0) {
         uk_error_set(err, UK_E_IO, errno, "unable to read '%s'", src);
         goto out;
     }
-    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777);
+    out = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                 st.st_mode & 07777);
     if (out < 0) {
         uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno, "unable to create '%s'",
                      tmp);
@@ -113,15 +114,13 @@ int compress_file(const char *src, const char *kind, UkError *err)
     }
     close(out);
     out = -1;
-    if (rc == 0 && rename(tmp, dst) != 0)
+    if (rc == 0 && renameat(dirfd, tmp, dirfd, dst) != 0)
         rc = uk_error_set(err, UK_E_IO, errno, "unable to rename '%s'", tmp);
     if (rc == 0) {
-        char *dir = path_dirname(dst);
-        fsync_dir(dir, err);
-        free(dir);
-        unlink(src); /* only once the compressed copy is durable */
+        fsync(dirfd);
+        unlinkat(dirfd, src, 0); /* only once the compressed copy is durable */
     } else {
-        unlink(tmp);
+        unlinkat(dirfd, tmp, 0);
     }
 out:
     if (in >= 0)

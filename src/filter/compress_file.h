@@ -8,7 +8,8 @@
 
 /* ".gz" for gzip, ".zst" for zstd, "" otherwise. */
 const char *compress_file_suffix(const char *kind);
-/* Writes SRC + suffix durably, then removes SRC. KIND is "gzip" or "zstd". */
-int compress_file(const char *src, const char *kind, UkError *err);
+/* Writes SRC + suffix durably, then removes SRC; both are names in the folder open at DIRFD,
+ * never followed if they are symlinks. KIND is "gzip" or "zstd". */
+int compress_file(int dirfd, const char *src, const char *kind, UkError *err);
 
 #endif

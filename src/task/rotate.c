@@ -7,13 +7,17 @@
  * max_total. Same results as logrotate for the same settings (a test compares them).
  *
  * Every step is a rename, or a write to a temporary name that is synced and renamed: after a
- * crash each log is complete under its old or its new name. The rotated copies are found
+ * crash each log is complete under its old or its new name. Logs are found beneath the
+ * folder each pattern names before its first wildcard, resolved from that folder's
+ * descriptor without following a symlink (common/safe_path.c), and every step acts on names
+ * relative to the log's folder descriptor: a folder swapped for a symlink meanwhile leads
+ * nowhere. The rotated copies are found
  * from the files themselves; the state database only remembers when each log was last
  * rotated (for interval), and a log without that record is due. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +26,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/safe_path.h"
 #include "common/util.h"
 #include "filter/compress_file.h"
 #include "task/maintenance.h"
 
+/* The folder of the logs being rotated: its descriptor, and its path for messages. */
+typedef struct LogDir {
+    int fd;
+    const char *path;
+} LogDir;
+
 typedef struct Rotated {
-    char *path;
+    char *path;  /* name in the LogDir */
     long number; /* numbered naming: N of .N; dated: 0 */
     char *stamp; /* dated naming: the date part */
     bool compressed;
@@ -61,7 +72,7 @@ static void add_rotated(Rotated **out, size_t *n, char *path, long number, const
  * too): LOG.N, LOG.N.gz, LOG.N.zst while they continue. One missing number is passed over:
  * an interrupted shift leaves at most one gap, and older copies lie behind it. Newest
  * first. */
-static size_t probe_numbered(const char *log, Rotated **out)
+static size_t probe_numbered(const LogDir *d, const char *log, Rotated **out)
 {
     *out = NULL;
     size_t n = 0;
@@ -72,7 +83,7 @@ static size_t probe_numbered(const char *log, Rotated **out)
         for (size_t k = 0; k < 3 && !found; k++) {
             char *path = xasprintf("%s.%ld%s", log, number, suffixes[k]);
             struct stat st;
-            if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (fstatat(d->fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
                 add_rotated(out, &n, path, number, "", k > 0, &st);
                 found = true;
             } else {
@@ -85,16 +96,20 @@ static size_t probe_numbered(const char *log, Rotated **out)
 }
 
 /* The rotated copies of LOG, newest first. */
-static size_t list_rotated(const ConfigJob *job, const char *log, Rotated **out)
+static size_t list_rotated(const ConfigJob *job, const LogDir *ld, const char *log, Rotated **out)
 {
     if (numbered(job))
-        return probe_numbered(log, out);
+        return probe_numbered(ld, log, out);
     *out = NULL;
     size_t n = 0;
-    char *dir = path_dirname(log);
-    const char *base = strrchr(log, '/') ? strrchr(log, '/') + 1 : log;
+    const char *base = log;
     size_t base_len = strlen(base);
-    DIR *d = opendir(dir);
+    int fd = dup(ld->fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d && fd >= 0)
+        close(fd);
+    if (d)
+        rewinddir(d);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
         const char *name = e->d_name;
@@ -118,16 +133,12 @@ static size_t list_rotated(const ConfigJob *job, const char *log, Rotated **out)
         if (!left || *left || !tail[0])
             continue;
         struct stat st;
-        char *path = xasprintf("%s/%s", dir, name);
-        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(path);
+        if (fstatat(ld->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
-        }
-        add_rotated(out, &n, path, 0, tail, compressed, &st);
+        add_rotated(out, &n, xstrdup(name), 0, tail, compressed, &st);
     }
     if (d)
         closedir(d);
-    free(dir);
     /* Newest first: lowest number, or latest date string (date formats sort as dates). */
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0; j--) {
@@ -151,11 +162,12 @@ static void free_rotated(Rotated *r, size_t n)
     free(r);
 }
 
-static int copy_file(const char *from, const char *to, mode_t mode, UkError *err)
+static int copy_file(const LogDir *d, const char *from, const char *to, mode_t mode, UkError *err)
 {
     char *tmp = xasprintf("%s.upkeep-tmp", to);
-    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
-    if (in < 0 || (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0) {
+    int in = openat(d->fd, from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, rc = -1;
+    if (in < 0 || (out = openat(d->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                                mode)) < 0) {
         uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno, "unable to copy '%s'",
                      from);
         goto out;
@@ -168,11 +180,11 @@ static int copy_file(const char *from, const char *to, mode_t mode, UkError *err
     if (rc == 0 && fsync(out) != 0)
         rc = uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
                           "unable to write '%s'", tmp);
-    if (rc == 0 && rename(tmp, to) != 0)
+    if (rc == 0 && renameat(d->fd, tmp, d->fd, to) != 0)
         rc = uk_error_set(err, UK_E_IO, errno, "unable to rename '%s'", tmp);
 out:
     if (rc != 0)
-        unlink(tmp);
+        unlinkat(d->fd, tmp, 0);
     if (in >= 0)
         close(in);
     if (out >= 0)
@@ -182,7 +194,7 @@ out:
 }
 
 /* Removes rotated copies beyond keep, older than max_age, or beyond max_total. */
-static void trim(const ConfigJob *job, Rotated *r, size_t n, RotateResult *res)
+static void trim(const ConfigJob *job, const LogDir *d, Rotated *r, size_t n, RotateResult *res)
 {
     time_t now = time(NULL);
     uint64_t total = 0;
@@ -191,7 +203,7 @@ static void trim(const ConfigJob *job, Rotated *r, size_t n, RotateResult *res)
         bool beyond_keep = (long)i >= job->keep;
         bool too_old = job->max_age && r[i].mtime < now - (time_t)job->max_age;
         bool too_much = job->max_total && total > job->max_total && i > 0;
-        if ((beyond_keep || too_old || too_much) && unlink(r[i].path) == 0) {
+        if ((beyond_keep || too_old || too_much) && unlinkat(d->fd, r[i].path, 0) == 0) {
             res->files_removed++;
             res->bytes_removed += r[i].bytes;
             total -= r[i].bytes;
@@ -199,20 +211,21 @@ static void trim(const ConfigJob *job, Rotated *r, size_t n, RotateResult *res)
     }
 }
 
-static int rotate_one(const ConfigJob *job, const char *log, const struct stat *st,
+/* Rotates LOG, a name in the folder D. */
+static int rotate_one(const ConfigJob *job, const LogDir *d, const char *log, const struct stat *st,
                       RotateResult *res, UkError *err)
 {
     char *target = NULL;
     Rotated *r = NULL;
-    size_t n = list_rotated(job, log, &r);
+    size_t n = list_rotated(job, d, log, &r);
     int rc = -1;
     if (numbered(job)) {
         /* Shift the existing copies up, oldest first; each rename is atomic. */
         for (size_t i = n; i-- > 0;) {
             char *to = xasprintf("%s.%ld%s", log, r[i].number + 1,
                                  r[i].compressed ? strrchr(r[i].path, '.') : "");
-            if (rename(r[i].path, to) != 0) {
-                uk_error_set(err, UK_E_IO, errno, "unable to rename '%s'", r[i].path);
+            if (renameat(d->fd, r[i].path, d->fd, to) != 0) {
+                uk_error_set(err, UK_E_IO, errno, "unable to rename '%s/%s'", d->path, r[i].path);
                 free(to);
                 goto out;
             }
@@ -229,7 +242,9 @@ static int rotate_one(const ConfigJob *job, const char *log, const struct stat *
         strftime(stamp, sizeof stamp, job->date_format, &tm);
         target = xasprintf("%s%s", log, stamp);
         char *compressed = xasprintf("%s%s", target, compress_file_suffix(job->compress));
-        bool taken = path_exists(target) || path_exists(compressed);
+        struct stat seen;
+        bool taken = fstatat(d->fd, target, &seen, AT_SYMLINK_NOFOLLOW) == 0 ||
+                     fstatat(d->fd, compressed, &seen, AT_SYMLINK_NOFOLLOW) == 0;
         free(compressed);
         if (taken) { /* rotated already in this period (as logrotate, no second copy) */
             res->files_skipped++;
@@ -238,19 +253,26 @@ static int rotate_one(const ConfigJob *job, const char *log, const struct stat *
         }
     }
     if (strcmp(job->rotate_mode, "copytruncate") == 0) {
-        if (copy_file(log, target, st->st_mode & 07777, err) != 0 || truncate(log, 0) != 0) {
+        int fd = -1;
+        if (copy_file(d, log, target, st->st_mode & 07777, err) != 0 ||
+            (fd = openat(d->fd, log, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
+            ftruncate(fd, 0) != 0) {
             if (!err->code)
-                uk_error_set(err, UK_E_IO, errno, "unable to truncate '%s'", log);
+                uk_error_set(err, UK_E_IO, errno, "unable to truncate '%s/%s'", d->path, log);
+            if (fd >= 0)
+                close(fd);
             goto out;
         }
+        close(fd);
     } else {
-        if (rename(log, target) != 0) {
-            uk_error_set(err, UK_E_IO, errno, "unable to rename '%s'", log);
+        if (renameat(d->fd, log, d->fd, target) != 0) {
+            uk_error_set(err, UK_E_IO, errno, "unable to rename '%s/%s'", d->path, log);
             goto out;
         }
-        int fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
+        int fd = openat(d->fd, log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                        st->st_mode & 07777);
         if (fd < 0) {
-            uk_error_set(err, UK_E_IO, errno, "unable to create a new '%s'", log);
+            uk_error_set(err, UK_E_IO, errno, "unable to create a new '%s/%s'", d->path, log);
             goto out;
         }
         if (fchown(fd, st->st_uid, st->st_gid) != 0) {
@@ -263,7 +285,7 @@ static int rotate_one(const ConfigJob *job, const char *log, const struct stat *
     res->bytes_rotated += (uint64_t)st->st_size;
     /* The list, kept up to date instead of read again: the new copy comes first. */
     struct stat copy;
-    if (lstat(target, &copy) == 0) {
+    if (fstatat(d->fd, target, &copy, AT_SYMLINK_NOFOLLOW) == 0) {
         r = xrealloc(r, (n + 1) * sizeof *r);
         memmove(r + 1, r, n * sizeof *r);
         r[0] = (Rotated){.path = xstrdup(target),
@@ -277,17 +299,19 @@ static int rotate_one(const ConfigJob *job, const char *log, const struct stat *
     for (size_t i = job->delay_compress ? 1 : 0; compressing(job) && i < n && i < 2; i++) {
         if (r[i].compressed)
             continue;
-        if (compress_file(r[i].path, job->compress, err) != 0)
+        if (compress_file(d->fd, r[i].path, job->compress, err) != 0) {
+            uk_error_prefix(err, "'%s': ", d->path);
             goto out;
+        }
         res->files_compressed++;
         char *packed = xasprintf("%s%s", r[i].path, compress_file_suffix(job->compress));
         free(r[i].path);
         r[i].path = packed;
         r[i].compressed = true;
-        if (lstat(packed, &copy) == 0)
+        if (fstatat(d->fd, packed, &copy, AT_SYMLINK_NOFOLLOW) == 0)
             r[i].bytes = (uint64_t)copy.st_size;
     }
-    trim(job, r, n, res);
+    trim(job, d, r, n, res);
     rc = 0;
 out:
     free_rotated(r, n);
@@ -339,6 +363,136 @@ static const char *not_due(const ConfigJob *job, State *st, const char *log, uin
     return NULL;
 }
 
+/* One log a pattern found: its folder, open, and the folder's path; its name there. */
+typedef struct Found {
+    LogDir dir;
+    char *name;
+} Found;
+
+/* DIR/NAME, or NAME when DIR is "" (the current folder). Caller frees. */
+static char *join_name(const char *dir, const char *name)
+{
+    return *dir ? xasprintf("%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name) : xstrdup(name);
+}
+
+static bool has_wildcard(const char *s)
+{
+    return strpbrk(s, "*?[") != NULL;
+}
+
+static void add_found(Found **out, size_t *n, int fd, const char *dir, const char *name)
+{
+    int copy = dup(fd);
+    if (copy < 0)
+        return;
+    *out = xrealloc(*out, (*n + 1) * sizeof **out);
+    (*out)[(*n)++] = (Found){.dir = {.fd = copy, .path = xstrdup(dir)}, .name = xstrdup(name)};
+}
+
+/* Every regular file that components PARTS[k..n) match below the folder open at FD (known as
+ * DIR), as glob(3) would match them (a leading dot only explicitly), except that no symlink
+ * is followed on the way or at the end. */
+static void match(int fd, const char *dir, char **parts, size_t k, size_t n, Found **out,
+                  size_t *n_out)
+{
+    bool last = k + 1 == n;
+    if (!has_wildcard(parts[k])) {
+        struct stat st;
+        if (last) {
+            if (fstatat(fd, parts[k], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+                add_found(out, n_out, fd, dir, parts[k]);
+            return;
+        }
+        int sub = openat(fd, parts[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0) {
+            char *path = join_name(dir, parts[k]);
+            match(sub, path, parts, k + 1, n, out, n_out);
+            free(path);
+            close(sub);
+        }
+        return;
+    }
+    int listing = dup(fd);
+    DIR *d = listing >= 0 ? fdopendir(listing) : NULL;
+    if (!d) {
+        if (listing >= 0)
+            close(listing);
+        return;
+    }
+    rewinddir(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            fnmatch(parts[k], e->d_name, FNM_PERIOD) != 0)
+            continue;
+        struct stat st;
+        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (last && S_ISREG(st.st_mode)) {
+            add_found(out, n_out, fd, dir, e->d_name);
+        } else if (!last && S_ISDIR(st.st_mode)) {
+            int sub = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0) {
+                char *path = join_name(dir, e->d_name);
+                match(sub, path, parts, k + 1, n, out, n_out);
+                free(path);
+                close(sub);
+            }
+        }
+    }
+    closedir(d);
+}
+
+static int compare_found(const void *a, const void *b)
+{
+    const Found *x = a, *y = b;
+    int c = strcmp(x->dir.path, y->dir.path);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* The logs PATTERN (absolute) names, sorted. The folder before its first wildcard is the
+ * root everything else is resolved beneath. */
+static size_t find_logs(const char *pattern, Found **out)
+{
+    *out = NULL;
+    size_t n_out = 0, n_parts = 0;
+    char **parts = NULL;
+    char *copy = xstrdup(pattern), *save = NULL;
+    for (char *p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+        parts = xrealloc(parts, (n_parts + 1) * sizeof *parts);
+        parts[n_parts++] = p;
+    }
+    size_t literal = 0; /* folders before the first wildcard, and never the last part */
+    while (literal + 1 < n_parts && !has_wildcard(parts[literal]))
+        literal++;
+    /* As the pattern spells it ("/var/log/app", "logs"), and "" for "/" or ".". */
+    char *root_path = xstrdup("");
+    for (size_t i = 0; i < literal; i++) {
+        char *next = *root_path || pattern[0] == '/' ? xasprintf("%s/%s", root_path, parts[i])
+                                                     : xstrdup(parts[i]);
+        free(root_path);
+        root_path = next;
+    }
+    if (!*root_path && pattern[0] == '/') {
+        free(root_path);
+        root_path = xstrdup("/");
+    }
+    const char *why, *open_path = *root_path ? root_path : ".";
+    SafeRoot *root = n_parts ? safe_root_open(open_path, false, &why) : NULL;
+    int fd = root ? safe_open_dir(root, "", false) : -1;
+    if (fd >= 0) {
+        match(fd, root_path, parts, literal, n_parts, out, &n_out);
+        close(fd);
+    }
+    safe_root_close(root);
+    if (n_out > 1)
+        qsort(*out, n_out, sizeof **out, compare_found);
+    free(root_path);
+    free(parts);
+    free(copy);
+    return n_out;
+}
+
 int task_rotate(const ConfigJob *job, const char *config_dir, State *state, bool dry_run,
                 RotateResult *res, UkError *err)
 {
@@ -350,25 +504,27 @@ int task_rotate(const ConfigJob *job, const char *config_dir, State *state, bool
     int rc = 0;
     for (size_t p = 0; p < n_patterns && rc == 0; p++) {
         char *full = path_join(config_dir, patterns[p]);
-        glob_t g = {0};
-        int found = glob(full, 0, NULL, &g);
-        if (found != 0 && !job->missing_ok)
+        Found *logs = NULL;
+        size_t n_logs = find_logs(full, &logs);
+        if (n_logs == 0 && !job->missing_ok)
             rc = uk_error_set(err, UK_E_NOTFOUND, 0, "job '%s': no file matches '%s'", job->name,
                               full);
-        for (size_t i = 0; found == 0 && rc == 0 && i < g.gl_pathc; i++) {
-            const char *log = g.gl_pathv[i];
+        for (size_t i = 0; rc == 0 && i < n_logs; i++) {
+            const LogDir *d = &logs[i].dir;
+            char *log = join_name(d->path, logs[i].name);
             struct stat st;
-            if (lstat(log, &st) != 0 || !S_ISREG(st.st_mode))
+            if (fstatat(d->fd, logs[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                !S_ISREG(st.st_mode)) {
+                free(log);
                 continue; /* symlinks and folders are never rotated */
+            }
             res->files_seen++;
             const char *why = st.st_size == 0 && job->not_if_empty
                                   ? "empty"
                                   : not_due(job, state, log, (uint64_t)st.st_size);
             if (why) {
                 res->files_skipped++;
-                continue;
-            }
-            if (dry_run) {
+            } else if (dry_run) {
                 json_array_append_new(res->planned,
                                       json_pack("{s:s, s:I, s:s}", "path", log, "bytes",
                                                 (json_int_t)st.st_size, "why",
@@ -377,15 +533,21 @@ int task_rotate(const ConfigJob *job, const char *config_dir, State *state, bool
                                                     : "scheduled"));
                 res->files_rotated++;
                 res->bytes_rotated += (uint64_t)st.st_size;
-                continue;
+            } else {
+                uint64_t rotated_before = res->files_rotated;
+                rc = rotate_one(job, d, logs[i].name, &st, res, err);
+                UkError ignored = {0};
+                if (rc == 0 && res->files_rotated > rotated_before && state)
+                    state_rotation_set(state, log, time(NULL), &ignored);
             }
-            uint64_t rotated_before = res->files_rotated;
-            rc = rotate_one(job, log, &st, res, err);
-            UkError ignored = {0};
-            if (rc == 0 && res->files_rotated > rotated_before && state)
-                state_rotation_set(state, log, time(NULL), &ignored);
+            free(log);
         }
-        globfree(&g);
+        for (size_t i = 0; i < n_logs; i++) {
+            close(logs[i].dir.fd);
+            free((char *)logs[i].dir.path);
+            free(logs[i].name);
+        }
+        free(logs);
         free(full);
     }
     free_list(patterns, n_patterns);

@@ -105,6 +105,23 @@ expect_contains "$ERR" "no file matches"
 echo "missing_ok = yes" >> upkeep.conf
 expect_status 0 "$UPKEEP" run rot
 pass "size trigger, --dry-run, post_command, symlinks skipped, missing_ok"
+# Logs are found beneath the folder before the pattern's first wildcard, never through a
+# symlinked folder (one swapped in for a log folder would lead rotation anywhere).
+rm -rf logs outside-logs; mkdir -p logs/a outside-logs
+head -c 5000 /dev/zero > logs/a/app.log; head -c 5000 /dev/zero > outside-logs/app.log
+ln -s ../outside-logs logs/b
+cat > upkeep.conf <<'CONF'
+[upkeep]
+state = state/state.db
+[job rot]
+task = rotate
+files = logs/*/app.log
+compress = none
+CONF
+expect_status 0 "$UPKEEP" run rot
+[ -e logs/a/app.log.1 ] || fail "the log in a real folder was not rotated"
+[ ! -e outside-logs/app.log.1 ] && [ -s outside-logs/app.log ] || fail "a log was rotated through a symlinked folder"
+pass "rotation never follows a symlinked folder"
 
 # kill -9 at many points of a rotation: every line is still there, once.
 rm -rf up; mkdir up
