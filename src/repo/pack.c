@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "filter/compress.h"
 
 #define FRAME_RECORD 20
 #define ENTRY_RECORD 44
@@ -95,10 +96,77 @@ void pack_index_clear(PackIndex *idx)
     memset(idx, 0, sizeof *idx);
 }
 
-void pack_trailer_encode(size_t index_len, unsigned char out[PACK_TRAILER_BYTES])
+#define TRAILER_ENTRY 12
+
+void pack_trailer_encode(const PackIndex *idx, unsigned char **out, size_t *len)
 {
-    put_le(out, index_len, 8);
-    memcpy(out + 8, PACK_TRAILER_MAGIC, 8);
+    size_t body = 8 + idx->n_frames * FRAME_RECORD + idx->n_entries * TRAILER_ENTRY + 32;
+    size_t total = body + PACK_TRAILER_BYTES;
+    unsigned char *buf = xcalloc(1, total), *p = buf;
+    put_le(p, idx->n_frames, 4);
+    put_le(p + 4, idx->n_entries, 4);
+    p += 8;
+    for (size_t i = 0; i < idx->n_frames; i++, p += FRAME_RECORD) {
+        put_le(p, idx->frames[i].offset, 8);
+        put_le(p + 8, idx->frames[i].stored_len, 4);
+        put_le(p + 12, idx->frames[i].raw_len, 4);
+        p[16] = idx->frames[i].compression;
+    }
+    for (size_t i = 0; i < idx->n_entries; i++, p += TRAILER_ENTRY) {
+        put_le(p, idx->entries[i].frame, 4);
+        put_le(p + 4, idx->entries[i].offset, 4);
+        put_le(p + 8, idx->entries[i].length, 4);
+    }
+    SHA256(buf, (size_t)(p - buf), p);
+    p += 32;
+    put_le(p, body, 8);
+    memcpy(p + 8, PACK_TRAILER_MAGIC, 8);
+    *out = buf;
+    *len = total;
+}
+
+/* Decodes a trailer body (its hash checked) into IDX, hashes not yet filled in. */
+static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_end, PackIndex *idx,
+                          UkError *err)
+{
+    memset(idx, 0, sizeof *idx);
+    unsigned char check[32];
+    SHA256(buf, len - 32, check);
+    if (len < 8 + 32 || memcmp(check, buf + len - 32, 32) != 0)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer is damaged");
+    size_t n_frames = (size_t)get_le(buf, 4), n_entries = (size_t)get_le(buf + 4, 4);
+    if (8 + n_frames * FRAME_RECORD + n_entries * TRAILER_ENTRY + 32 != len)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer's lengths are inconsistent");
+    idx->frames = xcalloc(n_frames ? n_frames : 1, sizeof *idx->frames);
+    idx->entries = xcalloc(n_entries ? n_entries : 1, sizeof *idx->entries);
+    idx->n_frames = n_frames;
+    idx->n_entries = n_entries;
+    const unsigned char *p = buf + 8;
+    for (size_t i = 0; i < n_frames; i++, p += FRAME_RECORD) {
+        PackFrame *f = &idx->frames[i];
+        f->offset = get_le(p, 8);
+        f->stored_len = (uint32_t)get_le(p + 8, 4);
+        f->raw_len = (uint32_t)get_le(p + 12, 4);
+        f->compression = p[16];
+        if (f->offset < 8 || f->offset + f->stored_len > data_end || f->raw_len > (1u << 28)) {
+            pack_index_clear(idx);
+            return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer names frame %zu out of range",
+                                i);
+        }
+    }
+    for (size_t i = 0; i < n_entries; i++, p += TRAILER_ENTRY) {
+        PackEntry *e = &idx->entries[i];
+        e->frame = (uint32_t)get_le(p, 4);
+        e->offset = (uint32_t)get_le(p + 4, 4);
+        e->length = (uint32_t)get_le(p + 8, 4);
+        if (e->frame >= n_frames ||
+            (uint64_t)e->offset + e->length > idx->frames[e->frame].raw_len) {
+            pack_index_clear(idx);
+            return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer names chunk %zu out of range",
+                                i);
+        }
+    }
+    return 0;
 }
 
 int pack_read_trailer(Storage *s, const char *path, unsigned char **encoded, size_t *len,
@@ -111,27 +179,43 @@ int pack_read_trailer(Storage *s, const char *path, unsigned char **encoded, siz
     if (storage_size(s, path, &size, err) != 0)
         return -1;
     if (size < 8 + PACK_TRAILER_BYTES ||
-        storage_read_range(s, path, size - PACK_TRAILER_BYTES, PACK_TRAILER_BYTES, tail, err) != 0)
-        return uk_error_set(err, UK_E_NOTFOUND, 0, "pack '%s' carries no index", path);
-    uint64_t index_len = get_le(tail, 8);
-    if (memcmp(tail + 8, PACK_TRAILER_MAGIC, 8) != 0)
-        return uk_error_set(err, UK_E_NOTFOUND, 0, "pack '%s' carries no index", path);
-    if (index_len < 48 || index_len > size - 8 - PACK_TRAILER_BYTES)
-        return uk_error_set(err, UK_E_CORRUPT, 0, "pack '%s': its index trailer is damaged", path);
-    unsigned char *buf = xmalloc((size_t)index_len);
-    if (storage_read_range(s, path, size - PACK_TRAILER_BYTES - index_len, (size_t)index_len, buf,
-                           err) != 0) {
-        free(buf);
-        return -1;
+        storage_read_range(s, path, size - PACK_TRAILER_BYTES, PACK_TRAILER_BYTES, tail, err) !=
+            0 ||
+        memcmp(tail + 8, PACK_TRAILER_MAGIC, 8) != 0)
+        return uk_error_set(err, UK_E_NOTFOUND, 0, "pack '%s' carries no index layout", path);
+    uint64_t body = get_le(tail, 8);
+    if (body < 8 + 32 || body > size - 8 - PACK_TRAILER_BYTES)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "pack '%s': its trailer is damaged", path);
+    uint64_t data_end = size - PACK_TRAILER_BYTES - body;
+    unsigned char *buf = xmalloc((size_t)body);
+    PackIndex idx = {0};
+    unsigned char *stored = NULL, *raw = NULL;
+    int rc = -1;
+    if (storage_read_range(s, path, data_end, (size_t)body, buf, err) != 0)
+        goto out;
+    if (decode_trailer(buf, (size_t)body, data_end, &idx, err) != 0) {
+        uk_error_prefix(err, "pack '%s': ", path);
+        goto out;
     }
-    PackIndex check;
-    if (pack_index_decode(buf, (size_t)index_len, &check, err) != 0) {
-        free(buf);
-        uk_error_prefix(err, "pack '%s': the index it carries: ", path);
-        return -1;
+    /* The hashes, from the data itself: a frame that fails to decompress fails the rebuild. */
+    for (size_t f = 0; f < idx.n_frames; f++) {
+        const PackFrame *fr = &idx.frames[f];
+        stored = xrealloc(stored, fr->stored_len ? fr->stored_len : 1);
+        raw = xrealloc(raw, fr->raw_len ? fr->raw_len : 1);
+        if (storage_read_range(s, path, fr->offset, fr->stored_len, stored, err) != 0 ||
+            decompress_frame(fr->compression, stored, fr->stored_len, raw, fr->raw_len, err) != 0) {
+            uk_error_prefix(err, "pack '%s': frame %zu: ", path, f);
+            goto out;
+        }
+        for (size_t e = 0; e < idx.n_entries; e++)
+            if (idx.entries[e].frame == f)
+                SHA256(raw + idx.entries[e].offset, idx.entries[e].length, idx.entries[e].hash);
     }
-    pack_index_clear(&check);
-    *encoded = buf;
-    *len = (size_t)index_len;
-    return 0;
+    rc = pack_index_encode(&idx, encoded, len, err);
+out:
+    pack_index_clear(&idx);
+    free(stored);
+    free(raw);
+    free(buf);
+    return rc;
 }

@@ -12,9 +12,12 @@
 #include "repo/storage.h"
 
 #define PACK_MAGIC "UKPACK1\n"
-/* A pack ends with a copy of its own index, so a lost or damaged index object can be rebuilt
- * from the pack alone: frames, then the index bytes exactly as index/<id> holds them, then
- * their length (u64) and this magic. */
+/* A pack ends with the layout of its own index, so a lost or damaged index object can be
+ * rebuilt from the pack alone: after the frames, the frame table (20 bytes a frame, as in
+ * the index), each chunk's frame, offset and length (12 bytes; its hash is recomputed from
+ * the data on rebuilding, which is what keeps the trailer at a quarter of the index's
+ * size), the SHA-256 of those bytes, then their length (u64, the 32-byte hash included) and
+ * this magic. */
 #define PACK_TRAILER_MAGIC "UKPEND1\n"
 #define PACK_TRAILER_BYTES 16
 #define PACK_INDEX_MAGIC "UKIDX1\n\0"
@@ -46,12 +49,14 @@ int pack_index_encode(const PackIndex *idx, unsigned char **out, size_t *len, Uk
 int pack_index_decode(const unsigned char *buf, size_t len, PackIndex *out, UkError *err);
 void pack_index_clear(PackIndex *idx);
 
-/* Reads and checks the index a pack carries at its end (PATH is the pack's object name).
- * *encoded gets its bytes, as index/<id> would hold them; caller frees. UK_E_NOTFOUND when
- * the pack has none (packs written before trailers existed). */
+/* Rebuilds a pack's index from its trailer and data (PATH is the pack's object name): reads
+ * each frame, checks and decompresses it, and hashes every chunk. *encoded gets the index
+ * exactly as index/<id> holds it; caller frees. UK_E_NOTFOUND when the pack has no trailer
+ * (packs written before trailers existed). */
 int pack_read_trailer(Storage *s, const char *path, unsigned char **encoded, size_t *len,
                       UkError *err);
-/* The trailer that follows the index bytes in a pack (PACK_TRAILER_BYTES). */
-void pack_trailer_encode(size_t index_len, unsigned char out[PACK_TRAILER_BYTES]);
+/* The trailer for IDX, the pack's index: what a pack writer appends after the frames.
+ * Caller frees *out. */
+void pack_trailer_encode(const PackIndex *idx, unsigned char **out, size_t *len);
 
 #endif

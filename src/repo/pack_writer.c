@@ -55,14 +55,15 @@ int pack_writer_flush(PackWriter *w, UkError *err)
         return 0;
     StorageWrite *pack = w->pack;
     w->pack = NULL;
-    unsigned char *data = NULL, trailer[PACK_TRAILER_BYTES];
-    size_t len = 0;
+    unsigned char *data = NULL, *trailer = NULL;
+    size_t len = 0, trailer_len = 0;
     pack_index_encode(&w->index, &data, &len, err);
-    pack_trailer_encode(len, trailer);
+    pack_trailer_encode(&w->index, &trailer, &trailer_len);
     pack_index_clear(&w->index);
     w->frames_cap = w->entries_cap = 0;
-    if (storage_write(pack, data, len, err) != 0 ||
-        storage_write(pack, trailer, sizeof trailer, err) != 0) {
+    int written = storage_write(pack, trailer, trailer_len, err);
+    free(trailer);
+    if (written != 0) {
         storage_write_abort(pack);
         free(data);
         return -1;
@@ -76,7 +77,7 @@ int pack_writer_flush(PackWriter *w, UkError *err)
     snprintf(f->name, sizeof f->name, "%s", w->name);
     f->index = data;
     f->len = len;
-    w->bytes += 2 * len + sizeof trailer; /* in the pack and as its own object */
+    w->bytes += len + trailer_len; /* the index object, and the layout the pack carries */
     return 0;
 }
 
