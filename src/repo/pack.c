@@ -24,6 +24,23 @@ static uint64_t get_le(const unsigned char *p, int bytes)
     return v;
 }
 
+/* A frame record, as both the index and a pack's trailer write it. */
+static void put_frame(unsigned char *p, const PackFrame *f)
+{
+    put_le(p, f->offset, 8);
+    put_le(p + 8, f->stored_len, 4);
+    put_le(p + 12, f->raw_len, 4);
+    p[16] = f->compression;
+}
+
+static void get_frame(const unsigned char *p, PackFrame *f)
+{
+    f->offset = get_le(p, 8);
+    f->stored_len = (uint32_t)get_le(p + 8, 4);
+    f->raw_len = (uint32_t)get_le(p + 12, 4);
+    f->compression = p[16];
+}
+
 int pack_index_encode(const PackIndex *idx, unsigned char **out, size_t *len, UkError *err)
 {
     (void)err;
@@ -33,12 +50,8 @@ int pack_index_encode(const PackIndex *idx, unsigned char **out, size_t *len, Uk
     put_le(p + 8, idx->n_frames, 4);
     put_le(p + 12, idx->n_entries, 4);
     p += 16;
-    for (size_t i = 0; i < idx->n_frames; i++, p += FRAME_RECORD) {
-        put_le(p, idx->frames[i].offset, 8);
-        put_le(p + 8, idx->frames[i].stored_len, 4);
-        put_le(p + 12, idx->frames[i].raw_len, 4);
-        p[16] = idx->frames[i].compression;
-    }
+    for (size_t i = 0; i < idx->n_frames; i++, p += FRAME_RECORD)
+        put_frame(p, &idx->frames[i]);
     for (size_t i = 0; i < idx->n_entries; i++, p += ENTRY_RECORD) {
         memcpy(p, idx->entries[i].hash, 32);
         put_le(p + 32, idx->entries[i].frame, 4);
@@ -68,12 +81,8 @@ int pack_index_decode(const unsigned char *buf, size_t len, PackIndex *idx, UkEr
     idx->n_frames = n_frames;
     idx->n_entries = n_entries;
     const unsigned char *p = buf + 16;
-    for (size_t i = 0; i < n_frames; i++, p += FRAME_RECORD) {
-        idx->frames[i].offset = get_le(p, 8);
-        idx->frames[i].stored_len = (uint32_t)get_le(p + 8, 4);
-        idx->frames[i].raw_len = (uint32_t)get_le(p + 12, 4);
-        idx->frames[i].compression = p[16];
-    }
+    for (size_t i = 0; i < n_frames; i++, p += FRAME_RECORD)
+        get_frame(p, &idx->frames[i]);
     for (size_t i = 0; i < n_entries; i++, p += ENTRY_RECORD) {
         memcpy(idx->entries[i].hash, p, 32);
         idx->entries[i].frame = (uint32_t)get_le(p + 32, 4);
@@ -106,12 +115,8 @@ void pack_trailer_encode(const PackIndex *idx, unsigned char **out, size_t *len)
     put_le(p, idx->n_frames, 4);
     put_le(p + 4, idx->n_entries, 4);
     p += 8;
-    for (size_t i = 0; i < idx->n_frames; i++, p += FRAME_RECORD) {
-        put_le(p, idx->frames[i].offset, 8);
-        put_le(p + 8, idx->frames[i].stored_len, 4);
-        put_le(p + 12, idx->frames[i].raw_len, 4);
-        p[16] = idx->frames[i].compression;
-    }
+    for (size_t i = 0; i < idx->n_frames; i++, p += FRAME_RECORD)
+        put_frame(p, &idx->frames[i]);
     for (size_t i = 0; i < idx->n_entries; i++, p += TRAILER_ENTRY) {
         put_le(p, idx->entries[i].frame, 4);
         put_le(p + 4, idx->entries[i].offset, 4);
@@ -144,10 +149,7 @@ static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_en
     const unsigned char *p = buf + 8;
     for (size_t i = 0; i < n_frames; i++, p += FRAME_RECORD) {
         PackFrame *f = &idx->frames[i];
-        f->offset = get_le(p, 8);
-        f->stored_len = (uint32_t)get_le(p + 8, 4);
-        f->raw_len = (uint32_t)get_le(p + 12, 4);
-        f->compression = p[16];
+        get_frame(p, f);
         if (f->offset < 8 || f->offset + f->stored_len > data_end || f->raw_len > (1u << 28)) {
             pack_index_clear(idx);
             return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer names frame %zu out of range",
