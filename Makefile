@@ -42,6 +42,7 @@ fuzz: test-deps
 bench: test-deps build
 	bench/run.sh $(BUILD)
 	bench/maintenance.sh $(BUILD)
+	bench/shapes.sh $(BUILD)
 	bench/daemon.sh $(BUILD)
 	bench/files.sh $(BUILD)
 
