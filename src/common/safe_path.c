@@ -207,9 +207,15 @@ int safe_open_dir(const SafeRoot *root, const char *rel, bool create)
             .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
             .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
-        long fd = syscall(SYS_openat2, root->fd, rel, &how, sizeof how);
-        if (fd >= 0 || errno != ENOSYS)
-            return (int)fd;
+        /* EAGAIN: a rename elsewhere raced the lookup; the kernel asks for a retry, and
+         * after a few the walk below decides just as safely. */
+        for (int attempt = 0; attempt < 4; attempt++) {
+            long fd = syscall(SYS_openat2, root->fd, rel, &how, sizeof how);
+            if (fd >= 0 || (errno != ENOSYS && errno != EAGAIN))
+                return (int)fd;
+            if (errno == ENOSYS)
+                break;
+        }
     }
     char *copy = xstrdup(rel);
     int fd = openat(root->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
