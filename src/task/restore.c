@@ -280,9 +280,14 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
     /* The file that is replaced lends its owner, group and mode, so the application can
      * open the restored database as it opened the old one. */
     struct stat old;
-    if ((req->force || req->in_place) && stat(req->to_path, &old) == 0 &&
-        (fchown(fd, old.st_uid, old.st_gid) != 0 || fchmod(fd, old.st_mode & 07777) != 0)) {
-        uk_error_set(err, UK_E_IO, errno, "unable to give '%s' the owner and mode of '%s'", tmp,
+    bool replacing = (req->force || req->in_place) && stat(req->to_path, &old) == 0;
+    if (replacing && fchown(fd, old.st_uid, old.st_gid) != 0 && errno != EPERM) {
+        uk_error_set(err, UK_E_IO, errno, "unable to give '%s' the owner of '%s'", tmp,
+                     req->to_path);
+        goto out;
+    } /* EPERM: only root gives files away; a user's restore stays the user's */
+    if (replacing && fchmod(fd, old.st_mode & 07777) != 0) {
+        uk_error_set(err, UK_E_IO, errno, "unable to give '%s' the mode of '%s'", tmp,
                      req->to_path);
         goto out;
     }
