@@ -124,9 +124,11 @@ void safe_root_close(SafeRoot *root)
     free(root);
 }
 
-const char *safe_root_real(const SafeRoot *root)
+#define REASON_DOTDOT "path contains '..'"
+
+bool safe_is_doubtful(const char *reason)
 {
-    return root->real;
+    return reason && strcmp(reason, REASON_DOTDOT) == 0;
 }
 
 char *safe_relative(const SafeRoot *root, const char *name, const char **reason)
@@ -138,7 +140,7 @@ char *safe_relative(const SafeRoot *root, const char *name, const char **reason)
     }
     char *norm = normalise(name);
     if (!norm) {
-        *reason = "path contains '..'";
+        *reason = REASON_DOTDOT;
         return NULL;
     }
     char *rel = NULL;

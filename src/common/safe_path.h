@@ -21,14 +21,17 @@ typedef struct SafeRoot SafeRoot;
  * missing). NULL when it cannot; *why (static text) says why. */
 SafeRoot *safe_root_open(const char *root, bool create, const char **why);
 void safe_root_close(SafeRoot *root);
-/* The root's real path (symlinks resolved when it was opened); lent while root lives. */
-const char *safe_root_real(const SafeRoot *root);
 
 /* A name as an application stores it ("a/x.pdf", "./a//x.pdf", "/srv/app/uploads/a/x.pdf",
  * or the same through a symlinked alias of the root) as the normalised path below the root
  * ("a/x.pdf"). NULL when it is empty, contains "..", or is absolute outside the root; then
  * *reason (static text) says which. Caller frees. */
 char *safe_relative(const SafeRoot *root, const char *name, const char **reason);
+
+/* Was a name refused only for its ".." ("a/../x.pdf")? Such a name may still name a file
+ * inside the root, so whoever matches names against files keeps every file with its last
+ * component: when in doubt, keep. */
+bool safe_is_doubtful(const char *reason);
 
 /* Opens the folder REL (normalised, relative to the root; "" is the root itself) beneath the
  * root without following any symlink; with create, missing folders are made 0755 on the way.

@@ -171,11 +171,14 @@ static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_en
     return 0;
 }
 
-int pack_read_trailer(Storage *s, const char *path, unsigned char **encoded, size_t *len,
-                      UkError *err)
+int pack_read_trailer(Storage *s, const char *path, PackIndex *idx, unsigned char **encoded,
+                      size_t *len, UkError *err)
 {
-    *encoded = NULL;
-    *len = 0;
+    memset(idx, 0, sizeof *idx);
+    if (encoded) {
+        *encoded = NULL;
+        *len = 0;
+    }
     uint64_t size = 0;
     unsigned char tail[PACK_TRAILER_BYTES];
     if (storage_size(s, path, &size, err) != 0)
@@ -190,18 +193,17 @@ int pack_read_trailer(Storage *s, const char *path, unsigned char **encoded, siz
         return uk_error_set(err, UK_E_CORRUPT, 0, "pack '%s': its trailer is damaged", path);
     uint64_t data_end = size - PACK_TRAILER_BYTES - body;
     unsigned char *buf = xmalloc((size_t)body);
-    PackIndex idx = {0};
     unsigned char *stored = NULL, *raw = NULL;
     int rc = -1;
     if (storage_read_range(s, path, data_end, (size_t)body, buf, err) != 0)
         goto out;
-    if (decode_trailer(buf, (size_t)body, data_end, &idx, err) != 0) {
+    if (decode_trailer(buf, (size_t)body, data_end, idx, err) != 0) {
         uk_error_prefix(err, "pack '%s': ", path);
         goto out;
     }
     /* The hashes, from the data itself: a frame that fails to decompress fails the rebuild. */
-    for (size_t f = 0; f < idx.n_frames; f++) {
-        const PackFrame *fr = &idx.frames[f];
+    for (size_t f = 0; f < idx->n_frames; f++) {
+        const PackFrame *fr = &idx->frames[f];
         stored = xrealloc(stored, fr->stored_len ? fr->stored_len : 1);
         raw = xrealloc(raw, fr->raw_len ? fr->raw_len : 1);
         if (storage_read_range(s, path, fr->offset, fr->stored_len, stored, err) != 0 ||
@@ -209,13 +211,14 @@ int pack_read_trailer(Storage *s, const char *path, unsigned char **encoded, siz
             uk_error_prefix(err, "pack '%s': frame %zu: ", path, f);
             goto out;
         }
-        for (size_t e = 0; e < idx.n_entries; e++)
-            if (idx.entries[e].frame == f)
-                SHA256(raw + idx.entries[e].offset, idx.entries[e].length, idx.entries[e].hash);
+        for (size_t e = 0; e < idx->n_entries; e++)
+            if (idx->entries[e].frame == f)
+                SHA256(raw + idx->entries[e].offset, idx->entries[e].length, idx->entries[e].hash);
     }
-    rc = pack_index_encode(&idx, encoded, len, err);
+    rc = encoded ? pack_index_encode(idx, encoded, len, err) : 0;
 out:
-    pack_index_clear(&idx);
+    if (rc != 0)
+        pack_index_clear(idx);
     free(stored);
     free(raw);
     free(buf);

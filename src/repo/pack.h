@@ -50,11 +50,12 @@ int pack_index_decode(const unsigned char *buf, size_t len, PackIndex *out, UkEr
 void pack_index_clear(PackIndex *idx);
 
 /* Rebuilds a pack's index from its trailer and data (PATH is the pack's object name): reads
- * each frame, checks and decompresses it, and hashes every chunk. *encoded gets the index
- * exactly as index/<id> holds it; caller frees. UK_E_NOTFOUND when the pack has no trailer
- * (packs written before trailers existed). */
-int pack_read_trailer(Storage *s, const char *path, unsigned char **encoded, size_t *len,
-                      UkError *err);
+ * each frame, checks and decompresses it, and hashes every chunk, into *idx (clear it with
+ * pack_index_clear). With ENCODED, *encoded also gets the index exactly as index/<id> holds
+ * it; caller frees. UK_E_NOTFOUND when the pack has no trailer (packs written before
+ * trailers existed). */
+int pack_read_trailer(Storage *s, const char *path, PackIndex *idx, unsigned char **encoded,
+                      size_t *len, UkError *err);
 /* The trailer for IDX, the pack's index: what a pack writer appends after the frames.
  * Caller frees *out. */
 void pack_trailer_encode(const PackIndex *idx, unsigned char **out, size_t *len);

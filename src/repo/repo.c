@@ -153,11 +153,9 @@ int repo_load_index(Repo *r, UkError *err)
             /* One bad index must not stop every read: use the copy its pack carries, or go
              * on without it (a backup that needs its chunks then says which are missing). */
             char *pack = repo_pack_path(names[i]);
-            free(data);
-            data = NULL;
             UkError trailer_err = {0};
-            ok = pack_read_trailer(r->storage, pack, &data, &len, &trailer_err) == 0 &&
-                 pack_index_decode(data, len, &loaded[n_loaded], &trailer_err) == 0;
+            ok = pack_read_trailer(r->storage, pack, &loaded[n_loaded], NULL, NULL, &trailer_err) ==
+                 0;
             free(pack);
             if (!ok) {
                 r->unreadable_indexes++;
@@ -446,8 +444,8 @@ static bool rebuild_from_trailer(Repo *r, GcPack *p)
 {
     char *path = repo_pack_path(p->name);
     UkError err = {0};
-    bool ok = pack_read_trailer(r->storage, path, &p->encoded, &p->encoded_len, &err) == 0 &&
-              pack_index_decode(p->encoded, p->encoded_len, &p->index, &err) == 0;
+    bool ok =
+        pack_read_trailer(r->storage, path, &p->index, &p->encoded, &p->encoded_len, &err) == 0;
     free(path);
     if (ok)
         p->have_index = p->write_index = true;

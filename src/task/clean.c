@@ -83,7 +83,7 @@ static int load_references(Cleaner *c, UkError *err)
                 c->referenced = xrealloc(c->referenced, cap * sizeof *c->referenced);
             }
             c->referenced[c->n_referenced++] = rel;
-        } else if (v && strcmp(why, "path contains '..'") == 0) {
+        } else if (v && safe_is_doubtful(why)) {
             /* "a/../x.pdf" may well name x.pdf: keep every file of that name. */
             const char *slash = strrchr(v, '/');
             if (c->n_doubtful == doubt_cap) {

@@ -95,7 +95,7 @@ static void add_staying(FileRefs *refs, const char *name, size_t *doubt_cap)
         free(rel);
         return;
     }
-    if (strcmp(why, "path contains '..'") != 0)
+    if (!safe_is_doubtful(why))
         return; /* empty, or absolute outside the root: names nothing in it */
     if (refs->n_doubtful == *doubt_cap) {
         *doubt_cap = *doubt_cap ? 2 * *doubt_cap : 16;
