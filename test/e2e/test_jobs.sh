@@ -34,7 +34,16 @@ expect_status 0 env UPKEEP_TEST_ENV=production "$UPKEEP" run --all
 pass "require_env skips and records the skip"
 # A run killed with -9 is shown as interrupted, not as running forever.
 "$GENDB" app.db --size-mb 40 >/dev/null
-interrupt KILL 0.2 env UPKEEP_TEST_ENV=production "$UPKEEP" -q run nightly
+# Killed once the run is recorded as running (a fixed delay lost that race on a loaded
+# machine under ASan: the process died before it had recorded anything).
+env UPKEEP_TEST_ENV=production "$UPKEEP" -q run nightly >/dev/null 2>&1 &
+victim=$!
+for _ in $(seq 1 2000); do
+    [ "$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE result = 'running'" 2>/dev/null)" = 1 ] && break
+    sleep 0.01
+done
+kill -KILL "$victim" 2>/dev/null || true
+wait "$victim" 2>/dev/null || true
 expect_status 0 "$UPKEEP" history nightly --limit 1 --json
 expect_contains "$OUT" '"result": "interrupted"'
 pass "a killed run shows as interrupted"
