@@ -34,7 +34,7 @@ test-sanitize: test-deps $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 		meson test -C $(ASAN_BUILD) --print-errorlogs
 
-# libFuzzer targets (config, cron, manifest, pack index), FUZZ_SECONDS each; docs/fuzzing.md.
+# libFuzzer targets (config, cron, manifest, pack index and trailer), FUZZ_SECONDS each; docs/fuzzing.md.
 FUZZ_SECONDS ?= 60
 fuzz: test-deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -11,11 +11,13 @@ if [ ! -f "$build/build.ninja" ]; then
     CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
         -Dbuildtype=debugoptimized -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 fi
-ninja -C "$build" test/fuzz/fuzz_config test/fuzz/fuzz_cron test/fuzz/fuzz_manifest \
-    test/fuzz/fuzz_pack_index >"$build/ninja.log" 2>&1 || { cat "$build/ninja.log"; exit 1; }
+targets="config cron manifest pack_index pack_trailer"
+# shellcheck disable=SC2046 # one argument per target
+ninja -C "$build" $(for t in $targets; do echo "test/fuzz/fuzz_$t"; done) >"$build/ninja.log" 2>&1 ||
+    { cat "$build/ninja.log"; exit 1; }
 mkdir -p "$build/findings"
 status=0
-for target in config cron manifest pack_index; do
+for target in $targets; do
     work="$build/corpus/$target"
     rm -rf "$work" && mkdir -p "$work" && cp test/fuzz/corpus/$target/* "$work/"
     if UBSAN_OPTIONS=halt_on_error=1 "$build/test/fuzz/fuzz_$target" "$work" \

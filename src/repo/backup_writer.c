@@ -3,12 +3,12 @@
  * session's set of new chunks and all storage writes, belongs to the calling thread. */
 #include "repo/backup_writer.h"
 
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/crypto.h"
 #include "common/util.h"
 #include "filter/compress.h"
 #include "repo/pack_writer.h"
@@ -69,7 +69,7 @@ struct BackupWriter {
 
 static void hash_chunk(const void *data, size_t len, unsigned char out[32])
 {
-    SHA256(data, len, out);
+    crypto_sha256(data, len, out);
 }
 
 static void process_batch(BackupWriter *w, Batch *b, Compressor *comp)

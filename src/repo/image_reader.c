@@ -1,9 +1,9 @@
 #include "repo/image_reader.h"
 
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
 #include "common/util.h"
 #include "filter/compress.h"
 #include "repo/repo_int.h"
@@ -116,7 +116,7 @@ int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, U
         return -1;
     }
     unsigned char actual[32];
-    SHA256(frame->data + loc->offset, loc->length, actual);
+    crypto_sha256(frame->data + loc->offset, loc->length, actual);
     if (memcmp(actual, hash, 32) != 0) {
         hex_encode(hash, 32, hex);
         return uk_error_set(err, UK_E_CORRUPT, 0,

@@ -3,11 +3,10 @@
 #include "repo/manifest.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
 #include "common/util.h"
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -23,11 +22,7 @@ static uint32_t get_u32(const unsigned char *p)
 
 void manifest_image_hash(const unsigned char *hashes, uint64_t count, unsigned char out[32])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, hashes, (size_t)count * 32);
-    EVP_DigestFinal_ex(ctx, out, NULL);
-    EVP_MD_CTX_free(ctx);
+    crypto_sha256(hashes, (size_t)count * 32, out);
 }
 
 int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError *err)
@@ -68,7 +63,7 @@ int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError
     if (hashes_len)
         memcpy(p, m->hashes, hashes_len);
     p += hashes_len;
-    SHA256(buf, (size_t)(p - buf), p);
+    crypto_sha256(buf, (size_t)(p - buf), p);
     free(json);
     *out = buf;
     *len = total;
@@ -95,7 +90,7 @@ static int decode(const unsigned char *buf, size_t len, bool header_only, bool w
         return uk_error_set(err, UK_E_FORMAT, 0, "not an upkeep manifest (bad magic)");
     if (!header_only) {
         unsigned char check[32];
-        SHA256(buf, len - 32, check);
+        crypto_sha256(buf, len - 32, check);
         if (memcmp(check, buf + len - 32, 32) != 0)
             return uk_error_set(err, UK_E_CORRUPT, 0, "manifest checksum mismatch");
     }

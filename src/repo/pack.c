@@ -1,9 +1,9 @@
 #include "repo/pack.h"
 
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
 #include "common/util.h"
 #include "filter/compress.h"
 
@@ -58,7 +58,7 @@ int pack_index_encode(const PackIndex *idx, unsigned char **out, size_t *len, Uk
         put_le(p + 36, idx->entries[i].offset, 4);
         put_le(p + 40, idx->entries[i].length, 4);
     }
-    SHA256(buf, (size_t)(p - buf), p);
+    crypto_sha256(buf, (size_t)(p - buf), p);
     *out = buf;
     *len = total;
     return 0;
@@ -70,7 +70,7 @@ int pack_index_decode(const unsigned char *buf, size_t len, PackIndex *idx, UkEr
     if (len < 16 + 32 || memcmp(buf, PACK_INDEX_MAGIC, 8) != 0)
         return uk_error_set(err, UK_E_FORMAT, 0, "not an upkeep pack index (bad magic)");
     unsigned char check[32];
-    SHA256(buf, len - 32, check);
+    crypto_sha256(buf, len - 32, check);
     if (memcmp(check, buf + len - 32, 32) != 0)
         return uk_error_set(err, UK_E_CORRUPT, 0, "pack index checksum mismatch");
     size_t n_frames = (size_t)get_le(buf + 8, 4), n_entries = (size_t)get_le(buf + 12, 4);
@@ -122,7 +122,7 @@ void pack_trailer_encode(const PackIndex *idx, unsigned char **out, size_t *len)
         put_le(p + 4, idx->entries[i].offset, 4);
         put_le(p + 8, idx->entries[i].length, 4);
     }
-    SHA256(buf, (size_t)(p - buf), p);
+    crypto_sha256(buf, (size_t)(p - buf), p);
     p += 32;
     put_le(p, body, 8);
     memcpy(p + 8, PACK_TRAILER_MAGIC, 8);
@@ -136,7 +136,7 @@ static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_en
 {
     memset(idx, 0, sizeof *idx);
     unsigned char check[32];
-    SHA256(buf, len - 32, check);
+    crypto_sha256(buf, len - 32, check);
     if (len < 8 + 32 || memcmp(check, buf + len - 32, 32) != 0)
         return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer is damaged");
     size_t n_frames = (size_t)get_le(buf, 4), n_entries = (size_t)get_le(buf + 4, 4);
@@ -150,7 +150,8 @@ static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_en
     for (size_t i = 0; i < n_frames; i++, p += FRAME_RECORD) {
         PackFrame *f = &idx->frames[i];
         get_frame(p, f);
-        if (f->offset < 8 || f->offset + f->stored_len > data_end || f->raw_len > (1u << 28)) {
+        if (f->offset < 8 || f->offset > data_end || f->stored_len > data_end - f->offset ||
+            f->raw_len > (1u << 28)) {
             pack_index_clear(idx);
             return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer names frame %zu out of range",
                                 i);
@@ -213,7 +214,8 @@ int pack_read_trailer(Storage *s, const char *path, PackIndex *idx, unsigned cha
         }
         for (size_t e = 0; e < idx->n_entries; e++)
             if (idx->entries[e].frame == f)
-                SHA256(raw + idx->entries[e].offset, idx->entries[e].length, idx->entries[e].hash);
+                crypto_sha256(raw + idx->entries[e].offset, idx->entries[e].length,
+                              idx->entries[e].hash);
     }
     rc = encoded ? pack_index_encode(idx, encoded, len, err) : 0;
 out:

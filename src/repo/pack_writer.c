@@ -1,9 +1,10 @@
 #include "repo/pack_writer.h"
 
-#include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
 #include "common/util.h"
 #include "repo/repo_int.h"
 
@@ -35,7 +36,8 @@ PackWriter *pack_writer_new(Storage *storage)
 static int pack_begin(PackWriter *w, UkError *err)
 {
     unsigned char id[16];
-    RAND_bytes(id, sizeof id);
+    if (crypto_random(id, sizeof id, err) != 0)
+        return -1;
     hex_encode(id, sizeof id, w->name);
     char *path = repo_pack_path(w->name);
     w->pack = storage_write_begin(w->storage, path, err);

@@ -6,14 +6,13 @@
 #include "repo/repo_int.h"
 
 #include <jansson.h>
-#include <openssl/sha.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/crypto.h"
 #include "common/util.h"
 #include "core/log.h"
 #include "filter/compress.h"
@@ -40,7 +39,8 @@ static int check_or_create_marker(Repo *r, bool create, UkError *err)
                                 r->name, storage_location(r->storage));
         unsigned char id[16];
         char id_hex[33];
-        RAND_bytes(id, sizeof id);
+        if (crypto_random(id, sizeof id, err) != 0)
+            return -1;
         hex_encode(id, sizeof id, id_hex);
         char *marker = xasprintf("{\"format\":\"upkeep-repository\",\"version\":%d,"
                                  "\"id\":\"%s\",\"chunk_hash\":\"sha256\"}\n",
@@ -74,6 +74,8 @@ static int check_or_create_marker(Repo *r, bool create, UkError *err)
 int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err)
 {
     *out = NULL;
+    if (crypto_load(err) != 0) /* every chunk is named by its hash */
+        return -1;
     struct stat st;
     if (!opts->create && stat(opts->location, &st) != 0)
         return uk_error_set(err, UK_E_NOTFOUND, 0,
@@ -403,7 +405,7 @@ static int repack_pack(Repacker *rp, const char *name, const PackIndex *pi, cons
                 !chunk_index_add(rp->copied, pe->hash, NULL))
                 continue;
             unsigned char check[32];
-            SHA256(rp->frame + pe->offset, pe->length, check);
+            crypto_sha256(rp->frame + pe->offset, pe->length, check);
             if (memcmp(check, pe->hash, 32) != 0) {
                 rc = uk_error_set(err, UK_E_CORRUPT, 0,
                                   "pack '%s' holds a corrupt chunk; not repacking it", name);

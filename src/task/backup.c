@@ -1,10 +1,11 @@
 /* The backup task: snapshot the database through its driver straight into a BackupWriter,
  * publish the manifest, then record the backup in the catalogue. */
-#include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/crypto.h"
 #include "common/progress.h"
 #include "common/util.h"
 #include "db/db.h"
@@ -49,7 +50,7 @@ int task_open_repo(const ConfigRepository *cfg, bool create, Repo **out, UkError
 }
 
 /* Ids sort by time (to the millisecond) and stay unique: "20261125T030000.123Z-1a2b3c". */
-static void new_backup_id(time_t *now, char *out, size_t len)
+static int new_backup_id(time_t *now, char *out, size_t len, UkError *err)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -59,10 +60,12 @@ static void new_backup_id(time_t *now, char *out, size_t len)
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
     unsigned char rnd[3];
-    RAND_bytes(rnd, sizeof rnd);
+    if (crypto_random(rnd, sizeof rnd, err) != 0)
+        return -1;
     char hex[7];
     hex_encode(rnd, sizeof rnd, hex);
     snprintf(out, len, "%s.%03ldZ-%s", stamp, ts.tv_nsec / 1000000, hex);
+    return 0;
 }
 
 int task_sync_catalogue(State *st, Repo *repo, UkError *err)
@@ -119,7 +122,8 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
         .ctx = &sink_state, .begin = sink_begin, .chunk = sink_chunk, .progress = sink_progress};
     SnapshotInfo info;
     Manifest *m = &res->manifest;
-    new_backup_id(&m->time, m->id, sizeof m->id);
+    if (new_backup_id(&m->time, m->id, sizeof m->id, err) != 0)
+        goto out;
     snprintf(m->database, sizeof m->database, "%s", req->database->name);
     snprintf(m->job, sizeof m->job, "%s", req->job ? req->job : "");
     snprintf(m->driver, sizeof m->driver, "%s", req->database->driver);

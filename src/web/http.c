@@ -5,12 +5,12 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/crypto.h"
 #include "common/util.h"
 #include "core/log.h"
 #include "health/health.h"
@@ -178,7 +178,7 @@ static bool authorized(struct MHD_Connection *conn, const char *token)
         return false;
     const char *given = header + 7;
     size_t n = strlen(token);
-    return strlen(given) == n && CRYPTO_memcmp(given, token, n) == 0;
+    return strlen(given) == n && crypto_equal(given, token, n);
 }
 
 /* The report as JSON text; /health/db lists only whether each database answers. */

@@ -216,3 +216,20 @@ waited=$(echo "$(date +%s.%N) - $t0" | bc)
 expect_contains "$ERR" "waiting for database-app"
 wait "$holder"
 pass "VACUUM waits for the other jobs on its database"
+
+# The daemon itself never loads libcrypto or libcurl (about 7 MiB resident between them): the
+# runs it forks load what they need, and a backup run (hashes) still succeeds.
+conf "[repository local]
+url = file://backups
+[job snap]
+task = backup
+database = app
+repository = local
+schedule = */1 * * * * *"
+sed -i "s/^listen = off/listen = 127.0.0.1:$((20000 + RANDOM % 20000))/" upkeep.conf # the default: on
+: > daemon.log
+start_daemon
+wait_for 15 at_least snap success 1
+if grep -E 'libcrypto|libcurl' "/proc/$dpid/maps"; then fail "the daemon process loaded libcrypto or libcurl"; fi
+stop_daemon
+pass "the daemon loads neither libcrypto nor libcurl; its backup runs do"

@@ -9,7 +9,7 @@
 
 #include "repo/manifest.h"
 #include "repo/pack.h"
-#include <openssl/sha.h>
+#include "common/crypto.h"
 
 static Manifest sample(unsigned char *hashes)
 {
@@ -72,7 +72,7 @@ static void test_unknown_version_refused(void **state)
     char *v = memmem(buf, len, "\"version\":1", 11);
     assert_non_null(v);
     v[10] = '2';
-    SHA256(buf, len - 32, buf + len - 32);
+    crypto_sha256(buf, len - 32, buf + len - 32);
     Manifest back;
     assert_int_equal(manifest_decode(buf, len, true, &back, &err), -1);
     assert_int_equal(err.code, UK_E_FORMAT);
