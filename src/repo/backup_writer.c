@@ -4,6 +4,7 @@
 #include "repo/backup_writer.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,13 +38,23 @@ typedef struct Batch {
     uint8_t compression;
 } Batch;
 
+/* Stream input waits here until a chunk can be cut from it: at least the chunker's largest
+ * chunk, so that no cut depends on how the input was split into writes. */
+#define STREAM_BUFFER (4 * 1024 * 1024)
+
 struct BackupWriter {
     Repo *repo;
     uint64_t image_size;
     uint32_t chunk_size;
     uint64_t chunk_count;
     unsigned char *hashes;
-    unsigned char *have; /* one flag per chunk: arrived */
+    uint64_t hashes_cap; /* streams: chunks the hash list has room for */
+    unsigned char *have; /* pages: one flag per chunk: arrived */
+
+    bool stream;
+    ChunkerParams chunking;
+    unsigned char *pending; /* streams: bytes not yet cut into chunks */
+    size_t pending_start, pending_len;
     ChunkIndex *session; /* chunks stored by this backup */
 
     Batch *slots;
@@ -118,15 +129,10 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_size)
+static BackupWriter *writer_new(Repo *repo)
 {
     BackupWriter *w = xcalloc(1, sizeof *w);
     w->repo = repo;
-    w->image_size = image_size;
-    w->chunk_size = chunk_size;
-    w->chunk_count = (image_size + chunk_size - 1) / chunk_size;
-    w->hashes = xcalloc(w->chunk_count ? w->chunk_count : 1, 32);
-    w->have = xcalloc(w->chunk_count ? w->chunk_count : 1, 1);
     w->session = chunk_index_new();
     w->packs = pack_writer_new(repo->storage);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -144,6 +150,29 @@ BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_
     for (size_t i = 0; i < w->n_threads; i++)
         pthread_create(&w->threads[i], NULL, worker_main, w);
     w->started = monotonic_seconds();
+    return w;
+}
+
+BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_size)
+{
+    BackupWriter *w = writer_new(repo);
+    w->image_size = image_size;
+    w->chunk_size = chunk_size;
+    w->chunk_count = (image_size + chunk_size - 1) / chunk_size;
+    w->hashes = xcalloc(w->chunk_count ? w->chunk_count : 1, 32);
+    w->have = xcalloc(w->chunk_count ? w->chunk_count : 1, 1);
+    return w;
+}
+
+BackupWriter *backup_writer_new_stream(Repo *repo, const ChunkerParams *chunking)
+{
+    BackupWriter *w = writer_new(repo);
+    w->stream = true;
+    w->chunking = *chunking;
+    w->chunk_size = chunking->max_size;
+    w->hashes_cap = 1024;
+    w->hashes = xcalloc(w->hashes_cap, 32);
+    w->pending = xmalloc(STREAM_BUFFER);
     return w;
 }
 
@@ -237,17 +266,9 @@ static int ensure_current(BackupWriter *w, UkError *err)
     return 0;
 }
 
-int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_t len, UkError *err)
+/* Queues chunk INDEX for hashing and storing (it is copied). */
+static int add_chunk(BackupWriter *w, uint64_t index, const void *data, size_t len, UkError *err)
 {
-    if (w->failed) {
-        *err = w->failure;
-        return -1;
-    }
-    if (index >= w->chunk_count || len == 0 || len > w->chunk_size || len > BATCH_BYTES ||
-        w->have[index])
-        return uk_error_set(err, UK_E_INTERNAL, 0, "unexpected chunk %llu of %llu",
-                            (unsigned long long)index, (unsigned long long)w->chunk_count);
-    w->have[index] = 1;
     if (w->current && (w->current->n == BATCH_CHUNKS || w->current->raw_len + len > BATCH_BYTES ||
                        index != w->last_index + 1))
         submit_current(w, err);
@@ -268,18 +289,87 @@ failed:
     return -1;
 }
 
+int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_t len, UkError *err)
+{
+    if (w->failed) {
+        *err = w->failure;
+        return -1;
+    }
+    if (w->stream || index >= w->chunk_count || len == 0 || len > w->chunk_size ||
+        len > BATCH_BYTES || w->have[index])
+        return uk_error_set(err, UK_E_INTERNAL, 0, "unexpected chunk %llu of %llu",
+                            (unsigned long long)index, (unsigned long long)w->chunk_count);
+    w->have[index] = 1;
+    return add_chunk(w, index, data, len, err);
+}
+
+/* Cuts chunks from the pending bytes while a whole largest chunk is there (or, at the end
+ * of the stream, until none is left). */
+static int cut_pending(BackupWriter *w, bool at_end, UkError *err)
+{
+    while (w->pending_len > 0 && (at_end || w->pending_len >= w->chunking.max_size)) {
+        const unsigned char *start = w->pending + w->pending_start;
+        size_t len = chunker_cut(&w->chunking, start, w->pending_len);
+        if (w->chunk_count == w->hashes_cap) {
+            w->hashes_cap *= 2;
+            w->hashes = xrealloc(w->hashes, (size_t)w->hashes_cap * 32);
+        }
+        if (add_chunk(w, w->chunk_count, start, len, err) != 0)
+            return -1;
+        w->chunk_count++;
+        w->image_size += len;
+        w->pending_start += len;
+        w->pending_len -= len;
+    }
+    return 0;
+}
+
+int backup_writer_write(BackupWriter *w, const void *data, size_t len, UkError *err)
+{
+    if (w->failed) {
+        *err = w->failure;
+        return -1;
+    }
+    if (!w->stream)
+        return uk_error_set(err, UK_E_INTERNAL, 0, "a page image takes numbered chunks");
+    const unsigned char *p = data;
+    while (len > 0) {
+        if (w->pending_start + w->pending_len == STREAM_BUFFER) { /* keep the tail, at the front */
+            memmove(w->pending, w->pending + w->pending_start, w->pending_len);
+            w->pending_start = 0;
+        }
+        size_t room = STREAM_BUFFER - w->pending_start - w->pending_len;
+        size_t n = len < room ? len : room;
+        memcpy(w->pending + w->pending_start + w->pending_len, p, n);
+        w->pending_len += n;
+        p += n;
+        len -= n;
+        if (cut_pending(w, false, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
 {
+    if (w->failed) {
+        *err = w->failure;
+        return -1;
+    }
+    if (w->stream && cut_pending(w, true, err) != 0)
+        return -1;
     submit_current(w, err);
     while (w->retire < w->fill)
         if (retire_oldest(w, err) != 0)
             return -1;
-    for (uint64_t i = 0; i < w->chunk_count; i++)
+    for (uint64_t i = 0; !w->stream && i < w->chunk_count; i++)
         if (!w->have[i])
             return uk_error_set(err, UK_E_INTERNAL, 0, "backup image is missing chunk %llu",
                                 (unsigned long long)i);
     if (pack_writer_flush(w->packs, err) != 0 || pack_writer_publish(w->packs, err) != 0)
         return -1;
+    snprintf(m->format, sizeof m->format, "%s", w->stream ? MANIFEST_STREAM : MANIFEST_PAGES);
+    m->chunking = w->stream ? w->chunking : (ChunkerParams){0};
     m->image_size = w->image_size;
     m->chunk_size = w->chunk_size;
     m->chunk_count = w->chunk_count;
@@ -324,6 +414,7 @@ void backup_writer_free(BackupWriter *w)
     chunk_index_free(w->session);
     free(w->hashes);
     free(w->have);
+    free(w->pending);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->work_ready);
     pthread_cond_destroy(&w->work_done);

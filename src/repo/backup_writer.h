@@ -7,20 +7,29 @@
  * fills the manifest's hash list. Memory: a fixed number of 256 KiB batches plus 32 bytes
  * per chunk for the hash list.
  *
+ * A page image (SQLite) arrives as numbered fixed-size chunks (backup_writer_chunk); a stream
+ * of unknown length (a server's dump) arrives as bytes (backup_writer_write), which the writer
+ * cuts into content-defined chunks (repo/chunker.h) on the calling thread.
+ *
  * Nothing becomes visible until backup_writer_commit publishes the manifest, after every pack
  * and index it needs is durable. */
 #ifndef UK_BACKUP_WRITER_H
 #define UK_BACKUP_WRITER_H
 
+#include "repo/chunker.h"
 #include "repo/repo.h"
 
 typedef struct BackupWriter BackupWriter;
 
 /* The repository must be locked (shared) and its index loaded. */
 BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_size);
-/* Adds chunk `index`; len is chunk_size except for a shorter last chunk. */
+/* A writer for a stream, cut with the given sizes (chunker_default unless a test says). */
+BackupWriter *backup_writer_new_stream(Repo *repo, const ChunkerParams *chunking);
+/* Page images: adds chunk `index`; len is chunk_size except for a shorter last chunk. */
 int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_t len,
                         UkError *err);
+/* Streams: adds the next len bytes, in any pieces. */
+int backup_writer_write(BackupWriter *w, const void *data, size_t len, UkError *err);
 /* Flushes everything and publishes the manifest. meta supplies id, database, job, tags and
  * source; the writer fills sizes, hashes and stats. */
 int backup_writer_commit(BackupWriter *w, Manifest *meta, UkError *err);

@@ -22,6 +22,7 @@ struct ImageReader {
     Repo *repo;
     const Manifest *manifest;
     uint64_t next;
+    uint64_t bytes; /* handed out so far */
     uint64_t clock;
     CachedFrame cache[FRAME_CACHE];
     unsigned char *stored;
@@ -89,8 +90,14 @@ static CachedFrame *load_frame(ImageReader *r, uint32_t pack_no, uint32_t frame_
 int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, UkError *err)
 {
     const Manifest *m = r->manifest;
-    if (r->next >= m->chunk_count)
+    if (r->next >= m->chunk_count) {
+        if (r->bytes != m->image_size) /* a stream's chunks must add up to its size */
+            return uk_error_set(err, UK_E_CORRUPT, 0,
+                                "backup '%s' has %llu bytes in its chunks, its manifest says %llu",
+                                m->id, (unsigned long long)r->bytes,
+                                (unsigned long long)m->image_size);
         return 0;
+    }
     uint64_t i = r->next;
     const unsigned char *hash = m->hashes + i * 32;
     char hex[65];
@@ -106,10 +113,19 @@ int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, U
         return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu (%s) is missing from the repository",
                             (unsigned long long)i, hex);
     }
-    uint64_t expected = i + 1 == m->chunk_count ? m->image_size - i * m->chunk_size : m->chunk_size;
-    if (loc->length != expected)
-        return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu has length %u, expected %llu",
-                            (unsigned long long)i, loc->length, (unsigned long long)expected);
+    if (strcmp(m->format, MANIFEST_STREAM) == 0) {
+        if (loc->length == 0 || loc->length > m->chunk_size ||
+            loc->length > m->image_size - r->bytes)
+            return uk_error_set(err, UK_E_CORRUPT, 0,
+                                "chunk %llu has length %u, more than the backup has left",
+                                (unsigned long long)i, loc->length);
+    } else {
+        uint64_t expected =
+            i + 1 == m->chunk_count ? m->image_size - i * m->chunk_size : m->chunk_size;
+        if (loc->length != expected)
+            return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu has length %u, expected %llu",
+                                (unsigned long long)i, loc->length, (unsigned long long)expected);
+    }
     CachedFrame *frame = load_frame(r, loc->pack, loc->frame, err);
     if (!frame) {
         uk_error_prefix(err, "chunk %llu: ", (unsigned long long)i);
@@ -125,6 +141,7 @@ int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, U
     }
     *data = frame->data + loc->offset;
     *len = loc->length;
+    r->bytes += loc->length;
     r->next++;
     return 1;
 }

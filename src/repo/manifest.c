@@ -48,6 +48,13 @@ int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError
         "stored_bytes", (json_int_t)m->stored_bytes, "duration_seconds", m->duration);
     if (!doc)
         return uk_error_set(err, UK_E_INTERNAL, 0, "unable to encode manifest '%s'", m->id);
+    bool stream = strcmp(m->format, MANIFEST_STREAM) == 0;
+    json_object_set_new(doc, "format", json_string(stream ? MANIFEST_STREAM : MANIFEST_PAGES));
+    if (stream)
+        json_object_set_new(doc, "chunking",
+                            json_pack("{s:s, s:i, s:i, s:i}", "method", "fastcdc", "min",
+                                      (int)m->chunking.min_size, "avg", (int)m->chunking.avg_size,
+                                      "max", (int)m->chunking.max_size));
     char *json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(doc);
     size_t json_len = strlen(json);
@@ -79,6 +86,18 @@ static void copy_string(json_t *doc, const char *key, char *dst, size_t len)
 uint32_t manifest_header_length(const unsigned char *prefix)
 {
     return memcmp(prefix, MANIFEST_MAGIC, 8) == 0 ? 12 + get_u32(prefix + 8) : 0;
+}
+
+/* Pages: one chunk per chunk_size bytes. Streams: chunks of 1 to chunk_size (the chunker's
+ * largest) bytes, which says how few and how many there can be. */
+static bool chunk_count_fits(const Manifest *m)
+{
+    uint64_t fewest = (m->image_size + m->chunk_size - 1) / m->chunk_size;
+    if (strcmp(m->format, MANIFEST_PAGES) == 0)
+        return m->chunk_count == fewest;
+    return strcmp(m->format, MANIFEST_STREAM) == 0 && chunker_params_valid(&m->chunking) &&
+           m->chunk_size == m->chunking.max_size && m->chunk_count >= fewest &&
+           m->chunk_count <= m->image_size;
 }
 
 /* Parses magic, length and JSON; header_only skips what needs the whole file. */
@@ -121,6 +140,14 @@ static int decode(const unsigned char *buf, size_t len, bool header_only, bool w
                  json_string_value(tag) ? json_string_value(tag) : "");
     }
     m->time = (time_t)json_integer_value(json_object_get(doc, "time_unix"));
+    /* Manifests from before streams existed carry no format: they are page images. */
+    copy_string(doc, "format", m->format, sizeof m->format);
+    if (!*m->format)
+        snprintf(m->format, sizeof m->format, "%s", MANIFEST_PAGES);
+    json_t *chunking = json_object_get(doc, "chunking");
+    m->chunking.min_size = (uint32_t)json_integer_value(json_object_get(chunking, "min"));
+    m->chunking.avg_size = (uint32_t)json_integer_value(json_object_get(chunking, "avg"));
+    m->chunking.max_size = (uint32_t)json_integer_value(json_object_get(chunking, "max"));
     m->image_size = (uint64_t)json_integer_value(json_object_get(doc, "image_size"));
     m->page_size = (uint32_t)json_integer_value(json_object_get(doc, "page_size"));
     m->chunk_size = (uint32_t)json_integer_value(json_object_get(doc, "chunk_size"));
@@ -133,7 +160,7 @@ static int decode(const unsigned char *buf, size_t len, bool header_only, bool w
     const char *hash_hex = json_string_value(json_object_get(doc, "image_hash"));
     if (!hash_hex || hex_decode(hash_hex, m->image_hash, 32) != 0 || m->chunk_size == 0 ||
         (!header_only && (size_t)m->chunk_count * 32 != len - 44 - json_len) ||
-        m->chunk_count != (m->image_size + m->chunk_size - 1) / m->chunk_size) {
+        !chunk_count_fits(m)) {
         uk_error_set(err, UK_E_CORRUPT, 0, "manifest fields are inconsistent");
         goto out;
     }

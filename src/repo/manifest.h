@@ -10,8 +10,16 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "repo/chunker.h"
 
 #define MANIFEST_MAGIC "UKSNAP1\n"
+
+/* How a backup's bytes were cut into chunks. A page image (SQLite) is cut every chunk_size
+ * bytes, so chunk i starts at i * chunk_size; a stream (a server's dump) is cut where its
+ * content says (repo/chunker.h), and its chunks, at most chunk_size bytes each, are simply
+ * concatenated. */
+#define MANIFEST_PAGES "pages"
+#define MANIFEST_STREAM "stream"
 
 typedef struct Manifest {
     char id[64];
@@ -22,9 +30,11 @@ typedef struct Manifest {
     char hostname[256];
     char tags[256]; /* comma-separated */
     time_t time;
+    char format[16];        /* MANIFEST_PAGES or MANIFEST_STREAM */
+    ChunkerParams chunking; /* streams: the content-defined chunking's sizes */
     uint64_t image_size;
     uint32_t page_size;
-    uint32_t chunk_size;
+    uint32_t chunk_size; /* pages: every chunk but the last; streams: the largest */
     uint64_t chunk_count;
     unsigned char image_hash[32]; /* SHA-256 over the concatenated chunk hashes */
     uint64_t new_chunks, reused_chunks, stored_bytes;

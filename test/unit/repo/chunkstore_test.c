@@ -1,7 +1,8 @@
 /* The chunk store end to end at library level, on a real folder: write a backup through
  * BackupWriter, read it back through ImageReader, deduplicate a second backup, detect a
  * flipped byte, and survive a failing storage write at every possible point without
- * publishing a backup. */
+ * publishing a backup; the same for a stream (a dump) cut by content, whose second backup
+ * after an insert stores only the chunks around it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,6 +114,83 @@ static void test_roundtrip_and_dedup(void **state)
     assert_int_equal(err.code, UK_E_EXISTS);
 }
 
+/* A stream backup of LEN bytes of DATA, written in pieces of PIECE bytes. */
+static int write_stream(const char *dir, const char *id, const unsigned char *data, size_t len,
+                        size_t piece, Manifest *out, UkError *err)
+{
+    Repo *r = open_repo(dir);
+    BackupWriter *w = backup_writer_new_stream(r, &chunker_default);
+    int rc = 0;
+    for (size_t at = 0; at < len && rc == 0; at += piece)
+        rc = backup_writer_write(w, data + at, len - at < piece ? len - at : piece, err);
+    Manifest m = {0};
+    snprintf(m.id, sizeof m.id, "%s", id);
+    snprintf(m.database, sizeof m.database, "db");
+    snprintf(m.driver, sizeof m.driver, "postgresql");
+    m.time = 1795000000;
+    if (rc == 0)
+        rc = backup_writer_commit(w, &m, err);
+    backup_writer_free(w);
+    repo_close(r);
+    *out = m;
+    return rc;
+}
+
+static void read_stream(const char *dir, const char *id, const unsigned char *expect, size_t len)
+{
+    Repo *r = open_repo(dir);
+    Manifest m;
+    UkError err = {0};
+    assert_int_equal(repo_read_manifest(r, id, true, &m, &err), 0);
+    assert_string_equal(m.format, MANIFEST_STREAM);
+    assert_int_equal(m.chunking.avg_size, chunker_default.avg_size);
+    ImageReader *reader = image_reader_new(r, &m);
+    const unsigned char *data;
+    size_t n, offset = 0;
+    int rc;
+    while ((rc = image_reader_next(reader, &data, &n, &err)) == 1) {
+        assert_true(offset + n <= len);
+        assert_memory_equal(data, expect + offset, n);
+        offset += n;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(offset, len);
+    image_reader_free(reader);
+    manifest_clear(&m);
+    repo_close(r);
+}
+
+static void test_stream_roundtrip_and_dedup(void **state)
+{
+    (void)state;
+    const char *dir = test_scratch_dir("stream");
+    make_image(4);
+    Manifest first, second, third;
+    UkError err = {0};
+    /* Odd write sizes: the cuts do not depend on them. */
+    assert_int_equal(write_stream(dir, "s1", image, sizeof image, 1000, &first, &err), 0);
+    assert_int_equal(first.image_size, sizeof image);
+    assert_true(first.chunk_count > sizeof image / chunker_default.max_size);
+    read_stream(dir, "s1", image, sizeof image);
+    assert_int_equal(write_stream(dir, "s2", image, sizeof image, 77777, &second, &err), 0);
+    assert_int_equal(second.new_chunks, 0);
+    /* 100 bytes inserted near the start: a fixed-size cut would store everything again. */
+    size_t len = sizeof image + 100;
+    unsigned char *shifted = malloc(len);
+    memcpy(shifted, image, 5000);
+    memset(shifted + 5000, 'Z', 100);
+    memcpy(shifted + 5100, image + 5000, sizeof image - 5000);
+    assert_int_equal(write_stream(dir, "s3", shifted, len, 65536, &third, &err), 0);
+    assert_true(third.new_chunks <= 3);
+    assert_true(third.stored_bytes < first.stored_bytes / 10);
+    read_stream(dir, "s3", shifted, len);
+    free(shifted);
+    /* An empty stream is a backup too. */
+    Manifest empty;
+    assert_int_equal(write_stream(dir, "s4", image, 0, 1, &empty, &err), 0);
+    read_stream(dir, "s4", image, 0);
+}
+
 static void test_corrupt_pack_detected(void **state)
 {
     (void)state;
@@ -173,6 +251,7 @@ static void test_failing_storage_never_publishes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_roundtrip_and_dedup),
+                                       cmocka_unit_test(test_stream_roundtrip_and_dedup),
                                        cmocka_unit_test(test_corrupt_pack_detected),
                                        cmocka_unit_test(test_failing_storage_never_publishes)};
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,41 @@ static void test_roundtrip(void **state)
     free(buf);
 }
 
+/* Streams record their format and chunking; counts that no chunking could give are refused,
+ * and a manifest without a format is a page image. */
+static void test_stream_format(void **state)
+{
+    (void)state;
+    unsigned char hashes[96];
+    Manifest m = sample(hashes);
+    snprintf(m.format, sizeof m.format, MANIFEST_STREAM);
+    m.chunking = chunker_default;
+    m.chunk_size = chunker_default.max_size;
+    m.page_size = 0;
+    unsigned char *buf;
+    size_t len;
+    UkError err = {0};
+    assert_int_equal(manifest_encode(&m, &buf, &len, &err), 0);
+    Manifest back;
+    assert_int_equal(manifest_decode(buf, len, true, &back, &err), 0);
+    assert_string_equal(back.format, MANIFEST_STREAM);
+    assert_int_equal(back.chunking.min_size, chunker_default.min_size);
+    assert_int_equal(back.chunking.max_size, chunker_default.max_size);
+    manifest_clear(&back);
+    free(buf);
+    m.image_size = 2; /* three chunks cannot hold two bytes */
+    assert_int_equal(manifest_encode(&m, &buf, &len, &err), 0);
+    assert_int_equal(manifest_decode(buf, len, true, &back, &err), -1);
+    assert_string_equal(err.msg, "manifest fields are inconsistent");
+    free(buf);
+    Manifest pages = sample(hashes);
+    assert_int_equal(manifest_encode(&pages, &buf, &len, &err), 0);
+    assert_int_equal(manifest_decode(buf, len, true, &back, &err), 0);
+    assert_string_equal(back.format, MANIFEST_PAGES);
+    manifest_clear(&back);
+    free(buf);
+}
+
 static void test_unknown_version_refused(void **state)
 {
     (void)state;
@@ -105,6 +140,7 @@ static void test_pack_index_roundtrip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_roundtrip),
+                                       cmocka_unit_test(test_stream_format),
                                        cmocka_unit_test(test_unknown_version_refused),
                                        cmocka_unit_test(test_pack_index_roundtrip)};
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,36 @@
+/* Content-defined chunking (FastCDC) for backups that arrive as a byte stream, such as a
+ * server's dump, where an insert early in the stream shifts every byte after it: cutting where
+ * the content says (a rolling "gear" hash over the last 64 bytes hits a mask) rather than every
+ * N bytes lets the unchanged stretches after the insert come out as the same chunks as before.
+ *
+ * Measured on a 105 MB PostgreSQL dump before and after a day of typical changes: fixed 8 KiB
+ * chunks re-stored 100% of it, CDC with an 8 KiB average 1.7%, 64 KiB 6.8%, 1 MiB 17.9%.
+ * Chunks are cut before compression (compressed bytes never repeat).
+ *
+ * Normalised chunking (level 2): below the average size the hash must match two more bits,
+ * above it two fewer, which keeps sizes close to the average. Cut points depend only on the
+ * bytes, the gear table (splitmix64 from a fixed seed) and the three sizes, which is why the
+ * manifest records the sizes and the table must never change. */
+#ifndef UK_CHUNKER_H
+#define UK_CHUNKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ChunkerParams {
+    uint32_t min_size, avg_size, max_size; /* avg a power of two, min < avg < max */
+} ChunkerParams;
+
+/* What stream backups use: 2 KiB / 8 KiB / 64 KiB. */
+extern const ChunkerParams chunker_default;
+
+/* Are the sizes usable (a manifest's, say)? */
+int chunker_params_valid(const ChunkerParams *p);
+
+/* The length of the chunk that starts at data: a cut point in [min_size, max_size], or len
+ * when len is at most min_size or no cut point comes before len. Callers pass at least
+ * max_size bytes except at the end of the stream, so that a cut never depends on where a
+ * read happened to end. */
+size_t chunker_cut(const ChunkerParams *p, const unsigned char *data, size_t len);
+
+#endif
