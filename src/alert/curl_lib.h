@@ -1,11 +1,6 @@
-/* libcurl, loaded when an alert is first delivered rather than when upkeep starts.
- *
- * libcurl brings a dozen libraries (TLS, Kerberos, LDAP, SSH, RTMP …) whose start-up costs
- * the daemon about 6 MiB of resident memory for as long as it runs, while only the short-lived
- * processes that send alerts need any of it. So upkeep is not linked against libcurl: the
- * first delivery dlopen()s it (the soname of Debian's libcurl4, the ABI its headers were
- * compiled against) and takes the few functions below by name, the way systemd loads its
- * optional libraries. */
+/* libcurl, loaded when an alert is first delivered rather than when upkeep starts (see
+ * common/dynlib.h: libcurl brings a dozen libraries, TLS, Kerberos, LDAP, SSH, RTMP …, that
+ * cost the daemon about 6 MiB): the few functions below, taken by name. */
 #ifndef UK_CURL_LIB_H
 #define UK_CURL_LIB_H
 

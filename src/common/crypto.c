@@ -1,6 +1,5 @@
 #include "common/crypto.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -8,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include "common/dynlib.h"
 
 #define CRYPTO_SONAME "libcrypto.so.3"
 
@@ -18,10 +19,7 @@ static struct {
 } lib;
 static bool loaded;
 
-static const struct {
-    void **slot;
-    const char *name;
-} symbols[] = {
+static const DynSymbol symbols[] = {
     {(void **)&lib.sha256, "SHA256"},
     {(void **)&lib.memcmp, "CRYPTO_memcmp"},
 };
@@ -30,20 +28,10 @@ int crypto_load(UkError *err)
 {
     if (loaded)
         return 0;
-    void *handle = dlopen(CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!handle)
-        return uk_error_set(err, UK_E_IO, 0, "unable to load %s (OpenSSL's libcrypto): %s",
-                            CRYPTO_SONAME, dlerror());
-    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-        void *fn = dlsym(handle, symbols[i].name);
-        if (!fn) {
-            dlclose(handle);
-            return uk_error_set(err, UK_E_IO, 0, "%s lacks %s", CRYPTO_SONAME, symbols[i].name);
-        }
-        /* POSIX guarantees a function pointer fits in (and survives) a void pointer. */
-        *symbols[i].slot = fn;
-    }
-    loaded = true; /* kept open for the life of the process */
+    if (dynlib_load(CRYPTO_SONAME, symbols, sizeof symbols / sizeof symbols[0],
+                    "OpenSSL's libcrypto", err) != 0)
+        return -1;
+    loaded = true;
     return 0;
 }
 

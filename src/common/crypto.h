@@ -1,11 +1,7 @@
-/* Hashes, comparison and random bytes, from OpenSSL's libcrypto loaded on first use.
- *
- * libcrypto's relocations and start-up cost about 1.4 MiB of resident memory in every process
- * that links it, and the daemon, which only waits for the next due time and answers /health,
- * never hashes anything: the jobs it forks do. So upkeep is not linked against libcrypto; the
- * first hash dlopen()s it (the soname of Debian's libssl3, the ABI the headers describe), as
- * src/alert/curl_lib.c does for libcurl. Random ids come from getrandom(2), the kernel's
- * generator that libcrypto itself seeds from. */
+/* Hashes, comparison and random bytes, from OpenSSL's libcrypto loaded on first use
+ * (common/dynlib.h): its relocations cost about 1.4 MiB of resident memory in every process
+ * that links it, and the daemon never hashes anything (the runs it forks do). Random ids come
+ * from getrandom(2), the kernel's generator that libcrypto itself seeds from. */
 #ifndef UK_CRYPTO_H
 #define UK_CRYPTO_H
 
