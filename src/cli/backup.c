@@ -81,15 +81,20 @@ int cmd_backup(CliContext *ctx, int argc, char **argv)
     if (dry_run) {
         struct stat st;
         char size[32] = "missing";
-        if (stat(db->path, &st) == 0)
+        /* Files: the path and its size; servers: the url without its password. */
+        char *where = db->path ? xstrdup(db->path) : redact_url(db->url, true);
+        if (!db->path)
+            snprintf(size, sizeof size, "on a server");
+        else if (stat(db->path, &st) == 0)
             format_size((uint64_t)st.st_size, size, sizeof size);
         if (ctx->json)
             cli_print_json(json_pack("{s:b, s:s, s:s, s:s, s:s}", "dry_run", 1, "database",
-                                     db->name, "path", db->path, "repository", repo->name,
+                                     db->name, "path", where, "repository", repo->name,
                                      "repository_path", repo->path));
         else
             printf("would back up database '%s' (%s, %s) to repository '%s' (%s)%s%s\n", db->name,
-                   db->path, size, repo->name, repo->path, *tags ? " tagged " : "", tags);
+                   where, size, repo->name, repo->path, *tags ? " tagged " : "", tags);
+        free(where);
         return 0;
     }
     BackupRequest req = {

@@ -8,12 +8,14 @@
 #include "cli/cli.h"
 #include "core/runner.h"
 #include "common/util.h"
+#include "db/db.h"
 #include "task/task.h"
 
 static void help(void)
 {
     printf("Usage: upkeep restore ID|latest --database NAME --to PATH [--force] [--no-check]\n"
            "       upkeep restore ID|latest --database NAME --in-place [--no-check]\n"
+           "       upkeep restore ID|latest --database NAME --to-database NEWNAME\n"
            "\n"
            "Rebuild a backup. Every chunk, the whole image and then the database itself\n"
            "(PRAGMA quick_check) are checked before the file appears under its name; nothing\n"
@@ -30,6 +32,9 @@ static void help(void)
            "                         instant. Stop the application first.\n"
            "      --no-check         skip the database's quick check (chunks and the image\n"
            "                         hash are still checked)\n"
+           "      --to-database NEW  server engines (PostgreSQL): load the backup into a new\n"
+           "                         database NEW on the configured server, in one\n"
+           "                         transaction (dropped again if the load fails)\n"
            "  -r, --repository NAME  look only in this repository\n"
            "  -n, --dry-run          say what would be restored, change nothing\n");
 }
@@ -47,8 +52,9 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
                                             {"repository", required_argument, NULL, 'r'},
                                             {"dry-run", no_argument, NULL, 'n'},
                                             {"no-check", no_argument, NULL, 'C'},
+                                            {"to-database", required_argument, NULL, 'D'},
                                             {0}};
-    const char *database = NULL, *to = NULL, *only_repo = NULL;
+    const char *database = NULL, *to = NULL, *only_repo = NULL, *to_database = NULL;
     bool force = false, in_place = false, dry_run = false, no_check = false;
     optind = 1;
     int opt;
@@ -61,6 +67,7 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
         case 'r': only_repo = optarg; break;
         case 'n': dry_run = true; break;
         case 'C': no_check = true; break;
+        case 'D': to_database = optarg; break;
         default: return cli_usage_error("restore", "unknown option");
         }
     }
@@ -68,8 +75,8 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
         return cli_usage_error("restore", "expected one backup ID or 'latest'");
     if (!database)
         return cli_usage_error("restore", "--database is required");
-    if (!to == !in_place)
-        return cli_usage_error("restore", "give either --to PATH or --in-place");
+    if ((to != NULL) + in_place + (to_database != NULL) != 1)
+        return cli_usage_error("restore", "give one of --to PATH, --in-place, --to-database NAME");
     int rc = cli_open_state(ctx);
     if (rc != 0)
         return rc;
@@ -81,7 +88,13 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
     char id[64];
     if (cli_find_backup(ctx, only_repo, argv[optind], database, &repo, id, sizeof id, &err) != 0)
         return cli_fail(&err);
-    const char *target = in_place ? db->path : to;
+    if (to_database && !db_has_feature(db->driver, DB_FEAT_RESTORE_SERVER))
+        return cli_usage_error("restore", "database '%s' is a file: use --to PATH or --in-place",
+                               database);
+    if (!to_database && !db_has_feature(db->driver, DB_FEAT_RESTORE_FILE))
+        return cli_usage_error("restore", "database '%s' is on a server: use --to-database NAME",
+                               database);
+    const char *target = in_place ? db->path : to ? to : to_database;
     if (dry_run) {
         if (ctx->json)
             cli_print_json(json_pack("{s:b, s:s, s:s, s:s, s:b}", "dry_run", 1, "id", id,
@@ -94,7 +107,9 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
     RestoreRequest req = {.repository = repo,
                           .id = id,
                           .database = database,
-                          .to_path = target,
+                          .to_path = to_database ? NULL : target,
+                          .server = db,
+                          .to_database = to_database,
                           .force = force,
                           .in_place = in_place,
                           .no_check = no_check,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "db/db.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 #include "web/http.h"
@@ -125,8 +126,13 @@ static const ConfigKey config_keys[] = {
      "how often the daemon evaluates health (alerts, on_critical)"},
 
     {SECTION_DATABASE, "url", KEY_STRING, NULL, true, D(url),
-     "where the database is: sqlite:///absolute/path.db or sqlite://relative/path.db", 0, 0, NULL,
-     SECRET_URL},
+     "where the database is: sqlite:///absolute/path.db, sqlite://relative/path.db, or "
+     "postgresql://user@host:port/dbname (libpq's URI: ?sslmode=…, ?service=…; PG* variables "
+     "and ~/.pgpass apply)",
+     0, 0, NULL, SECRET_URL},
+    {SECTION_DATABASE, "password_file", KEY_PATH, NULL, false, D(password_file),
+     "servers: file whose first line is the password (readable by its owner only), instead of "
+     "one in the url"},
     {SECTION_DATABASE, "size_warning", KEY_SIZE, NULL, false, D(size_warning),
      "health warns when the database (with its WAL) is larger, e.g. 5GB"},
     {SECTION_DATABASE, "size_critical", KEY_SIZE, NULL, false, D(size_critical),
@@ -1027,15 +1033,11 @@ static void validate(ParseState *ps)
     Config *c = ps->config;
     for (size_t i = 0; i < c->n_databases && !ps->failed; i++) {
         ConfigDatabase *d = c->databases[i];
-        if (strncmp(d->url, "postgresql://", 13) == 0 || strncmp(d->url, "mariadb://", 10) == 0) {
-            char *shown = redact_url(d->url, true);
-            fail(ps, d->line, "database '%s': %s is not supported by this build (sqlite only)",
-                 d->name, shown);
-            free(shown);
+        UkError derr = {0};
+        if (db_configure(d, c->dir, &derr) != 0) {
+            fail(ps, d->line, "database '%s': %s", d->name, derr.msg);
             break;
         }
-        if (resolve_url(ps, "sqlite", d->url, d->line, &d->path) == 0)
-            d->driver = xstrdup("sqlite");
     }
     for (size_t i = 0; i < c->n_repositories && !ps->failed; i++) {
         ConfigRepository *r = c->repositories[i];
@@ -1052,6 +1054,14 @@ static void validate(ParseState *ps)
         j->database = config_find_database(c, j->database_name);
         if (!j->database && j->database_name) {
             fail(ps, j->line, "job '%s': no [database %s] section", j->name, j->database_name);
+            break;
+        }
+        bool row_task = j->kind != TASK_BACKUP && j->kind != TASK_DISK && j->kind != TASK_ROTATE;
+        if (j->database && row_task && !db_has_feature(j->database->driver, DB_FEAT_ROW_TASKS)) {
+            char *what = xasprintf("task '%s' is not available for %s databases yet",
+                                   task_names[j->kind], j->database->driver);
+            fail(ps, j->line, "job '%s': %s", j->name, what);
+            free(what);
             break;
         }
         if (j->kind == TASK_ARCHIVE) {

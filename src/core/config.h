@@ -24,8 +24,9 @@ typedef struct ConfigDatabase {
     char *name;
     int line;
     char *url;
-    char *driver; /* "sqlite" */
-    char *path;   /* resolved against the config file's directory */
+    char *driver;        /* the driver's name: "sqlite", "postgresql" */
+    char *path;          /* files (SQLite): resolved against the config file's directory */
+    char *password_file; /* servers: a file holding the password (first line) */
     /* health */
     uint64_t size_warning, size_critical;                      /* bytes; 0: no threshold */
     char *count_tables;                                        /* comma-separated */

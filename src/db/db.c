@@ -7,7 +7,7 @@
 #include "common/util.h"
 #include "db/db_driver.h"
 
-static const DbDriver *const drivers[] = {&db_sqlite_driver};
+static const DbDriver *const drivers[] = {&db_sqlite_driver, &db_postgresql_driver};
 
 static const DbDriver *find_driver(const char *name)
 {
@@ -25,13 +25,37 @@ static int no_driver(const ConfigDatabase *db, UkError *err)
     return -1;
 }
 
+int db_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
+{
+    const char *sep = strstr(db->url, "://");
+    for (size_t i = 0; sep && i < sizeof drivers / sizeof drivers[0]; i++)
+        for (const char *const *s = drivers[i]->schemes; *s; s++)
+            if (strlen(*s) == (size_t)(sep - db->url) && strncmp(db->url, *s, strlen(*s)) == 0) {
+                free(db->driver);
+                db->driver = xstrdup(drivers[i]->name);
+                return drivers[i]->configure(db, config_dir, err);
+            }
+    char *shown = redact_url(db->url, true);
+    uk_error_set(err, UK_E_CONFIG, 0,
+                 "unsupported url '%s' (expected sqlite://PATH or postgresql://HOST/DATABASE)",
+                 shown);
+    free(shown);
+    return -1;
+}
+
+bool db_has_feature(const char *driver, unsigned features)
+{
+    const DbDriver *d = find_driver(driver);
+    return d && (d->features & features) == features;
+}
+
 int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
 {
     const DbDriver *d = find_driver(db->driver);
     if (!d)
         return no_driver(db, err);
     memset(info, 0, sizeof *info);
-    if (d->snapshot(db->path, sink, info, err) != 0) {
+    if (d->snapshot(db, sink, info, err) != 0) {
         uk_error_prefix(err, "database '%s': ", db->name);
         return -1;
     }
@@ -44,7 +68,26 @@ int db_check_image(const char *driver, const char *path, DbCheckLevel level, cha
     const DbDriver *d = find_driver(driver);
     if (!d)
         return uk_error_set(err, UK_E_FORMAT, 0, "backup was made by unknown driver '%s'", driver);
+    if (!d->check_image)
+        return uk_error_set(err, UK_E_USAGE, 0, "%s backups are not checked as files", driver);
     return d->check_image(path, level, result, len, err);
+}
+
+int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
+                      UkError *err)
+{
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->restore_stream)
+        return uk_error_set(err, UK_E_USAGE, 0,
+                            "database '%s': %s restores into files, not a server", db->name,
+                            d->name);
+    if (d->restore_stream(db, target, source, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    return 0;
 }
 
 bool db_check_passed(const char *result)
@@ -70,7 +113,11 @@ int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkE
     for (size_t i = 0; i < n && stats->n_tables < DB_MAX_COUNTED_TABLES; i++)
         snprintf(stats->tables[stats->n_tables++], sizeof stats->tables[0], "%s", names[i]);
     free_list(names, n);
-    if (d->inspect(db->path, stats, err) != 0) {
+    if (!d->inspect)
+        return uk_error_set(err, UK_E_USAGE, 0,
+                            "database '%s': %s statistics are not available yet", db->name,
+                            d->name);
+    if (d->inspect(db, stats, err) != 0) {
         uk_error_prefix(err, "database '%s': ", db->name);
         return -1;
     }

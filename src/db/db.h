@@ -11,13 +11,36 @@
 #include "core/config.h"
 #include "core/error.h"
 
-/* Where a snapshot's bytes go. Chunks are fixed-size pieces of the image (the last may be
- * shorter); they arrive in increasing order, except that chunk 0 may arrive last. */
+/* What a driver can do, so that callers test features, never driver names. ROW_TASKS: purge,
+ * archive, update, sql, vacuum, integrity and clean's unreferenced_by (today through
+ * db/sqlite/sqlite_ops.h). RESTORE_FILE: a backup rebuilds into a file that db_check_image
+ * opens; RESTORE_SERVER: db_restore_stream loads a backup into a database on a server. */
+enum {
+    DB_FEAT_ONLINE_BACKUP = 1 << 0,
+    DB_FEAT_PAGE_IMAGE = 1 << 1,
+    DB_FEAT_ROW_TASKS = 1 << 2,
+    DB_FEAT_RESTORE_FILE = 1 << 3,
+    DB_FEAT_RESTORE_SERVER = 1 << 4,
+};
+
+/* Picks the driver for db->url's scheme and lets it check the url and fill what it needs
+ * (db->driver, db->path for files). The message has no config line; the caller adds it. */
+int db_configure(ConfigDatabase *db, const char *config_dir, UkError *err);
+/* Does DRIVER (a ConfigDatabase's or a manifest's driver name) have every bit of FEATURES? */
+bool db_has_feature(const char *driver, unsigned features);
+
+/* Where a snapshot's bytes go, in one of two shapes. A page image (DB_FEAT_PAGE_IMAGE) calls
+ * begin once and then chunk for fixed-size pieces of the image (the last may be shorter), in
+ * increasing order except that chunk 0 may arrive last. A stream (a server's dump, of a
+ * length known only at its end) calls begin_stream once and then write with its bytes in
+ * order, in pieces of any size. */
 typedef struct ImageSink {
     void *ctx;
     int (*begin)(void *ctx, uint64_t image_size, uint32_t page_size, uint32_t chunk_size,
                  UkError *err);
     int (*chunk)(void *ctx, uint64_t index, const void *data, size_t len, UkError *err);
+    int (*begin_stream)(void *ctx, UkError *err);
+    int (*write)(void *ctx, const void *data, size_t len, UkError *err);
     void (*progress)(void *ctx, uint64_t done_bytes, uint64_t total_bytes); /* may be NULL */
 } ImageSink;
 
@@ -26,11 +49,27 @@ typedef struct SnapshotInfo {
     uint32_t page_size;
     char journal_mode[16];
     double read_seconds;
+    /* What the driver read about the database under the same snapshot (server version, size,
+     * row counts per table), as a JSON object that goes into the manifest and that verify
+     * compares against; malloc'd, may be NULL. */
+    char *details;
 } SnapshotInfo;
 
 /* Streams a transactionally consistent image of the live database into sink, reading through
  * a connection of upkeep's own while the application keeps writing. */
 int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err);
+
+/* Where db_restore_stream's bytes come from: next lends the backup's next piece (1), or says
+ * it ended (0) or failed (-1, err set). */
+typedef struct ImageSource {
+    void *ctx;
+    int (*next)(void *ctx, const unsigned char **data, size_t *len, UkError *err);
+} ImageSource;
+
+/* RESTORE_SERVER: loads a backup of DRIVER's into a new database TARGET on db's server (TARGET
+ * must not exist; a failed load drops it again). */
+int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
+                      UkError *err);
 
 /* How thoroughly db_check_image looks: quick (structure; what restore runs before a file gets
  * its name) or full (every index against its table; what verify runs). */

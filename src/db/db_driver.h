@@ -1,28 +1,38 @@
 /* Contract for database drivers.
  *
- * - snapshot:    required. Deliver a consistent image of the database at `location` to the
- *                sink: call sink->begin once, then every chunk exactly once. The application
- *                must be able to keep writing meanwhile; the driver documents how long, if at
- *                all, it can block writers. Constant memory whatever the database size.
- * - check_image: required. Open a file produced from a snapshot and check its integrity.
- * - inspect:     required. Size, pages and row counts of stats->tables, read-only.
- * Feature bits tell callers what else a driver can do, so they never test driver names. */
+ * - configure:   required. Check the url (and the driver's keys) at config time.
+ * - snapshot:    required. Deliver a consistent image of the database to the sink: a page
+ *                image (begin, then every chunk exactly once) or a stream (begin_stream,
+ *                then write). The application must be able to keep writing meanwhile; the
+ *                driver documents how long, if at all, it can block writers. Constant memory
+ *                whatever the database size.
+ * - check_image: RESTORE_FILE. Open a file produced from a snapshot and check its integrity.
+ * - restore_stream: RESTORE_SERVER. Load a stream into a new database on the server.
+ * - inspect:     Size, pages and row counts of stats->tables, read-only (NULL: not yet).
+ * Feature bits (db.h) tell callers what else a driver can do, so they never test names. */
 #ifndef UK_DB_DRIVER_H
 #define UK_DB_DRIVER_H
 
 #include "db/db.h"
 
-enum { DB_FEAT_ONLINE_BACKUP = 1 << 0, DB_FEAT_PAGE_IMAGE = 1 << 1 };
-
 typedef struct DbDriver {
     const char *name;
+    const char *const *schemes; /* URL schemes, NULL-terminated: "sqlite", "postgresql" */
     unsigned features;
-    int (*snapshot)(const char *location, ImageSink *sink, SnapshotInfo *info, UkError *err);
+    /* Checks the database's URL and keys at config time (db->url, db->password_file) and
+     * fills what the driver needs (db->path for files); message without the config line. */
+    int (*configure)(ConfigDatabase *db, const char *config_dir, UkError *err);
+    int (*snapshot)(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err);
+    /* RESTORE_SERVER: loads the stream into database TARGET (which must not exist yet) on
+     * db's server, creating it. */
+    int (*restore_stream)(const ConfigDatabase *db, const char *target, ImageSource *source,
+                          UkError *err);
     int (*check_image)(const char *path, DbCheckLevel level, char *result, size_t len,
                        UkError *err);
-    int (*inspect)(const char *location, DbStats *stats, UkError *err);
+    int (*inspect)(const ConfigDatabase *db, DbStats *stats, UkError *err);
 } DbDriver;
 
 extern const DbDriver db_sqlite_driver;
+extern const DbDriver db_postgresql_driver;
 
 #endif

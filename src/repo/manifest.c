@@ -48,6 +48,16 @@ int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError
         "stored_bytes", (json_int_t)m->stored_bytes, "duration_seconds", m->duration);
     if (!doc)
         return uk_error_set(err, UK_E_INTERNAL, 0, "unable to encode manifest '%s'", m->id);
+    if (m->details) {
+        json_t *details = json_loads(m->details, 0, NULL);
+        if (!json_is_object(details)) {
+            json_decref(details);
+            json_decref(doc);
+            return uk_error_set(err, UK_E_INTERNAL, 0, "manifest '%s': details are not JSON",
+                                m->id);
+        }
+        json_object_set_new(doc, "details", details);
+    }
     bool stream = strcmp(m->format, MANIFEST_STREAM) == 0;
     json_object_set_new(doc, "format", json_string(stream ? MANIFEST_STREAM : MANIFEST_PAGES));
     if (stream)
@@ -164,6 +174,9 @@ static int decode(const unsigned char *buf, size_t len, bool header_only, bool w
         uk_error_set(err, UK_E_CORRUPT, 0, "manifest fields are inconsistent");
         goto out;
     }
+    json_t *details = json_object_get(doc, "details");
+    if (!header_only && json_is_object(details))
+        m->details = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
     if (with_hashes && !header_only) {
         m->hashes = xmalloc((size_t)m->chunk_count * 32 + 1);
         memcpy(m->hashes, buf + 12 + json_len, (size_t)m->chunk_count * 32);
@@ -197,6 +210,8 @@ void manifest_clear(Manifest *m)
 {
     free(m->hashes);
     m->hashes = NULL;
+    free(m->details);
+    m->details = NULL;
 }
 
 bool manifest_has_tag(const char *tags, const char *tag)

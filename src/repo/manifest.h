@@ -39,7 +39,10 @@ typedef struct Manifest {
     unsigned char image_hash[32]; /* SHA-256 over the concatenated chunk hashes */
     uint64_t new_chunks, reused_chunks, stored_bytes;
     double duration;
-    bool damaged;          /* listing only: the manifest could not be read (see docs) */
+    bool damaged; /* listing only: the manifest could not be read (see docs) */
+    /* What the driver recorded under the backup's snapshot (server version, sizes, row counts
+     * per table), a JSON object's text; owned, NULL when none or read as a header only. */
+    char *details;
     unsigned char *hashes; /* chunk_count * 32 bytes, owned; NULL when not loaded */
 } Manifest;
 

@@ -34,6 +34,20 @@ static int sink_chunk(void *ctx, uint64_t index, const void *data, size_t len, U
     return backup_writer_chunk(s->writer, index, data, len, err);
 }
 
+static int sink_begin_stream(void *ctx, UkError *err)
+{
+    (void)err;
+    SinkState *s = ctx;
+    s->writer = backup_writer_new_stream(s->repo, &chunker_default);
+    return 0;
+}
+
+static int sink_write(void *ctx, const void *data, size_t len, UkError *err)
+{
+    SinkState *s = ctx;
+    return backup_writer_write(s->writer, data, len, err);
+}
+
 static void sink_progress(void *ctx, uint64_t done, uint64_t total)
 {
     SinkState *s = ctx;
@@ -110,6 +124,8 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
     memset(res, 0, sizeof *res);
     Repo *repo = NULL;
     SinkState sink_state = {0};
+    SnapshotInfo info = {0};
+    Manifest *m = &res->manifest;
     int rc = -1;
     if (task_open_repo(req->repository, true, &repo, err) != 0 ||
         repo_lock(repo, false, err) != 0 || repo_load_index(repo, err) != 0)
@@ -118,21 +134,29 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
     char label[200];
     snprintf(label, sizeof label, "backup %s", req->database->name);
     sink_state.progress = progress_new(label, req->progress);
-    ImageSink sink = {
-        .ctx = &sink_state, .begin = sink_begin, .chunk = sink_chunk, .progress = sink_progress};
-    SnapshotInfo info;
-    Manifest *m = &res->manifest;
+    ImageSink sink = {.ctx = &sink_state,
+                      .begin = sink_begin,
+                      .chunk = sink_chunk,
+                      .begin_stream = sink_begin_stream,
+                      .write = sink_write,
+                      .progress = sink_progress};
     if (new_backup_id(&m->time, m->id, sizeof m->id, err) != 0)
         goto out;
     snprintf(m->database, sizeof m->database, "%s", req->database->name);
     snprintf(m->job, sizeof m->job, "%s", req->job ? req->job : "");
     snprintf(m->driver, sizeof m->driver, "%s", req->database->driver);
-    snprintf(m->source, sizeof m->source, "%s", req->database->path);
+    /* Files: the path; servers: the url without its password. */
+    char *source =
+        req->database->path ? xstrdup(req->database->path) : redact_url(req->database->url, true);
+    snprintf(m->source, sizeof m->source, "%s", source);
+    free(source);
     snprintf(m->tags, sizeof m->tags, "%s", req->tags ? req->tags : "");
     gethostname(m->hostname, sizeof m->hostname - 1);
     if (db_snapshot(req->database, &sink, &info, err) != 0)
         goto out;
     m->page_size = info.page_size;
+    m->details = info.details; /* the manifest owns it now */
+    info.details = NULL;
     res->read_seconds = info.read_seconds;
     snprintf(res->journal_mode, sizeof res->journal_mode, "%s", info.journal_mode);
     if (backup_writer_commit(sink_state.writer, m, err) != 0)
@@ -152,6 +176,9 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
     }
     rc = 0;
 out:
+    free(info.details);
+    free(m->details); /* stored in the manifest; the result carries no heap fields */
+    m->details = NULL;
     progress_end(sink_state.progress);
     backup_writer_free(sink_state.writer);
     repo_close(repo);

@@ -48,6 +48,9 @@ typedef struct RestoreRequest {
     const char *id;       /* or "latest" */
     const char *database; /* limits "latest" to one database; may be NULL */
     const char *to_path;
+    /* Server engines (DB_FEAT_RESTORE_SERVER): a new database on server's server instead. */
+    const ConfigDatabase *server;
+    const char *to_database;
     bool force;    /* replace an existing to_path */
     bool in_place; /* to_path is the live database: keep the old one aside */
     bool no_check; /* skip the database's quick check before the file gets its name */

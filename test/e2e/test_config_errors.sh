@@ -64,8 +64,12 @@ printf '[alert a]\nemail = x@example.com\nsmtp = smtp://127.0.0.1:25\nsmtp_crede
     check_bad "1: alert 'a': smtp_credentials 'creds' is readable by group or others (chmod 600)"
 pass "check fails on missing tables, columns and folders, an archive that is the database, open secrets"
 # Credentials in URLs never come back in a message.
-printf '[database app]\nurl = postgresql://app:hunter2@db.example/app\n' |
-    check_bad "1: database 'app': postgresql://app:***@db.example/app is not supported by this build (sqlite only)"
+printf '[database app]\nurl = mariadb://app:hunter2@db.example/app\n' |
+    check_bad "1: database 'app': unsupported url 'mariadb://app:***@db.example/app' (expected sqlite://PATH or postgresql://HOST/DATABASE)"
+printf '[database app]\nurl = postgresql://app:hunter2@db.example/app\npassword_file = pw\n' |
+    check_bad "1: database 'app': postgresql://app:***@db.example/app has a password and password_file: give one"
+printf '[database app]\nurl = postgresql://app@db.example/app\n[job p]\ntask = purge\ndatabase = app\ntable = t\nage_column = d\nolder_than = 1d\n' |
+    check_bad "3: job 'p': task 'purge' is not available for postgresql databases yet"
 printf '[repository r]\nurl = ftp://backup:hunter2@host/x\n' |
     check_bad "1: unsupported url 'ftp://backup:***@host/x' (expected file:///absolute/path)"
 pass "credentials in URLs are redacted in messages"

@@ -295,7 +295,7 @@ static void register_vfs(void)
     sqlite3_vfs_register(&stream_vfs, 0);
 }
 
-static int sqlite_snapshot(const char *path, ImageSink *sink, SnapshotInfo *info, UkError *err)
+static int snapshot_file(const char *path, ImageSink *sink, SnapshotInfo *info, UkError *err)
 {
     pthread_once(&vfs_once, register_vfs);
     sqlite3 *src = NULL, *dest = NULL;
@@ -499,7 +499,7 @@ static int64_t pragma_int(sqlite3 *db, const char *sql)
     return v;
 }
 
-static int sqlite_inspect(const char *path, DbStats *stats, UkError *err)
+static int inspect_file(const char *path, DbStats *stats, UkError *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -549,9 +549,39 @@ out:
     return rc;
 }
 
+/* sqlite:///absolute/path or sqlite://path relative to the config file. */
+static int sqlite_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
+{
+    const char *path = db->url + strlen("sqlite://");
+    if (!*path)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "unsupported url '%s' (expected sqlite:///absolute/path)", db->url);
+    if (db->password_file)
+        return uk_error_set(err, UK_E_CONFIG, 0, "password_file is for servers, not SQLite files");
+    free(db->path);
+    db->path = path_join(config_dir, path);
+    return 0;
+}
+
+static int sqlite_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info,
+                           UkError *err)
+{
+    return snapshot_file(db->path, sink, info, err);
+}
+
+static int sqlite_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
+{
+    return inspect_file(db->path, stats, err);
+}
+
+static const char *const sqlite_schemes[] = {"sqlite", NULL};
+
 const DbDriver db_sqlite_driver = {
     .name = "sqlite",
-    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_PAGE_IMAGE,
+    .schemes = sqlite_schemes,
+    .features =
+        DB_FEAT_ONLINE_BACKUP | DB_FEAT_PAGE_IMAGE | DB_FEAT_ROW_TASKS | DB_FEAT_RESTORE_FILE,
+    .configure = sqlite_configure,
     .snapshot = sqlite_snapshot,
     .check_image = sqlite_check_image,
     .inspect = sqlite_inspect,

@@ -157,7 +157,8 @@ static void test_errors(void **state)
     expect_error("[database bad;name]\nurl = sqlite:///a.db\n",
                  ":1: invalid database name 'bad;name' (letters, digits, '-', '_' and '.' only)");
     expect_error("[database app]\nurl = mysql://x\n",
-                 ":1: unsupported url 'mysql://x' (expected sqlite:///absolute/path)");
+                 ":1: database 'app': unsupported url 'mysql://x' (expected sqlite://PATH or "
+                 "postgresql://HOST/DATABASE)");
     expect_error("[job j]\n", ":1: [job] is missing the required key 'task'");
     expect_error("url = sqlite:///a.db\n", ":1: key 'url' outside of any section");
     expect_error("[database app]\nthis is not ini\n",

@@ -1,0 +1,151 @@
+#include "common/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+extern char **environ;
+
+/* Our environment with ENV's entries added, replacing variables of the same name. */
+static char **merged_environment(const char *const *env)
+{
+    size_t n_own = 0, n_add = 0;
+    while (environ[n_own])
+        n_own++;
+    while (env && env[n_add])
+        n_add++;
+    char **out = xcalloc(n_own + n_add + 1, sizeof *out);
+    size_t n = 0;
+    for (size_t i = 0; i < n_own; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t name_len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+        int replaced = 0;
+        for (size_t k = 0; k < n_add && !replaced; k++)
+            replaced = strncmp(env[k], environ[i], name_len) == 0 && env[k][name_len] == '=';
+        if (!replaced)
+            out[n++] = environ[i];
+    }
+    for (size_t k = 0; k < n_add; k++)
+        out[n++] = (char *)env[k];
+    return out;
+}
+
+int child_start(Child *c, const char *const *argv, const char *const *env, int want_in,
+                int want_out, UkError *err)
+{
+    memset(c, 0, sizeof *c);
+    c->in = c->out = c->err = -1;
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+    if ((want_in && pipe2(in, O_CLOEXEC) != 0) || (want_out && pipe2(out, O_CLOEXEC) != 0) ||
+        pipe2(errp, O_CLOEXEC) != 0) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) {
+            if (in[i] >= 0)
+                close(in[i]);
+            if (out[i] >= 0)
+                close(out[i]);
+        }
+        return uk_error_set(err, UK_E_IO, e, "unable to create a pipe for %s: %s", argv[0],
+                            strerror(e));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (want_in)
+        posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    else
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (want_out)
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    else
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, errp[1], 2);
+    char **envp = merged_environment(env);
+    int rc = posix_spawnp(&c->pid, argv[0], &actions, NULL, (char *const *)argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    free(envp);
+    if (want_in)
+        close(in[0]);
+    if (want_out)
+        close(out[1]);
+    close(errp[1]);
+    if (rc != 0) {
+        if (want_in)
+            close(in[1]);
+        if (want_out)
+            close(out[0]);
+        close(errp[0]);
+        return uk_error_set(err, UK_E_IO, rc, "unable to run %s: %s", argv[0], strerror(rc));
+    }
+    c->in = want_in ? in[1] : -1;
+    c->out = want_out ? out[0] : -1;
+    c->err = errp[0];
+    return 0;
+}
+
+int child_read_errors(Child *c)
+{
+    char buf[4096];
+    ssize_t n = read(c->err, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+        return 1;
+    if (n <= 0)
+        return 0;
+    size_t room = sizeof c->errors - 1 - c->errors_len;
+    size_t keep = (size_t)n < room ? (size_t)n : room;
+    memcpy(c->errors + c->errors_len, buf, keep);
+    c->errors_len += keep;
+    c->errors[c->errors_len] = '\0';
+    return 1;
+}
+
+static void close_ends(Child *c)
+{
+    if (c->in >= 0)
+        close(c->in);
+    if (c->out >= 0)
+        close(c->out);
+    c->in = c->out = -1;
+}
+
+int child_finish(Child *c, const char *what, UkError *err)
+{
+    close_ends(c);
+    while (c->err >= 0 && child_read_errors(c))
+        ;
+    if (c->err >= 0)
+        close(c->err);
+    c->err = -1;
+    int status = 0;
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    /* The first line says what went wrong; later ones are detail. */
+    char *nl = strchr(c->errors, '\n');
+    if (nl)
+        *nl = '\0';
+    if (WIFSIGNALED(status))
+        return uk_error_set(err, UK_E_IO, 0, "%s was killed by signal %d%s%s", what,
+                            WTERMSIG(status), *c->errors ? ": " : "", c->errors);
+    return uk_error_set(err, UK_E_IO, 0, "%s failed (exit status %d)%s%s", what,
+                        WEXITSTATUS(status), *c->errors ? ": " : "", c->errors);
+}
+
+void child_kill(Child *c)
+{
+    close_ends(c);
+    kill(c->pid, SIGTERM);
+    if (c->err >= 0)
+        close(c->err);
+    c->err = -1;
+    while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}

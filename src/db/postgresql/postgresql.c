@@ -1,0 +1,424 @@
+/* The PostgreSQL driver.
+ *
+ * Backup: one connection of upkeep's own holds a REPEATABLE READ READ ONLY transaction and
+ * exports its snapshot; pg_dump runs as a child (an argv array; the connection settings and
+ * any password in its environment, never in argv) with --snapshot, so its dump shows the
+ * database as of that transaction, and writes the custom format uncompressed (-Z0) to a pipe.
+ * upkeep cuts that stream by content, deduplicates and compresses it: no temporary copy, and
+ * compressing after cutting is what lets the next day's dump share most chunks. Once pg_dump
+ * is done, the same transaction counts the rows of every table, which verify compares.
+ * pg_dump takes only ACCESS SHARE locks: the application keeps reading and writing; only DDL
+ * that needs an ACCESS EXCLUSIVE lock waits for the dump.
+ *
+ * Restore: pg_restore --single-transaction into a database that upkeep creates, fed from the
+ * backup through a pipe; a failed load drops that database again.
+ *
+ * Connection: the url is libpq's own URI (postgresql://user@host:port/db?sslmode=…), so
+ * PG* variables, ~/.pgpass and service files work as they do for psql. password_file gives
+ * the password instead of the url. */
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/spawn.h"
+#include "common/util.h"
+#include "db/db_driver.h"
+#include "db/postgresql/pq_lib.h"
+
+#define READ_BYTES (1024 * 1024)
+#define MAX_ENV 40
+
+/* The password from password_file (its first line), or NULL when there is none. */
+static int read_password(const ConfigDatabase *db, char **out, UkError *err)
+{
+    *out = NULL;
+    if (!db->password_file)
+        return 0;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (read_file_all(db->password_file, 4096, &data, &len, err) != 0) {
+        uk_error_prefix(err, "password_file: ");
+        return -1;
+    }
+    char *text = xmalloc(len + 1);
+    memcpy(text, data, len);
+    text[len] = '\0';
+    free(data);
+    text[strcspn(text, "\r\n")] = '\0';
+    *out = text;
+    return 0;
+}
+
+static void forget(char *secret)
+{
+    if (secret) {
+        explicit_bzero(secret, strlen(secret));
+        free(secret);
+    }
+}
+
+/* Connects to db's server; DBNAME, when not NULL, replaces the url's database. */
+static PGconn *connect_db(const PqLib *pq, const ConfigDatabase *db, const char *dbname,
+                          UkError *err)
+{
+    char *password = NULL;
+    if (read_password(db, &password, err) != 0)
+        return NULL;
+    const char *keys[5], *values[5];
+    int n = 0;
+    keys[n] = "dbname", values[n++] = db->url; /* expanded: the url's settings */
+    keys[n] = "fallback_application_name", values[n++] = "upkeep";
+    if (password)
+        keys[n] = "password", values[n++] = password;
+    if (dbname)
+        keys[n] = "dbname", values[n++] = dbname; /* a later dbname is a plain name */
+    keys[n] = values[n] = NULL;
+    PGconn *conn = pq->connectdb_params(keys, values, 1);
+    forget(password);
+    if (pq->status(conn) != CONNECTION_OK) {
+        char *shown = redact_url(db->url, true);
+        const char *msg = pq->error_message(conn);
+        uk_error_set(err, UK_E_DB, 0, "unable to connect to '%s': %.*s", shown,
+                     (int)strcspn(msg, "\n"), msg);
+        free(shown);
+        pq->finish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+/* Runs SQL; the result when it succeeded (caller clears it), else NULL with err set. */
+static PGresult *query(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
+{
+    PGresult *res = pq->exec(conn, sql);
+    ExecStatusType st = pq->result_status(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    const char *msg = pq->result_error_message(res);
+    uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
+    pq->clear(res);
+    return NULL;
+}
+
+static int run(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
+{
+    PGresult *res = query(pq, conn, sql, err);
+    pq->clear(res);
+    return res ? 0 : -1;
+}
+
+/* The environment that gives a child (pg_dump, pg_restore) the url's connection settings,
+ * each as libpq's variable for it (PGHOST, PGPORT, PGUSER, PGDATABASE, PGSSLMODE …), and the
+ * password. Strings are malloc'd; free with free_list. */
+static int child_environment(const PqLib *pq, const ConfigDatabase *db, char ***out, size_t *n,
+                             UkError *err)
+{
+    *out = NULL;
+    *n = 0;
+    char *msg = NULL;
+    PQconninfoOption *options = pq->conninfo_parse(db->url, &msg);
+    if (!options) {
+        char *shown = redact_url(db->url, true);
+        uk_error_set(err, UK_E_CONFIG, 0, "url '%s': %s", shown, msg ? msg : "not understood");
+        free(shown);
+        pq->freemem(msg);
+        return -1;
+    }
+    char *password = NULL;
+    if (read_password(db, &password, err) != 0) {
+        pq->conninfo_free(options);
+        return -1;
+    }
+    char **env = xcalloc(MAX_ENV + 1, sizeof *env);
+    size_t count = 0;
+    for (PQconninfoOption *o = options; o->keyword && count < MAX_ENV - 2; o++)
+        if (o->val && *o->val && o->envvar)
+            env[count++] = xasprintf("%s=%s", o->envvar, o->val);
+    if (password)
+        env[count++] = xasprintf("PGPASSWORD=%s", password);
+    env[count++] = xstrdup("PGAPPNAME=upkeep");
+    forget(password);
+    pq->conninfo_free(options);
+    *out = env;
+    *n = count;
+    return 0;
+}
+
+static void free_environment(char **env, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        forget(env[i]); /* PGPASSWORD is among them */
+    free(env);
+}
+
+/* Feeds what pg_dump writes into the sink until it ends; collects its stderr meanwhile. */
+static int pump_dump(Child *child, ImageSink *sink, uint64_t expected, UkError *err)
+{
+    unsigned char *buf = xmalloc(READ_BYTES);
+    uint64_t total = 0;
+    int rc = 0;
+    while (child->out >= 0) {
+        struct pollfd fds[2] = {{.fd = child->out, .events = POLLIN},
+                                {.fd = child->err, .events = POLLIN}};
+        if (poll(fds, child->err >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = uk_error_set(err, UK_E_IO, errno, "unable to wait for pg_dump: %s",
+                              strerror(errno));
+            break;
+        }
+        if (child->err >= 0 && (fds[1].revents & (POLLIN | POLLHUP)) && !child_read_errors(child)) {
+            close(child->err);
+            child->err = -1;
+        }
+        if (!(fds[0].revents & (POLLIN | POLLHUP)))
+            continue;
+        ssize_t got = read(child->out, buf, READ_BYTES);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = uk_error_set(err, UK_E_IO, errno, "unable to read pg_dump's output: %s",
+                              strerror(errno));
+            break;
+        }
+        if (got == 0) {
+            close(child->out);
+            child->out = -1;
+            break;
+        }
+        total += (uint64_t)got;
+        if (sink->write(sink->ctx, buf, (size_t)got, err) != 0) {
+            rc = -1;
+            break;
+        }
+        if (sink->progress)
+            sink->progress(sink->ctx, total, expected > total ? expected : total);
+    }
+    free(buf);
+    return rc;
+}
+
+/* Row counts of every table (and partitioned table) outside the system schemas, read in the
+ * backup's transaction, into DETAILS' "tables" as "schema.table": count. */
+static int count_rows(const PqLib *pq, PGconn *conn, json_t *details, UkError *err)
+{
+    PGresult *tables =
+        query(pq, conn,
+              "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname "
+              "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+              "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', "
+              "'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 2",
+              err);
+    if (!tables)
+        return -1;
+    json_t *counts = json_object();
+    int rc = 0;
+    for (int i = 0; i < pq->ntuples(tables) && rc == 0; i++) {
+        char *sql = xasprintf("SELECT count(*) FROM ONLY %s", pq->getvalue(tables, i, 0));
+        PGresult *res = query(pq, conn, sql, err);
+        free(sql);
+        if (!res) {
+            rc = -1;
+            break;
+        }
+        json_object_set_new(counts, pq->getvalue(tables, i, 1),
+                            json_integer(strtoll(pq->getvalue(res, 0, 0), NULL, 10)));
+        pq->clear(res);
+    }
+    pq->clear(tables);
+    json_object_set_new(details, "tables", counts);
+    return rc;
+}
+
+static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    PGconn *conn = connect_db(pq, db, NULL, err);
+    if (!conn)
+        return -1;
+    char **env = NULL;
+    size_t n_env = 0;
+    json_t *details = json_object();
+    PGresult *res = NULL;
+    int rc = -1;
+    double started = monotonic_seconds();
+    if (child_environment(pq, db, &env, &n_env, err) != 0 ||
+        run(pq, conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) != 0 ||
+        !(res = query(pq, conn,
+                      "SELECT pg_export_snapshot(), current_setting('server_version'), "
+                      "pg_database_size(current_database()), current_database()",
+                      err)))
+        goto out;
+    char snapshot_arg[128];
+    snprintf(snapshot_arg, sizeof snapshot_arg, "--snapshot=%s", pq->getvalue(res, 0, 0));
+    uint64_t db_size = strtoull(pq->getvalue(res, 0, 2), NULL, 10);
+    json_object_set_new(details, "server_version", json_string(pq->getvalue(res, 0, 1)));
+    json_object_set_new(details, "database_size", json_integer((json_int_t)db_size));
+    json_object_set_new(details, "database", json_string(pq->getvalue(res, 0, 3)));
+    json_object_set_new(details, "dump_format", json_string("pg_dump custom, uncompressed"));
+    /* The database by name in argv (not secret); host, user and the rest come from env. */
+    char dbname_arg[256];
+    snprintf(dbname_arg, sizeof dbname_arg, "--dbname=%s", pq->getvalue(res, 0, 3));
+    const char *argv[] = {
+        "pg_dump", "--format=custom", "--compress=0", "--no-password", snapshot_arg, dbname_arg,
+        NULL};
+    Child child;
+    if (sink->begin_stream(sink->ctx, err) != 0 ||
+        child_start(&child, argv, (const char *const *)env, 0, 1, err) != 0)
+        goto out;
+    if (pump_dump(&child, sink, db_size, err) != 0) {
+        child_kill(&child);
+        goto out;
+    }
+    if (child_finish(&child, "pg_dump", err) != 0 || count_rows(pq, conn, details, err) != 0)
+        goto out;
+    info->read_seconds = monotonic_seconds() - started;
+    info->details = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
+    rc = 0;
+out:
+    if (res)
+        pq->clear(res);
+    json_decref(details);
+    free_environment(env, n_env);
+    pq->finish(conn); /* ends the read-only transaction */
+    return rc;
+}
+
+/* Writes the backup into pg_restore's stdin while collecting its stderr. */
+static int pump_restore(Child *child, ImageSource *source, UkError *err)
+{
+    const unsigned char *data = NULL;
+    size_t len = 0, done = 0;
+    for (;;) {
+        if (done == len) {
+            int got = source->next(source->ctx, &data, &len, err);
+            if (got < 0)
+                return -1;
+            if (got == 0)
+                break;
+            done = 0;
+        }
+        struct pollfd fds[2] = {{.fd = child->in, .events = POLLOUT},
+                                {.fd = child->err, .events = POLLIN}};
+        if (poll(fds, child->err >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return uk_error_set(err, UK_E_IO, errno, "unable to wait for pg_restore: %s",
+                                strerror(errno));
+        }
+        if (child->err >= 0 && (fds[1].revents & (POLLIN | POLLHUP)) && !child_read_errors(child)) {
+            close(child->err);
+            child->err = -1;
+        }
+        if (fds[0].revents & (POLLERR | POLLHUP))
+            return uk_error_set(err, UK_E_IO, 0, "pg_restore stopped reading");
+        if (!(fds[0].revents & POLLOUT))
+            continue;
+        ssize_t put = write(child->in, data + done, len - done);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put < 0)
+            return uk_error_set(err, UK_E_IO, errno, "pg_restore stopped reading: %s",
+                                strerror(errno));
+        done += (size_t)put;
+    }
+    close(child->in);
+    child->in = -1;
+    return 0;
+}
+
+static int pg_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
+                             UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    PGconn *conn = connect_db(pq, db, NULL, err);
+    if (!conn)
+        return -1;
+    char **env = NULL;
+    size_t n_env = 0;
+    int rc = -1;
+    bool created = false;
+    char *ident = pq->escape_identifier(conn, target, strlen(target));
+    const char *params[] = {target};
+    PGresult *exists = pq->exec_params(conn, "SELECT 1 FROM pg_database WHERE datname = $1", 1,
+                                       NULL, params, NULL, NULL, 0);
+    if (pq->result_status(exists) != PGRES_TUPLES_OK) {
+        uk_error_set(err, UK_E_DB, 0, "%s", pq->result_error_message(exists));
+    } else if (pq->ntuples(exists) > 0) {
+        uk_error_set(err, UK_E_EXISTS, 0,
+                     "database '%s' already exists on the server (restore into a new one)", target);
+    } else {
+        char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", ident);
+        created = run(pq, conn, sql, err) == 0;
+        free(sql);
+    }
+    pq->clear(exists);
+    if (!created || child_environment(pq, db, &env, &n_env, err) != 0)
+        goto out;
+    char dbname_arg[256];
+    snprintf(dbname_arg, sizeof dbname_arg, "--dbname=%s", target);
+    const char *argv[] = {
+        "pg_restore", "--single-transaction", "--exit-on-error", "--no-password", dbname_arg, NULL};
+    Child child;
+    if (child_start(&child, argv, (const char *const *)env, 1, 0, err) != 0)
+        goto out;
+    if (pump_restore(&child, source, err) != 0) {
+        child_kill(&child);
+        goto out;
+    }
+    if (child_finish(&child, "pg_restore", err) != 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0 && created) { /* nothing half-loaded stays behind */
+        char *sql = xasprintf("DROP DATABASE IF EXISTS %s", ident);
+        UkError ignored = {0};
+        run(pq, conn, sql, &ignored);
+        free(sql);
+    }
+    pq->freemem(ident);
+    free_environment(env, n_env);
+    pq->finish(conn);
+    return rc;
+}
+
+/* The url stays libpq's to interpret (service files, PG* variables); here only what can be
+ * known without loading libpq, so that parsing a config costs nothing. */
+static int pg_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
+{
+    (void)config_dir; /* password_file is resolved already, as every path key */
+    if (db->password_file) {
+        /* user:password@ in the url's authority */
+        const char *start = strstr(db->url, "://") + 3;
+        size_t authority = strcspn(start, "/?");
+        const char *at = memchr(start, '@', authority);
+        if (at && memchr(start, ':', (size_t)(at - start))) {
+            char *shown = redact_url(db->url, true);
+            uk_error_set(err, UK_E_CONFIG, 0, "%s has a password and password_file: give one",
+                         shown);
+            free(shown);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
+
+const DbDriver db_postgresql_driver = {
+    .name = "postgresql",
+    .schemes = pg_schemes,
+    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER,
+    .configure = pg_configure,
+    .snapshot = pg_snapshot,
+    .restore_stream = pg_restore_stream,
+};

@@ -1,0 +1,39 @@
+#include "db/postgresql/pq_lib.h"
+
+#include <stdbool.h>
+
+#include "common/dynlib.h"
+
+#define PQ_SONAME "libpq.so.5"
+
+static PqLib lib;
+static bool loaded;
+
+static const DynSymbol symbols[] = {
+    {(void **)&lib.connectdb_params, "PQconnectdbParams"},
+    {(void **)&lib.status, "PQstatus"},
+    {(void **)&lib.error_message, "PQerrorMessage"},
+    {(void **)&lib.finish, "PQfinish"},
+    {(void **)&lib.exec, "PQexec"},
+    {(void **)&lib.exec_params, "PQexecParams"},
+    {(void **)&lib.result_status, "PQresultStatus"},
+    {(void **)&lib.result_error_message, "PQresultErrorMessage"},
+    {(void **)&lib.ntuples, "PQntuples"},
+    {(void **)&lib.getvalue, "PQgetvalue"},
+    {(void **)&lib.clear, "PQclear"},
+    {(void **)&lib.conninfo_parse, "PQconninfoParse"},
+    {(void **)&lib.conninfo_free, "PQconninfoFree"},
+    {(void **)&lib.escape_identifier, "PQescapeIdentifier"},
+    {(void **)&lib.freemem, "PQfreemem"},
+};
+
+const PqLib *pq_lib(UkError *err)
+{
+    if (loaded)
+        return &lib;
+    if (dynlib_load(PQ_SONAME, symbols, sizeof symbols / sizeof symbols[0],
+                    "PostgreSQL databases need libpq", err) != 0)
+        return NULL;
+    loaded = true;
+    return &lib;
+}
