@@ -117,8 +117,8 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         VerifyResult res;
         uk_error_clear(&err);
-        int vrc =
-            task_verify(ctx->state, targets[i].repo, targets[i].id, cli_progress(ctx), &res, &err);
+        int vrc = task_verify(ctx->state, ctx->config, targets[i].repo, targets[i].id,
+                              cli_progress(ctx), &res, &err);
         failures += vrc != 0;
         if (ctx->json) {
             json_array_append_new(

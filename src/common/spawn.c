@@ -67,8 +67,20 @@ int child_start(Child *c, const char *const *argv, const char *const *env, int w
     else
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, errp[1], 2);
+    /* A child that stops reading early (pg_restore refusing a damaged dump) must make our
+     * write fail with EPIPE, not kill upkeep; the child itself gets the default back. */
+    if (want_in)
+        signal(SIGPIPE, SIG_IGN);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
     char **envp = merged_environment(env);
-    int rc = posix_spawnp(&c->pid, argv[0], &actions, NULL, (char *const *)argv, envp);
+    int rc = posix_spawnp(&c->pid, argv[0], &actions, &attr, (char *const *)argv, envp);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     free(envp);
     if (want_in)

@@ -20,7 +20,8 @@ typedef struct Child {
 } Child;
 
 /* Starts ARGV[0] (looked up in PATH) with pipes for stdin (want_in) and stdout (want_out);
- * ENV is NULL-terminated, may be NULL. 0, or -1 with err set. */
+ * ENV is NULL-terminated, may be NULL. With want_in, upkeep ignores SIGPIPE from then on, so
+ * writing to a child that has ended fails with EPIPE. 0, or -1 with err set. */
 int child_start(Child *c, const char *const *argv, const char *const *env, int want_in,
                 int want_out, UkError *err);
 /* Reads what the child wrote to stderr, keeping the start; call when poll() says c->err is

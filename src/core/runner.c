@@ -77,8 +77,8 @@ static json_t *backup_summary(const BackupResult *b)
                      "read_seconds", b->read_seconds);
 }
 
-static int run_backup_job(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,
-                          UkError *err)
+static int run_backup_job(const Config *config, State *st, const ConfigJob *job,
+                          const RunOptions *opts, json_t *summary, UkError *err)
 {
     BackupRequest req = {.database = job->database,
                          .repository = job->repository,
@@ -105,7 +105,8 @@ static int run_backup_job(State *st, const ConfigJob *job, const RunOptions *opt
     }
     if (job->verify) {
         VerifyResult vr;
-        int rc = task_verify(st, job->repository, res.manifest.id, opts->progress, &vr, err);
+        int rc =
+            task_verify(st, config, job->repository, res.manifest.id, opts->progress, &vr, err);
         json_object_set_new(summary, "verified", json_string(rc == 0 ? "ok" : "failed"));
         if (rc != 0)
             return -1;
@@ -233,7 +234,7 @@ static int run_task(const Config *config, State *st, const ConfigJob *job, const
     case TASK_ROTATE: return run_rotate_job(config, st, job, opts, summary, err);
     case TASK_DISK: return run_disk_job(config, job, summary, err);
     case TASK_CLEAN: return run_clean_job(job, opts, summary, err);
-    case TASK_BACKUP: return run_backup_job(st, job, opts, summary, err);
+    case TASK_BACKUP: return run_backup_job(config, st, job, opts, summary, err);
     case TASK_PURGE:
     case TASK_UPDATE:
     case TASK_ARCHIVE: return run_rows_job(st, job, opts, summary, err);

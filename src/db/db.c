@@ -73,6 +73,22 @@ int db_check_image(const char *driver, const char *path, DbCheckLevel level, cha
     return d->check_image(path, level, result, len, err);
 }
 
+int db_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *details,
+                     char *result, size_t len, UkError *err)
+{
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->verify_stream)
+        return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s backups are files", db->name,
+                            d->name);
+    if (d->verify_stream(db, source, details, result, len, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    return 0;
+}
+
 int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
                       UkError *err)
 {

@@ -70,6 +70,11 @@ typedef struct ImageSource {
  * must not exist; a failed load drops it again). */
 int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
                       UkError *err);
+/* RESTORE_SERVER: loads the backup into a scratch database on db's server, compares the row
+ * counts DETAILS (the manifest's) recorded and runs the engine's checks, then drops it;
+ * result gets "ok …" or the problems found. -1 only when the check could not run. */
+int db_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *details,
+                     char *result, size_t len, UkError *err);
 
 /* How thoroughly db_check_image looks: quick (structure; what restore runs before a file gets
  * its name) or full (every index against its table; what verify runs). */

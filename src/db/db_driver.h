@@ -8,6 +8,7 @@
  *                whatever the database size.
  * - check_image: RESTORE_FILE. Open a file produced from a snapshot and check its integrity.
  * - restore_stream: RESTORE_SERVER. Load a stream into a new database on the server.
+ * - verify_stream:  RESTORE_SERVER. Load it into a scratch database, check, drop it.
  * - inspect:     Size, pages and row counts of stats->tables, read-only (NULL: not yet).
  * Feature bits (db.h) tell callers what else a driver can do, so they never test names. */
 #ifndef UK_DB_DRIVER_H
@@ -27,6 +28,11 @@ typedef struct DbDriver {
      * db's server, creating it. */
     int (*restore_stream)(const ConfigDatabase *db, const char *target, ImageSource *source,
                           UkError *err);
+    /* RESTORE_SERVER: proves the stream restorable: loads it into a scratch database on db's
+     * server, compares what DETAILS (the manifest's) recorded, runs the engine's own checks,
+     * drops the scratch database. result as for check_image. */
+    int (*verify_stream)(const ConfigDatabase *db, ImageSource *source, const char *details,
+                         char *result, size_t len, UkError *err);
     int (*check_image)(const char *path, DbCheckLevel level, char *result, size_t len,
                        UkError *err);
     int (*inspect)(const ConfigDatabase *db, DbStats *stats, UkError *err);

@@ -38,10 +38,12 @@ typedef struct VerifyResult {
 } VerifyResult;
 
 /* Proves a backup restorable: reads and checks every chunk, rebuilds the image in a
- * temporary file, checks the image hash and runs the database's integrity check. Records the
- * outcome in the catalogue. Failure to prove is an error naming the backup. */
-int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, bool progress,
-                VerifyResult *res, UkError *err);
+ * temporary file, checks the image hash and runs the database's integrity check; a server
+ * engine's backup is loaded into a scratch database on the server of CONFIG's database of
+ * that name instead. Records the outcome in the catalogue. Failure to prove is an error
+ * naming the backup. */
+int task_verify(State *st, const Config *config, const ConfigRepository *repo_cfg, const char *id,
+                bool progress, VerifyResult *res, UkError *err);
 
 typedef struct RestoreRequest {
     const ConfigRepository *repository;

@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "db/db.h"
+#include "repo/image_reader.h"
 #include "task/task_int.h"
 
 static void remove_image(const char *driver, const char *path)
@@ -23,8 +24,47 @@ static void remove_image(const char *driver, const char *path)
     }
 }
 
-int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, bool progress,
-                VerifyResult *res, UkError *err)
+typedef struct VerifyFeed {
+    ImageReader *reader;
+    Progress *progress;
+    uint64_t done, total;
+} VerifyFeed;
+
+static int feed_next(void *ctx, const unsigned char **data, size_t *len, UkError *err)
+{
+    VerifyFeed *f = ctx;
+    int rc = image_reader_next(f->reader, data, len, err);
+    if (rc == 1) {
+        f->done += *len;
+        progress_update(f->progress, f->done, f->total);
+    }
+    return rc;
+}
+
+/* A server engine's backup: its driver loads it into a scratch database, checks and drops it. */
+static int verify_on_server(const Config *config, Repo *repo, const Manifest *m, bool progress,
+                            VerifyResult *res, UkError *err)
+{
+    const ConfigDatabase *db = config_find_database(config, m->database);
+    if (!db || strcmp(db->driver, m->driver) != 0)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "backup '%s' is of %s database '%s', which the config does not have: "
+                            "verify loads it on that server",
+                            m->id, m->driver, m->database);
+    char label[100];
+    snprintf(label, sizeof label, "verify %s", m->id);
+    VerifyFeed feed = {.reader = image_reader_new(repo, m),
+                       .progress = progress_new(label, progress),
+                       .total = m->image_size};
+    ImageSource source = {.ctx = &feed, .next = feed_next};
+    int rc = db_verify_stream(db, &source, m->details, res->integrity, sizeof res->integrity, err);
+    progress_end(feed.progress);
+    image_reader_free(feed.reader);
+    return rc;
+}
+
+int task_verify(State *st, const Config *config, const ConfigRepository *repo_cfg, const char *id,
+                bool progress, VerifyResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
@@ -43,6 +83,14 @@ int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, boo
     snprintf(res->database, sizeof res->database, "%s", m.database);
     res->image_size = m.image_size;
     res->chunks = m.chunk_count;
+    if (db_has_feature(m.driver, DB_FEAT_RESTORE_SERVER)) {
+        if (verify_on_server(config, repo, &m, progress, res, err) != 0) {
+            if (err->code == UK_E_CORRUPT || err->code == UK_E_FORMAT)
+                state_backup_set_verified(st, repo_cfg->name, m.id, time(NULL), "failed", NULL);
+            goto out;
+        }
+        goto checked;
+    }
     const char *tmpdir = getenv("TMPDIR");
     tmp = xasprintf("%s/upkeep-verify-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/var/tmp");
     sigset_t saved;
@@ -74,6 +122,7 @@ int task_verify(State *st, const ConfigRepository *repo_cfg, const char *id, boo
     if (db_check_image(m.driver, tmp, DB_CHECK_FULL, res->integrity, sizeof res->integrity, err) !=
         0)
         goto out;
+checked:;
     bool ok = db_check_passed(res->integrity);
     state_backup_set_verified(st, repo_cfg->name, m.id, time(NULL), ok ? "ok" : "failed", NULL);
     if (!ok) {

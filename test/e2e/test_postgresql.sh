@@ -68,6 +68,31 @@ expect_status 2 "$UPKEEP" restore "$id" --database shop --to x.db
 expect_contains "$ERR" "is on a server: use --to-database NAME"
 pass "restore refuses an existing database and a file target"
 
+# Verify loads the backup into a scratch database on the server, compares the recorded row
+# counts, runs amcheck when the role may, and drops it again.
+scratch_left() { pg_admin -d postgres -tAc "SELECT count(*) FROM pg_database WHERE datname LIKE 'upkeep_verify_%'"; }
+expect_status 0 "$UPKEEP" verify "$id"
+expect_contains "$OUT" "row counts of 3 tables match; amcheck not available to this role"
+[ "$(scratch_left)" = 0 ] || fail "verify left its scratch database"
+pg_admin -d postgres -c "ALTER ROLE upkeep SUPERUSER"
+expect_status 0 "$UPKEEP" verify "$id" --json
+expect_contains "$OUT" "amcheck: "
+pg_admin -d postgres -c "ALTER ROLE upkeep NOSUPERUSER"
+pass "verify proves a PostgreSQL backup on a scratch database, then drops it"
+cp "repo/snapshots/$id" manifest.good
+python3 "$HELPERS/tamper_manifest.py" "repo/snapshots/$id" rows public.customers 19999
+expect_status 1 "$UPKEEP" verify "$id"
+expect_contains "$OUT" "table public.customers has 20000 rows, the backup recorded 19999"
+python3 "$HELPERS/tamper_manifest.py" "repo/snapshots/$id" 3 50
+expect_status 1 "$UPKEEP" verify "$id"
+expect_contains "$OUT" "failed to load: pg_restore failed"
+[ "$(scratch_left)" = 0 ] || fail "a failed verify left its scratch database"
+expect_status 0 "$UPKEEP" backups --json
+[ "$(jq -r --arg id "$id" '.[] | select(.id == $id) | .verify_result' <<<"$OUT")" = failed ] ||
+    fail "the failed verify is not recorded: $OUT"
+cp manifest.good "repo/snapshots/$id"
+pass "verify fails a backup whose rows or bytes are not what was recorded, and records it"
+
 # A small change: 4 rows updated, 300 orders added. The second backup stores the chunks
 # around them (each scattered change costs about one 8 KiB chunk), not the dump again. (The
 # new orders are wide: PostgreSQL puts a row that fits into the free bytes of an old page, so

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/crypto.h"
 #include "common/spawn.h"
 #include "common/util.h"
 #include "db/db_driver.h"
@@ -235,6 +236,19 @@ static int count_rows(const PqLib *pq, PGconn *conn, json_t *details, UkError *e
     return rc;
 }
 
+/* --dbname for a child: a conninfo naming only the database (a bare name with '=' in it would
+ * be read as a conninfo), quoted as libpq wants; the rest comes from the environment. */
+static void dbname_argument(const char *name, char *out, size_t len)
+{
+    size_t n = (size_t)snprintf(out, len, "--dbname=dbname='");
+    for (const char *p = name; *p && n + 4 < len; p++) {
+        if (*p == '\'' || *p == '\\')
+            out[n++] = '\\';
+        out[n++] = *p;
+    }
+    snprintf(out + n, len - n, "'");
+}
+
 static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
 {
     const PqLib *pq = pq_lib(err);
@@ -264,8 +278,8 @@ static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
     json_object_set_new(details, "database", json_string(pq->getvalue(res, 0, 3)));
     json_object_set_new(details, "dump_format", json_string("pg_dump custom, uncompressed"));
     /* The database by name in argv (not secret); host, user and the rest come from env. */
-    char dbname_arg[256];
-    snprintf(dbname_arg, sizeof dbname_arg, "--dbname=%s", pq->getvalue(res, 0, 3));
+    char dbname_arg[512];
+    dbname_argument(pq->getvalue(res, 0, 3), dbname_arg, sizeof dbname_arg);
     const char *argv[] = {
         "pg_dump", "--format=custom", "--compress=0", "--no-password", snapshot_arg, dbname_arg,
         NULL};
@@ -291,7 +305,8 @@ out:
     return rc;
 }
 
-/* Writes the backup into pg_restore's stdin while collecting its stderr. */
+/* Writes the backup into pg_restore's stdin while collecting its stderr. -2 when pg_restore
+ * stopped reading (it ended: its exit status says why). */
 static int pump_restore(Child *child, ImageSource *source, UkError *err)
 {
     const unsigned char *data = NULL;
@@ -318,14 +333,16 @@ static int pump_restore(Child *child, ImageSource *source, UkError *err)
             child->err = -1;
         }
         if (fds[0].revents & (POLLERR | POLLHUP))
-            return uk_error_set(err, UK_E_IO, 0, "pg_restore stopped reading");
+            return -2;
         if (!(fds[0].revents & POLLOUT))
             continue;
         ssize_t put = write(child->in, data + done, len - done);
         if (put < 0 && errno == EINTR)
             continue;
+        if (put < 0 && errno == EPIPE)
+            return -2;
         if (put < 0)
-            return uk_error_set(err, UK_E_IO, errno, "pg_restore stopped reading: %s",
+            return uk_error_set(err, UK_E_IO, errno, "unable to write to pg_restore: %s",
                                 strerror(errno));
         done += (size_t)put;
     }
@@ -334,9 +351,13 @@ static int pump_restore(Child *child, ImageSource *source, UkError *err)
     return 0;
 }
 
-static int pg_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
-                             UkError *err)
+/* Creates TARGET and loads the stream into it; a failed load drops it again. *LOAD_FAILED
+ * says the database was created and pg_restore (or the stream) failed: the backup, not the
+ * server, is the likely cause. */
+static int load_into(const ConfigDatabase *db, const char *target, ImageSource *source,
+                     bool *load_failed, UkError *err)
 {
+    *load_failed = false;
     const PqLib *pq = pq_lib(err);
     if (!pq)
         return -1;
@@ -364,23 +385,33 @@ static int pg_restore_stream(const ConfigDatabase *db, const char *target, Image
     pq->clear(exists);
     if (!created || child_environment(pq, db, &env, &n_env, err) != 0)
         goto out;
-    char dbname_arg[256];
-    snprintf(dbname_arg, sizeof dbname_arg, "--dbname=%s", target);
+    char dbname_arg[512];
+    dbname_argument(target, dbname_arg, sizeof dbname_arg);
     const char *argv[] = {
         "pg_restore", "--single-transaction", "--exit-on-error", "--no-password", dbname_arg, NULL};
     Child child;
     if (child_start(&child, argv, (const char *const *)env, 1, 0, err) != 0)
         goto out;
-    if (pump_restore(&child, source, err) != 0) {
-        child_kill(&child);
+    int pumped = pump_restore(&child, source, err);
+    if (pumped == -2) { /* it ended early: say what it said */
+        if (child_finish(&child, "pg_restore", err) == 0)
+            uk_error_set(err, UK_E_FORMAT, 0, "pg_restore ended before the backup did");
+        *load_failed = true;
         goto out;
     }
-    if (child_finish(&child, "pg_restore", err) != 0)
+    if (pumped != 0) {
+        child_kill(&child);
+        *load_failed = err->code == UK_E_CORRUPT || err->code == UK_E_FORMAT;
         goto out;
+    }
+    if (child_finish(&child, "pg_restore", err) != 0) {
+        *load_failed = true;
+        goto out;
+    }
     rc = 0;
 out:
     if (rc != 0 && created) { /* nothing half-loaded stays behind */
-        char *sql = xasprintf("DROP DATABASE IF EXISTS %s", ident);
+        char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
         UkError ignored = {0};
         run(pq, conn, sql, &ignored);
         free(sql);
@@ -388,6 +419,103 @@ out:
     pq->freemem(ident);
     free_environment(env, n_env);
     pq->finish(conn);
+    return rc;
+}
+
+static int pg_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
+                             UkError *err)
+{
+    bool load_failed;
+    return load_into(db, target, source, &load_failed, err);
+}
+
+/* Compares the row counts in SCRATCH with those the backup recorded; amcheck's
+ * bt_index_check on every B-tree index when this role may use it. */
+static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, char *result,
+                         size_t len, UkError *err)
+{
+    json_t *recorded_doc = json_loads(details ? details : "{}", 0, NULL);
+    json_t *recorded = json_object_get(recorded_doc, "tables");
+    json_t *doc = json_object();
+    int rc = count_rows(pq, conn, doc, err);
+    json_t *actual = json_object_get(doc, "tables");
+    const char *name;
+    json_t *value;
+    size_t tables = 0;
+    result[0] = '\0';
+    json_object_foreach (recorded, name, value) {
+        json_t *got = json_object_get(actual, name);
+        tables++;
+        if (rc == 0 && !result[0] && (!got || json_integer_value(got) != json_integer_value(value)))
+            snprintf(result, len, "table %s has %lld rows, the backup recorded %lld", name,
+                     got ? (long long)json_integer_value(got) : -1LL,
+                     (long long)json_integer_value(value));
+    }
+    json_decref(doc);
+    json_decref(recorded_doc);
+    if (rc != 0 || result[0])
+        return rc;
+    /* amcheck is not a trusted extension: only a role allowed to create it gets this check. */
+    char amcheck[160] = "amcheck not available to this role";
+    UkError ignored = {0};
+    if (run(pq, conn, "CREATE EXTENSION IF NOT EXISTS amcheck", &ignored) == 0) {
+        PGresult *res = pq->exec(
+            conn, "SELECT count(bt_index_check(c.oid)) FROM pg_index i "
+                  "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
+                  "WHERE a.amname = 'btree' AND i.indisvalid AND c.relpersistence <> 't'");
+        if (pq->result_status(res) != PGRES_TUPLES_OK) {
+            const char *msg = pq->result_error_message(res);
+            snprintf(result, len, "amcheck: %.*s", (int)strcspn(msg, "\n"), msg);
+            pq->clear(res);
+            return 0;
+        }
+        snprintf(amcheck, sizeof amcheck, "amcheck: %s indexes", pq->getvalue(res, 0, 0));
+        pq->clear(res);
+    }
+    snprintf(result, len, "ok (row counts of %zu tables match; %s)", tables, amcheck);
+    return 0;
+}
+
+static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *details,
+                            char *result, size_t len, UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    char scratch[64], random_hex[7];
+    unsigned char random[3];
+    if (crypto_random(random, sizeof random, err) != 0)
+        return -1;
+    hex_encode(random, sizeof random, random_hex);
+    snprintf(scratch, sizeof scratch, "upkeep_verify_%ld_%s", (long)getpid(), random_hex);
+    bool load_failed = false;
+    UkError load_err = {0};
+    if (load_into(db, scratch, source, &load_failed, &load_err) != 0) {
+        if (!load_failed) {
+            *err = load_err;
+            return -1;
+        }
+        snprintf(result, len, "failed to load: %s", load_err.msg);
+        return 0;
+    }
+    int rc = -1;
+    PGconn *conn = connect_db(pq, db, scratch, err);
+    if (conn) {
+        rc = check_scratch(pq, conn, details, result, len, err);
+        pq->finish(conn);
+    }
+    PGconn *admin = connect_db(pq, db, NULL, rc == 0 ? err : &load_err);
+    if (admin) {
+        char *ident = pq->escape_identifier(admin, scratch, strlen(scratch));
+        char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
+        if (run(pq, admin, sql, rc == 0 ? err : &load_err) != 0 && rc == 0)
+            rc = -1;
+        free(sql);
+        pq->freemem(ident);
+        pq->finish(admin);
+    } else if (rc == 0) {
+        rc = -1;
+    }
     return rc;
 }
 
@@ -421,4 +549,5 @@ const DbDriver db_postgresql_driver = {
     .configure = pg_configure,
     .snapshot = pg_snapshot,
     .restore_stream = pg_restore_stream,
+    .verify_stream = pg_verify_stream,
 };
