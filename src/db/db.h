@@ -90,10 +90,24 @@ bool db_check_passed(const char *result);
 /* What health and metrics report about a live database. Counts of TABLES, in order; a table
  * that does not exist counts -1. */
 #define DB_MAX_COUNTED_TABLES 32
+#define DB_MAX_GAUGES 8
+
+/* A figure only some engines have (a server's connections, its transaction-id age), with the
+ * thresholds that make it a warning or critical (0: none); health reports it as check NAME. */
+typedef struct DbGauge {
+    char name[32];
+    char unit[16];
+    double value, warning, critical;
+    char text[200]; /* what it means, for the health message */
+} DbGauge;
+
 typedef struct DbStats {
-    uint64_t size_bytes; /* the database file(s) */
+    uint64_t size_bytes; /* the database file(s), or what the server says it takes */
     uint64_t wal_bytes;  /* write-ahead log, when there is one */
+    bool has_pages;      /* a file of pages: page_count, page_size, freelist_pages and wal_bytes */
     uint64_t page_count, page_size, freelist_pages;
+    DbGauge gauges[DB_MAX_GAUGES];
+    size_t n_gauges;
     size_t n_tables;
     char tables[DB_MAX_COUNTED_TABLES][128];
     int64_t rows[DB_MAX_COUNTED_TABLES];

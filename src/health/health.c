@@ -95,17 +95,32 @@ static void check_database(const ConfigDatabase *db, HealthReport *r)
     else
         say(c, HEALTH_OK, "database '%s' is %s", db->name, a);
 
-    c = add(r, "pages", db->name, "pages");
-    c->value = (double)stats.page_count;
-    say(c, HEALTH_OK, "%llu pages of %s", (unsigned long long)stats.page_count,
-        format_size(stats.page_size, a, sizeof a));
-    c = add(r, "freelist", db->name, "ratio");
-    c->value = stats.page_count ? (double)stats.freelist_pages / (double)stats.page_count : 0;
-    say(c, HEALTH_OK, "%llu free pages (%.1f%%)", (unsigned long long)stats.freelist_pages,
-        100 * c->value);
-    c = add(r, "wal", db->name, "bytes");
-    c->value = (double)stats.wal_bytes;
-    say(c, HEALTH_OK, "write-ahead log %s", format_size(stats.wal_bytes, a, sizeof a));
+    if (stats.has_pages) {
+        c = add(r, "pages", db->name, "pages");
+        c->value = (double)stats.page_count;
+        say(c, HEALTH_OK, "%llu pages of %s", (unsigned long long)stats.page_count,
+            format_size(stats.page_size, a, sizeof a));
+        c = add(r, "freelist", db->name, "ratio");
+        c->value = stats.page_count ? (double)stats.freelist_pages / (double)stats.page_count : 0;
+        say(c, HEALTH_OK, "%llu free pages (%.1f%%)", (unsigned long long)stats.freelist_pages,
+            100 * c->value);
+        c = add(r, "wal", db->name, "bytes");
+        c->value = (double)stats.wal_bytes;
+        say(c, HEALTH_OK, "write-ahead log %s", format_size(stats.wal_bytes, a, sizeof a));
+    }
+    for (size_t i = 0; i < stats.n_gauges; i++) {
+        const DbGauge *g = &stats.gauges[i];
+        c = add(r, g->name, db->name, g->unit);
+        c->value = g->value;
+        if (g->warning > 0)
+            c->warning = g->warning;
+        if (g->critical > 0)
+            c->critical = g->critical;
+        HealthStatus status = g->critical > 0 && g->value > g->critical ? HEALTH_CRITICAL
+                              : g->warning > 0 && g->value > g->warning ? HEALTH_WARNING
+                                                                        : HEALTH_OK;
+        say(c, status, "%s", g->text);
+    }
     for (size_t i = 0; i < stats.n_tables; i++) {
         char subject[300];
         snprintf(subject, sizeof subject, "%s.%s", db->name, stats.tables[i]);

@@ -106,6 +106,31 @@ first_stored=$(jq -r .bytes_stored <<<"$first")
 [ "$stored" -lt $((first_stored / 5)) ] || fail "second backup stored $stored bytes of $first_stored"
 pass "a second backup after small changes stores $stored of $first_stored bytes"
 
+# Health and metrics of the server: reachable, size, connections, transaction-id age, the
+# longest open transaction (one held open here), row counts; a warning past a threshold.
+sed -i "s|^password_file = .*|&\ncount_tables = customers, shop.orders, missing\nsize_warning = 1KB|" upkeep.conf
+pg_app -d app -c "BEGIN; SELECT txid_current(); SELECT pg_sleep(3); COMMIT" >/dev/null &
+holder=$!
+sleep 1
+expect_status 1 "$UPKEEP" --json health --no-actions
+check() { jq -r --arg c "$1" --arg s "$2" '.checks[] | select(.check == $c and .subject == $s) | "\(.status) \(.value)"' <<<"$OUT"; }
+[ "$(check reachable shop)" = "OK 1" ] || fail "reachable: $(check reachable shop)"
+expect_contains "$(check size shop)" "WARNING"
+expect_contains "$(check connections shop)" "OK 0.0"
+expect_contains "$(check xid_age shop)" "OK "
+[ "$(check longest_transaction shop | awk '{print ($2 >= 0.5)}')" = 1 ] ||
+    fail "the open transaction is not seen: $(check longest_transaction shop)"
+[ "$(check rows shop.customers)" = "OK 20000" ] || fail "rows: $(check rows shop.customers)"
+[ "$(check rows shop.shop.orders)" = "OK 60300" ] || fail "rows: $(check rows shop.shop.orders)"
+expect_contains "$(check rows shop.missing)" "UNKNOWN"
+wait "$holder"
+expect_status 0 "$UPKEEP" metrics
+expect_contains "$OUT" 'upkeep_database_xid_age{database="shop"}'
+expect_contains "$OUT" 'upkeep_database_connections_ratio{database="shop"}'
+expect_contains "$OUT" 'upkeep_table_rows{table="shop.shop.orders"} 60300'
+promtool check metrics <<<"$OUT" >/dev/null 2>&1 || fail "metrics rejected by promtool: $(promtool check metrics <<<"$OUT" 2>&1 | head -3)"
+pass "health and metrics of a PostgreSQL server"
+
 # Errors a user meets: a wrong password, a server that is not there.
 echo wrong > badpass; chmod 600 badpass
 sed "s|^password_file = .*|password_file = badpass|" upkeep.conf > bad.conf

@@ -519,6 +519,99 @@ static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const
     return rc;
 }
 
+/* Health's thresholds for a server: connections as a share of max_connections; the oldest
+ * transaction-id age of any database (wraparound stops writes at 2^31, about 2.1 billion;
+ * autovacuum should keep it near autovacuum_freeze_max_age, 200 million by default); the
+ * longest open transaction, which holds back vacuum everywhere. */
+#define CONNECTIONS_WARNING 0.80
+#define CONNECTIONS_CRITICAL 0.95
+#define XID_AGE_WARNING 1.0e9
+#define XID_AGE_CRITICAL 1.6e9
+#define TRANSACTION_WARNING_S 600.0
+#define TRANSACTION_CRITICAL_S 3600.0
+
+static DbGauge *gauge(DbStats *stats, const char *name, const char *unit, double value,
+                      double warning, double critical)
+{
+    DbGauge *g = &stats->gauges[stats->n_gauges++];
+    snprintf(g->name, sizeof g->name, "%s", name);
+    snprintf(g->unit, sizeof g->unit, "%s", unit);
+    g->value = value;
+    g->warning = warning;
+    g->critical = critical;
+    return g;
+}
+
+/* One row of one value: the figures health reads are single numbers. */
+static double number(const PqLib *pq, PGconn *conn, const char *sql, UkError *err, int *rc)
+{
+    PGresult *res = query(pq, conn, sql, err);
+    if (!res) {
+        *rc = -1;
+        return 0;
+    }
+    double v = pq->ntuples(res) > 0 ? strtod(pq->getvalue(res, 0, 0), NULL) : 0;
+    pq->clear(res);
+    return v;
+}
+
+static int pg_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    PGconn *conn = connect_db(pq, db, NULL, err);
+    if (!conn)
+        return -1;
+    int rc = run(pq, conn, "SET default_transaction_read_only = on", err);
+    if (rc == 0)
+        stats->size_bytes =
+            (uint64_t)number(pq, conn, "SELECT pg_database_size(current_database())", err, &rc);
+    double used = rc == 0 ? number(pq, conn,
+                                   "SELECT count(*) FROM pg_stat_activity "
+                                   "WHERE backend_type = 'client backend'",
+                                   err, &rc)
+                          : 0;
+    double max =
+        rc == 0 ? number(pq, conn, "SELECT current_setting('max_connections')", err, &rc) : 0;
+    double xid_age =
+        rc == 0 ? number(pq, conn, "SELECT max(age(datfrozenxid)) FROM pg_database", err, &rc) : 0;
+    double longest = rc == 0 ? number(pq, conn,
+                                      "SELECT coalesce(max(extract(epoch FROM now() - xact_start)),"
+                                      " 0) FROM pg_stat_activity WHERE xact_start IS NOT NULL "
+                                      "AND pid <> pg_backend_pid()",
+                                      err, &rc)
+                             : 0;
+    if (rc == 0) {
+        DbGauge *g = gauge(stats, "connections", "ratio", max > 0 ? used / max : 0,
+                           CONNECTIONS_WARNING, CONNECTIONS_CRITICAL);
+        snprintf(g->text, sizeof g->text, "%.0f of max_connections %.0f in use", used, max);
+        g = gauge(stats, "xid_age", "transactions", xid_age, XID_AGE_WARNING, XID_AGE_CRITICAL);
+        snprintf(g->text, sizeof g->text,
+                 "oldest transaction-id age %.0f (wraparound at 2147483648; vacuum freezes)",
+                 xid_age);
+        g = gauge(stats, "longest_transaction", "seconds", longest, TRANSACTION_WARNING_S,
+                  TRANSACTION_CRITICAL_S);
+        snprintf(g->text, sizeof g->text, "longest open transaction %.0f s", longest);
+    }
+    /* count_tables: "table" or "schema.table" as to_regclass reads it; bound, never spliced. */
+    for (size_t i = 0; rc == 0 && i < stats->n_tables; i++) {
+        stats->rows[i] = -1;
+        const char *params[] = {stats->tables[i]};
+        PGresult *res =
+            pq->exec_params(conn, "SELECT to_regclass($1)::text", 1, NULL, params, NULL, NULL, 0);
+        if (pq->result_status(res) == PGRES_TUPLES_OK && pq->ntuples(res) == 1 &&
+            *pq->getvalue(res, 0, 0)) {
+            char *sql = xasprintf("SELECT count(*) FROM %s", pq->getvalue(res, 0, 0));
+            stats->rows[i] = (int64_t)number(pq, conn, sql, err, &rc);
+            free(sql);
+        }
+        pq->clear(res);
+    }
+    pq->finish(conn);
+    return rc;
+}
+
 /* The url stays libpq's to interpret (service files, PG* variables); here only what can be
  * known without loading libpq, so that parsing a config costs nothing. */
 static int pg_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
@@ -550,4 +643,5 @@ const DbDriver db_postgresql_driver = {
     .snapshot = pg_snapshot,
     .restore_stream = pg_restore_stream,
     .verify_stream = pg_verify_stream,
+    .inspect = pg_inspect,
 };

@@ -515,6 +515,7 @@ static int inspect_file(const char *path, DbStats *stats, UkError *err)
     sqlite3_busy_timeout(db, 5000);
     StandIns stand_ins; /* counting rows of a table whose index uses the application's collation */
     sqlite_ops_collation_stand_ins(db, &stand_ins);
+    stats->has_pages = true;
     stats->page_count = (uint64_t)pragma_int(db, "PRAGMA page_count");
     stats->page_size = (uint64_t)pragma_int(db, "PRAGMA page_size");
     stats->freelist_pages = (uint64_t)pragma_int(db, "PRAGMA freelist_count");
