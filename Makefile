@@ -45,6 +45,7 @@ bench: test-deps build
 	bench/shapes.sh $(BUILD)
 	bench/daemon.sh $(BUILD)
 	bench/files.sh $(BUILD)
+	bench/postgresql.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)

@@ -3,7 +3,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-const ChunkerParams chunker_default = {2048, 8192, 65536};
+const ChunkerParams chunker_default = {1024, 4096, 32768};
 
 static uint64_t gear[256];
 static pthread_once_t gear_once = PTHREAD_ONCE_INIT;

@@ -94,7 +94,7 @@ cp manifest.good "repo/snapshots/$id"
 pass "verify fails a backup whose rows or bytes are not what was recorded, and records it"
 
 # A small change: 4 rows updated, 300 orders added. The second backup stores the chunks
-# around them (each scattered change costs about one 8 KiB chunk), not the dump again. (The
+# around them (each scattered change costs about one 4 KiB chunk), not the dump again. (The
 # new orders are wide: PostgreSQL puts a row that fits into the free bytes of an old page, so
 # narrow ones would land all over the table, as a real day's inserts do.)
 pg_app -d app -c "UPDATE customers SET note = 'changed' WHERE id % 5000 = 0;
