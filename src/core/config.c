@@ -201,6 +201,11 @@ static const ConfigKey config_keys[] = {
      "NAME=value that must hold for this job to run (default: the [upkeep] require_env)", FOR_ALL},
     {SECTION_JOB, "repository", KEY_STRING, NULL, false, J(repository_name),
      "name of the [repository] section backups go to", FOR_BACKUP, FOR_BACKUP},
+    {SECTION_JOB, "cluster_lock", KEY_BOOL, "yes", false, J(cluster_lock),
+     "for a database on a server: hold a lock on the server while the job runs, so that when "
+     "several hosts run upkeep for one database the job runs on one of them at a time "
+     "(PostgreSQL: pg_try_advisory_lock); a host that finds it taken skips the run",
+     FOR_ALL},
     {SECTION_JOB, "verify", KEY_BOOL, "no", false, J(verify),
      "after a backup, prove it restorable (rebuild the image, check hashes and integrity)",
      FOR_BACKUP},

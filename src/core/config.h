@@ -80,6 +80,7 @@ typedef struct ConfigJob {
     int64_t retry_delay; /* seconds before the first retry, doubling */
     char *require_env;   /* NULL: the [upkeep] require_env */
     bool verify;
+    bool cluster_lock; /* server engines: one host at a time runs the job */
     char *tag;
     /* purge */
     char *table;

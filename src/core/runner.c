@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "alert/alert.h"
 #include "task/maintenance.h"
 #include "task/task.h"
@@ -265,7 +266,8 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
         goto out;
     double started = monotonic_seconds();
     json_t *summary = json_object();
-    int task_rc;
+    int task_rc, held = 0;
+    DbClusterLock *cluster = NULL;
     const char *require_env = job->require_env ? job->require_env : config->require_env;
     /* VACUUM rewrites the database: it waits for the other jobs on it, and they for it. The
      * run is recorded first, so a waiting run shows as running. */
@@ -280,12 +282,22 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
                      job->name, require_env);
         task_rc = -1;
         snprintf(out->result, sizeof out->result, "skipped");
+    } else if (!opts->dry_run && job->database && job->cluster_lock &&
+               (held = db_cluster_lock(job->database, job->name, &cluster, &out->error)) != 1) {
+        if (held == 0)
+            uk_error_set(&out->error, UK_E_LOCKED, 0,
+                         "job '%s' skipped: another host is running it (its cluster lock on "
+                         "database '%s' is taken)",
+                         job->name, job->database->name);
+        task_rc = -1;
+        snprintf(out->result, sizeof out->result, "%s", held == 0 ? "skipped" : "failed");
     } else {
         if (!opts->dry_run)
             alerts_job_started(config, job);
         task_rc = run_task(config, st, job, opts, summary, &out->error);
         snprintf(out->result, sizeof out->result, "%s", task_rc == 0 ? "success" : "failed");
     }
+    db_cluster_unlock(cluster);
     out->seconds = monotonic_seconds() - started;
     json_object_set_new(summary, "seconds", json_real(out->seconds));
     out->summary_json = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);

@@ -43,6 +43,39 @@ int db_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
     return -1;
 }
 
+struct DbClusterLock {
+    const DbDriver *driver;
+    void *handle;
+};
+
+int db_cluster_lock(const ConfigDatabase *db, const char *name, DbClusterLock **lock, UkError *err)
+{
+    *lock = NULL;
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->cluster_lock)
+        return 1;
+    void *handle = NULL;
+    int rc = d->cluster_lock(db, name, &handle, err);
+    if (rc < 0)
+        uk_error_prefix(err, "database '%s': cluster lock: ", db->name);
+    if (rc == 1) {
+        *lock = xcalloc(1, sizeof **lock);
+        (*lock)->driver = d;
+        (*lock)->handle = handle;
+    }
+    return rc;
+}
+
+void db_cluster_unlock(DbClusterLock *lock)
+{
+    if (!lock)
+        return;
+    lock->driver->cluster_unlock(lock->handle);
+    free(lock);
+}
+
 bool db_has_feature(const char *driver, unsigned features)
 {
     const DbDriver *d = find_driver(driver);

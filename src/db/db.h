@@ -21,6 +21,7 @@ enum {
     DB_FEAT_ROW_TASKS = 1 << 2,
     DB_FEAT_RESTORE_FILE = 1 << 3,
     DB_FEAT_RESTORE_SERVER = 1 << 4,
+    DB_FEAT_CLUSTER_LOCK = 1 << 5,
 };
 
 /* Picks the driver for db->url's scheme and lets it check the url and fill what it needs
@@ -86,6 +87,13 @@ int db_check_image(const char *driver, const char *path, DbCheckLevel level, cha
                    size_t len, UkError *err);
 /* Does a db_check_image result say the image is sound ("ok", perhaps with a note)? */
 bool db_check_passed(const char *result);
+
+/* A lock on the database's server that one host at a time can hold (DB_FEAT_CLUSTER_LOCK):
+ * 1 with *lock set when this process now holds the lock named NAME, 0 when another session
+ * does, -1 on error. Drivers without one say 1 with *lock NULL (nothing to share). */
+typedef struct DbClusterLock DbClusterLock;
+int db_cluster_lock(const ConfigDatabase *db, const char *name, DbClusterLock **lock, UkError *err);
+void db_cluster_unlock(DbClusterLock *lock); /* NULL is fine */
 
 /* What health and metrics report about a live database. Counts of TABLES, in order; a table
  * that does not exist counts -1. */

@@ -36,6 +36,10 @@ typedef struct DbDriver {
     int (*check_image)(const char *path, DbCheckLevel level, char *result, size_t len,
                        UkError *err);
     int (*inspect)(const ConfigDatabase *db, DbStats *stats, UkError *err);
+    /* CLUSTER_LOCK: 1 and *handle when taken, 0 when another session holds it, -1 on error;
+     * cluster_unlock releases it. */
+    int (*cluster_lock)(const ConfigDatabase *db, const char *name, void **handle, UkError *err);
+    void (*cluster_unlock)(void *handle);
 } DbDriver;
 
 extern const DbDriver db_sqlite_driver;

@@ -106,6 +106,26 @@ first_stored=$(jq -r .bytes_stored <<<"$first")
 [ "$stored" -lt $((first_stored / 5)) ] || fail "second backup stored $stored bytes of $first_stored"
 pass "a second backup after small changes stores $stored of $first_stored bytes"
 
+# Several hosts, one database: a job runs where its cluster lock is free, and is skipped
+# (recorded, no failure alert) where another session holds it.
+pg_app -d app -c "SELECT pg_advisory_lock(hashtextextended('upkeep:nightly', 0)); SELECT pg_sleep(3)" >/dev/null &
+holder=$!
+sleep 1
+expect_status 1 "$UPKEEP" run nightly
+expect_contains "$ERR" "job 'nightly' skipped: another host is running it (its cluster lock on database 'shop' is taken)"
+[ "$(sqlite3 state/state.db "SELECT result FROM runs WHERE job = 'nightly' ORDER BY id DESC LIMIT 1")" = skipped ] ||
+    fail "the skipped run is not recorded"
+wait "$holder"
+expect_status 0 "$UPKEEP" run nightly
+printf 'cluster_lock = no\n' >> upkeep.conf
+pg_app -d app -c "SELECT pg_advisory_lock(hashtextextended('upkeep:nightly', 0)); SELECT pg_sleep(2)" >/dev/null &
+holder=$!
+sleep 1
+expect_status 0 "$UPKEEP" run nightly
+wait "$holder"
+sed -i '$d' upkeep.conf
+pass "a job runs on one host at a time (cluster_lock), and cluster_lock = no turns it off"
+
 # Health and metrics of the server: reachable, size, connections, transaction-id age, the
 # longest open transaction (one held open here), row counts; a warning past a threshold.
 sed -i "s|^password_file = .*|&\ncount_tables = customers, shop.orders, missing\nsize_warning = 1KB|" upkeep.conf
@@ -132,6 +152,8 @@ promtool check metrics <<<"$OUT" >/dev/null 2>&1 || fail "metrics rejected by pr
 pass "health and metrics of a PostgreSQL server"
 
 # Errors a user meets: a wrong password, a server that is not there.
+expect_status 0 "$UPKEEP" backups --json
+listed=$(jq length <<<"$OUT")
 echo wrong > badpass; chmod 600 badpass
 sed "s|^password_file = .*|password_file = badpass|" upkeep.conf > bad.conf
 expect_status 1 "$UPKEEP" -c bad.conf backup shop
@@ -141,5 +163,5 @@ sed "s|^url = postgresql://.*|url = postgresql://upkeep@127.0.0.1:1/app|" upkeep
 expect_status 1 "$UPKEEP" -c gone.conf backup shop
 expect_contains "$ERR" "unable to connect"
 expect_status 0 "$UPKEEP" backups --json
-[ "$(jq length <<<"$OUT")" = 2 ] || fail "a failed backup is listed: $OUT"
+[ "$(jq length <<<"$OUT")" = "$listed" ] || fail "a failed backup is listed: $OUT"
 pass "a wrong password or an absent server is a clear error and lists no backup"

@@ -612,6 +612,42 @@ static int pg_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
     return rc;
 }
 
+/* A session-level advisory lock on upkeep's own connection, keyed by a 64-bit hash of
+ * "upkeep:NAME": it lasts while the connection does, so a run that dies releases it. */
+static int pg_cluster_lock(const ConfigDatabase *db, const char *name, void **handle, UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    PGconn *conn = connect_db(pq, db, NULL, err);
+    if (!conn)
+        return -1;
+    char *key = xasprintf("upkeep:%s", name);
+    const char *params[] = {key};
+    PGresult *res = pq->exec_params(conn, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", 1,
+                                    NULL, params, NULL, NULL, 0);
+    free(key);
+    int rc = -1;
+    if (pq->result_status(res) != PGRES_TUPLES_OK)
+        uk_error_set(err, UK_E_DB, 0, "%s", pq->result_error_message(res));
+    else
+        rc = strcmp(pq->getvalue(res, 0, 0), "t") == 0;
+    pq->clear(res);
+    if (rc == 1)
+        *handle = conn;
+    else
+        pq->finish(conn);
+    return rc;
+}
+
+static void pg_cluster_unlock(void *handle)
+{
+    UkError err = {0};
+    const PqLib *pq = pq_lib(&err);
+    if (pq && handle)
+        pq->finish(handle); /* the session ends, and its lock with it */
+}
+
 /* The url stays libpq's to interpret (service files, PG* variables); here only what can be
  * known without loading libpq, so that parsing a config costs nothing. */
 static int pg_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
@@ -638,10 +674,12 @@ static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
 const DbDriver db_postgresql_driver = {
     .name = "postgresql",
     .schemes = pg_schemes,
-    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER,
+    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK,
     .configure = pg_configure,
     .snapshot = pg_snapshot,
     .restore_stream = pg_restore_stream,
     .verify_stream = pg_verify_stream,
     .inspect = pg_inspect,
+    .cluster_lock = pg_cluster_lock,
+    .cluster_unlock = pg_cluster_unlock,
 };
