@@ -1,4 +1,23 @@
-# Sample data for car-repair.conf: the application's logs, one of them empty.
+# Sample data for car-repair.conf: a PostgreSQL server of the test's own (the config's url
+# and password file are pointed at it) with the shop's tables, and the application's logs,
+# one of them empty.
+source "$helpers/../services/postgresql.sh"
+pg_up
+pg_app -d app -c "CREATE TABLE customers(id serial PRIMARY KEY, name text, phone text);
+    CREATE TABLE vehicles(id serial PRIMARY KEY, customer int REFERENCES customers(id),
+        vin text UNIQUE, model text, for_sale boolean DEFAULT false, price numeric(10, 2));
+    CREATE TABLE repair_orders(id serial PRIMARY KEY, vehicle int REFERENCES vehicles(id),
+        opened timestamptz DEFAULT now(), closed timestamptz, notes text);
+    INSERT INTO customers(name, phone) SELECT 'Customer ' || i, '+49 30 ' || (100000 + i)
+        FROM generate_series(1, 500) i;
+    INSERT INTO vehicles(customer, vin, model, for_sale, price) SELECT 1 + i % 500,
+        'WVW' || lpad(i::text, 14, '0'), (ARRAY['Golf', 'Passat', 'Polo'])[1 + i % 3],
+        i % 10 = 0, 5000 + i * 10 FROM generate_series(1, 800) i;
+    INSERT INTO repair_orders(vehicle, opened, notes) SELECT 1 + i % 800,
+        now() - (i % 400) * interval '1 day', 'brake pads, oil ' || i
+        FROM generate_series(1, 3000) i;" >/dev/null
+sed -i -e "s|^url = postgresql://.*|url = $PG_URL|" upkeep.conf
+cp "$PG_PASSFILE" shop.password
 mkdir -p logs
 seq 1 2000 | sed 's/^/GET \/cars\//' > logs/access.log
 echo "worker started" > logs/worker.log

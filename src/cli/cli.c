@@ -83,8 +83,8 @@ json_t *cli_json_time(time_t t)
 }
 
 int cli_find_backup(CliContext *ctx, const char *only_repo, const char *id_or_latest,
-                    const char *database, const ConfigRepository **repo_out, char *id_out,
-                    size_t id_len, UkError *err)
+                    const char *database, const char *tag, const ConfigRepository **repo_out,
+                    char *id_out, size_t id_len, UkError *err)
 {
     Config *c = ctx->config;
     time_t best_time = 0;
@@ -106,7 +106,7 @@ int cli_find_backup(CliContext *ctx, const char *only_repo, const char *id_or_la
             continue;
         }
         char id[64];
-        if (repo_resolve_backup(repo, id_or_latest, database, id, sizeof id, &e) == 0) {
+        if (repo_resolve_backup(repo, id_or_latest, database, tag, id, sizeof id, &e) == 0) {
             Manifest m;
             if (repo_read_manifest(repo, id, false, &m, &e) == 0 &&
                 (!*repo_out || m.time > best_time)) {
@@ -123,8 +123,9 @@ int cli_find_backup(CliContext *ctx, const char *only_repo, const char *id_or_la
     }
     if (!*repo_out) {
         if (strcmp(id_or_latest, "latest") == 0)
-            return uk_error_set(err, UK_E_NOTFOUND, 0, "no backups%s%s found",
-                                database ? " of database " : "", database ? database : "");
+            return uk_error_set(err, UK_E_NOTFOUND, 0, "no backups%s%s%s%s found",
+                                database ? " of database " : "", database ? database : "",
+                                tag ? " tagged " : "", tag ? tag : "");
         return uk_error_set(err, UK_E_NOTFOUND, 0, "no backup '%s' in any configured repository",
                             id_or_latest);
     }

@@ -56,9 +56,10 @@ int cmd_metrics(CliContext *ctx, int argc, char **argv);
 #include "core/summary.h"
 
 /* Finds which configured repository holds id_or_latest (the newest one for "latest",
- * optionally of one database). only_repo limits the search to one [repository]. */
+ * optionally of one database, optionally carrying TAG). only_repo limits the search to one
+ * [repository]. */
 #include "repo/repo.h"
 int cli_find_backup(CliContext *ctx, const char *only_repo, const char *id_or_latest,
-                    const char *database, const ConfigRepository **repo_out, char *id_out,
-                    size_t id_len, UkError *err);
+                    const char *database, const char *tag, const ConfigRepository **repo_out,
+                    char *id_out, size_t id_len, UkError *err);
 #endif

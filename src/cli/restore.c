@@ -13,7 +13,8 @@
 
 static void help(void)
 {
-    printf("Usage: upkeep restore ID|latest --database NAME --to PATH [--force] [--no-check]\n"
+    printf("Usage: upkeep restore ID|latest [--tag TAG] --database NAME --to PATH [--force]\n"
+           "                                    [--no-check]\n"
            "       upkeep restore ID|latest --database NAME --in-place [--no-check]\n"
            "       upkeep restore ID|latest --database NAME --to-database NEWNAME\n"
            "\n"
@@ -35,6 +36,8 @@ static void help(void)
            "      --to-database NEW  server engines (PostgreSQL): load the backup into a new\n"
            "                         database NEW on the configured server, in one\n"
            "                         transaction (dropped again if the load fails)\n"
+           "  -t, --tag TAG          with 'latest': the newest backup carrying TAG (e.g.\n"
+           "                         pre-update, for a rollback)\n"
            "  -r, --repository NAME  look only in this repository\n"
            "  -n, --dry-run          say what would be restored, change nothing\n");
 }
@@ -53,12 +56,13 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
                                             {"dry-run", no_argument, NULL, 'n'},
                                             {"no-check", no_argument, NULL, 'C'},
                                             {"to-database", required_argument, NULL, 'D'},
+                                            {"tag", required_argument, NULL, 't'},
                                             {0}};
-    const char *database = NULL, *to = NULL, *only_repo = NULL, *to_database = NULL;
+    const char *database = NULL, *to = NULL, *only_repo = NULL, *to_database = NULL, *tag = NULL;
     bool force = false, in_place = false, dry_run = false, no_check = false;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "d:o:fr:n", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "d:o:fr:nt:", options, NULL)) != -1) {
         switch (opt) {
         case 'd': database = optarg; break;
         case 'o': to = optarg; break;
@@ -68,6 +72,7 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
         case 'n': dry_run = true; break;
         case 'C': no_check = true; break;
         case 'D': to_database = optarg; break;
+        case 't': tag = optarg; break;
         default: return cli_usage_error("restore", "unknown option");
         }
     }
@@ -86,7 +91,8 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
     UkError err = {0};
     const ConfigRepository *repo = NULL;
     char id[64];
-    if (cli_find_backup(ctx, only_repo, argv[optind], database, &repo, id, sizeof id, &err) != 0)
+    if (cli_find_backup(ctx, only_repo, argv[optind], database, tag, &repo, id, sizeof id, &err) !=
+        0)
         return cli_fail(&err);
     if (to_database && !db_has_feature(db->driver, DB_FEAT_RESTORE_SERVER))
         return cli_usage_error("restore", "database '%s' is a file: use --to PATH or --in-place",

@@ -63,8 +63,8 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
     size_t n = 0;
     if (optind < argc) {
         targets = xcalloc(1, sizeof *targets);
-        if (cli_find_backup(ctx, only_repo, argv[optind], only_db, &targets[0].repo, targets[0].id,
-                            sizeof targets[0].id, &err) != 0) {
+        if (cli_find_backup(ctx, only_repo, argv[optind], only_db, NULL, &targets[0].repo,
+                            targets[0].id, sizeof targets[0].id, &err) != 0) {
             free(targets);
             return cli_fail(&err);
         }

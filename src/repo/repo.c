@@ -281,13 +281,15 @@ int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err)
     return 0;
 }
 
-int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database, char *id_out,
-                        size_t len, UkError *err)
+int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database, const char *tag,
+                        char *id_out, size_t len, UkError *err)
 {
     if (strcmp(id_or_latest, "latest") != 0) {
         Manifest m;
         if (repo_read_manifest(r, id_or_latest, false, &m, err) != 0)
             return -1;
+        if (tag && !manifest_has_tag(m.tags, tag))
+            return uk_error_set(err, UK_E_NOTFOUND, 0, "backup '%s' is not tagged '%s'", m.id, tag);
         snprintf(id_out, len, "%s", m.id);
         return 0;
     }
@@ -297,7 +299,8 @@ int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database,
         return -1;
     int rc = -1;
     for (size_t i = n; i-- > 0;) {
-        if (!database || strcmp(list[i].database, database) == 0) {
+        if ((!database || strcmp(list[i].database, database) == 0) &&
+            (!tag || manifest_has_tag(list[i].tags, tag))) {
             snprintf(id_out, len, "%s", list[i].id);
             rc = 0;
             break;
@@ -305,8 +308,9 @@ int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database,
     }
     free(list);
     if (rc != 0)
-        uk_error_set(err, UK_E_NOTFOUND, 0, "repository '%s' holds no backup%s%s", r->name,
-                     database ? " of database " : "", database ? database : "");
+        uk_error_set(err, UK_E_NOTFOUND, 0, "repository '%s' holds no backup%s%s%s%s", r->name,
+                     database ? " of database " : "", database ? database : "",
+                     tag ? " tagged " : "", tag ? tag : "");
     return rc;
 }
 

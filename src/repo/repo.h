@@ -39,9 +39,10 @@ int repo_load_index(Repo *r, UkError *err);
 /* All manifests' metadata (no hash lists), oldest first. Caller frees *out. */
 int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err);
 int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out, UkError *err);
-/* Resolves "latest" (optionally of one database) or checks an id exists. */
-int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database, char *id_out,
-                        size_t len, UkError *err);
+/* Resolves "latest" (optionally of one database, optionally the newest carrying TAG) or
+ * checks an id exists (and carries TAG, when given). */
+int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database, const char *tag,
+                        char *id_out, size_t len, UkError *err);
 int repo_remove_backup(Repo *r, const char *id, UkError *err);
 
 typedef struct GcStats {

@@ -126,3 +126,16 @@ sed -i 's|url = sqlite://app.db|url = sqlite://hot.db|' upkeep.conf
 expect_status 1 "$UPKEEP" backup app
 expect_contains "$ERR" "has a hot rollback journal ('hot.db-journal': a writer stopped in the middle of a transaction)"
 pass "a hot rollback journal is named, with what to do"
+
+# Rollback to the backup taken before an update: restore latest --tag picks the newest backup
+# carrying the tag, not the newest backup.
+sed -i 's|url = sqlite://hot.db|url = sqlite://tagged.db|' upkeep.conf
+sqlite3 tagged.db "CREATE TABLE prices(v); INSERT INTO prices VALUES (10), (20)"
+expect_status 0 "$UPKEEP" backup app --tag pre-update
+sqlite3 tagged.db "UPDATE prices SET v = 0"
+expect_status 0 "$UPKEEP" backup app
+expect_status 0 "$UPKEEP" restore latest --tag pre-update --database app --to rollback.db
+[ "$(sqlite3 rollback.db "SELECT sum(v) FROM prices")" = 30 ] || fail "the rollback is not the tagged backup"
+expect_status 1 "$UPKEEP" restore latest --tag no-such-tag --database app --to other.db
+expect_contains "$ERR" "no backups of database app tagged no-such-tag found"
+pass "restore latest --tag restores the newest backup carrying the tag"

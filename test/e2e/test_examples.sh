@@ -60,7 +60,13 @@ for example in "$EXAMPLES"/*.conf; do
     car-repair)
         [ "$(wc -l < logs/access.log.1)" = 2000 ] && [ ! -s logs/access.log ] ||
             fail "car-repair: access.log not rotated (delay_compress keeps the newest copy plain)"
-        [ ! -e logs/mail.log.1 ] || fail "car-repair: an empty log was rotated" ;;
+        [ ! -e logs/mail.log.1 ] || fail "car-repair: an empty log was rotated"
+        # The pre-update backup and the rollback restore the config's comments describe.
+        expect_status 0 "$UPKEEP" backup shop --tag pre-update
+        pg_app -d app -c "UPDATE vehicles SET price = 0" >/dev/null
+        expect_status 0 "$UPKEEP" restore latest --tag pre-update --database shop --to-database shop_rollback
+        [ "$(pg_app -d shop_rollback -tAc "SELECT count(*) FROM vehicles WHERE price > 0")" = 800 ] ||
+            fail "car-repair: the rollback database lacks the prices from before the update" ;;
     feedforward)
         [ "$(q data/feedforward.db "SELECT count(*) FROM audit_logs WHERE created_at < datetime('now', '-91 days') AND detail != 'anonymised'")" = 0 ] ||
             fail "feedforward: audit entries not anonymised"
