@@ -104,7 +104,7 @@ void db_cluster_unlock(DbClusterLock *lock); /* NULL is fine */
  * thresholds that make it a warning or critical (0: none); health reports it as check NAME. */
 typedef struct DbGauge {
     char name[32];
-    char unit[16];
+    const char *unit; /* a string literal: health reports keep it */
     double value, warning, critical;
     char text[200]; /* what it means, for the health message */
 } DbGauge;

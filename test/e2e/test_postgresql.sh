@@ -137,6 +137,8 @@ check() { jq -r --arg c "$1" --arg s "$2" '.checks[] | select(.check == $c and .
 [ "$(check reachable shop)" = "OK 1" ] || fail "reachable: $(check reachable shop)"
 expect_contains "$(check size shop)" "WARNING"
 expect_contains "$(check connections shop)" "OK 0.0"
+[ "$(jq -r '[.checks[] | select(.subject == "shop") | .unit] | join(",")' <<<"$OUT")" = \
+    ",bytes,ratio,transactions,seconds,seconds" ] || fail "units: $(jq -c '[.checks[] | .unit]' <<<"$OUT")"
 expect_contains "$(check xid_age shop)" "OK "
 [ "$(check longest_transaction shop | awk '{print ($2 >= 0.5)}')" = 1 ] ||
     fail "the open transaction is not seen: $(check longest_transaction shop)"

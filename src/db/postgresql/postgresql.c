@@ -535,7 +535,7 @@ static DbGauge *gauge(DbStats *stats, const char *name, const char *unit, double
 {
     DbGauge *g = &stats->gauges[stats->n_gauges++];
     snprintf(g->name, sizeof g->name, "%s", name);
-    snprintf(g->unit, sizeof g->unit, "%s", unit);
+    g->unit = unit;
     g->value = value;
     g->warning = warning;
     g->critical = critical;
