@@ -25,6 +25,8 @@ static const struct {
     {"metrics", cmd_metrics, "Prometheus metrics of runs, backups, databases and health"},
     {"status", cmd_status, "the daemon, and each job's schedule, next and last run"},
     {"history", cmd_history, "past runs with their summaries"},
+    {"queries", cmd_queries, "the server's slowest statements (pg_stat_statements)"},
+    {"indexes", cmd_indexes, "unused, duplicate and invalid indexes; foreign keys without one"},
     {"backup", cmd_backup, "take an ad-hoc backup of a database"},
     {"backups", cmd_backups, "list backups with size, new bytes stored and last verification"},
     {"restore", cmd_restore, "restore a backup to a new file or in place"},

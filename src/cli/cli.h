@@ -52,6 +52,8 @@ int cmd_daemon(CliContext *ctx, int argc, char **argv);
 int cmd_install(CliContext *ctx, int argc, char **argv);
 int cmd_health(CliContext *ctx, int argc, char **argv);
 int cmd_metrics(CliContext *ctx, int argc, char **argv);
+int cmd_queries(CliContext *ctx, int argc, char **argv);
+int cmd_indexes(CliContext *ctx, int argc, char **argv);
 
 #include "core/summary.h"
 

@@ -76,6 +76,42 @@ void db_cluster_unlock(DbClusterLock *lock)
     free(lock);
 }
 
+int db_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top, DbQueryReport *out,
+                    UkError *err)
+{
+    memset(out, 0, sizeof *out);
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->slow_queries) {
+        snprintf(out->note, sizeof out->note, "%s keeps no record of statement times", d->name);
+        return 0;
+    }
+    if (d->slow_queries(db, min_mean_ms, top > DB_MAX_QUERIES ? DB_MAX_QUERIES : top, out, err) !=
+        0) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    return 0;
+}
+
+int db_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexReport *out, UkError *err)
+{
+    memset(out, 0, sizeof *out);
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->analyze_indexes)
+        return uk_error_set(err, UK_E_USAGE, 0,
+                            "database '%s': index analysis is not available for %s yet", db->name,
+                            d->name);
+    if (d->analyze_indexes(db, apply, out, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    return 0;
+}
+
 bool db_has_feature(const char *driver, unsigned features)
 {
     const DbDriver *d = find_driver(driver);

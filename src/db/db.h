@@ -125,6 +125,48 @@ typedef struct DbStats {
  * comma-separated list, or NULL. */
 int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkError *err);
 
+/* The slowest statements the server has recorded (PostgreSQL: pg_stat_statements), slowest
+ * mean first. available is false, with note saying why and how to turn it on, when the
+ * engine keeps no such record. */
+#define DB_MAX_QUERIES 50
+typedef struct DbQuery {
+    double calls, total_ms, mean_ms, rows;
+    char text[1024];
+} DbQuery;
+typedef struct DbQueryReport {
+    bool available;
+    char note[300];
+    size_t n;
+    DbQuery queries[DB_MAX_QUERIES];
+} DbQueryReport;
+
+/* Queries whose mean time is at least MIN_MEAN_MS, at most TOP of them. */
+int db_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top, DbQueryReport *out,
+                    UkError *err);
+
+/* What an index analysis found: an index never scanned since the statistics were reset
+ * ("unused", with its size), indexes that duplicate one another ("duplicate"), an index a
+ * failed build left unusable ("invalid"), a foreign key no index starts with ("fk_without_index",
+ * which makes deletes on the referenced table scan this one). suggestion is the SQL that would
+ * fix it; safe says upkeep may run it (--apply): it only adds an index, concurrently. */
+#define DB_MAX_FINDINGS 100
+typedef struct DbFinding {
+    char kind[24];
+    char object[300];
+    char detail[300];
+    uint64_t size_bytes;
+    char suggestion[600];
+    bool safe;
+    char applied[200]; /* after --apply: "created" or what went wrong */
+} DbFinding;
+typedef struct DbIndexReport {
+    size_t n;
+    DbFinding findings[DB_MAX_FINDINGS];
+} DbIndexReport;
+
+/* Analyses the database's indexes; with apply, runs the safe suggestions. */
+int db_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexReport *out, UkError *err);
+
 /* Suffixes of the files that live beside a database file and belong to it (for SQLite
  * "-wal", "-shm", "-journal"), NULL-terminated. Moving or deleting a database means moving
  * or deleting these too. */

@@ -40,6 +40,10 @@ typedef struct DbDriver {
      * cluster_unlock releases it. */
     int (*cluster_lock)(const ConfigDatabase *db, const char *name, void **handle, UkError *err);
     void (*cluster_unlock)(void *handle);
+    /* Reports (NULL: the engine has none yet). */
+    int (*slow_queries)(const ConfigDatabase *db, double min_mean_ms, size_t top,
+                        DbQueryReport *out, UkError *err);
+    int (*analyze_indexes)(const ConfigDatabase *db, bool apply, DbIndexReport *out, UkError *err);
 } DbDriver;
 
 extern const DbDriver db_sqlite_driver;

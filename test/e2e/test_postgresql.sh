@@ -153,6 +153,41 @@ expect_contains "$OUT" 'upkeep_table_rows{table="shop.shop.orders"} 60300'
 promtool check metrics <<<"$OUT" >/dev/null 2>&1 || fail "metrics rejected by promtool: $(promtool check metrics <<<"$OUT" 2>&1 | head -3)"
 pass "health and metrics of a PostgreSQL server"
 
+# The slow-query report, from pg_stat_statements: said clearly while it is off, then the
+# slow statement with its mean time.
+expect_status 1 "$UPKEEP" queries --database shop
+expect_contains "$ERR" "pg_stat_statements is not installed in this database"
+pg_admin -d app -c "CREATE EXTENSION pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+pg_app -d app -c "SELECT pg_sleep(0.3)" -c "SELECT pg_sleep(0.3)" -c "SELECT count(*) FROM customers" >/dev/null
+expect_status 0 "$UPKEEP" --json queries --database shop --threshold 0.2
+[ "$(jq -r '.queries | length' <<<"$OUT")" = 1 ] || fail "queries: $OUT"
+expect_contains "$(jq -r '.queries[0].query' <<<"$OUT")" "pg_sleep"
+[ "$(jq -r '.queries[0].calls' <<<"$OUT")" = 2 ] || fail "queries calls: $OUT"
+[ "$(jq -r '.queries[0].mean_seconds >= 0.29' <<<"$OUT")" = true ] || fail "queries mean: $OUT"
+expect_status 0 "$UPKEEP" queries --database shop --threshold 0.2
+expect_contains "$OUT" "SELECT pg_sleep("
+pass "the slow-query report lists what is slow, and says how to turn it on"
+
+# Index analysis: an unused index, a duplicate, a foreign key without an index; --apply
+# creates only the foreign-key index, concurrently.
+pg_app -d app -c "CREATE TABLE repairs(id serial PRIMARY KEY, customer int REFERENCES customers(id), cost int);
+    INSERT INTO repairs(customer, cost) SELECT 1 + i % 20000, i FROM generate_series(1, 5000) i;
+    CREATE INDEX repairs_cost ON repairs(cost); CREATE INDEX repairs_cost_again ON repairs(cost);" >/dev/null
+pg_admin -d app -c "SELECT pg_stat_reset()" >/dev/null
+expect_status 0 "$UPKEEP" --json indexes --database shop
+kinds() { jq -r '[.findings[] | select(.object | test("repairs")) | .kind] | sort | join(",")' <<<"$OUT"; }
+[ "$(kinds)" = "duplicate,fk_without_index,unused,unused" ] || fail "index findings: $(kinds) in $OUT"
+expect_contains "$OUT" "CREATE INDEX CONCURRENTLY repairs_customer_fk_idx ON repairs (customer)"
+expect_status 0 "$UPKEEP" indexes --database shop --apply
+expect_contains "$OUT" "--apply: created"
+pg_app -d app -tAc "SELECT indisvalid FROM pg_index WHERE indexrelid = 'repairs_customer_fk_idx'::regclass" | grep -qx t ||
+    fail "the foreign-key index was not created"
+pg_app -d app -tAc "SELECT count(*) FROM pg_indexes WHERE tablename = 'repairs'" | grep -qx 4 ||
+    fail "--apply dropped or added other indexes"
+expect_status 0 "$UPKEEP" --json indexes --database shop
+[ "$(kinds)" = "duplicate,unused,unused,unused" ] || fail "after --apply: $(kinds)"
+pass "index analysis finds unused and duplicate indexes and unindexed foreign keys; --apply adds only those"
+
 # Errors a user meets: a wrong password, a server that is not there.
 expect_status 0 "$UPKEEP" backups --json
 listed=$(jq length <<<"$OUT")

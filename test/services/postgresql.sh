@@ -21,7 +21,7 @@ pg_up() {
         --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1) ||
         { cat "$PG_DIR/initdb.log" >&2; return 1; }
     (cd / && "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off" start >/dev/null) ||
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c shared_preload_libraries=pg_stat_statements" start >/dev/null) ||
         { cat "$PG_DIR/server.log" >&2; return 1; }
     PG_AS=("${as[@]}")
     trap 'pg_down; cleanup_scratch' EXIT

@@ -648,6 +648,168 @@ static void pg_cluster_unlock(void *handle)
         pq->finish(handle); /* the session ends, and its lock with it */
 }
 
+/* pg_stat_statements, when the server loads it and this database has the extension. */
+static int pg_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top,
+                           DbQueryReport *out, UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    PGconn *conn = connect_db(pq, db, NULL, err);
+    if (!conn)
+        return -1;
+    int rc = -1;
+    PGresult *res =
+        query(pq, conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", err);
+    if (!res)
+        goto out;
+    bool installed = pq->ntuples(res) > 0;
+    pq->clear(res);
+    if (!installed) {
+        snprintf(out->note, sizeof out->note,
+                 "pg_stat_statements is not installed in this database: add it to "
+                 "shared_preload_libraries, restart the server, then CREATE EXTENSION "
+                 "pg_stat_statements");
+        rc = 0;
+        goto out;
+    }
+    char mean[32], limit[32];
+    snprintf(mean, sizeof mean, "%.6f", min_mean_ms);
+    snprintf(limit, sizeof limit, "%zu", top);
+    const char *params[] = {mean, limit};
+    res = pq->exec_params(conn,
+                          "SELECT calls, total_exec_time, mean_exec_time, rows, query "
+                          "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+                          "WHERE datname = current_database()) AND mean_exec_time >= $1 "
+                          "ORDER BY mean_exec_time DESC LIMIT $2",
+                          2, NULL, params, NULL, NULL, 0);
+    if (pq->result_status(res) != PGRES_TUPLES_OK) {
+        /* Installed but not loaded (not in shared_preload_libraries): say so, not fail. */
+        const char *msg = pq->result_error_message(res);
+        snprintf(out->note, sizeof out->note, "pg_stat_statements: %.*s", (int)strcspn(msg, "\n"),
+                 msg);
+        pq->clear(res);
+        rc = 0;
+        goto out;
+    }
+    out->available = true;
+    for (int r = 0; r < pq->ntuples(res) && out->n < DB_MAX_QUERIES; r++) {
+        DbQuery *q = &out->queries[out->n++];
+        q->calls = strtod(pq->getvalue(res, r, 0), NULL);
+        q->total_ms = strtod(pq->getvalue(res, r, 1), NULL);
+        q->mean_ms = strtod(pq->getvalue(res, r, 2), NULL);
+        q->rows = strtod(pq->getvalue(res, r, 3), NULL);
+        snprintf(q->text, sizeof q->text, "%s", pq->getvalue(res, r, 4));
+    }
+    pq->clear(res);
+    rc = 0;
+out:
+    pq->finish(conn);
+    return rc;
+}
+
+static DbFinding *finding(DbIndexReport *out, const char *kind)
+{
+    if (out->n == DB_MAX_FINDINGS)
+        return NULL;
+    DbFinding *f = &out->findings[out->n++];
+    snprintf(f->kind, sizeof f->kind, "%s", kind);
+    return f;
+}
+
+/* The four questions, each one query over the catalogue and the statistics. */
+static const struct {
+    const char *kind;
+    const char *sql; /* object, detail, size, suggestion */
+} index_questions[] = {
+    {"unused",
+     "SELECT format('%I.%I', s.schemaname, s.indexrelname), 'on ' || format('%I.%I', "
+     "s.schemaname, s.relname) || ', never scanned since the statistics were reset ('"
+     " || coalesce(d.stats_reset::text, 'never') || ')', pg_relation_size(s.indexrelid), "
+     "format('DROP INDEX CONCURRENTLY %I.%I', s.schemaname, s.indexrelname) "
+     "FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid "
+     "CROSS JOIN pg_stat_database d WHERE d.datname = current_database() AND s.idx_scan = 0 "
+     "AND NOT i.indisunique AND NOT i.indisprimary ORDER BY 3 DESC"},
+    {"duplicate",
+     "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY c.relname), "
+     "'the same columns, operator classes, expressions and predicate on ' || "
+     "min(i.indrelid::regclass::text), sum(pg_relation_size(i.indexrelid)), "
+     "'keep one, DROP INDEX CONCURRENTLY the others' FROM pg_index i "
+     "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+     "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+     "GROUP BY i.indrelid, i.indkey::text, i.indclass::text, coalesce(i.indexprs::text, ''), "
+     "coalesce(i.indpred::text, '') HAVING count(*) > 1"},
+    {"invalid",
+     "SELECT format('%I.%I', n.nspname, c.relname), 'left unusable by a failed build; "
+     "queries do not use it but writes still maintain it', pg_relation_size(c.oid), "
+     "format('REINDEX INDEX CONCURRENTLY %I.%I', n.nspname, c.relname) FROM pg_index i "
+     "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+     "WHERE NOT i.indisvalid"},
+    {"fk_without_index",
+     "SELECT format('%s (%s)', c.conrelid::regclass, string_agg(quote_ident(a.attname), ', ' "
+     "ORDER BY k.ord)), 'foreign key ' || quote_ident(c.conname) || ' references ' || "
+     "c.confrelid::regclass || ': a delete or key update there scans this table', "
+     "pg_relation_size(c.conrelid), format('CREATE INDEX CONCURRENTLY %s ON %s (%s)', "
+     "quote_ident(left((SELECT relname FROM pg_class WHERE oid = c.conrelid) || '_' || "
+     "string_agg(a.attname, '_' ORDER BY "
+     "k.ord), 54) || '_fk_idx'), c.conrelid::regclass, string_agg(quote_ident(a.attname), ', ' "
+     "ORDER BY k.ord)) FROM pg_constraint c CROSS JOIN LATERAL unnest(c.conkey) WITH "
+     "ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = "
+     "k.attnum WHERE c.contype = 'f' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE "
+     "i.indrelid = c.conrelid AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey "
+     "AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey) "
+     "GROUP BY c.oid, c.conname, c.conrelid, c.confrelid"},
+};
+
+static int pg_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexReport *out,
+                              UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    PGconn *conn = connect_db(pq, db, NULL, err);
+    if (!conn)
+        return -1;
+    int rc = 0;
+    for (size_t q = 0; q < sizeof index_questions / sizeof index_questions[0] && rc == 0; q++) {
+        PGresult *res = query(pq, conn, index_questions[q].sql, err);
+        if (!res) {
+            rc = -1;
+            break;
+        }
+        for (int r = 0; r < pq->ntuples(res); r++) {
+            DbFinding *f = finding(out, index_questions[q].kind);
+            if (!f)
+                break;
+            snprintf(f->object, sizeof f->object, "%s", pq->getvalue(res, r, 0));
+            snprintf(f->detail, sizeof f->detail, "%s", pq->getvalue(res, r, 1));
+            f->size_bytes = strtoull(pq->getvalue(res, r, 2), NULL, 10);
+            snprintf(f->suggestion, sizeof f->suggestion, "%s", pq->getvalue(res, r, 3));
+            f->safe = strcmp(f->kind, "fk_without_index") == 0;
+        }
+        pq->clear(res);
+    }
+    for (size_t i = 0; rc == 0 && apply && i < out->n; i++) {
+        DbFinding *f = &out->findings[i];
+        if (!f->safe)
+            continue;
+        UkError e = {0};
+        if (run(pq, conn, f->suggestion, &e) == 0) {
+            snprintf(f->applied, sizeof f->applied, "created");
+            continue;
+        }
+        snprintf(f->applied, sizeof f->applied, "failed: %s", e.msg);
+        /* A concurrent build that fails leaves an invalid index behind: drop it. */
+        const char *name = f->suggestion + strlen("CREATE INDEX CONCURRENTLY ");
+        char *drop =
+            xasprintf("DROP INDEX CONCURRENTLY IF EXISTS %.*s", (int)strcspn(name, " "), name);
+        run(pq, conn, drop, &e);
+        free(drop);
+    }
+    pq->finish(conn);
+    return rc;
+}
+
 /* The url stays libpq's to interpret (service files, PG* variables); here only what can be
  * known without loading libpq, so that parsing a config costs nothing. */
 static int pg_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
@@ -682,4 +844,6 @@ const DbDriver db_postgresql_driver = {
     .inspect = pg_inspect,
     .cluster_lock = pg_cluster_lock,
     .cluster_unlock = pg_cluster_unlock,
+    .slow_queries = pg_slow_queries,
+    .analyze_indexes = pg_analyze_indexes,
 };
