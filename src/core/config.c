@@ -260,15 +260,17 @@ static const ConfigKey config_keys[] = {
     {SECTION_JOB, "sql", KEY_STRING, NULL, false, J(sql),
      "statements run as they are, in one transaction (trusted)", FOR_SQL, FOR_SQL},
     {SECTION_JOB, "vacuum", KEY_CHOICE, "full", false, J(vacuum),
-     "full (rewrites the file, blocks writers for its whole run), incremental (frees pages in "
-     "small steps; needs auto_vacuum = INCREMENTAL) or none",
+     "full (SQLite: rewrites the file, blocks writers for its whole run; PostgreSQL: VACUUM of "
+     "every table, which never blocks them, not VACUUM FULL), incremental (SQLite: frees pages "
+     "in small steps; needs auto_vacuum = INCREMENTAL) or none",
      FOR_VACUUM, 0, "full|incremental|none"},
     {SECTION_JOB, "min_free_percent", KEY_COUNT, "10", false, J(min_free_percent),
      "skip VACUUM when free pages are less than this percentage of the file", FOR_VACUUM},
     {SECTION_JOB, "analyze", KEY_BOOL, "yes", false, J(analyze), "run ANALYZE", FOR_VACUUM},
     {SECTION_JOB, "optimize", KEY_BOOL, "no", false, J(optimize), "run PRAGMA optimize",
      FOR_VACUUM},
-    {SECTION_JOB, "reindex", KEY_BOOL, "no", false, J(reindex), "run REINDEX", FOR_VACUUM},
+    {SECTION_JOB, "reindex", KEY_BOOL, "no", false, J(reindex),
+     "run REINDEX (PostgreSQL: REINDEX DATABASE CONCURRENTLY)", FOR_VACUUM},
     {SECTION_JOB, "checkpoint", KEY_BOOL, "yes", false, J(checkpoint),
      "run PRAGMA wal_checkpoint(TRUNCATE) at the end (WAL databases)", FOR_VACUUM},
     {SECTION_JOB, "checks", KEY_STRING, "quick, foreign_keys", false, J(checks),
@@ -1062,7 +1064,18 @@ static void validate(ParseState *ps)
             break;
         }
         bool row_task = j->kind != TASK_BACKUP && j->kind != TASK_DISK && j->kind != TASK_ROTATE;
-        if (j->database && row_task && !db_has_feature(j->database->driver, DB_FEAT_ROW_TASKS)) {
+        bool server_vacuum = j->kind == TASK_VACUUM && j->database &&
+                             !db_has_feature(j->database->driver, DB_FEAT_ROW_TASKS) &&
+                             db_has_feature(j->database->driver, DB_FEAT_MAINTENANCE);
+        if (server_vacuum && strcmp(j->vacuum, "incremental") == 0) {
+            fail(ps, j->line,
+                 "job '%s': vacuum = incremental is for SQLite files (%s runs "
+                 "VACUUM without blocking: vacuum = full)",
+                 j->name, j->database->driver);
+            break;
+        }
+        if (j->database && row_task && !server_vacuum &&
+            !db_has_feature(j->database->driver, DB_FEAT_ROW_TASKS)) {
             char *what = xasprintf("task '%s' is not available for %s databases yet",
                                    task_names[j->kind], j->database->driver);
             fail(ps, j->line, "job '%s': %s", j->name, what);

@@ -156,6 +156,10 @@ static int run_vacuum_job(const ConfigJob *job, const RunOptions *opts, json_t *
         "page_size", (json_int_t)r.page_size, "longest_transaction_ms", r.longest_transaction_ms,
         "analyzed", r.analyzed, "optimized", r.optimized, "reindexed", r.reindexed, "checkpointed",
         r.checkpointed, "dry_run", opts->dry_run);
+    if (!db_has_feature(job->database->driver, DB_FEAT_PAGE_IMAGE)) { /* a server's figures */
+        json_object_set_new(figures, "dead_tuples_before", json_integer(r.dead_before));
+        json_object_set_new(figures, "dead_tuples_after", json_integer(r.dead_after));
+    }
     json_object_update(summary, figures);
     json_decref(figures);
     return rc;

@@ -76,6 +76,23 @@ void db_cluster_unlock(DbClusterLock *lock)
     free(lock);
 }
 
+int db_maintain(const ConfigDatabase *db, const DbMaintainRequest *req, DbMaintainResult *res,
+                UkError *err)
+{
+    memset(res, 0, sizeof *res);
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->maintain)
+        return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s has no server maintenance",
+                            db->name, d->name);
+    if (d->maintain(db, req, res, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    return 0;
+}
+
 int db_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top, DbQueryReport *out,
                     UkError *err)
 {

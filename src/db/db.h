@@ -22,6 +22,7 @@ enum {
     DB_FEAT_RESTORE_FILE = 1 << 3,
     DB_FEAT_RESTORE_SERVER = 1 << 4,
     DB_FEAT_CLUSTER_LOCK = 1 << 5,
+    DB_FEAT_MAINTENANCE = 1 << 6, /* db_maintain(): vacuum jobs without the SQLite tasks */
 };
 
 /* Picks the driver for db->url's scheme and lets it check the url and fill what it needs
@@ -124,6 +125,21 @@ typedef struct DbStats {
 /* Reads the statistics without writing anything (a read-only connection). TABLES is a
  * comma-separated list, or NULL. */
 int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkError *err);
+
+/* A vacuum job on a server (DB_FEAT_MAINTENANCE). PostgreSQL: vacuum runs plain VACUUM on
+ * every table (never VACUUM FULL, whose exclusive locks stop the application for its whole
+ * run), analyze ANALYZE, reindex REINDEX DATABASE CONCURRENTLY. */
+typedef struct DbMaintainRequest {
+    bool vacuum, analyze, reindex, dry_run;
+} DbMaintainRequest;
+typedef struct DbMaintainResult {
+    uint64_t size_before, size_after;
+    int64_t dead_before, dead_after; /* dead row versions, from the server's statistics */
+    bool vacuumed, analyzed, reindexed;
+} DbMaintainResult;
+
+int db_maintain(const ConfigDatabase *db, const DbMaintainRequest *req, DbMaintainResult *res,
+                UkError *err);
 
 /* The slowest statements the server has recorded (PostgreSQL: pg_stat_statements), slowest
  * mean first. available is false, with note saying why and how to turn it on, when the

@@ -40,6 +40,9 @@ typedef struct DbDriver {
      * cluster_unlock releases it. */
     int (*cluster_lock)(const ConfigDatabase *db, const char *name, void **handle, UkError *err);
     void (*cluster_unlock)(void *handle);
+    /* MAINTENANCE: a vacuum job's steps on the server. */
+    int (*maintain)(const ConfigDatabase *db, const DbMaintainRequest *req, DbMaintainResult *res,
+                    UkError *err);
     /* Reports (NULL: the engine has none yet). */
     int (*slow_queries)(const ConfigDatabase *db, double min_mean_ms, size_t top,
                         DbQueryReport *out, UkError *err);

@@ -50,6 +50,7 @@ typedef struct VacuumResult {
     double longest_transaction_ms;
     double seconds;
     bool analyzed, optimized, reindexed, checkpointed;
+    int64_t dead_before, dead_after; /* servers: dead row versions */
 } VacuumResult;
 
 int task_vacuum(const ConfigJob *job, bool dry_run, VacuumResult *res, UkError *err);

@@ -17,6 +17,7 @@
 
 #include "common/util.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "task/maintenance.h"
 #include "db/sqlite/batch.h"
 #include "db/sqlite/sqlite_ops.h"
@@ -84,9 +85,33 @@ static int incremental(sqlite3 *db, const ConfigJob *job, VacuumResult *res, UkE
     return rc;
 }
 
+/* A database on a server: its driver runs the steps there (db_maintain). */
+static int vacuum_on_server(const ConfigJob *job, bool dry_run, VacuumResult *res, UkError *err)
+{
+    double started = monotonic_seconds();
+    DbMaintainRequest req = {.vacuum = strcmp(job->vacuum, "none") != 0,
+                             .analyze = job->analyze,
+                             .reindex = job->reindex,
+                             .dry_run = dry_run};
+    DbMaintainResult r;
+    if (db_maintain(job->database, &req, &r, err) != 0)
+        return -1;
+    snprintf(res->mode, sizeof res->mode, "%s", req.vacuum ? "vacuum" : "none");
+    res->size_before = r.size_before;
+    res->size_after = dry_run ? r.size_before : r.size_after;
+    res->dead_before = r.dead_before;
+    res->dead_after = r.dead_after;
+    res->analyzed = r.analyzed;
+    res->reindexed = r.reindexed;
+    res->seconds = monotonic_seconds() - started;
+    return 0;
+}
+
 int task_vacuum(const ConfigJob *job, bool dry_run, VacuumResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
+    if (!db_has_feature(job->database->driver, DB_FEAT_ROW_TASKS))
+        return vacuum_on_server(job, dry_run, res, err);
     double started = monotonic_seconds();
     const char *path = job->database->path;
     sqlite3 *db = NULL;

@@ -188,6 +188,30 @@ expect_status 0 "$UPKEEP" --json indexes --database shop
 [ "$(kinds)" = "duplicate,unused,unused,unused" ] || fail "after --apply: $(kinds)"
 pass "index analysis finds unused and duplicate indexes and unindexed foreign keys; --apply adds only those"
 
+# Maintenance: VACUUM (ANALYZE) and REINDEX DATABASE CONCURRENTLY, with the size and the
+# dead row versions before and after; vacuum = incremental is refused for a server.
+cat >> upkeep.conf <<CONF
+[job maintenance]
+task = vacuum
+database = shop
+reindex = yes
+CONF
+pg_app -d app -c "UPDATE repairs SET cost = cost + 1" -c "SELECT pg_stat_force_next_flush()" >/dev/null
+sleep 1
+expect_status 0 "$UPKEEP" --json run maintenance
+expect_contains "$OUT" '"mode": "vacuum"'
+expect_contains "$OUT" '"analyzed": true'
+expect_contains "$OUT" '"reindexed": true'
+before=$(grep -o '"dead_tuples_before": [0-9]*' <<<"$OUT" | grep -o '[0-9]*$')
+after=$(grep -o '"dead_tuples_after": [0-9]*' <<<"$OUT" | grep -o '[0-9]*$')
+[ "${before:-0}" -ge 5000 ] && [ "${after:-1}" -lt "$before" ] ||
+    fail "dead tuples before $before, after $after: $OUT"
+sed -i 's/^reindex = yes$/reindex = yes\nvacuum = incremental/' upkeep.conf
+expect_status 2 "$UPKEEP" check
+expect_contains "$ERR" "vacuum = incremental is for SQLite files"
+sed -i '/^vacuum = incremental$/d' upkeep.conf
+pass "vacuum jobs run VACUUM (ANALYZE) and REINDEX CONCURRENTLY on PostgreSQL, with dead rows before and after"
+
 # Errors a user meets: a wrong password, a server that is not there.
 expect_status 0 "$UPKEEP" backups --json
 listed=$(jq length <<<"$OUT")

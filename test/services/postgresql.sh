@@ -20,9 +20,17 @@ pg_up() {
     (cd / && "${as[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth-local=trust \
         --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1) ||
         { cat "$PG_DIR/initdb.log" >&2; return 1; }
-    (cd / && "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c shared_preload_libraries=pg_stat_statements" start >/dev/null) ||
-        { cat "$PG_DIR/server.log" >&2; return 1; }
+    # A random port can be taken (another test's server): try a few.
+    local tries=0
+    until (cd / && "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c shared_preload_libraries=pg_stat_statements" start >/dev/null); do
+        tries=$((tries + 1))
+        if [ "$tries" -ge 5 ] || ! grep -q "could not bind\|could not create any TCP/IP sockets" "$PG_DIR/server.log"; then
+            cat "$PG_DIR/server.log" >&2
+            return 1
+        fi
+        PG_PORT=$((30000 + RANDOM % 20000))
+    done
     PG_AS=("${as[@]}")
     trap 'pg_down; cleanup_scratch' EXIT
     PG_PASSWORD="pw-$RANDOM-$RANDOM"

@@ -648,6 +648,59 @@ static void pg_cluster_unlock(void *handle)
         pq->finish(handle); /* the session ends, and its lock with it */
 }
 
+static int64_t dead_tuples(const PqLib *pq, PGconn *conn, UkError *err, int *rc)
+{
+    return (int64_t)number(pq, conn, "SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables",
+                           err, rc);
+}
+
+static int pg_maintain(const ConfigDatabase *db, const DbMaintainRequest *req,
+                       DbMaintainResult *res, UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    PGconn *conn = connect_db(pq, db, NULL, err);
+    if (!conn)
+        return -1;
+    int rc = 0;
+    res->size_before =
+        (uint64_t)number(pq, conn, "SELECT pg_database_size(current_database())", err, &rc);
+    if (rc == 0)
+        res->dead_before = dead_tuples(pq, conn, err, &rc);
+    const char *sql = req->vacuum && req->analyze ? "VACUUM (ANALYZE)"
+                      : req->vacuum               ? "VACUUM"
+                      : req->analyze              ? "ANALYZE"
+                                                  : NULL;
+    if (rc == 0 && sql && !req->dry_run) {
+        rc = run(pq, conn, sql, err);
+        res->vacuumed = rc == 0 && req->vacuum;
+        res->analyzed = rc == 0 && req->analyze;
+    }
+    if (rc == 0 && req->reindex && !req->dry_run) {
+        PGresult *name = query(pq, conn, "SELECT quote_ident(current_database())", err);
+        if (!name) {
+            rc = -1;
+        } else {
+            char *reindex = xasprintf("REINDEX DATABASE CONCURRENTLY %s", pq->getvalue(name, 0, 0));
+            pq->clear(name);
+            rc = run(pq, conn, reindex, err);
+            free(reindex);
+            res->reindexed = rc == 0;
+        }
+    }
+    if (rc == 0) {
+        /* The statistics collector reports what VACUUM did a moment later. */
+        run(pq, conn, "SELECT pg_stat_clear_snapshot()", err);
+        res->size_after =
+            (uint64_t)number(pq, conn, "SELECT pg_database_size(current_database())", err, &rc);
+        if (rc == 0)
+            res->dead_after = dead_tuples(pq, conn, err, &rc);
+    }
+    pq->finish(conn);
+    return rc;
+}
+
 /* pg_stat_statements, when the server loads it and this database has the extension. */
 static int pg_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top,
                            DbQueryReport *out, UkError *err)
@@ -836,7 +889,8 @@ static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
 const DbDriver db_postgresql_driver = {
     .name = "postgresql",
     .schemes = pg_schemes,
-    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK,
+    .features =
+        DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK | DB_FEAT_MAINTENANCE,
     .configure = pg_configure,
     .snapshot = pg_snapshot,
     .restore_stream = pg_restore_stream,
@@ -844,6 +898,7 @@ const DbDriver db_postgresql_driver = {
     .inspect = pg_inspect,
     .cluster_lock = pg_cluster_lock,
     .cluster_unlock = pg_cluster_unlock,
+    .maintain = pg_maintain,
     .slow_queries = pg_slow_queries,
     .analyze_indexes = pg_analyze_indexes,
 };
