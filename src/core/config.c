@@ -1064,7 +1064,7 @@ static void validate(ParseState *ps)
             break;
         }
         bool row_task = j->kind != TASK_BACKUP && j->kind != TASK_DISK && j->kind != TASK_ROTATE;
-        bool server_vacuum = j->kind == TASK_VACUUM && j->database &&
+        bool server_vacuum = (j->kind == TASK_VACUUM || j->kind == TASK_INTEGRITY) && j->database &&
                              !db_has_feature(j->database->driver, DB_FEAT_ROW_TASKS) &&
                              db_has_feature(j->database->driver, DB_FEAT_MAINTENANCE);
         if (server_vacuum && strcmp(j->vacuum, "incremental") == 0) {

@@ -93,6 +93,22 @@ int db_maintain(const ConfigDatabase *db, const DbMaintainRequest *req, DbMainta
     return 0;
 }
 
+int db_check_live(const ConfigDatabase *db, const char *check, char *result, size_t len,
+                  UkError *err)
+{
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->check_live)
+        return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s has no live checks", db->name,
+                            d->name);
+    if (d->check_live(db, check, result, len, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    return 0;
+}
+
 int db_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top, DbQueryReport *out,
                     UkError *err)
 {

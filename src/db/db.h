@@ -22,7 +22,8 @@ enum {
     DB_FEAT_RESTORE_FILE = 1 << 3,
     DB_FEAT_RESTORE_SERVER = 1 << 4,
     DB_FEAT_CLUSTER_LOCK = 1 << 5,
-    DB_FEAT_MAINTENANCE = 1 << 6, /* db_maintain(): vacuum jobs without the SQLite tasks */
+    DB_FEAT_MAINTENANCE = 1 << 6, /* db_maintain(), db_check_live(): vacuum and integrity
+                                     jobs without the SQLite tasks */
 };
 
 /* Picks the driver for db->url's scheme and lets it check the url and fill what it needs
@@ -140,6 +141,13 @@ typedef struct DbMaintainResult {
 
 int db_maintain(const ConfigDatabase *db, const DbMaintainRequest *req, DbMaintainResult *res,
                 UkError *err);
+
+/* An integrity job's check on the live database on a server: "quick", "full" or
+ * "foreign_keys". PostgreSQL: amcheck's bt_index_check on every B-tree index (full: with
+ * heapallindexed, and verify_heapam on every table), and foreign keys not validated. result
+ * gets "ok" or the problems; -1 when the check could not run (amcheck missing, say). */
+int db_check_live(const ConfigDatabase *db, const char *check, char *result, size_t len,
+                  UkError *err);
 
 /* The slowest statements the server has recorded (PostgreSQL: pg_stat_statements), slowest
  * mean first. available is false, with note saying why and how to turn it on, when the

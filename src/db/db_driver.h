@@ -43,6 +43,8 @@ typedef struct DbDriver {
     /* MAINTENANCE: a vacuum job's steps on the server. */
     int (*maintain)(const ConfigDatabase *db, const DbMaintainRequest *req, DbMaintainResult *res,
                     UkError *err);
+    int (*check_live)(const ConfigDatabase *db, const char *check, char *result, size_t len,
+                      UkError *err);
     /* Reports (NULL: the engine has none yet). */
     int (*slow_queries)(const ConfigDatabase *db, double min_mean_ms, size_t top,
                         DbQueryReport *out, UkError *err);

@@ -226,3 +226,23 @@ expect_contains "$ERR" "unable to connect"
 expect_status 0 "$UPKEEP" backups --json
 [ "$(jq length <<<"$OUT")" = "$listed" ] || fail "a failed backup is listed: $OUT"
 pass "a wrong password or an absent server is a clear error and lists no backup"
+
+# Integrity on the live database: amcheck on every index (and, with full, every table) under
+# ACCESS SHARE locks, and foreign keys left unvalidated; without amcheck, a clear error.
+cat >> upkeep.conf <<CONF
+[job integrity]
+task = integrity
+database = shop
+checks = quick, full, foreign_keys
+CONF
+expect_status 1 "$UPKEEP" run integrity
+expect_contains "$ERR" "the amcheck extension is not installed in this database: CREATE EXTENSION amcheck"
+pg_admin -d app -c "CREATE EXTENSION amcheck" -c "ALTER ROLE upkeep SUPERUSER" >/dev/null
+expect_status 0 "$UPKEEP" --json run integrity
+expect_contains "$OUT" '"quick_check": "ok ('
+expect_contains "$OUT" 'indexes and every table checked)'
+pg_app -d app -c "ALTER TABLE repairs ADD CONSTRAINT repairs_customer_again FOREIGN KEY (customer) REFERENCES customers(id) NOT VALID" >/dev/null
+expect_status 1 "$UPKEEP" run integrity
+expect_contains "$ERR" "foreign key repairs_customer_again is not validated"
+pg_admin -d postgres -c "ALTER ROLE upkeep NOSUPERUSER" >/dev/null
+pass "integrity jobs check a live PostgreSQL database with amcheck and its foreign keys"

@@ -701,6 +701,100 @@ static int pg_maintain(const ConfigDatabase *db, const DbMaintainRequest *req,
     return rc;
 }
 
+/* The problems a check query lists (one per row, first column), or "ok" when none. */
+static int list_problems(const PqLib *pq, PGconn *conn, const char *sql, char *result, size_t len,
+                         UkError *err)
+{
+    PGresult *res = pq->exec(conn, sql);
+    if (pq->result_status(res) != PGRES_TUPLES_OK) {
+        const char *msg = pq->result_error_message(res);
+        /* amcheck reports damage by raising an error: that is the finding. */
+        bool damage = strstr(msg, "index") && (strstr(msg, "corrupt") || strstr(msg, "invariant"));
+        if (damage)
+            snprintf(result, len, "%.*s", (int)strcspn(msg, "\n"), msg);
+        else
+            uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
+        pq->clear(res);
+        return damage ? 0 : -1;
+    }
+    result[0] = '\0';
+    int rows = pq->ntuples(res);
+    for (int r = 0; r < rows && r < 10; r++) {
+        size_t used = strlen(result);
+        snprintf(result + used, len - used, "%s%s", used ? "; " : "", pq->getvalue(res, r, 0));
+    }
+    if (rows == 0)
+        snprintf(result, len, "ok");
+    pq->clear(res);
+    return 0;
+}
+
+static int pg_check_live(const ConfigDatabase *db, const char *check, char *result, size_t len,
+                         UkError *err)
+{
+    const PqLib *pq = pq_lib(err);
+    if (!pq)
+        return -1;
+    PGconn *conn = connect_db(pq, db, NULL, err);
+    if (!conn)
+        return -1;
+    int rc = -1;
+    if (strcmp(check, "foreign_keys") == 0) {
+        rc = list_problems(pq, conn,
+                           "SELECT format('%s: foreign key %I is not validated (ALTER TABLE %s "
+                           "VALIDATE CONSTRAINT %I)', conrelid::regclass, conname, "
+                           "conrelid::regclass, conname) FROM pg_constraint "
+                           "WHERE contype = 'f' AND NOT convalidated",
+                           result, len, err);
+        goto out;
+    }
+    PGresult *res = query(pq, conn, "SELECT 1 FROM pg_extension WHERE extname = 'amcheck'", err);
+    if (!res)
+        goto out;
+    bool installed = pq->ntuples(res) > 0;
+    pq->clear(res);
+    if (!installed) {
+        uk_error_set(err, UK_E_CONFIG, 0,
+                     "the amcheck extension is not installed in this database: CREATE EXTENSION "
+                     "amcheck (as a superuser) lets upkeep check its indexes and tables");
+        goto out;
+    }
+    bool full = strcmp(check, "full") == 0;
+    /* Each index and table is checked under an ACCESS SHARE lock: the application keeps
+     * reading and writing. Damage in an index raises an error naming it. */
+    char indexes[64];
+    rc = list_problems(pq, conn,
+                       full ? "SELECT count(bt_index_check(c.oid, true))::text FROM pg_index i "
+                              "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = "
+                              "c.relam WHERE a.amname = 'btree' AND i.indisvalid AND "
+                              "c.relpersistence <> 't'"
+                            : "SELECT count(bt_index_check(c.oid))::text FROM pg_index i "
+                              "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = "
+                              "c.relam WHERE a.amname = 'btree' AND i.indisvalid AND "
+                              "c.relpersistence <> 't'",
+                       indexes, sizeof indexes, err);
+    if (rc != 0)
+        goto out;
+    if (strspn(indexes, "0123456789") != strlen(indexes)) { /* a damaged index's message */
+        snprintf(result, len, "%s", indexes);
+        goto out;
+    }
+    if (full) {
+        rc = list_problems(pq, conn,
+                           "SELECT format('%s block %s: %s', c.oid::regclass, v.blkno, v.msg) "
+                           "FROM pg_class c CROSS JOIN LATERAL verify_heapam(c.oid) v "
+                           "WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'",
+                           result, len, err);
+        if (rc == 0 && strcmp(result, "ok") == 0)
+            snprintf(result, len, "ok (%s indexes and every table checked)", indexes);
+    } else {
+        snprintf(result, len, "ok (%s indexes checked)", indexes);
+    }
+out:
+    pq->finish(conn);
+    return rc;
+}
+
 /* pg_stat_statements, when the server loads it and this database has the extension. */
 static int pg_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top,
                            DbQueryReport *out, UkError *err)
@@ -899,6 +993,7 @@ const DbDriver db_postgresql_driver = {
     .cluster_lock = pg_cluster_lock,
     .cluster_unlock = pg_cluster_unlock,
     .maintain = pg_maintain,
+    .check_live = pg_check_live,
     .slow_queries = pg_slow_queries,
     .analyze_indexes = pg_analyze_indexes,
 };
