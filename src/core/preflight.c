@@ -100,24 +100,39 @@ static int check_job(const Config *c, const ConfigJob *job, UkError *err)
     return 0;
 }
 
+/* A file holding a secret (SECTION 'NAME': KEY = PATH) exists and only its owner can read it. */
+static int check_secret_file(const Config *c, int line, const char *section, const char *name,
+                             const char *key, const char *path, UkError *err)
+{
+    struct stat st;
+    char *where = xasprintf("%s '%s': %s", section, name, key);
+    int rc = 0;
+    if (stat(path, &st) != 0)
+        rc = problem(err, c, line, "%s '%s': %s", where, path, strerror(errno));
+    else if (st.st_mode & (S_IRWXG | S_IRWXO))
+        rc = problem(err, c, line, "%s '%s' is readable by group or others (chmod 600)", where,
+                     path, NULL);
+    free(where);
+    return rc;
+}
+
 int preflight_config(const Config *c, UkError *err)
 {
     for (size_t i = 0; i < c->n_jobs; i++)
         if (check_job(c, c->jobs[i], err) != 0)
             return -1;
+    for (size_t i = 0; i < c->n_databases; i++) {
+        const ConfigDatabase *d = c->databases[i];
+        if (d->password_file && check_secret_file(c, d->line, "database", d->name, "password_file",
+                                                  d->password_file, err) != 0)
+            return -1;
+    }
     for (size_t i = 0; i < c->n_alerts; i++) {
         const ConfigAlert *a = c->alerts[i];
-        struct stat st;
-        if (!a->smtp_credentials)
-            continue;
-        if (stat(a->smtp_credentials, &st) != 0)
-            return problem(err, c, a->line, "alert '%s': smtp_credentials '%s': %s", a->name,
-                           a->smtp_credentials, strerror(errno));
-        if (st.st_mode & (S_IRWXG | S_IRWXO))
-            return problem(err, c, a->line,
-                           "alert '%s': smtp_credentials '%s' is readable by group or others "
-                           "(chmod 600)",
-                           a->name, a->smtp_credentials, NULL);
+        if (a->smtp_credentials &&
+            check_secret_file(c, a->line, "alert", a->name, "smtp_credentials", a->smtp_credentials,
+                              err) != 0)
+            return -1;
     }
     return 0;
 }

@@ -213,6 +213,14 @@ sed -i '/^vacuum = incremental$/d' upkeep.conf
 pass "vacuum jobs run VACUUM (ANALYZE) and REINDEX CONCURRENTLY on PostgreSQL, with dead rows before and after"
 
 # Errors a user meets: a wrong password, a server that is not there.
+# upkeep check: the password file must be the owner's alone.
+expect_status 0 "$UPKEEP" check
+chmod 644 "$PG_PASSFILE"
+expect_status 2 "$UPKEEP" check
+expect_contains "$ERR" "database 'shop': password_file '$PG_PASSFILE' is readable by group or others (chmod 600)"
+chmod 600 "$PG_PASSFILE"
+pass "check refuses a password file others can read"
+
 expect_status 0 "$UPKEEP" backups --json
 listed=$(jq length <<<"$OUT")
 echo wrong > badpass; chmod 600 badpass
