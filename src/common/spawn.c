@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -102,7 +103,8 @@ int child_start(Child *c, const char *const *argv, const char *const *env, int w
     return 0;
 }
 
-int child_read_errors(Child *c)
+/* Reads what the child wrote to stderr, keeping the start. 0 at its end, 1 otherwise. */
+static int child_read_errors(Child *c)
 {
     char buf[4096];
     ssize_t n = read(c->err, buf, sizeof buf);
@@ -116,6 +118,25 @@ int child_read_errors(Child *c)
     c->errors_len += keep;
     c->errors[c->errors_len] = '\0';
     return 1;
+}
+
+int child_wait(Child *c, int fd, short events, const char *what, UkError *err)
+{
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = fd, .events = events}, {.fd = c->err, .events = POLLIN}};
+        if (poll(fds, c->err >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return uk_error_set(err, UK_E_IO, errno, "unable to wait for %s: %s", what,
+                                strerror(errno));
+        }
+        if (c->err >= 0 && (fds[1].revents & (POLLIN | POLLHUP)) && !child_read_errors(c)) {
+            close(c->err);
+            c->err = -1;
+        }
+        if (fds[0].revents)
+            return fds[0].revents;
+    }
 }
 
 static void close_ends(Child *c)

@@ -24,9 +24,10 @@ typedef struct Child {
  * writing to a child that has ended fails with EPIPE. 0, or -1 with err set. */
 int child_start(Child *c, const char *const *argv, const char *const *env, int want_in,
                 int want_out, UkError *err);
-/* Reads what the child wrote to stderr, keeping the start; call when poll() says c->err is
- * readable. Returns 0 at its end, 1 otherwise. */
-int child_read_errors(Child *c);
+/* Waits until FD (c->in or c->out) is ready for EVENTS (POLLIN, POLLOUT), reading what the
+ * child writes to stderr meanwhile so that it never blocks on a full pipe. Returns FD's
+ * revents (POLLHUP or POLLERR included), or -1 with err set. WHAT names the child. */
+int child_wait(Child *c, int fd, short events, const char *what, UkError *err);
 /* Closes our ends, waits for the child and turns a failure into an error naming WHAT, with
  * what it wrote to stderr. 0 when it exited with status 0. */
 int child_finish(Child *c, const char *what, UkError *err);

@@ -25,6 +25,14 @@ static int no_driver(const ConfigDatabase *db, UkError *err)
     return -1;
 }
 
+/* rc, with the database named in err when it is a failure. */
+static int named(const ConfigDatabase *db, int rc, UkError *err)
+{
+    if (rc != 0)
+        uk_error_prefix(err, "database '%s': ", db->name);
+    return rc;
+}
+
 int db_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
 {
     const char *sep = strstr(db->url, "://");
@@ -86,11 +94,7 @@ int db_maintain(const ConfigDatabase *db, const DbMaintainRequest *req, DbMainta
     if (!d->maintain)
         return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s has no server maintenance",
                             db->name, d->name);
-    if (d->maintain(db, req, res, err) != 0) {
-        uk_error_prefix(err, "database '%s': ", db->name);
-        return -1;
-    }
-    return 0;
+    return named(db, d->maintain(db, req, res, err), err);
 }
 
 int db_check_live(const ConfigDatabase *db, const char *check, char *result, size_t len,
@@ -102,11 +106,7 @@ int db_check_live(const ConfigDatabase *db, const char *check, char *result, siz
     if (!d->check_live)
         return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s has no live checks", db->name,
                             d->name);
-    if (d->check_live(db, check, result, len, err) != 0) {
-        uk_error_prefix(err, "database '%s': ", db->name);
-        return -1;
-    }
-    return 0;
+    return named(db, d->check_live(db, check, result, len, err), err);
 }
 
 int db_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top, DbQueryReport *out,
@@ -120,12 +120,8 @@ int db_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top, Db
         snprintf(out->note, sizeof out->note, "%s keeps no record of statement times", d->name);
         return 0;
     }
-    if (d->slow_queries(db, min_mean_ms, top > DB_MAX_QUERIES ? DB_MAX_QUERIES : top, out, err) !=
-        0) {
-        uk_error_prefix(err, "database '%s': ", db->name);
-        return -1;
-    }
-    return 0;
+    size_t n = top > DB_MAX_QUERIES ? DB_MAX_QUERIES : top;
+    return named(db, d->slow_queries(db, min_mean_ms, n, out, err), err);
 }
 
 int db_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexReport *out, UkError *err)
@@ -138,11 +134,7 @@ int db_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexReport *out,
         return uk_error_set(err, UK_E_USAGE, 0,
                             "database '%s': index analysis is not available for %s yet", db->name,
                             d->name);
-    if (d->analyze_indexes(db, apply, out, err) != 0) {
-        uk_error_prefix(err, "database '%s': ", db->name);
-        return -1;
-    }
-    return 0;
+    return named(db, d->analyze_indexes(db, apply, out, err), err);
 }
 
 bool db_has_feature(const char *driver, unsigned features)
@@ -157,11 +149,7 @@ int db_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, U
     if (!d)
         return no_driver(db, err);
     memset(info, 0, sizeof *info);
-    if (d->snapshot(db, sink, info, err) != 0) {
-        uk_error_prefix(err, "database '%s': ", db->name);
-        return -1;
-    }
-    return 0;
+    return named(db, d->snapshot(db, sink, info, err), err);
 }
 
 int db_check_image(const char *driver, const char *path, DbCheckLevel level, char *result,
@@ -184,11 +172,7 @@ int db_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *
     if (!d->verify_stream)
         return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s backups are files", db->name,
                             d->name);
-    if (d->verify_stream(db, source, details, result, len, err) != 0) {
-        uk_error_prefix(err, "database '%s': ", db->name);
-        return -1;
-    }
-    return 0;
+    return named(db, d->verify_stream(db, source, details, result, len, err), err);
 }
 
 int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
@@ -201,11 +185,7 @@ int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource 
         return uk_error_set(err, UK_E_USAGE, 0,
                             "database '%s': %s restores into files, not a server", db->name,
                             d->name);
-    if (d->restore_stream(db, target, source, err) != 0) {
-        uk_error_prefix(err, "database '%s': ", db->name);
-        return -1;
-    }
-    return 0;
+    return named(db, d->restore_stream(db, target, source, err), err);
 }
 
 bool db_check_passed(const char *result)
@@ -235,9 +215,5 @@ int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkE
         return uk_error_set(err, UK_E_USAGE, 0,
                             "database '%s': %s statistics are not available yet", db->name,
                             d->name);
-    if (d->inspect(db, stats, err) != 0) {
-        uk_error_prefix(err, "database '%s': ", db->name);
-        return -1;
-    }
-    return 0;
+    return named(db, d->inspect(db, stats, err), err);
 }

@@ -239,21 +239,30 @@ static int remove_leftovers(const char *dir, const char *base, const char *const
     return removed;
 }
 
-typedef struct ServerFeed {
-    ImageReader *reader;
-    Progress *progress;
-    uint64_t done, total;
-} ServerFeed;
-
 static int feed_next(void *ctx, const unsigned char **data, size_t *len, UkError *err)
 {
-    ServerFeed *f = ctx;
+    BackupFeed *f = ctx;
     int rc = image_reader_next(f->reader, data, len, err);
     if (rc == 1) {
         f->done += *len;
         progress_update(f->progress, f->done, f->total);
     }
     return rc;
+}
+
+ImageSource task_feed_begin(BackupFeed *feed, Repo *repo, const Manifest *m, const char *label,
+                            bool progress)
+{
+    *feed = (BackupFeed){.reader = image_reader_new(repo, m),
+                         .progress = progress_new(label, progress),
+                         .total = m->image_size};
+    return (ImageSource){.ctx = feed, .next = feed_next};
+}
+
+void task_feed_end(BackupFeed *feed)
+{
+    progress_end(feed->progress);
+    image_reader_free(feed->reader);
 }
 
 /* A server engine's backup, loaded into a new database by its driver straight from the
@@ -274,13 +283,10 @@ static int restore_to_server(const RestoreRequest *req, RestoreResult *res, doub
     }
     char label[200];
     snprintf(label, sizeof label, "restore %s", m.id);
-    ServerFeed feed = {.reader = image_reader_new(repo, &m),
-                       .progress = progress_new(label, req->progress),
-                       .total = m.image_size};
-    ImageSource source = {.ctx = &feed, .next = feed_next};
+    BackupFeed feed;
+    ImageSource source = task_feed_begin(&feed, repo, &m, label, req->progress);
     rc = db_restore_stream(req->server, req->to_database, &source, err);
-    progress_end(feed.progress);
-    image_reader_free(feed.reader);
+    task_feed_end(&feed);
     if (rc == 0) {
         snprintf(res->id, sizeof res->id, "%s", m.id);
         res->image_size = m.image_size;

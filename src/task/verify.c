@@ -11,7 +11,6 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "db/db.h"
-#include "repo/image_reader.h"
 #include "task/task_int.h"
 
 static void remove_image(const char *driver, const char *path)
@@ -22,23 +21,6 @@ static void remove_image(const char *driver, const char *path)
         unlink(p);
         free(p);
     }
-}
-
-typedef struct VerifyFeed {
-    ImageReader *reader;
-    Progress *progress;
-    uint64_t done, total;
-} VerifyFeed;
-
-static int feed_next(void *ctx, const unsigned char **data, size_t *len, UkError *err)
-{
-    VerifyFeed *f = ctx;
-    int rc = image_reader_next(f->reader, data, len, err);
-    if (rc == 1) {
-        f->done += *len;
-        progress_update(f->progress, f->done, f->total);
-    }
-    return rc;
 }
 
 /* A server engine's backup: its driver loads it into a scratch database, checks and drops it. */
@@ -53,13 +35,10 @@ static int verify_on_server(const Config *config, Repo *repo, const Manifest *m,
                             m->id, m->driver, m->database);
     char label[100];
     snprintf(label, sizeof label, "verify %s", m->id);
-    VerifyFeed feed = {.reader = image_reader_new(repo, m),
-                       .progress = progress_new(label, progress),
-                       .total = m->image_size};
-    ImageSource source = {.ctx = &feed, .next = feed_next};
+    BackupFeed feed;
+    ImageSource source = task_feed_begin(&feed, repo, m, label, progress);
     int rc = db_verify_stream(db, &source, m->details, res->integrity, sizeof res->integrity, err);
-    progress_end(feed.progress);
-    image_reader_free(feed.reader);
+    task_feed_end(&feed);
     return rc;
 }
 

@@ -63,10 +63,14 @@ static void forget(char *secret)
     }
 }
 
-/* Connects to db's server; DBNAME, when not NULL, replaces the url's database. */
-static PGconn *connect_db(const PqLib *pq, const ConfigDatabase *db, const char *dbname,
+/* Connects to db's server (loading libpq first, handed back in *PQ); DBNAME, when not
+ * NULL, replaces the url's database. */
+static PGconn *connect_db(const ConfigDatabase *db, const char *dbname, const PqLib **pq_out,
                           UkError *err)
 {
+    const PqLib *pq = *pq_out = pq_lib(err);
+    if (!pq)
+        return NULL;
     char *password = NULL;
     if (read_password(db, &password, err) != 0)
         return NULL;
@@ -164,21 +168,10 @@ static int pump_dump(Child *child, ImageSink *sink, uint64_t expected, UkError *
     uint64_t total = 0;
     int rc = 0;
     while (child->out >= 0) {
-        struct pollfd fds[2] = {{.fd = child->out, .events = POLLIN},
-                                {.fd = child->err, .events = POLLIN}};
-        if (poll(fds, child->err >= 0 ? 2 : 1, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = uk_error_set(err, UK_E_IO, errno, "unable to wait for pg_dump: %s",
-                              strerror(errno));
+        if (child_wait(child, child->out, POLLIN, "pg_dump", err) < 0) {
+            rc = -1;
             break;
         }
-        if (child->err >= 0 && (fds[1].revents & (POLLIN | POLLHUP)) && !child_read_errors(child)) {
-            close(child->err);
-            child->err = -1;
-        }
-        if (!(fds[0].revents & (POLLIN | POLLHUP)))
-            continue;
         ssize_t got = read(child->out, buf, READ_BYTES);
         if (got < 0 && errno == EINTR)
             continue;
@@ -251,10 +244,8 @@ static void dbname_argument(const char *name, char *out, size_t len)
 
 static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
 {
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
-    PGconn *conn = connect_db(pq, db, NULL, err);
+    const PqLib *pq = NULL;
+    PGconn *conn = connect_db(db, NULL, &pq, err);
     if (!conn)
         return -1;
     char **env = NULL;
@@ -320,22 +311,11 @@ static int pump_restore(Child *child, ImageSource *source, UkError *err)
                 break;
             done = 0;
         }
-        struct pollfd fds[2] = {{.fd = child->in, .events = POLLOUT},
-                                {.fd = child->err, .events = POLLIN}};
-        if (poll(fds, child->err >= 0 ? 2 : 1, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            return uk_error_set(err, UK_E_IO, errno, "unable to wait for pg_restore: %s",
-                                strerror(errno));
-        }
-        if (child->err >= 0 && (fds[1].revents & (POLLIN | POLLHUP)) && !child_read_errors(child)) {
-            close(child->err);
-            child->err = -1;
-        }
-        if (fds[0].revents & (POLLERR | POLLHUP))
+        int ready = child_wait(child, child->in, POLLOUT, "pg_restore", err);
+        if (ready < 0)
+            return -1;
+        if (ready & (POLLERR | POLLHUP))
             return -2;
-        if (!(fds[0].revents & POLLOUT))
-            continue;
         ssize_t put = write(child->in, data + done, len - done);
         if (put < 0 && errno == EINTR)
             continue;
@@ -358,10 +338,8 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
                      bool *load_failed, UkError *err)
 {
     *load_failed = false;
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
-    PGconn *conn = connect_db(pq, db, NULL, err);
+    const PqLib *pq = NULL;
+    PGconn *conn = connect_db(db, NULL, &pq, err);
     if (!conn)
         return -1;
     char **env = NULL;
@@ -479,9 +457,7 @@ static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, cha
 static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *details,
                             char *result, size_t len, UkError *err)
 {
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
+    const PqLib *pq = NULL; /* loaded by connect_db */
     char scratch[64], random_hex[7];
     unsigned char random[3];
     if (crypto_random(random, sizeof random, err) != 0)
@@ -499,12 +475,12 @@ static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const
         return 0;
     }
     int rc = -1;
-    PGconn *conn = connect_db(pq, db, scratch, err);
+    PGconn *conn = connect_db(db, scratch, &pq, err);
     if (conn) {
         rc = check_scratch(pq, conn, details, result, len, err);
         pq->finish(conn);
     }
-    PGconn *admin = connect_db(pq, db, NULL, rc == 0 ? err : &load_err);
+    PGconn *admin = connect_db(db, NULL, &pq, rc == 0 ? err : &load_err);
     if (admin) {
         char *ident = pq->escape_identifier(admin, scratch, strlen(scratch));
         char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
@@ -557,10 +533,8 @@ static double number(const PqLib *pq, PGconn *conn, const char *sql, UkError *er
 
 static int pg_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
 {
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
-    PGconn *conn = connect_db(pq, db, NULL, err);
+    const PqLib *pq = NULL;
+    PGconn *conn = connect_db(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = run(pq, conn, "SET default_transaction_read_only = on", err);
@@ -616,10 +590,8 @@ static int pg_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
  * "upkeep:NAME": it lasts while the connection does, so a run that dies releases it. */
 static int pg_cluster_lock(const ConfigDatabase *db, const char *name, void **handle, UkError *err)
 {
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
-    PGconn *conn = connect_db(pq, db, NULL, err);
+    const PqLib *pq = NULL;
+    PGconn *conn = connect_db(db, NULL, &pq, err);
     if (!conn)
         return -1;
     char *key = xasprintf("upkeep:%s", name);
@@ -657,10 +629,8 @@ static int64_t dead_tuples(const PqLib *pq, PGconn *conn, UkError *err, int *rc)
 static int pg_maintain(const ConfigDatabase *db, const DbMaintainRequest *req,
                        DbMaintainResult *res, UkError *err)
 {
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
-    PGconn *conn = connect_db(pq, db, NULL, err);
+    const PqLib *pq = NULL;
+    PGconn *conn = connect_db(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = 0;
@@ -732,10 +702,8 @@ static int list_problems(const PqLib *pq, PGconn *conn, const char *sql, char *r
 static int pg_check_live(const ConfigDatabase *db, const char *check, char *result, size_t len,
                          UkError *err)
 {
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
-    PGconn *conn = connect_db(pq, db, NULL, err);
+    const PqLib *pq = NULL;
+    PGconn *conn = connect_db(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = -1;
@@ -799,10 +767,8 @@ out:
 static int pg_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t top,
                            DbQueryReport *out, UkError *err)
 {
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
-    PGconn *conn = connect_db(pq, db, NULL, err);
+    const PqLib *pq = NULL;
+    PGconn *conn = connect_db(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = -1;
@@ -911,10 +877,8 @@ static const struct {
 static int pg_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexReport *out,
                               UkError *err)
 {
-    const PqLib *pq = pq_lib(err);
-    if (!pq)
-        return -1;
-    PGconn *conn = connect_db(pq, db, NULL, err);
+    const PqLib *pq = NULL;
+    PGconn *conn = connect_db(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = 0;
