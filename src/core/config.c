@@ -1065,7 +1065,6 @@ static void validate(ParseState *ps)
         }
         bool row_task = j->kind != TASK_BACKUP && j->kind != TASK_DISK && j->kind != TASK_ROTATE;
         bool server_vacuum = (j->kind == TASK_VACUUM || j->kind == TASK_INTEGRITY) && j->database &&
-                             !db_has_feature(j->database->driver, DB_FEAT_ROW_TASKS) &&
                              db_has_feature(j->database->driver, DB_FEAT_MAINTENANCE);
         if (server_vacuum && strcmp(j->vacuum, "incremental") == 0) {
             fail(ps, j->line,

@@ -200,6 +200,19 @@ const char *const *db_companion_suffixes(const char *driver)
     return driver && strcmp(driver, "sqlite") == 0 ? sqlite_suffixes : none;
 }
 
+const RowStoreOps *db_row_store(const ConfigDatabase *db, UkError *err)
+{
+    const DbDriver *d = find_driver(db->driver);
+    if (!d) {
+        no_driver(db, err);
+        return NULL;
+    }
+    if (!d->rows)
+        uk_error_set(err, UK_E_CONFIG, 0, "database '%s': row tasks are not available for %s",
+                     db->name, d->name);
+    return d->rows;
+}
+
 int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkError *err)
 {
     memset(stats, 0, sizeof *stats);

@@ -12,8 +12,9 @@
 #include "core/error.h"
 
 /* What a driver can do, so that callers test features, never driver names. ROW_TASKS: purge,
- * archive, update, sql, vacuum, integrity and clean's unreferenced_by (today through
- * db/sqlite/sqlite_ops.h). RESTORE_FILE: a backup rebuilds into a file that db_check_image
+ * archive, update, sql and clean's unreferenced_by (db/row_store.h). MAINTENANCE: vacuum and
+ * integrity jobs go to the server (db_maintain, db_check_live); without it they are SQLite's
+ * own tasks on the file. RESTORE_FILE: a backup rebuilds into a file that db_check_image
  * opens; RESTORE_SERVER: db_restore_stream loads a backup into a database on a server. */
 enum {
     DB_FEAT_ONLINE_BACKUP = 1 << 0,

@@ -10,11 +10,13 @@
  * - restore_stream: RESTORE_SERVER. Load a stream into a new database on the server.
  * - verify_stream:  RESTORE_SERVER. Load it into a scratch database, check, drop it.
  * - inspect:     Size, pages and row counts of stats->tables, read-only (NULL: not yet).
+ * - rows:        ROW_TASKS. The row tasks' operations (db/row_store.h).
  * Feature bits (db.h) tell callers what else a driver can do, so they never test names. */
 #ifndef UK_DB_DRIVER_H
 #define UK_DB_DRIVER_H
 
 #include "db/db.h"
+#include "db/row_store.h"
 
 typedef struct DbDriver {
     const char *name;
@@ -36,6 +38,7 @@ typedef struct DbDriver {
     int (*check_image)(const char *path, DbCheckLevel level, char *result, size_t len,
                        UkError *err);
     int (*inspect)(const ConfigDatabase *db, DbStats *stats, UkError *err);
+    const RowStoreOps *rows;
     /* CLUSTER_LOCK: 1 and *handle when taken, 0 when another session holds it, -1 on error;
      * cluster_unlock releases it. */
     int (*cluster_lock)(const ConfigDatabase *db, const char *name, void **handle, UkError *err);
@@ -52,6 +55,8 @@ typedef struct DbDriver {
 } DbDriver;
 
 extern const DbDriver db_sqlite_driver;
+extern const RowStoreOps db_sqlite_rows;
+extern const RowStoreOps db_postgresql_rows;
 extern const DbDriver db_postgresql_driver;
 
 #endif

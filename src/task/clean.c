@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 
 #include "common/safe_path.h"
 #include "common/util.h"
+#include "db/row_store.h"
 #include "task/maintenance.h"
 
 #define MAX_PLANNED 1000 /* files listed one by one in a dry run's summary */
@@ -32,9 +32,9 @@ typedef struct Cleaner {
     char **globs;
     size_t n_globs;
     char **referenced; /* sorted paths named by unreferenced_by, normalised below the root */
-    size_t n_referenced;
+    size_t n_referenced, referenced_cap;
     char **doubtful; /* sorted last components of names that could not be normalised */
-    size_t n_doubtful;
+    size_t n_doubtful, doubtful_cap;
     SafeRoot *root;
     SafeRoot *dest; /* move_to */
     CleanResult *res;
@@ -46,6 +46,30 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int add_reference(void *ctx, int64_t key, const char *v)
+{
+    (void)key;
+    Cleaner *c = ctx;
+    const char *why;
+    char *rel = v ? safe_relative(c->root, v, &why) : NULL;
+    if (rel) {
+        if (c->n_referenced == c->referenced_cap) {
+            c->referenced_cap = c->referenced_cap ? 2 * c->referenced_cap : 1024;
+            c->referenced = xrealloc(c->referenced, c->referenced_cap * sizeof *c->referenced);
+        }
+        c->referenced[c->n_referenced++] = rel;
+    } else if (v && safe_is_doubtful(why)) {
+        /* "a/../x.pdf" may well name x.pdf: keep every file of that name. */
+        const char *slash = strrchr(v, '/');
+        if (c->n_doubtful == c->doubtful_cap) {
+            c->doubtful_cap = c->doubtful_cap ? 2 * c->doubtful_cap : 16;
+            c->doubtful = xrealloc(c->doubtful, c->doubtful_cap * sizeof *c->doubtful);
+        }
+        c->doubtful[c->n_doubtful++] = xstrdup(slash ? slash + 1 : v);
+    }
+    return 0;
+}
+
 /* Loads every value of TABLE.COLUMN, as paths relative to the root, sorted. */
 static int load_references(Cleaner *c, UkError *err)
 {
@@ -54,54 +78,18 @@ static int load_references(Cleaner *c, UkError *err)
     const char *dot = strchr(job->unreferenced_by, '.');
     snprintf(table, sizeof table, "%.*s", (int)(dot - job->unreferenced_by), job->unreferenced_by);
     snprintf(column, sizeof column, "%s", dot + 1);
-    sqlite3 *db = NULL;
-    int rc = -1;
-    if (sqlite3_open_v2(job->database->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        uk_error_set(err, UK_E_DB, 0, "database '%s': unable to open", job->database->name);
-        goto out;
+    const RowStoreOps *ops = db_row_store(job->database, err);
+    if (!ops)
+        return -1;
+    if (ops->scan_column(job->database, table, column, add_reference, c, err) != 0) {
+        uk_error_prefix(err, "job '%s': unreferenced_by %s: ", job->name, job->unreferenced_by);
+        return -1;
     }
-    sqlite3_busy_timeout(db, 10000);
-    /* The names were checked to be identifiers; %w quotes them anyway. */
-    char *sql = sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" WHERE \"%w\" IS NOT NULL", column, table,
-                                column);
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        uk_error_set(err, UK_E_CONFIG, 0, "job '%s': unreferenced_by %s: %s", job->name,
-                     job->unreferenced_by, sqlite3_errmsg(db));
-        sqlite3_free(sql);
-        goto out;
-    }
-    sqlite3_free(sql);
-    size_t cap = 0, doubt_cap = 0;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(stmt, 0);
-        const char *why;
-        char *rel = v ? safe_relative(c->root, v, &why) : NULL;
-        if (rel) {
-            if (c->n_referenced == cap) {
-                cap = cap ? 2 * cap : 1024;
-                c->referenced = xrealloc(c->referenced, cap * sizeof *c->referenced);
-            }
-            c->referenced[c->n_referenced++] = rel;
-        } else if (v && safe_is_doubtful(why)) {
-            /* "a/../x.pdf" may well name x.pdf: keep every file of that name. */
-            const char *slash = strrchr(v, '/');
-            if (c->n_doubtful == doubt_cap) {
-                doubt_cap = doubt_cap ? 2 * doubt_cap : 16;
-                c->doubtful = xrealloc(c->doubtful, doubt_cap * sizeof *c->doubtful);
-            }
-            c->doubtful[c->n_doubtful++] = xstrdup(slash ? slash + 1 : v);
-        }
-    }
-    sqlite3_finalize(stmt);
     if (c->n_referenced > 1)
         qsort(c->referenced, c->n_referenced, sizeof *c->referenced, compare_strings);
     if (c->n_doubtful > 1)
         qsort(c->doubtful, c->n_doubtful, sizeof *c->doubtful, compare_strings);
-    rc = 0;
-out:
-    sqlite3_close(db);
-    return rc;
+    return 0;
 }
 
 static bool referenced(const Cleaner *c, const char *rel, const char *name)

@@ -104,46 +104,39 @@ static void add_staying(FileRefs *refs, const char *name, size_t *doubt_cap)
     refs->doubtful[refs->n_doubtful++] = xstrdup(last_component(name));
 }
 
-FileRefs *file_refs_build(sqlite3 *db, const char *table, const char *column, const SafeRoot *root,
-                          const int64_t *going, size_t n_going, char *const *extra, size_t n_extra,
-                          UkError *err)
+typedef struct Scan {
+    FileRefs *refs;
+    const int64_t *going;
+    size_t n_going, doubt_cap;
+} Scan;
+
+static int visit_staying(void *ctx, int64_t key, const char *name)
+{
+    Scan *scan = ctx;
+    if (scan->n_going > 0 && bsearch(&key, scan->going, scan->n_going, sizeof key, compare_rowids))
+        return 0;
+    if (name)
+        add_staying(scan->refs, name, &scan->doubt_cap);
+    return 0;
+}
+
+FileRefs *file_refs_build(RowStore *store, const SafeRoot *root, const int64_t *going,
+                          size_t n_going, char *const *names, size_t n_names, UkError *err)
 {
     FileRefs *refs = xcalloc(1, sizeof *refs);
     refs->root = root;
-    size_t cap = 0, doubt_cap = 0;
-    char *one_sql = xasprintf("SELECT %s FROM %s WHERE rowid = ?", column, table);
-    char *all_sql = xasprintf("SELECT rowid, %s FROM %s WHERE %s IS NOT NULL AND %s != ''", column,
-                              table, column, column);
-    sqlite3_stmt *one = NULL, *all = NULL;
-    if (sqlite3_prepare_v2(db, one_sql, -1, &one, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, all_sql, -1, &all, NULL) != SQLITE_OK) {
-        uk_error_set(err, UK_E_DB, 0, "unable to read the files rows name: %s", sqlite3_errmsg(db));
-        file_refs_free(refs);
-        refs = NULL;
-        goto out;
-    }
-    for (size_t i = 0; i < n_going; i++) {
-        sqlite3_bind_int64(one, 1, going[i]);
-        if (sqlite3_step(one) == SQLITE_ROW && sqlite3_column_text(one, 0))
-            add_going(refs, (const char *)sqlite3_column_text(one, 0), &cap);
-        sqlite3_reset(one);
-    }
-    for (size_t i = 0; i < n_extra; i++)
-        add_going(refs, extra[i], &cap);
+    size_t cap = 0;
+    for (size_t i = 0; i < n_names; i++)
+        if (names[i])
+            add_going(refs, names[i], &cap);
     fold(refs);
-    while (refs->n_refs > 0 && sqlite3_step(all) == SQLITE_ROW) {
-        int64_t rowid = sqlite3_column_int64(all, 0);
-        if (n_going > 0 && bsearch(&rowid, going, n_going, sizeof rowid, compare_rowids))
-            continue;
-        add_staying(refs, (const char *)sqlite3_column_text(all, 1), &doubt_cap);
+    Scan scan = {.refs = refs, .going = going, .n_going = n_going};
+    if (refs->n_refs > 0 && store->ops->scan_files(store, visit_staying, &scan, err) != 0) {
+        file_refs_free(refs);
+        return NULL;
     }
     if (refs->n_doubtful > 1)
         qsort(refs->doubtful, refs->n_doubtful, sizeof *refs->doubtful, compare_strings);
-out:
-    sqlite3_finalize(one);
-    sqlite3_finalize(all);
-    free(one_sql);
-    free(all_sql);
     return refs;
 }
 

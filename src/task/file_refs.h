@@ -7,12 +7,12 @@
 #ifndef UK_FILE_REFS_H
 #define UK_FILE_REFS_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/safe_path.h"
 #include "core/error.h"
+#include "db/row_store.h"
 
 typedef struct FileRefs FileRefs;
 
@@ -22,12 +22,11 @@ typedef enum {
     REFS_SHARED,  /* a staying row names it: keep the file ("still referenced") */
 } RefsVerdict;
 
-/* Reads what the going rows (rowids, sorted) name in COLUMN of TABLE (both quoted), plus any
- * extra names (a journal's, whose rows are gone already), then scans the column once for
- * rows that stay and name the same files. The root is borrowed and must outlive refs. */
-FileRefs *file_refs_build(sqlite3 *db, const char *table, const char *column, const SafeRoot *root,
-                          const int64_t *going, size_t n_going, char *const *extra, size_t n_extra,
-                          UkError *err);
+/* Takes the names of the going rows (those with keys GOING, sorted, and any whose rows are
+ * gone already, from a journal), then scans the store's files column once for rows that stay
+ * and name the same files. The root is borrowed and must outlive refs. */
+FileRefs *file_refs_build(RowStore *store, const SafeRoot *root, const int64_t *going,
+                          size_t n_going, char *const *names, size_t n_names, UkError *err);
 void file_refs_free(FileRefs *refs);
 
 /* A going row that named NAME is gone: what to do with the file. */

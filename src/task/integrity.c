@@ -80,7 +80,7 @@ static int integrity_on_server(const ConfigJob *job, IntegrityResult *res, UkErr
 int task_integrity(const ConfigJob *job, IntegrityResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
-    if (!db_has_feature(job->database->driver, DB_FEAT_ROW_TASKS))
+    if (db_has_feature(job->database->driver, DB_FEAT_MAINTENANCE))
         return integrity_on_server(job, res, err);
     double started = monotonic_seconds();
     sqlite3 *db = NULL;

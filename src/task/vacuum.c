@@ -110,7 +110,7 @@ static int vacuum_on_server(const ConfigJob *job, bool dry_run, VacuumResult *re
 int task_vacuum(const ConfigJob *job, bool dry_run, VacuumResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
-    if (!db_has_feature(job->database->driver, DB_FEAT_ROW_TASKS))
+    if (db_has_feature(job->database->driver, DB_FEAT_MAINTENANCE))
         return vacuum_on_server(job, dry_run, res, err);
     double started = monotonic_seconds();
     const char *path = job->database->path;

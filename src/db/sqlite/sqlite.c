@@ -586,4 +586,5 @@ const DbDriver db_sqlite_driver = {
     .snapshot = sqlite_snapshot,
     .check_image = sqlite_check_image,
     .inspect = sqlite_inspect,
+    .rows = &db_sqlite_rows,
 };

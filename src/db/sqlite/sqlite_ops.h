@@ -1,6 +1,5 @@
-/* SQLite helpers shared by the SQLite driver and the row and maintenance tasks (purge,
- * archive, update, sql, vacuum, integrity). Those tasks speak SQLite directly today; the
- * server drivers will give them the same shape. */
+/* SQLite helpers shared by the SQLite driver, its row operations (sqlite_rows.c), the
+ * archive export and SQLite's own vacuum and integrity tasks. */
 #ifndef UK_SQLITE_OPS_H
 #define UK_SQLITE_OPS_H
 
