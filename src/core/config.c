@@ -252,7 +252,8 @@ static const ConfigKey config_keys[] = {
      FOR_UPDATE},
     {SECTION_JOB, "archive_to", KEY_STRING, NULL, false, J(archive_to),
      "where rows are copied before they are deleted: sqlite:///path/archive.db (the table is "
-     "created there if missing), or jsonl:///folder or csv:///folder for zstd-compressed files",
+     "created there if missing), or jsonl:///folder or csv:///folder for zstd-compressed files; "
+     "on a server, table:SCHEMA.TABLE in the same database (created if missing)",
      FOR_ARCHIVE, FOR_ARCHIVE},
     {SECTION_JOB, "files_move_to", KEY_PATH, NULL, false, J(files_move_to),
      "archive moves the rows' files here (keeping their relative paths) instead of deleting them",
@@ -498,6 +499,25 @@ static bool is_sql_identifier(const char *s)
     return true;
 }
 
+/* SCHEMA.TABLE (both plain names) into job->table_schema and job->table. */
+static bool split_qualified(const char *value, ConfigJob *job)
+{
+    const char *dot = strchr(value, '.');
+    if (!job || !dot || dot == value)
+        return false;
+    char *schema = xasprintf("%.*s", (int)(dot - value), value);
+    bool ok = is_sql_identifier(schema) && is_sql_identifier(dot + 1);
+    if (ok) {
+        free(job->table_schema);
+        free(job->table);
+        job->table_schema = schema;
+        job->table = xstrdup(dot + 1);
+    } else {
+        free(schema);
+    }
+    return ok;
+}
+
 /* A quoted SQL name, "Order Details" (with "" for a quote inside), as the name itself; NULL
  * when it is not one. Such names are quoted again wherever they go into SQL. */
 static char *unquote_identifier(const char *value)
@@ -669,6 +689,9 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
                 break;
             }
             value = unquoted;
+        } else if (key->type == KEY_IDENT && strcmp(key->name, "table") == 0 &&
+                   split_qualified(value, key->section == SECTION_JOB ? ps->target : NULL)) {
+            return 0; /* schema.table, for servers */
         } else if (key->type == KEY_IDENT && !is_sql_identifier(value)) {
             uk_error_set(&perr, UK_E_CONFIG, 0,
                          "invalid name '%s' (letters, digits and '_' only, not starting with a "
@@ -1081,11 +1104,44 @@ static void validate(ParseState *ps)
             free(what);
             break;
         }
+        if (j->database && j->table_schema &&
+            !db_has_feature(j->database->driver, DB_FEAT_SCHEMAS)) {
+            fail(ps, j->line, "job '%s': table = SCHEMA.TABLE is for servers (%s has no schemas)",
+                 j->name, j->database->driver);
+            break;
+        }
         if (j->kind == TASK_ARCHIVE) {
             const char *scheme = strncmp(j->archive_to, "jsonl://", 8) == 0 ? "jsonl"
                                  : strncmp(j->archive_to, "csv://", 6) == 0 ? "csv"
+                                 : strncmp(j->archive_to, "table:", 6) == 0 ? "table"
                                                                             : "sqlite";
             j->archive_format = xstrdup(scheme);
+            bool in_database = strcmp(scheme, "table") == 0;
+            if (in_database != db_has_feature(j->database->driver, DB_FEAT_ARCHIVE_TABLE)) {
+                fail(ps, j->line,
+                     in_database ? "job '%s': archive_to = table:NAME is for servers; a %s "
+                                   "database archives to sqlite://, jsonl:// or csv://"
+                                 : "job '%s': a %s database archives to a table of its own: "
+                                   "archive_to = table:SCHEMA.TABLE",
+                     j->name, j->database->driver);
+                break;
+            }
+            if (in_database) {
+                const char *name = j->archive_to + 6;
+                const char *dot = strchr(name, '.');
+                char *schema = dot ? xasprintf("%.*s", (int)(dot - name), name) : NULL;
+                bool valid = dot ? is_sql_identifier(schema) && is_sql_identifier(dot + 1)
+                                 : is_sql_identifier(name);
+                free(schema);
+                if (!valid) {
+                    fail(ps, j->line,
+                         "archive_to: expected table:SCHEMA.TABLE or table:TABLE, got '%s'",
+                         j->archive_to, NULL);
+                    break;
+                }
+                j->archive_table = xstrdup(name);
+                continue;
+            }
             if (strcmp(scheme, "sqlite") == 0) {
                 if (resolve_url(ps, "sqlite", j->archive_to, j->line, &j->archive_path) != 0)
                     break;
@@ -1239,6 +1295,8 @@ void config_free(Config *c)
     for (size_t i = 0; i < c->n_jobs; i++) {
         free_strings_of(SECTION_JOB, c->jobs[i]);
         free(c->jobs[i]->archive_path);
+        free(c->jobs[i]->table_schema);
+        free(c->jobs[i]->archive_table);
         free(c->jobs[i]->archive_dir);
         free(c->jobs[i]->archive_format);
         free(c->jobs[i]->name);

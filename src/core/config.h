@@ -84,6 +84,7 @@ typedef struct ConfigJob {
     char *tag;
     /* purge */
     char *table;
+    char *table_schema; /* servers: the table's schema when given as SCHEMA.TABLE */
     char *age_column;
     int64_t older_than;     /* seconds */
     char *where;            /* extra SQL condition (trusted config) */
@@ -100,7 +101,8 @@ typedef struct ConfigJob {
     char *archive_to;     /* sqlite:// URL of the archive database */
     char *archive_path;   /* the archive database; for files, the staging database */
     char *archive_dir;    /* jsonl:// and csv:// archives: the folder the files go to */
-    char *archive_format; /* "sqlite", "jsonl" or "csv" */
+    char *archive_format; /* "sqlite", "jsonl", "csv" or "table" */
+    char *archive_table;  /* table:NAME archives (servers): [SCHEMA.]TABLE */
     char *files_move_to;  /* archive moves files here instead of deleting them */
     /* sql */
     char *sql;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "common/util.h"
+#include "db/row_store.h"
 #include "db/sqlite/sqlite_ops.h"
 
 static int problem(UkError *err, const Config *c, int line, const char *fmt, const char *a,
@@ -70,9 +71,25 @@ static bool same_file(const char *a, const char *b)
     return same;
 }
 
+/* A row job on a server: the engine opens it as a dry run would (table, key, columns, the
+ * condition) and closes it again. */
+static int check_on_server(const Config *c, const ConfigJob *job, UkError *err)
+{
+    UkError open_err = {0};
+    const RowStoreOps *ops = db_row_store(job->database, &open_err);
+    RowStore *store = NULL;
+    if (ops && ops->open(job, true, &store, &open_err) == 0) {
+        ops->close(store);
+        return 0;
+    }
+    return problem(err, c, job->line, "%s", open_err.msg, NULL, NULL);
+}
+
 static int check_job(const Config *c, const ConfigJob *job, UkError *err)
 {
     bool rows = job->kind == TASK_PURGE || job->kind == TASK_ARCHIVE || job->kind == TASK_UPDATE;
+    if (rows && job->database && job->table && !job->database->path)
+        return check_on_server(c, job, err);
     if (rows && job->database && job->table) {
         const char *columns[] = {job->age_column, job->files_column};
         if (check_columns(c, job, job->table, columns, 2, err) != 0)
@@ -88,7 +105,7 @@ static int check_job(const Config *c, const ConfigJob *job, UkError *err)
         same_file(job->archive_path, job->database->path))
         return problem(err, c, job->line, "job '%s': archive_to is the database itself ('%s')",
                        job->name, job->archive_path, NULL);
-    if (job->unreferenced_by && job->database) {
+    if (job->unreferenced_by && job->database && job->database->path) {
         const char *dot = strchr(job->unreferenced_by, '.');
         char *table = xasprintf("%.*s", (int)(dot - job->unreferenced_by), job->unreferenced_by);
         const char *columns[] = {dot + 1};

@@ -310,6 +310,10 @@ static int run_batches(RowJob *p, UkError *err)
             }
             if (!fixed)
                 plan = count / 2 > 0 ? count / 2 : 1;
+            /* Longer each time (20 ms, 40 ms … up to 1 s): a lock the application holds for
+             * seconds costs a few tries, not all of them. */
+            int wait_ms = 20 * locked_tries;
+            usleep((useconds_t)(wait_ms < 1000 ? wait_ms : 1000) * 1000);
             continue;
         }
         locked_tries = 0;

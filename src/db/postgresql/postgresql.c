@@ -29,93 +29,10 @@
 #include "common/spawn.h"
 #include "common/util.h"
 #include "db/db_driver.h"
-#include "db/postgresql/pq_lib.h"
+#include "db/postgresql/pg_conn.h"
 
 #define READ_BYTES (1024 * 1024)
 #define MAX_ENV 40
-
-/* The password from password_file (its first line), or NULL when there is none. */
-static int read_password(const ConfigDatabase *db, char **out, UkError *err)
-{
-    *out = NULL;
-    if (!db->password_file)
-        return 0;
-    unsigned char *data = NULL;
-    size_t len = 0;
-    if (read_file_all(db->password_file, 4096, &data, &len, err) != 0) {
-        uk_error_prefix(err, "password_file: ");
-        return -1;
-    }
-    char *text = xmalloc(len + 1);
-    memcpy(text, data, len);
-    text[len] = '\0';
-    free(data);
-    text[strcspn(text, "\r\n")] = '\0';
-    *out = text;
-    return 0;
-}
-
-static void forget(char *secret)
-{
-    if (secret) {
-        explicit_bzero(secret, strlen(secret));
-        free(secret);
-    }
-}
-
-/* Connects to db's server (loading libpq first, handed back in *PQ); DBNAME, when not
- * NULL, replaces the url's database. */
-static PGconn *connect_db(const ConfigDatabase *db, const char *dbname, const PqLib **pq_out,
-                          UkError *err)
-{
-    const PqLib *pq = *pq_out = pq_lib(err);
-    if (!pq)
-        return NULL;
-    char *password = NULL;
-    if (read_password(db, &password, err) != 0)
-        return NULL;
-    const char *keys[5], *values[5];
-    int n = 0;
-    keys[n] = "dbname", values[n++] = db->url; /* expanded: the url's settings */
-    keys[n] = "fallback_application_name", values[n++] = "upkeep";
-    if (password)
-        keys[n] = "password", values[n++] = password;
-    if (dbname)
-        keys[n] = "dbname", values[n++] = dbname; /* a later dbname is a plain name */
-    keys[n] = values[n] = NULL;
-    PGconn *conn = pq->connectdb_params(keys, values, 1);
-    forget(password);
-    if (pq->status(conn) != CONNECTION_OK) {
-        char *shown = redact_url(db->url, true);
-        const char *msg = pq->error_message(conn);
-        uk_error_set(err, UK_E_DB, 0, "unable to connect to '%s': %.*s", shown,
-                     (int)strcspn(msg, "\n"), msg);
-        free(shown);
-        pq->finish(conn);
-        return NULL;
-    }
-    return conn;
-}
-
-/* Runs SQL; the result when it succeeded (caller clears it), else NULL with err set. */
-static PGresult *query(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
-{
-    PGresult *res = pq->exec(conn, sql);
-    ExecStatusType st = pq->result_status(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
-    const char *msg = pq->result_error_message(res);
-    uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
-    pq->clear(res);
-    return NULL;
-}
-
-static int run(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
-{
-    PGresult *res = query(pq, conn, sql, err);
-    pq->clear(res);
-    return res ? 0 : -1;
-}
 
 /* The environment that gives a child (pg_dump, pg_restore) the url's connection settings,
  * each as libpq's variable for it (PGHOST, PGPORT, PGUSER, PGDATABASE, PGSSLMODE …), and the
@@ -135,7 +52,7 @@ static int child_environment(const PqLib *pq, const ConfigDatabase *db, char ***
         return -1;
     }
     char *password = NULL;
-    if (read_password(db, &password, err) != 0) {
+    if (pg_read_password(db, &password, err) != 0) {
         pq->conninfo_free(options);
         return -1;
     }
@@ -147,7 +64,7 @@ static int child_environment(const PqLib *pq, const ConfigDatabase *db, char ***
     if (password)
         env[count++] = xasprintf("PGPASSWORD=%s", password);
     env[count++] = xstrdup("PGAPPNAME=upkeep");
-    forget(password);
+    pg_forget(password);
     pq->conninfo_free(options);
     *out = env;
     *n = count;
@@ -157,7 +74,7 @@ static int child_environment(const PqLib *pq, const ConfigDatabase *db, char ***
 static void free_environment(char **env, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        forget(env[i]); /* PGPASSWORD is among them */
+        pg_forget(env[i]); /* PGPASSWORD is among them */
     free(env);
 }
 
@@ -202,19 +119,19 @@ static int pump_dump(Child *child, ImageSink *sink, uint64_t expected, UkError *
 static int count_rows(const PqLib *pq, PGconn *conn, json_t *details, UkError *err)
 {
     PGresult *tables =
-        query(pq, conn,
-              "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname "
-              "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-              "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', "
-              "'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 2",
-              err);
+        pg_query(pq, conn,
+                 "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname "
+                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                 "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', "
+                 "'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 2",
+                 err);
     if (!tables)
         return -1;
     json_t *counts = json_object();
     int rc = 0;
     for (int i = 0; i < pq->ntuples(tables) && rc == 0; i++) {
         char *sql = xasprintf("SELECT count(*) FROM ONLY %s", pq->getvalue(tables, i, 0));
-        PGresult *res = query(pq, conn, sql, err);
+        PGresult *res = pg_query(pq, conn, sql, err);
         free(sql);
         if (!res) {
             rc = -1;
@@ -245,7 +162,7 @@ static void dbname_argument(const char *name, char *out, size_t len)
 static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
 {
     const PqLib *pq = NULL;
-    PGconn *conn = connect_db(db, NULL, &pq, err);
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
     if (!conn)
         return -1;
     char **env = NULL;
@@ -255,11 +172,11 @@ static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
     int rc = -1;
     double started = monotonic_seconds();
     if (child_environment(pq, db, &env, &n_env, err) != 0 ||
-        run(pq, conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) != 0 ||
-        !(res = query(pq, conn,
-                      "SELECT pg_export_snapshot(), current_setting('server_version'), "
-                      "pg_database_size(current_database()), current_database()",
-                      err)))
+        pg_run(pq, conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) != 0 ||
+        !(res = pg_query(pq, conn,
+                         "SELECT pg_export_snapshot(), current_setting('server_version'), "
+                         "pg_database_size(current_database()), current_database()",
+                         err)))
         goto out;
     char snapshot_arg[128];
     snprintf(snapshot_arg, sizeof snapshot_arg, "--snapshot=%s", pq->getvalue(res, 0, 0));
@@ -339,7 +256,7 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
 {
     *load_failed = false;
     const PqLib *pq = NULL;
-    PGconn *conn = connect_db(db, NULL, &pq, err);
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
     if (!conn)
         return -1;
     char **env = NULL;
@@ -357,7 +274,7 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
                      "database '%s' already exists on the server (restore into a new one)", target);
     } else {
         char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0", ident);
-        created = run(pq, conn, sql, err) == 0;
+        created = pg_run(pq, conn, sql, err) == 0;
         free(sql);
     }
     pq->clear(exists);
@@ -391,7 +308,7 @@ out:
     if (rc != 0 && created) { /* nothing half-loaded stays behind */
         char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
         UkError ignored = {0};
-        run(pq, conn, sql, &ignored);
+        pg_run(pq, conn, sql, &ignored);
         free(sql);
     }
     pq->freemem(ident);
@@ -436,7 +353,7 @@ static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, cha
     /* amcheck is not a trusted extension: only a role allowed to create it gets this check. */
     char amcheck[160] = "amcheck not available to this role";
     UkError ignored = {0};
-    if (run(pq, conn, "CREATE EXTENSION IF NOT EXISTS amcheck", &ignored) == 0) {
+    if (pg_run(pq, conn, "CREATE EXTENSION IF NOT EXISTS amcheck", &ignored) == 0) {
         PGresult *res = pq->exec(
             conn, "SELECT count(bt_index_check(c.oid)) FROM pg_index i "
                   "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
@@ -475,16 +392,16 @@ static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const
         return 0;
     }
     int rc = -1;
-    PGconn *conn = connect_db(db, scratch, &pq, err);
+    PGconn *conn = pg_connect(db, scratch, &pq, err);
     if (conn) {
         rc = check_scratch(pq, conn, details, result, len, err);
         pq->finish(conn);
     }
-    PGconn *admin = connect_db(db, NULL, &pq, rc == 0 ? err : &load_err);
+    PGconn *admin = pg_connect(db, NULL, &pq, rc == 0 ? err : &load_err);
     if (admin) {
         char *ident = pq->escape_identifier(admin, scratch, strlen(scratch));
         char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
-        if (run(pq, admin, sql, rc == 0 ? err : &load_err) != 0 && rc == 0)
+        if (pg_run(pq, admin, sql, rc == 0 ? err : &load_err) != 0 && rc == 0)
             rc = -1;
         free(sql);
         pq->freemem(ident);
@@ -521,7 +438,7 @@ static DbGauge *gauge(DbStats *stats, const char *name, const char *unit, double
 /* One row of one value: the figures health reads are single numbers. */
 static double number(const PqLib *pq, PGconn *conn, const char *sql, UkError *err, int *rc)
 {
-    PGresult *res = query(pq, conn, sql, err);
+    PGresult *res = pg_query(pq, conn, sql, err);
     if (!res) {
         *rc = -1;
         return 0;
@@ -534,10 +451,10 @@ static double number(const PqLib *pq, PGconn *conn, const char *sql, UkError *er
 static int pg_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
 {
     const PqLib *pq = NULL;
-    PGconn *conn = connect_db(db, NULL, &pq, err);
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
     if (!conn)
         return -1;
-    int rc = run(pq, conn, "SET default_transaction_read_only = on", err);
+    int rc = pg_run(pq, conn, "SET default_transaction_read_only = on", err);
     if (rc == 0)
         stats->size_bytes =
             (uint64_t)number(pq, conn, "SELECT pg_database_size(current_database())", err, &rc);
@@ -591,7 +508,7 @@ static int pg_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
 static int pg_cluster_lock(const ConfigDatabase *db, const char *name, void **handle, UkError *err)
 {
     const PqLib *pq = NULL;
-    PGconn *conn = connect_db(db, NULL, &pq, err);
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
     if (!conn)
         return -1;
     char *key = xasprintf("upkeep:%s", name);
@@ -630,7 +547,7 @@ static int pg_maintain(const ConfigDatabase *db, const DbMaintainRequest *req,
                        DbMaintainResult *res, UkError *err)
 {
     const PqLib *pq = NULL;
-    PGconn *conn = connect_db(db, NULL, &pq, err);
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = 0;
@@ -643,25 +560,25 @@ static int pg_maintain(const ConfigDatabase *db, const DbMaintainRequest *req,
                       : req->analyze              ? "ANALYZE"
                                                   : NULL;
     if (rc == 0 && sql && !req->dry_run) {
-        rc = run(pq, conn, sql, err);
+        rc = pg_run(pq, conn, sql, err);
         res->vacuumed = rc == 0 && req->vacuum;
         res->analyzed = rc == 0 && req->analyze;
     }
     if (rc == 0 && req->reindex && !req->dry_run) {
-        PGresult *name = query(pq, conn, "SELECT quote_ident(current_database())", err);
+        PGresult *name = pg_query(pq, conn, "SELECT quote_ident(current_database())", err);
         if (!name) {
             rc = -1;
         } else {
             char *reindex = xasprintf("REINDEX DATABASE CONCURRENTLY %s", pq->getvalue(name, 0, 0));
             pq->clear(name);
-            rc = run(pq, conn, reindex, err);
+            rc = pg_run(pq, conn, reindex, err);
             free(reindex);
             res->reindexed = rc == 0;
         }
     }
     if (rc == 0) {
         /* The statistics collector reports what VACUUM did a moment later. */
-        run(pq, conn, "SELECT pg_stat_clear_snapshot()", err);
+        pg_run(pq, conn, "SELECT pg_stat_clear_snapshot()", err);
         res->size_after =
             (uint64_t)number(pq, conn, "SELECT pg_database_size(current_database())", err, &rc);
         if (rc == 0)
@@ -703,7 +620,7 @@ static int pg_check_live(const ConfigDatabase *db, const char *check, char *resu
                          UkError *err)
 {
     const PqLib *pq = NULL;
-    PGconn *conn = connect_db(db, NULL, &pq, err);
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = -1;
@@ -716,7 +633,7 @@ static int pg_check_live(const ConfigDatabase *db, const char *check, char *resu
                            result, len, err);
         goto out;
     }
-    PGresult *res = query(pq, conn, "SELECT 1 FROM pg_extension WHERE extname = 'amcheck'", err);
+    PGresult *res = pg_query(pq, conn, "SELECT 1 FROM pg_extension WHERE extname = 'amcheck'", err);
     if (!res)
         goto out;
     bool installed = pq->ntuples(res) > 0;
@@ -768,12 +685,12 @@ static int pg_slow_queries(const ConfigDatabase *db, double min_mean_ms, size_t 
                            DbQueryReport *out, UkError *err)
 {
     const PqLib *pq = NULL;
-    PGconn *conn = connect_db(db, NULL, &pq, err);
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = -1;
     PGresult *res =
-        query(pq, conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", err);
+        pg_query(pq, conn, "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", err);
     if (!res)
         goto out;
     bool installed = pq->ntuples(res) > 0;
@@ -878,12 +795,12 @@ static int pg_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexRepor
                               UkError *err)
 {
     const PqLib *pq = NULL;
-    PGconn *conn = connect_db(db, NULL, &pq, err);
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
     if (!conn)
         return -1;
     int rc = 0;
     for (size_t q = 0; q < sizeof index_questions / sizeof index_questions[0] && rc == 0; q++) {
-        PGresult *res = query(pq, conn, index_questions[q].sql, err);
+        PGresult *res = pg_query(pq, conn, index_questions[q].sql, err);
         if (!res) {
             rc = -1;
             break;
@@ -905,7 +822,7 @@ static int pg_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexRepor
         if (!f->safe)
             continue;
         UkError e = {0};
-        if (run(pq, conn, f->suggestion, &e) == 0) {
+        if (pg_run(pq, conn, f->suggestion, &e) == 0) {
             snprintf(f->applied, sizeof f->applied, "created");
             continue;
         }
@@ -914,7 +831,7 @@ static int pg_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexRepor
         const char *name = f->suggestion + strlen("CREATE INDEX CONCURRENTLY ");
         char *drop =
             xasprintf("DROP INDEX CONCURRENTLY IF EXISTS %.*s", (int)strcspn(name, " "), name);
-        run(pq, conn, drop, &e);
+        pg_run(pq, conn, drop, &e);
         free(drop);
     }
     pq->finish(conn);
@@ -947,8 +864,8 @@ static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
 const DbDriver db_postgresql_driver = {
     .name = "postgresql",
     .schemes = pg_schemes,
-    .features =
-        DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK | DB_FEAT_MAINTENANCE,
+    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK |
+                DB_FEAT_MAINTENANCE | DB_FEAT_ROW_TASKS | DB_FEAT_SCHEMAS | DB_FEAT_ARCHIVE_TABLE,
     .configure = pg_configure,
     .snapshot = pg_snapshot,
     .restore_stream = pg_restore_stream,
@@ -960,4 +877,5 @@ const DbDriver db_postgresql_driver = {
     .check_live = pg_check_live,
     .slow_queries = pg_slow_queries,
     .analyze_indexes = pg_analyze_indexes,
+    .rows = &db_postgresql_rows,
 };

@@ -25,6 +25,11 @@ static const DynSymbol symbols[] = {
     {(void **)&lib.conninfo_free, "PQconninfoFree"},
     {(void **)&lib.escape_identifier, "PQescapeIdentifier"},
     {(void **)&lib.freemem, "PQfreemem"},
+    {(void **)&lib.result_error_field, "PQresultErrorField"},
+    {(void **)&lib.cmd_tuples, "PQcmdTuples"},
+    {(void **)&lib.send_query, "PQsendQuery"},
+    {(void **)&lib.get_result, "PQgetResult"},
+    {(void **)&lib.getisnull, "PQgetisnull"},
 };
 
 const PqLib *pq_lib(UkError *err)

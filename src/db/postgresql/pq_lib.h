@@ -27,6 +27,11 @@ typedef struct PqLib {
     void (*conninfo_free)(PQconninfoOption *options);
     char *(*escape_identifier)(PGconn *conn, const char *str, size_t len);
     void (*freemem)(void *ptr);
+    char *(*result_error_field)(const PGresult *res, int field);
+    char *(*cmd_tuples)(PGresult *res);
+    int (*send_query)(PGconn *conn, const char *query);
+    PGresult *(*get_result)(PGconn *conn);
+    int (*getisnull)(const PGresult *res, int row, int column);
 } PqLib;
 
 /* The library, loaded on the first call; NULL with err set when it cannot be loaded. */

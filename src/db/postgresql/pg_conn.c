@@ -1,0 +1,91 @@
+/* Connections to a PostgreSQL server, shared by the driver (postgresql.c) and its row
+ * operations (pg_rows.c). */
+#include "db/postgresql/pg_conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+/* The password from password_file (its first line), or NULL when there is none. */
+int pg_read_password(const ConfigDatabase *db, char **out, UkError *err)
+{
+    *out = NULL;
+    if (!db->password_file)
+        return 0;
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (read_file_all(db->password_file, 4096, &data, &len, err) != 0) {
+        uk_error_prefix(err, "password_file: ");
+        return -1;
+    }
+    char *text = xmalloc(len + 1);
+    memcpy(text, data, len);
+    text[len] = '\0';
+    free(data);
+    text[strcspn(text, "\r\n")] = '\0';
+    *out = text;
+    return 0;
+}
+
+void pg_forget(char *secret)
+{
+    if (secret) {
+        explicit_bzero(secret, strlen(secret));
+        free(secret);
+    }
+}
+
+/* Connects to db's server (loading libpq first, handed back in *PQ); DBNAME, when not
+ * NULL, replaces the url's database. */
+PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **pq_out, UkError *err)
+{
+    const PqLib *pq = *pq_out = pq_lib(err);
+    if (!pq)
+        return NULL;
+    char *password = NULL;
+    if (pg_read_password(db, &password, err) != 0)
+        return NULL;
+    const char *keys[5], *values[5];
+    int n = 0;
+    keys[n] = "dbname", values[n++] = db->url; /* expanded: the url's settings */
+    keys[n] = "fallback_application_name", values[n++] = "upkeep";
+    if (password)
+        keys[n] = "password", values[n++] = password;
+    if (dbname)
+        keys[n] = "dbname", values[n++] = dbname; /* a later dbname is a plain name */
+    keys[n] = values[n] = NULL;
+    PGconn *conn = pq->connectdb_params(keys, values, 1);
+    pg_forget(password);
+    if (pq->status(conn) != CONNECTION_OK) {
+        char *shown = redact_url(db->url, true);
+        const char *msg = pq->error_message(conn);
+        uk_error_set(err, UK_E_DB, 0, "unable to connect to '%s': %.*s", shown,
+                     (int)strcspn(msg, "\n"), msg);
+        free(shown);
+        pq->finish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+/* Runs SQL; the result when it succeeded (caller clears it), else NULL with err set. */
+PGresult *pg_query(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
+{
+    PGresult *res = pq->exec(conn, sql);
+    ExecStatusType st = pq->result_status(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    const char *msg = pq->result_error_message(res);
+    uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
+    pq->clear(res);
+    return NULL;
+}
+
+int pg_run(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
+{
+    PGresult *res = pg_query(pq, conn, sql, err);
+    pq->clear(res);
+    return res ? 0 : -1;
+}

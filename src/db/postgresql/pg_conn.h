@@ -1,0 +1,22 @@
+/* Connections to a PostgreSQL server and running SQL on them, for the driver and its row
+ * operations. */
+#ifndef UK_PG_CONN_H
+#define UK_PG_CONN_H
+
+#include "core/config.h"
+#include "core/error.h"
+#include "db/postgresql/pq_lib.h"
+
+/* The password from password_file (its first line), or NULL when there is none; give it
+ * back with pg_forget, which wipes it. */
+int pg_read_password(const ConfigDatabase *db, char **out, UkError *err);
+void pg_forget(char *secret);
+/* Connects to db's server (loading libpq first, handed back in *PQ); DBNAME, when not
+ * NULL, replaces the url's database. */
+PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **pq, UkError *err);
+/* Runs SQL; the result when it succeeded (caller clears it), else NULL with err set to the
+ * server's message. */
+PGresult *pg_query(const PqLib *pq, PGconn *conn, const char *sql, UkError *err);
+int pg_run(const PqLib *pq, PGconn *conn, const char *sql, UkError *err);
+
+#endif

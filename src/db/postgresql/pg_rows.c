@@ -1,0 +1,823 @@
+/* Row tasks on PostgreSQL (db/row_store.h).
+ *
+ * Rows are named by the table's primary key, which must be one integer column. Candidates
+ * are read through a cursor in key order, outside any write transaction. Each batch is one
+ * short transaction with one statement, `DELETE … WHERE key = ANY($1) AND <condition>
+ * RETURNING key` (UPDATE for update jobs), so a row changed meanwhile is re-checked and left
+ * alone, and the keys it returns are the rows that went.
+ *
+ * Pacing. On PostgreSQL the application's writers never wait for upkeep's transaction as a
+ * whole, only for the rows it holds, and those are old rows the application rarely touches.
+ * So a batch runs under `lock_timeout` = transaction_budget: when the application holds one
+ * of the rows, upkeep gives up its batch (rolled back) rather than make the application
+ * queue behind it, and tries again later with fewer rows. A batch also has a statement
+ * timeout, so a plan gone wrong cannot hold its rows for long. Between batches upkeep sleeps
+ * a quarter of the last batch's time (WAL and I/O for the application), and while a replica
+ * is more than 64 MiB of WAL behind, it waits for it to catch up.
+ *
+ * Archive (archive_to = table:SCHEMA.TABLE): a table in the same database, created with the
+ * source's columns and primary key if missing. The move is one statement,
+ * `WITH moved AS (DELETE … RETURNING *) INSERT INTO archive … ON CONFLICT (key) DO UPDATE`,
+ * so each row is in exactly one of the two tables at every instant.
+ *
+ * Age. timestamp, timestamptz and date columns are compared with the cutoff as an instant
+ * (a timestamp without time zone is read in the server's TimeZone, as now() writes it);
+ * numbers as Unix time (seconds to nanoseconds, told apart by magnitude) or Julian days; text
+ * only where it starts like an ISO 8601 date. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "core/log.h"
+#include "db/db_driver.h"
+#include "db/postgresql/pg_conn.h"
+
+#define FETCH_ROWS 10000
+#define MAX_REPLICA_LAG (64.0 * 1024 * 1024) /* bytes of WAL a replica may be behind */
+#define REPLICA_WAIT_SECONDS 600
+#define SQL_LOCK_TIMEOUT "10s" /* sql jobs, like SQLite's busy timeout */
+
+typedef struct PgRows {
+    RowStore base;
+    const ConfigJob *job;
+    const PqLib *pq;
+    PGconn *conn;
+    char *table;     /* schema-qualified, quoted */
+    char *key;       /* the primary key column, quoted */
+    char *files;     /* files column, quoted (NULL: none) */
+    char *condition; /* SQL: age condition plus the job's where */
+    char *apply_sql; /* a batch's statement; $1 is the keys */
+    double t0;       /* when the current batch began */
+    RowBatchFigures figures;
+} PgRows;
+
+#define SELF(s) ((PgRows *)(s))
+
+static char *quote(PgRows *p, const char *name)
+{
+    char *q = p->pq->escape_identifier(p->conn, name, strlen(name));
+    char *copy = xstrdup(q ? q : "\"\"");
+    p->pq->freemem(q);
+    return copy;
+}
+
+/* Runs SQL with text parameters; the result when it succeeded, else NULL with err set and
+ * *sqlstate (when given) the server's error code. */
+static PGresult *param_query(PgRows *p, const char *sql, int n, const char *const *values,
+                             char sqlstate[6], UkError *err)
+{
+    const PqLib *pq = p->pq;
+    PGresult *res = pq->exec_params(p->conn, sql, n, NULL, values, NULL, NULL, 0);
+    ExecStatusType st = pq->result_status(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    const char *msg = pq->result_error_message(res);
+    const char *state = pq->result_error_field(res, PG_DIAG_SQLSTATE);
+    if (sqlstate)
+        snprintf(sqlstate, 6, "%s", state ? state : "");
+    uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
+    pq->clear(res);
+    return NULL;
+}
+
+/* The first value of a one-parameter query (malloc'd), or NULL when there is no row. */
+static char *one_value(PgRows *p, const char *sql, const char *param, int *rc, UkError *err)
+{
+    PGresult *res = param_query(p, sql, param ? 1 : 0, &param, NULL, err);
+    if (!res) {
+        *rc = -1;
+        return NULL;
+    }
+    char *value = p->pq->ntuples(res) > 0 && !p->pq->getisnull(res, 0, 0)
+                      ? xstrdup(p->pq->getvalue(res, 0, 0))
+                      : NULL;
+    p->pq->clear(res);
+    return value;
+}
+
+/* "{1,2,3}": keys as an array parameter. */
+static char *key_array(const int64_t *keys, size_t n)
+{
+    size_t cap = 2 + n * 21, len = 0;
+    char *text = xmalloc(cap + 1);
+    text[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len +=
+            (size_t)snprintf(text + len, cap + 1 - len, "%s%lld", i ? "," : "", (long long)keys[i]);
+    text[len++] = '}';
+    text[len] = '\0';
+    return text;
+}
+
+/* The table's oid and quoted name, [schema.]table as configured. */
+static int find_table(PgRows *p, char **oid, UkError *err)
+{
+    const ConfigJob *job = p->job;
+    char *schema = job->table_schema ? quote(p, job->table_schema) : NULL;
+    char *name = quote(p, job->table);
+    char *wanted = schema ? xasprintf("%s.%s", schema, name) : xstrdup(name);
+    free(schema);
+    free(name);
+    const char *params[] = {wanted};
+    PGresult *res = param_query(p,
+                                "SELECT c.oid, format('%I.%I', n.nspname, c.relname) FROM "
+                                "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
+                                1, params, NULL, err);
+    free(wanted);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (p->pq->ntuples(res) == 0) {
+        rc = uk_error_set(err, UK_E_CONFIG, 0, "job '%s': no table '%s%s%s' in database '%s'",
+                          job->name, job->table_schema ? job->table_schema : "",
+                          job->table_schema ? "." : "", job->table, job->database->name);
+    } else {
+        *oid = xstrdup(p->pq->getvalue(res, 0, 0));
+        p->table = xstrdup(p->pq->getvalue(res, 0, 1));
+    }
+    p->pq->clear(res);
+    return rc;
+}
+
+/* The type category of COLUMN (pg_type.typcategory: D dates, N numbers, S text …), or an
+ * error naming the job when the table has no such column. */
+static int column_category(PgRows *p, const char *oid, const char *column, char *category,
+                           UkError *err)
+{
+    const char *params[] = {oid, column};
+    PGresult *res = param_query(p,
+                                "SELECT t.typcategory FROM pg_attribute a JOIN pg_type t ON "
+                                "t.oid = a.atttypid WHERE a.attrelid = $1::oid AND a.attname = "
+                                "$2 AND a.attnum > 0 AND NOT a.attisdropped",
+                                2, params, NULL, err);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (p->pq->ntuples(res) == 0)
+        rc = uk_error_set(err, UK_E_CONFIG, 0, "job '%s': table '%s' has no column '%s'",
+                          p->job->name, p->job->table, column);
+    else
+        *category = p->pq->getvalue(res, 0, 0)[0];
+    p->pq->clear(res);
+    return rc;
+}
+
+static int find_key(PgRows *p, const char *oid, UkError *err)
+{
+    const char *params[] = {oid};
+    PGresult *res = param_query(p,
+                                "SELECT a.attname, format_type(a.atttypid, NULL), i.indnkeyatts "
+                                "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                                "AND a.attnum = i.indkey[0] WHERE i.indrelid = $1::oid AND "
+                                "i.indisprimary",
+                                1, params, NULL, err);
+    if (!res)
+        return -1;
+    int rc = 0;
+    const PqLib *pq = p->pq;
+    if (pq->ntuples(res) == 0 || atoi(pq->getvalue(res, 0, 2)) != 1 ||
+        (strcmp(pq->getvalue(res, 0, 1), "bigint") != 0 &&
+         strcmp(pq->getvalue(res, 0, 1), "integer") != 0 &&
+         strcmp(pq->getvalue(res, 0, 1), "smallint") != 0))
+        rc = uk_error_set(err, UK_E_CONFIG, 0,
+                          "job '%s': table '%s' needs a primary key of one integer column (rows "
+                          "are deleted by key, in batches)",
+                          p->job->name, p->job->table);
+    else
+        p->key = quote(p, pq->getvalue(res, 0, 0));
+    pq->clear(res);
+    return rc;
+}
+
+static double cutoff_in(const char *format, time_t cutoff)
+{
+    return strcmp(format, "unix") == 0      ? (double)cutoff
+           : strcmp(format, "unix_ms") == 0 ? (double)cutoff * 1e3
+           : strcmp(format, "unix_us") == 0 ? (double)cutoff * 1e6
+           : strcmp(format, "unix_ns") == 0 ? (double)cutoff * 1e9
+                                            : (double)cutoff / 86400.0 + 2440587.5;
+}
+
+#define ISO_PATTERN "'^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
+
+/* The age condition for the column's type and format (detected unless age_format says). */
+static int age_condition(PgRows *p, const char *oid, char **out, UkError *err)
+{
+    const ConfigJob *job = p->job;
+    char category = 0;
+    if (column_category(p, oid, job->age_column, &category, err) != 0)
+        return -1;
+    char *age = quote(p, job->age_column);
+    time_t cutoff = time(NULL) - (time_t)job->older_than;
+    p->base.cutoff = cutoff;
+    const char *format = job->age_format;
+    int rc = 0;
+    *out = NULL;
+    if (category == 'D') {
+        if (strcmp(format, "auto") != 0)
+            rc = uk_error_set(err, UK_E_CONFIG, 0,
+                              "job '%s': age_column '%s' is a date or timestamp column; "
+                              "age_format is for numbers and text (leave it out)",
+                              job->name, job->age_column);
+        else
+            *out = xasprintf("%s < to_timestamp(%lld)", age, (long long)cutoff);
+        format = "timestamp";
+    } else if (category == 'N') {
+        if (strcmp(format, "auto") == 0 || strcmp(format, "iso8601") == 0) {
+            char *sql = xasprintf("SELECT max(v) FROM (SELECT %s::float8 AS v FROM %s WHERE %s IS "
+                                  "NOT NULL LIMIT 200) AS sample",
+                                  age, p->table, age);
+            char *max_text = one_value(p, sql, NULL, &rc, err);
+            free(sql);
+            double max = max_text ? atof(max_text) : 0;
+            free(max_text);
+            /* The magnitudes that tell them apart, as for SQLite (sqlite_rows.c). */
+            format = max >= 1e17   ? "unix_ns"
+                     : max >= 1e14 ? "unix_us"
+                     : max >= 1e11 ? "unix_ms"
+                     : max >= 1e7  ? "unix"
+                                   : "julian";
+        }
+        if (rc == 0)
+            *out = xasprintf("%s < %.17g", age, cutoff_in(format, cutoff));
+    } else if (category == 'S') {
+        if (strcmp(format, "auto") != 0 && strcmp(format, "iso8601") != 0) {
+            rc = uk_error_set(err, UK_E_CONFIG, 0,
+                              "job '%s': age_column '%s' holds text; age_format %s is for numbers",
+                              job->name, job->age_column, format);
+        } else {
+            char *sql = xasprintf("SELECT %s FROM %s WHERE %s IS NOT NULL AND %s <> '' AND %s !~ "
+                                  "%s LIMIT 1",
+                                  age, p->table, age, age, age, ISO_PATTERN);
+            char *bad = one_value(p, sql, NULL, &rc, err);
+            free(sql);
+            if (bad)
+                rc = uk_error_set(err, UK_E_CONFIG, 0,
+                                  "age_column '%s' holds text that is not a date: '%s'",
+                                  job->age_column, bad);
+            free(bad);
+            *out = xasprintf("%s ~ %s AND %s::timestamptz < to_timestamp(%lld)", age, ISO_PATTERN,
+                             age, (long long)cutoff);
+        }
+        format = "iso8601";
+    } else {
+        rc = uk_error_set(err, UK_E_CONFIG, 0,
+                          "job '%s': age_column '%s' holds neither dates, numbers nor text",
+                          job->name, job->age_column);
+    }
+    snprintf(p->base.age_format, sizeof p->base.age_format, "%s", format);
+    free(age);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int check_cascades(PgRows *p, const char *oid, UkError *err)
+{
+    int rc = 0;
+    char *children = one_value(p,
+                               "SELECT string_agg(DISTINCT format('''%s''', conrelid::regclass), "
+                               "', ') FROM pg_constraint WHERE confrelid = $1::oid AND contype = "
+                               "'f' AND confdeltype = 'c'",
+                               oid, &rc, err);
+    if (children)
+        rc = uk_error_set(err, UK_E_CONFIG, 0,
+                          "job '%s': deleting archived rows of '%s' would also delete rows of %s "
+                          "(ON DELETE CASCADE) without archiving them: archive those first, or "
+                          "set cascade = yes to accept their deletion",
+                          p->job->name, p->job->table, children);
+    free(children);
+    return rc;
+}
+
+/* The archive table: created like the source (columns, primary key) when missing; columns
+ * the application added since are added to it. Returns the INSERT's target and column
+ * lists through *target and *columns, *updates for ON CONFLICT. */
+static int prepare_archive(PgRows *p, const char *oid, char **target, char **columns,
+                           char **updates, UkError *err)
+{
+    const PqLib *pq = p->pq;
+    const char *name = p->job->archive_table;
+    const char *dot = strchr(name, '.');
+    char *schema = dot ? xasprintf("%.*s", (int)(dot - name), name) : NULL;
+    char *q_schema = schema ? quote(p, schema) : NULL;
+    char *q_name = quote(p, dot ? dot + 1 : name);
+    /* Unqualified: beside the source table. */
+    char *src_schema = NULL;
+    int rc = 0;
+    if (!q_schema) {
+        src_schema = one_value(p,
+                               "SELECT quote_ident(n.nspname) FROM pg_class c JOIN pg_namespace "
+                               "n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
+                               oid, &rc, err);
+        q_schema = src_schema ? xstrdup(src_schema) : xstrdup("public");
+    }
+    *target = xasprintf("%s.%s", q_schema, q_name);
+    free(schema);
+    free(q_name);
+    free(src_schema);
+    if (rc != 0)
+        goto out;
+    char *exists = one_value(p, "SELECT to_regclass($1)::oid", *target, &rc, err);
+    if (rc == 0 && exists && strcmp(exists, oid) == 0)
+        rc = uk_error_set(err, UK_E_CONFIG, 0, "job '%s': archive_to is the table itself",
+                          p->job->name);
+    if (rc == 0 && !exists) {
+        char *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s; CREATE TABLE %s (LIKE %s); ALTER "
+                              "TABLE %s ADD PRIMARY KEY (%s)",
+                              q_schema, *target, p->table, *target, p->key);
+        rc = pg_run(pq, p->conn, sql, err);
+        free(sql);
+        if (rc == 0)
+            log_info("job=%s created the archive table %s", p->job->name, *target);
+    }
+    free(exists);
+    if (rc != 0)
+        goto out;
+    /* Source columns, and which the archive lacks. */
+    char *sql = xasprintf("SELECT quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), "
+                          "NOT EXISTS (SELECT 1 FROM pg_attribute b WHERE b.attrelid = "
+                          "to_regclass('%s') AND b.attname = a.attname AND NOT b.attisdropped) "
+                          "FROM pg_attribute a WHERE a.attrelid = %s AND a.attnum > 0 AND NOT "
+                          "a.attisdropped ORDER BY a.attnum",
+                          *target, oid);
+    PGresult *res = pg_query(pq, p->conn, sql, err);
+    free(sql);
+    if (!res) {
+        rc = -1;
+        goto out;
+    }
+    *columns = xstrdup("");
+    *updates = xstrdup("");
+    for (int i = 0; i < pq->ntuples(res) && rc == 0; i++) {
+        const char *col = pq->getvalue(res, i, 0);
+        if (strcmp(pq->getvalue(res, i, 2), "t") == 0) {
+            char *alter =
+                xasprintf("ALTER TABLE %s ADD COLUMN %s %s", *target, col, pq->getvalue(res, i, 1));
+            rc = pg_run(pq, p->conn, alter, err);
+            free(alter);
+        }
+        char *c = xasprintf("%s%s%s", *columns, **columns ? ", " : "", col);
+        char *u = xasprintf("%s%s%s = EXCLUDED.%s", *updates, **updates ? ", " : "", col, col);
+        free(*columns);
+        free(*updates);
+        *columns = c;
+        *updates = u;
+    }
+    pq->clear(res);
+out:
+    free(q_schema);
+    return rc;
+}
+
+static int prepare(PgRows *p, bool dry_run, UkError *err)
+{
+    const ConfigJob *job = p->job;
+    char *oid = NULL, *age_cond = NULL, *target = NULL, *columns = NULL, *updates = NULL;
+    char category;
+    int rc = -1;
+    if (find_table(p, &oid, err) != 0 || find_key(p, oid, err) != 0)
+        goto out;
+    if (job->files_column) {
+        if (column_category(p, oid, job->files_column, &category, err) != 0)
+            goto out;
+        p->files = quote(p, job->files_column);
+    }
+    if (job->age_column && age_condition(p, oid, &age_cond, err) != 0)
+        goto out;
+    p->condition = age_cond && job->where ? xasprintf("(%s) AND (%s)", age_cond, job->where)
+                   : age_cond             ? xstrdup(age_cond)
+                                          : xasprintf("(%s)", job->where);
+    /* The job's `where` is trusted SQL, but it must at least work on its own. */
+    char *probe = xasprintf("SELECT 1 FROM %s WHERE %s LIMIT 0", p->table, p->condition);
+    PGresult *res = pg_query(p->pq, p->conn, probe, err);
+    free(probe);
+    p->pq->clear(res);
+    if (!res) {
+        uk_error_prefix(err, "job '%s': the purge condition does not work: ", job->name);
+        err->code = UK_E_CONFIG;
+        goto out;
+    }
+    if (job->kind == TASK_ARCHIVE && !job->cascade && check_cascades(p, oid, err) != 0)
+        goto out;
+    if (dry_run) {
+        rc = 0;
+        goto out;
+    }
+    if (job->kind == TASK_ARCHIVE) {
+        if (prepare_archive(p, oid, &target, &columns, &updates, err) != 0) {
+            uk_error_prefix(err, "job '%s': archive: ", job->name);
+            goto out;
+        }
+        p->apply_sql = xasprintf("WITH moved AS (DELETE FROM %s WHERE %s = ANY($1::bigint[]) AND "
+                                 "%s RETURNING *) INSERT INTO %s AS a (%s) SELECT %s FROM moved "
+                                 "ON CONFLICT (%s) DO UPDATE SET %s RETURNING a.%s",
+                                 p->table, p->key, p->condition, target, columns, columns, p->key,
+                                 updates, p->key);
+    } else if (job->kind == TASK_UPDATE) {
+        p->apply_sql =
+            xasprintf("UPDATE %s SET %s WHERE %s = ANY($1::bigint[]) AND %s RETURNING %s", p->table,
+                      job->set, p->key, p->condition, p->key);
+    } else {
+        p->apply_sql = xasprintf("DELETE FROM %s WHERE %s = ANY($1::bigint[]) AND %s RETURNING %s",
+                                 p->table, p->key, p->condition, p->key);
+    }
+    /* The statement must work before the first batch: run it on no rows. */
+    if (pg_run(p->pq, p->conn, "BEGIN", err) != 0)
+        goto out;
+    const char *none[] = {"{}"};
+    res = param_query(p, p->apply_sql, 1, none, NULL, err);
+    p->pq->clear(res);
+    pg_run(p->pq, p->conn, "ROLLBACK", NULL);
+    if (!res) {
+        uk_error_prefix(err, "job '%s': ", job->name);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(oid);
+    free(age_cond);
+    free(target);
+    free(columns);
+    free(updates);
+    return rc;
+}
+
+static void pg_rows_close(RowStore *s)
+{
+    PgRows *p = SELF(s);
+    if (!p)
+        return;
+    if (p->conn)
+        p->pq->finish(p->conn);
+    free(p->table);
+    free(p->key);
+    free(p->files);
+    free(p->condition);
+    free(p->apply_sql);
+    free(p);
+}
+
+static int pg_rows_open(const ConfigJob *job, bool dry_run, RowStore **out, UkError *err)
+{
+    *out = NULL;
+    PgRows *p = xcalloc(1, sizeof *p);
+    p->base.ops = &db_postgresql_rows;
+    p->job = job;
+    p->figures.aim_ms = job->transaction_budget;
+    p->conn = pg_connect(job->database, NULL, &p->pq, err);
+    if (!p->conn) {
+        uk_error_prefix(err, "database '%s': ", job->database->name);
+        pg_rows_close(&p->base);
+        return -1;
+    }
+    if (prepare(p, dry_run, err) != 0) {
+        pg_rows_close(&p->base);
+        return -1;
+    }
+    *out = &p->base;
+    return 0;
+}
+
+/* Runs SELECT through a cursor, FETCH_ROWS at a time, calling visit with each row's first
+ * column as the key (when KEYED) and the next as the value. */
+static int each_row(PgRows *p, const char *select, bool keyed, RowVisit visit, void *ctx,
+                    UkError *err)
+{
+    const PqLib *pq = p->pq;
+    char *declare =
+        xasprintf("BEGIN READ ONLY; DECLARE upkeep_rows NO SCROLL CURSOR FOR %s", select);
+    int rc = pg_run(pq, p->conn, declare, err);
+    free(declare);
+    char fetch[64];
+    snprintf(fetch, sizeof fetch, "FETCH %d FROM upkeep_rows", FETCH_ROWS);
+    while (rc == 0) {
+        PGresult *res = pg_query(pq, p->conn, fetch, err);
+        if (!res) {
+            rc = -1;
+            break;
+        }
+        int n = pq->ntuples(res);
+        for (int i = 0; i < n && rc == 0; i++) {
+            int64_t key = keyed ? atoll(pq->getvalue(res, i, 0)) : 0;
+            int column = keyed ? 1 : 0;
+            const char *value = pq->getisnull(res, i, column) ? NULL : pq->getvalue(res, i, column);
+            rc = visit(ctx, key, value);
+        }
+        pq->clear(res);
+        if (n < FETCH_ROWS)
+            break;
+    }
+    pg_run(pq, p->conn, rc == 0 ? "COMMIT" : "ROLLBACK", NULL);
+    return rc;
+}
+
+typedef struct KeyList {
+    int64_t *keys;
+    size_t n, cap;
+} KeyList;
+
+static int add_key(void *ctx, int64_t key, const char *value)
+{
+    (void)value;
+    KeyList *list = ctx;
+    if (list->n == list->cap) {
+        list->cap = list->cap ? 2 * list->cap : 4096;
+        list->keys = xrealloc(list->keys, list->cap * sizeof *list->keys);
+    }
+    list->keys[list->n++] = key;
+    return 0;
+}
+
+static int pg_rows_candidates(RowStore *s, int64_t **keys, size_t *n, UkError *err)
+{
+    PgRows *p = SELF(s);
+    char *sql =
+        xasprintf("SELECT %s, NULL FROM %s WHERE %s ORDER BY 1", p->key, p->table, p->condition);
+    KeyList list = {0};
+    int rc = each_row(p, sql, true, add_key, &list, err);
+    free(sql);
+    if (rc != 0) {
+        free(list.keys);
+        list.keys = NULL;
+        list.n = 0;
+    }
+    *keys = list.keys;
+    *n = list.n;
+    return rc;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int pg_rows_paths(RowStore *s, const int64_t *keys, size_t n, char **paths, UkError *err)
+{
+    PgRows *p = SELF(s);
+    for (size_t i = 0; i < n; i++)
+        paths[i] = NULL;
+    if (!p->files || n == 0)
+        return 0;
+    /* In pieces, so that one statement's array stays small. */
+    char *sql = xasprintf("SELECT %s, %s::text FROM %s WHERE %s = ANY($1::bigint[]) AND %s IS NOT "
+                          "NULL AND %s::text <> ''",
+                          p->key, p->files, p->table, p->key, p->files, p->files);
+    int rc = 0;
+    for (size_t from = 0; from < n && rc == 0; from += FETCH_ROWS) {
+        size_t count = n - from < FETCH_ROWS ? n - from : FETCH_ROWS;
+        char *array = key_array(keys + from, count);
+        const char *params[] = {array};
+        PGresult *res = param_query(p, sql, 1, params, NULL, err);
+        free(array);
+        if (!res) {
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < p->pq->ntuples(res); i++) {
+            int64_t key = atoll(p->pq->getvalue(res, i, 0));
+            const int64_t *at = bsearch(&key, keys + from, count, sizeof key, compare_keys);
+            if (at)
+                paths[at - keys] = xstrdup(p->pq->getvalue(res, i, 1));
+        }
+        p->pq->clear(res);
+    }
+    free(sql);
+    return rc;
+}
+
+static int pg_rows_names(RowStore *s, int64_t key, const char *path, bool *exists, UkError *err)
+{
+    PgRows *p = SELF(s);
+    char *sql = xasprintf("SELECT 1 FROM %s WHERE %s = $1::bigint AND %s::text = $2", p->table,
+                          p->key, p->files);
+    char key_text[24];
+    snprintf(key_text, sizeof key_text, "%lld", (long long)key);
+    const char *params[] = {key_text, path};
+    PGresult *res = param_query(p, sql, 2, params, NULL, err);
+    free(sql);
+    if (!res)
+        return -1;
+    *exists = p->pq->ntuples(res) > 0;
+    p->pq->clear(res);
+    return 0;
+}
+
+static int pg_rows_scan_files(RowStore *s, RowVisit visit, void *ctx, UkError *err)
+{
+    PgRows *p = SELF(s);
+    char *sql = xasprintf("SELECT %s, %s::text FROM %s WHERE %s IS NOT NULL AND %s::text <> ''",
+                          p->key, p->files, p->table, p->files, p->files);
+    int rc = each_row(p, sql, true, visit, ctx, err);
+    free(sql);
+    return rc;
+}
+
+/* Waits while a replica is more than MAX_REPLICA_LAG behind (monitoring roles see the
+ * figure; others see no replicas and do not wait). */
+static int wait_for_replicas(PgRows *p, UkError *err)
+{
+    double started = monotonic_seconds();
+    for (;;) {
+        int rc = 0;
+        char *lag = one_value(p,
+                              "SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)) "
+                              "FROM pg_stat_replication",
+                              NULL, &rc, err);
+        double bytes = lag ? atof(lag) : 0;
+        free(lag);
+        if (rc != 0)
+            return -1;
+        if (bytes <= MAX_REPLICA_LAG)
+            return 0;
+        if (monotonic_seconds() - started > REPLICA_WAIT_SECONDS)
+            return uk_error_set(err, UK_E_DB, 0,
+                                "a replica stayed %.0f MiB of WAL behind for %d s; stopped so "
+                                "as not to widen the gap",
+                                bytes / (1024 * 1024), REPLICA_WAIT_SECONDS);
+        log_debug("job=%s waiting for a replica %.0f MiB behind", p->job->name,
+                  bytes / (1024 * 1024));
+        usleep(100 * 1000);
+    }
+}
+
+static int pg_rows_begin(RowStore *s, UkError *err)
+{
+    PgRows *p = SELF(s);
+    if (p->figures.count > 0) {
+        double rest_ms = p->figures.last_ms / 4;
+        if (rest_ms > p->job->pause)
+            rest_ms = p->job->pause;
+        usleep((useconds_t)(rest_ms * 1000));
+    }
+    if (wait_for_replicas(p, err) != 0)
+        return -1;
+    int budget = p->job->transaction_budget > 0 ? p->job->transaction_budget : 1;
+    int statement = budget * 50 > 2000 ? budget * 50 : 2000;
+    char *sql = xasprintf("BEGIN; SET LOCAL lock_timeout = '%dms'; SET LOCAL statement_timeout = "
+                          "'%dms'; SET LOCAL synchronous_commit = on",
+                          budget, statement);
+    p->t0 = monotonic_seconds();
+    int rc = pg_run(p->pq, p->conn, sql, err);
+    free(sql);
+    return rc;
+}
+
+static int pg_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed, size_t *done,
+                         bool *gone, UkError *err)
+{
+    (void)fixed; /* one statement does the whole batch */
+    PgRows *p = SELF(s);
+    *done = 0;
+    char *array = key_array(keys, n);
+    const char *params[] = {array};
+    char sqlstate[6] = "";
+    UkError apply_err = {0};
+    PGresult *res = param_query(p, p->apply_sql, 1, params, sqlstate, &apply_err);
+    free(array);
+    if (!res) {
+        pg_run(p->pq, p->conn, "ROLLBACK", NULL);
+        /* Rows locked past lock_timeout, the statement past its timeout, a deadlock: the
+         * application comes first; the batch is tried again, smaller. */
+        if (strcmp(sqlstate, "55P03") == 0 || strcmp(sqlstate, "57014") == 0 ||
+            strcmp(sqlstate, "40P01") == 0) {
+            log_debug("job=%s batch of %zu rows gave way: %s", p->job->name, n, apply_err.msg);
+            return 1;
+        }
+        *err = apply_err;
+        uk_error_prefix(err, "unable to %s rows of '%s': ",
+                        p->job->kind == TASK_UPDATE ? "update" : "delete", p->job->table);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        gone[i] = false;
+    for (int i = 0; i < p->pq->ntuples(res); i++) {
+        int64_t key = atoll(p->pq->getvalue(res, i, 0));
+        const int64_t *at = bsearch(&key, keys, n, sizeof key, compare_keys);
+        if (at)
+            gone[at - keys] = true;
+    }
+    p->pq->clear(res);
+    *done = n;
+    return 0;
+}
+
+static int pg_rows_commit(RowStore *s, size_t done, UkError *err)
+{
+    (void)done;
+    PgRows *p = SELF(s);
+    if (pg_run(p->pq, p->conn, "COMMIT", err) != 0) {
+        pg_run(p->pq, p->conn, "ROLLBACK", NULL);
+        return -1;
+    }
+    p->figures.last_ms = (monotonic_seconds() - p->t0) * 1000;
+    if (p->figures.last_ms > p->figures.longest_ms)
+        p->figures.longest_ms = p->figures.last_ms;
+    p->figures.count++;
+    return 0;
+}
+
+static void pg_rows_rollback(RowStore *s)
+{
+    pg_run(SELF(s)->pq, SELF(s)->conn, "ROLLBACK", NULL);
+}
+
+static int pg_rows_sync(RowStore *s, UkError *err)
+{
+    (void)s;
+    (void)err;
+    return 0; /* each batch commits with synchronous_commit = on */
+}
+
+static void pg_rows_figures(const RowStore *s, RowBatchFigures *out)
+{
+    *out = ((const PgRows *)s)->figures;
+}
+
+static void pg_rows_finish(RowStore *s)
+{
+    (void)s;
+}
+
+static int pg_rows_sql(const ConfigJob *job, bool dry_run, uint64_t *changed,
+                       double *transaction_ms, UkError *err)
+{
+    const PqLib *pq = NULL;
+    PGconn *conn = pg_connect(job->database, NULL, &pq, err);
+    if (!conn) {
+        uk_error_prefix(err, "database '%s': ", job->database->name);
+        return -1;
+    }
+    double t0 = monotonic_seconds();
+    int rc = pg_run(pq, conn, "BEGIN; SET LOCAL lock_timeout = '" SQL_LOCK_TIMEOUT "'", err);
+    if (rc == 0 && !pq->send_query(conn, job->sql))
+        rc = uk_error_set(err, UK_E_DB, 0, "%s", pq->error_message(conn));
+    /* Every statement's result, counting the rows each changed. */
+    *changed = 0;
+    for (PGresult *res; rc == 0 && (res = pq->get_result(conn));) {
+        ExecStatusType st = pq->result_status(res);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            *changed += strtoull(pq->cmd_tuples(res), NULL, 10);
+        } else if (!err->msg[0]) {
+            const char *msg = pq->result_error_message(res);
+            uk_error_set(err, UK_E_DB, 0, "job '%s': %.*s", job->name, (int)strcspn(msg, "\n"),
+                         msg);
+        }
+        pq->clear(res);
+    }
+    if (rc == 0 && err->msg[0])
+        rc = -1;
+    if (rc == 0 && !dry_run)
+        rc = pg_run(pq, conn, "COMMIT", err);
+    if (rc != 0 || dry_run)
+        pg_run(pq, conn, "ROLLBACK", NULL);
+    *transaction_ms = (monotonic_seconds() - t0) * 1000;
+    pq->finish(conn);
+    return rc;
+}
+
+static int pg_rows_scan_column(const ConfigDatabase *db, const char *table, const char *column,
+                               RowVisit visit, void *ctx, UkError *err)
+{
+    PgRows p = {.base.ops = &db_postgresql_rows};
+    p.conn = pg_connect(db, NULL, &p.pq, err);
+    if (!p.conn) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    char *q_table = quote(&p, table);
+    char *q_column = quote(&p, column);
+    char *sql =
+        xasprintf("SELECT %s::text FROM %s WHERE %s IS NOT NULL", q_column, q_table, q_column);
+    int rc = each_row(&p, sql, false, visit, ctx, err);
+    free(sql);
+    free(q_table);
+    free(q_column);
+    p.pq->finish(p.conn);
+    return rc;
+}
+
+const RowStoreOps db_postgresql_rows = {
+    .open = pg_rows_open,
+    .close = pg_rows_close,
+    .candidates = pg_rows_candidates,
+    .paths = pg_rows_paths,
+    .row_names = pg_rows_names,
+    .scan_files = pg_rows_scan_files,
+    .begin = pg_rows_begin,
+    .apply = pg_rows_apply,
+    .commit = pg_rows_commit,
+    .rollback = pg_rows_rollback,
+    .sync = pg_rows_sync,
+    .figures = pg_rows_figures,
+    .finish = pg_rows_finish,
+    .sql = pg_rows_sql,
+    .scan_column = pg_rows_scan_column,
+};

@@ -1,0 +1,206 @@
+#!/bin/bash
+# Row tasks on a real PostgreSQL server: purge by primary key while a writer commits, with
+# the files of purged rows; each age column type; giving way to rows the application holds
+# locked; update; archive into a table of another schema; sql jobs; clean's orphans; dry
+# runs; and the errors a user meets.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../services/postgresql.sh"
+pg_up
+now=$(date +%s)
+# Row i is i days and an hour old: rows 30-100 (71 of them) are older than 30 days (users and
+# audit entries are an hour younger than i days: 91-120 and 31-100).
+pg_app -d app -c "CREATE TABLE sessions(id bigserial PRIMARY KEY, created bigint NOT NULL);
+    CREATE TABLE notes(id int PRIMARY KEY, written text);
+    CREATE TABLE visits(id smallint PRIMARY KEY, day date);
+    CREATE TABLE repairs(id bigint PRIMARY KEY, closed_at timestamptz, photo text);
+    CREATE TABLE users(id int PRIMARY KEY, last_login timestamp, active bool DEFAULT true,
+        email text);
+    CREATE TABLE audit_log(id bigint PRIMARY KEY, at timestamptz, action text);
+    CREATE TABLE keyless(at timestamptz);
+    INSERT INTO sessions SELECT i, $now - i * 86400 - 3600 FROM generate_series(1, 100) i;
+    INSERT INTO notes SELECT i, to_char(to_timestamp($now - i * 86400 - 3600) AT TIME ZONE 'UTC',
+        'YYYY-MM-DD HH24:MI:SS') FROM generate_series(1, 100) i;
+    INSERT INTO visits SELECT i, current_date - i FROM generate_series(1, 100) i;
+    INSERT INTO repairs SELECT i, to_timestamp($now - i * 86400 - 3600), 'photos/' || i || '.jpg'
+        FROM generate_series(1, 100) i;
+    UPDATE repairs SET photo = 'photos/shared.jpg' WHERE id IN (50, 5);
+    INSERT INTO users SELECT i, now() - i * interval '1 day' + interval '1 hour', true, 'user' || i || '@example.com'
+        FROM generate_series(1, 120) i;
+    INSERT INTO audit_log SELECT i, now() - i * interval '1 day' + interval '1 hour', 'action ' || i
+        FROM generate_series(1, 100) i;" >/dev/null
+conf() { # conf JOB-LINES…
+    {
+        printf '[upkeep]\nstate = state/state.db\n[database app]\nurl = %s\npassword_file = %s\n' \
+            "$PG_URL" "$PG_PASSFILE"
+        printf '%s\n' "$@"
+    } > upkeep.conf
+}
+count() { pg_app -d app -tAc "SELECT count(*) FROM $1"; }
+
+# Every age column type: bigint Unix seconds, ISO text, date, timestamptz; 71 rows each.
+for spec in sessions:created:unix notes:written:iso8601 visits:day:timestamp repairs:closed_at:timestamp; do
+    IFS=: read -r table column format <<<"$spec"
+    conf "[job purge]" "task = purge" "database = app" "table = $table" "age_column = $column" "older_than = 30d"
+    expect_status 0 "$UPKEEP" run purge --dry-run --json
+    expect_contains "$OUT" '"rows_deleted": 71'
+    [ "$(count "$table")" = 100 ] || fail "$table: the dry run deleted rows"
+    expect_status 0 "$UPKEEP" run purge --json
+    expect_contains "$OUT" "\"age_format\": \"$format\""
+    expect_contains "$OUT" '"rows_deleted": 71'
+    [ "$(pg_app -d app -tAc "SELECT count(*), min(id), max(id) FROM $table")" = "29|1|29" ] ||
+        fail "$table: wrong rows left: $(pg_app -d app -tAc "SELECT count(*), min(id), max(id) FROM $table")"
+done
+pass "purge on PostgreSQL: Unix seconds, ISO text, date and timestamptz columns; dry run changes nothing"
+
+# Purge with files: a purged row's photo goes, one a staying row still names stays; batches
+# of 10 are 8 transactions, each recorded.
+pg_app -d app -c "TRUNCATE repairs; INSERT INTO repairs SELECT i, to_timestamp($now - i * 86400 - 3600),
+    'photos/' || i || '.jpg' FROM generate_series(1, 100) i;
+    UPDATE repairs SET photo = 'photos/shared.jpg' WHERE id IN (50, 5)" >/dev/null
+mkdir -p files/photos
+for i in $(seq 1 100) shared; do echo "$i" > "files/photos/$i.jpg"; done
+conf "[job purge]" "task = purge" "database = app" "table = repairs" "age_column = closed_at" \
+    "older_than = 30d" "files_column = photo" "files_root = files" "batch_size = 10"
+expect_status 0 "$UPKEEP" run purge --json
+expect_contains "$OUT" '"rows_deleted": 71'
+expect_contains "$OUT" '"batches": 8'
+expect_contains "$OUT" '"files_deleted": 70'
+expect_contains "$OUT" '"files_kept": 1'
+[ ! -e files/photos/30.jpg ] && [ ! -e files/photos/100.jpg ] || fail "purged rows' files left"
+[ -e files/photos/29.jpg ] && [ -e files/photos/shared.jpg ] || fail "a staying row's file went"
+# 1-29, 50.jpg (its row named shared.jpg) and shared.jpg
+[ "$(ls files/photos | wc -l)" = 31 ] || fail "wrong files left: $(ls files/photos | wc -l)"
+pass "purge on PostgreSQL deletes the files of purged rows and keeps those still named"
+
+# A writer commits new sessions throughout a purge of 30,000 old ones: none of its rows is
+# touched, every old row goes, the batches are short.
+pg_app -d app -c "TRUNCATE sessions; INSERT INTO sessions(created) SELECT $now - 40 * 86400
+    FROM generate_series(1, 30000)" >/dev/null
+(i=0; while [ ! -f stop ]; do i=$((i + 1)); pg_app -d app -c "INSERT INTO sessions(created) VALUES ($now)"; done) &
+writer=$!
+sleep 0.3
+conf "[job purge]" "task = purge" "database = app" "table = sessions" "age_column = created" "older_than = 30d"
+expect_status 0 "$UPKEEP" run purge --json
+result=$OUT
+touch stop; wait "$writer"; rm -f stop
+expect_contains "$result" '"rows_deleted": 30000'
+[ "$(pg_app -d app -tAc "SELECT count(*) FROM sessions WHERE created < $now - 86400")" = 0 ] ||
+    fail "old sessions left"
+written=$(count sessions)
+[ "$written" -gt 0 ] || fail "the writer committed nothing"
+[ "$(jq '.[0].summary | .batches > 1 and .longest_transaction_ms < 2000' <<<"$result")" = true ] ||
+    fail "purge ran as one long transaction: $result"
+pass "purge on PostgreSQL in short batches while a writer commits ($written rows kept)"
+
+# The application holds one old row locked for 1.5 s: upkeep's batch gives way (lock_timeout)
+# and tries again, smaller, and the job finishes once the lock is gone.
+pg_app -d app -c "INSERT INTO sessions(created) SELECT $now - 40 * 86400 FROM generate_series(1, 500)" >/dev/null
+locked=$(pg_app -d app -tAc "SELECT min(id) FROM sessions WHERE created < $now - 86400")
+pg_app -d app -c "BEGIN; SELECT 1 FROM sessions WHERE id = $locked FOR UPDATE; SELECT pg_sleep(1.5); COMMIT" >/dev/null &
+holder=$!
+sleep 0.3
+expect_status 0 "$UPKEEP" run purge --json --verbose
+wait "$holder" || fail "the application's transaction failed"
+expect_contains "$OUT" '"rows_deleted": 500'
+expect_contains "$ERR" "gave way"
+[ "$(pg_app -d app -tAc "SELECT count(*) FROM sessions WHERE created < $now - 86400")" = 0 ] ||
+    fail "old sessions left"
+pass "a batch gives way to rows the application holds locked, and the job still finishes"
+
+# update: users inactive 90 days are disabled and their email removed.
+conf "[job disable-inactive]" "task = update" "database = app" "table = users" \
+    "age_column = last_login" "older_than = 90d" "where = active" "set = active = false, email = NULL"
+expect_status 0 "$UPKEEP" run disable-inactive --json
+expect_contains "$OUT" '"rows_updated": 30'
+[ "$(pg_app -d app -tAc "SELECT count(*) FROM users WHERE NOT active AND email IS NULL")" = 30 ] ||
+    fail "inactive users not disabled"
+[ "$(pg_app -d app -tAc "SELECT count(*) FROM users WHERE active AND email IS NOT NULL")" = 90 ] ||
+    fail "active users changed"
+expect_status 0 "$UPKEEP" run disable-inactive --json
+expect_contains "$OUT" '"rows_updated": 0'
+pass "update on PostgreSQL disables users inactive 90 days, once"
+
+# archive into a table of another schema (created with the source's columns and key), in one
+# statement per batch: every row is in exactly one of the two tables. A column the
+# application adds later reaches the archive too.
+conf "[job audit]" "task = archive" "database = app" "table = audit_log" "age_column = at" \
+    "older_than = 30d" "archive_to = table:archive.audit_log"
+sum() { pg_app -d app -tAc "SELECT count(*), sum(id) FROM $1"; }
+expect_status 0 "$UPKEEP" run audit --json
+expect_contains "$OUT" '"rows_archived": 70'
+[ "$(sum audit_log)" = "30|465" ] || fail "source: $(sum audit_log)"
+[ "$(sum archive.audit_log)" = "70|4585" ] || fail "archive: $(sum archive.audit_log)"
+[ "$(pg_app -d app -tAc "SELECT action FROM archive.audit_log WHERE id = 77")" = "action 77" ] ||
+    fail "archived row differs"
+pg_app -d app -c "ALTER TABLE audit_log ADD COLUMN actor text;
+    INSERT INTO audit_log VALUES (500, now() - interval '60 days', 'late', 'mechanic')" >/dev/null
+expect_status 0 "$UPKEEP" run audit --json
+expect_contains "$OUT" '"rows_archived": 1'
+[ "$(pg_app -d app -tAc "SELECT actor FROM archive.audit_log WHERE id = 500")" = mechanic ] ||
+    fail "the new column was not archived"
+pg_app -d app -c "CREATE TABLE audit_detail(id int PRIMARY KEY,
+    log bigint REFERENCES audit_log(id) ON DELETE CASCADE)" >/dev/null
+expect_status 1 "$UPKEEP" run audit
+expect_contains "$ERR" "would also delete rows of 'audit_detail' (ON DELETE CASCADE)"
+pass "archive on PostgreSQL moves rows into another schema's table, new columns included"
+
+# sql: statements in one transaction, rows changed counted; a dry run rolls back.
+conf "[job temp]" "task = sql" "database = app" \
+    "sql = DELETE FROM users WHERE NOT active; UPDATE users SET email = lower(email) WHERE id < 5"
+expect_status 0 "$UPKEEP" run temp --dry-run --json
+expect_contains "$OUT" '"rows_changed": 34'
+[ "$(count users)" = 120 ] || fail "the dry run deleted users"
+expect_status 0 "$UPKEEP" run temp --json
+expect_contains "$OUT" '"rows_changed": 34'
+[ "$(count users)" = 90 ] || fail "sql job did not run"
+conf "[job temp]" "task = sql" "database = app" "sql = DELETE FROM users; SELECT 1/0"
+expect_status 1 "$UPKEEP" run temp
+expect_contains "$ERR" "division by zero"
+[ "$(count users)" = 90 ] || fail "a failed sql job changed rows"
+pass "sql jobs on PostgreSQL: one transaction, rows counted, dry run and failure roll back"
+
+# clean: files no row names (orphans) go; named files stay.
+mkdir -p uploads
+touch -d '3 days ago' uploads/orphan.jpg uploads/photos-30.jpg
+pg_app -d app -c "UPDATE repairs SET photo = 'photos-30.jpg' WHERE id = 1" >/dev/null
+conf "[job orphans]" "task = clean" "path = uploads" "database = app" \
+    "unreferenced_by = repairs.photo" "older_than = 1d"
+expect_status 0 "$UPKEEP" run orphans
+[ ! -e uploads/orphan.jpg ] && [ -e uploads/photos-30.jpg ] || fail "orphans: $(ls uploads)"
+pass "clean deletes files no PostgreSQL row names"
+
+# Errors a user meets.
+conf "[job purge]" "task = purge" "database = app" "table = keyless" "age_column = at" "older_than = 30d"
+expect_status 1 "$UPKEEP" run purge
+expect_contains "$ERR" "table 'keyless' needs a primary key of one integer column"
+expect_status 2 "$UPKEEP" check
+expect_contains "$ERR" "table 'keyless' needs a primary key of one integer column"
+conf "[job purge]" "task = purge" "database = app" "table = public.sessions" "age_column = created" "older_than = 30d"
+expect_status 0 "$UPKEEP" check
+conf "[job purge]" "task = purge" "database = app" "table = shop.missing" "age_column = at" "older_than = 30d"
+expect_status 1 "$UPKEEP" run purge
+expect_contains "$ERR" "no table 'shop.missing' in database 'app'"
+conf "[job purge]" "task = purge" "database = app" "table = sessions" "age_column = nope" "older_than = 30d"
+expect_status 1 "$UPKEEP" run purge
+expect_contains "$ERR" "table 'sessions' has no column 'nope'"
+conf "[job purge]" "task = purge" "database = app" "table = sessions" "age_column = created" \
+    "older_than = 30d" "where = no_such_column > 1"
+expect_status 1 "$UPKEEP" run purge
+expect_contains "$ERR" "the purge condition does not work"
+conf "[job audit]" "task = archive" "database = app" "table = audit_log" "age_column = at" \
+    "older_than = 30d" "archive_to = sqlite:///tmp/archive.db"
+expect_status 2 "$UPKEEP" check
+expect_contains "$ERR" "archives to a table of its own: archive_to = table:SCHEMA.TABLE"
+cat > upkeep.conf <<CONF
+[database app]
+url = sqlite://app.db
+[job purge]
+task = purge
+database = app
+table = main.t
+age_column = at
+older_than = 1d
+CONF
+expect_status 2 "$UPKEEP" check
+expect_contains "$ERR" "table = SCHEMA.TABLE is for servers"
+pass "row task errors on PostgreSQL name the job, the table and the column"
