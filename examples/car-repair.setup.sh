@@ -15,7 +15,25 @@ pg_app -d app -c "CREATE TABLE customers(id serial PRIMARY KEY, name text, phone
         i % 10 = 0, 5000 + i * 10 FROM generate_series(1, 800) i;
     INSERT INTO repair_orders(vehicle, opened, notes) SELECT 1 + i % 800,
         now() - (i % 400) * interval '1 day', 'brake pads, oil ' || i
-        FROM generate_series(1, 3000) i;" >/dev/null
+        FROM generate_series(1, 3000) i;
+    CREATE TABLE repair_photos(id serial PRIMARY KEY, repair_order int, path text,
+        uploaded_at timestamptz DEFAULT now() - interval '2 days');
+    INSERT INTO repair_photos(repair_order, path) SELECT i, 'orders/' || i || '.jpg'
+        FROM generate_series(2991, 3010) i;
+    CREATE TABLE temp_quotes(id serial PRIMARY KEY, created_at timestamptz, body text);
+    INSERT INTO temp_quotes(created_at, body) SELECT now() - i * interval '1 day' + interval '1 hour',
+        'quote ' || i
+        FROM generate_series(1, 60) i;
+    CREATE TABLE audit_log(id bigserial PRIMARY KEY, at timestamptz, action text);
+    INSERT INTO audit_log(at, action) SELECT now() - i * interval '1 day' + interval '1 hour',
+        'login ' || i
+        FROM generate_series(1, 200) i;
+    CREATE TABLE users(id serial PRIMARY KEY, email text, last_login timestamptz,
+        active boolean DEFAULT true);
+    INSERT INTO users(email, last_login) SELECT 'mechanic' || i || '@example.com',
+        now() - i * interval '10 days' + interval '1 hour' FROM generate_series(1, 20) i;" >/dev/null
+mkdir -p photos/orders
+for i in $(seq 2991 3010); do echo "jpeg $i" > "photos/orders/$i.jpg"; done
 sed -i -e "s|^url = postgresql://.*|url = $PG_URL|" upkeep.conf
 cp "$PG_PASSFILE" shop.password
 mkdir -p logs

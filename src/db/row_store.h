@@ -35,6 +35,7 @@ typedef struct RowBatchFigures {
     double last_ms;    /* the last batch's */
     double longest_ms; /* the run's longest */
     uint64_t count;    /* batches committed */
+    bool whole;        /* a batch is done whole (one statement), never stopped at its time */
 } RowBatchFigures;
 
 /* Called per row by the scans; non-zero stops the scan and is returned. */

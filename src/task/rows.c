@@ -228,6 +228,13 @@ static void drop_staged(RowJob *p, const int64_t *keys, size_t n, UkError *err)
 /* How many candidates the next batch takes, from how the last one went. */
 static size_t next_plan(size_t count, size_t done, const RowBatchFigures *f)
 {
+    if (f->whole) {
+        /* The batch was done in one statement, which cannot stop at its time: as many as
+         * its time says fit, up to 8 times as many. */
+        double fits = f->aim_ms / (f->last_ms > 0.25 ? f->last_ms : 0.25);
+        size_t plan = (size_t)((double)count * (fits > 8 ? 8 : fits));
+        return plan > 0 ? plan : 1;
+    }
     if (done == count) {
         /* The batch ran out of rows before its time: grow by what its lock hold says would
          * fit (the engine's clock and limits still end the next one), up to 8 times, so that
@@ -346,8 +353,8 @@ static int run_batches(RowJob *p, UkError *err)
         res->rows += deleted;
         RowBatchFigures figures;
         ops->figures(s, &figures);
-        log_debug("job=%s batch=%llu rows=%zu of %zu", p->job->name,
-                  (unsigned long long)figures.count, done, count);
+        log_debug("job=%s batch=%llu rows=%zu of %zu in %.1f ms", p->job->name,
+                  (unsigned long long)figures.count, done, count, figures.last_ms);
         for (size_t i = 0; i < count; i++) {
             if (i < done && paths[i] && p->root)
                 count_file(p, paths[i], false);

@@ -66,7 +66,25 @@ for example in "$EXAMPLES"/*.conf; do
         pg_app -d app -c "UPDATE vehicles SET price = 0" >/dev/null
         expect_status 0 "$UPKEEP" restore latest --tag pre-update --database shop --to-database shop_rollback
         [ "$(pg_app -d shop_rollback -tAc "SELECT count(*) FROM vehicles WHERE price > 0")" = 800 ] ||
-            fail "car-repair: the rollback database lacks the prices from before the update" ;;
+            fail "car-repair: the rollback database lacks the prices from before the update"
+        # Row jobs: orphaned photos and their files gone (orders 2991-3000 exist), temp data
+        # over 30 days and audit entries over 90 days gone (the latter into the archive
+        # schema), users idle 90 days disabled.
+        [ "$(pg_app -d app -tAc "SELECT min(repair_order), max(repair_order) FROM repair_photos")" = "2991|3000" ] ||
+            fail "car-repair: orphaned photos left (or others deleted)"
+        [ ! -e photos/orders/3001.jpg ] && [ -e photos/orders/3000.jpg ] || fail "car-repair: photo files"
+        [ "$(pg_app -d app -tAc "SELECT count(*) FROM temp_quotes WHERE created_at < now() - interval '30 days'")" = 0 ] ||
+            fail "car-repair: old temp data left"
+        [ "$(pg_app -d app -tAc "SELECT count(*) FROM audit_log WHERE at < now() - interval '90 days'")" = 0 ] ||
+            fail "car-repair: old audit entries left"
+        [ "$(pg_app -d app -tAc "SELECT count(*) FROM archive.audit_log")" = 110 ] ||
+            fail "car-repair: audit entries not archived"
+        [ "$(pg_app -d app -tAc "SELECT count(*) FROM users WHERE NOT active")" = 11 ] ||
+            fail "car-repair: inactive users not disabled"
+        expect_status 0 "$UPKEEP" indexes --database shop
+        # Without pg_stat_statements the report says how to turn it on.
+        expect_status 1 "$UPKEEP" queries --database shop --threshold 1.0
+        expect_contains "$ERR" "CREATE EXTENSION pg_stat_statements" ;;
     feedforward)
         [ "$(q data/feedforward.db "SELECT count(*) FROM audit_logs WHERE created_at < datetime('now', '-91 days') AND detail != 'anonymised'")" = 0 ] ||
             fail "feedforward: audit entries not anonymised"

@@ -7,9 +7,14 @@
  * On SIGTERM/SIGINT or when the stop file appears it prints one JSON line and exits:
  * {"commits":N,"last_id":N,"max_ms":X,"p99_ms":Y}. With WRITER_SLOW_MS=N set, every commit
  * slower than N ms is also logged to stderr with its start time (CLOCK_MONOTONIC), to line
- * up against `upkeep -v`, which logs each batch's start and lock time. */
+ * up against `upkeep -v`, which logs each batch's start and lock time.
+ *
+ * PATH may be a PostgreSQL URL (postgresql://…; the password from PGPASSWORD): then each
+ * commit is one INSERT in autocommit, as a web application's request would make it. */
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,24 +59,40 @@ int main(int argc, char **argv)
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    sqlite3 *db;
-    if (sqlite3_open(argv[1], &db) != SQLITE_OK)
-        return 1;
-    sqlite3_busy_timeout(db, 120000);
-    sqlite3_exec(db,
-                 "PRAGMA synchronous=NORMAL;"
-                 "CREATE TABLE IF NOT EXISTS seq(id INTEGER PRIMARY KEY, payload TEXT)",
-                 NULL, NULL, NULL);
-    sqlite3_stmt *ins;
-    sqlite3_prepare_v2(db, "INSERT INTO seq(id, payload) VALUES (?, ?)", -1, &ins, NULL);
+    bool pg = strncmp(argv[1], "postgresql://", 13) == 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *ins = NULL;
+    PGconn *conn = NULL;
+    long long id = 0;
+    if (pg) {
+        conn = PQconnectdb(argv[1]);
+        if (PQstatus(conn) != CONNECTION_OK) {
+            fprintf(stderr, "upkeep-writer: %s", PQerrorMessage(conn));
+            return 1;
+        }
+        PQclear(
+            PQexec(conn, "CREATE TABLE IF NOT EXISTS seq(id bigint PRIMARY KEY, payload text)"));
+        PGresult *res = PQexec(conn, "SELECT coalesce(max(id), 0) FROM seq");
+        if (PQresultStatus(res) == PGRES_TUPLES_OK)
+            id = atoll(PQgetvalue(res, 0, 0));
+        PQclear(res);
+    } else {
+        if (sqlite3_open(argv[1], &db) != SQLITE_OK)
+            return 1;
+        sqlite3_busy_timeout(db, 120000);
+        sqlite3_exec(db,
+                     "PRAGMA synchronous=NORMAL;"
+                     "CREATE TABLE IF NOT EXISTS seq(id INTEGER PRIMARY KEY, payload TEXT)",
+                     NULL, NULL, NULL);
+        sqlite3_prepare_v2(db, "INSERT INTO seq(id, payload) VALUES (?, ?)", -1, &ins, NULL);
+        sqlite3_stmt *maxid;
+        sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM seq", -1, &maxid, NULL);
+        if (sqlite3_step(maxid) == SQLITE_ROW)
+            id = sqlite3_column_int64(maxid, 0);
+        sqlite3_finalize(maxid);
+    }
     size_t cap = 1 << 16, n = 0;
     double *lat = malloc(cap * sizeof *lat);
-    long long id = 0;
-    sqlite3_stmt *maxid;
-    sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM seq", -1, &maxid, NULL);
-    if (sqlite3_step(maxid) == SQLITE_ROW)
-        id = sqlite3_column_int64(maxid, 0);
-    sqlite3_finalize(maxid);
     char payload[400];
     memset(payload, 'x', sizeof payload - 1);
     payload[sizeof payload - 1] = '\0';
@@ -85,8 +106,18 @@ int main(int argc, char **argv)
         if (stop_file && k % 50 == 0 && access(stop_file, F_OK) == 0)
             break;
         double t0 = now();
-        int ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-        if (ok) {
+        int ok;
+        if (pg) {
+            char key[24];
+            snprintf(key, sizeof key, "%lld", id + 1);
+            const char *values[] = {key, payload};
+            PGresult *res = PQexecParams(conn, "INSERT INTO seq(id, payload) VALUES ($1, $2)", 2,
+                                         NULL, values, NULL, NULL, 0);
+            ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+            if (!ok && failures == 0)
+                fprintf(stderr, "upkeep-writer: %s", PQresultErrorMessage(res));
+            PQclear(res);
+        } else if ((ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)) {
             sqlite3_bind_int64(ins, 1, id + 1);
             sqlite3_bind_text(ins, 2, payload, -1, SQLITE_STATIC);
             ok = sqlite3_step(ins) == SQLITE_DONE;
@@ -111,6 +142,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     sqlite3_finalize(ins);
     sqlite3_close(db);
+    PQfinish(conn);
     free(lat);
     return failures ? 1 : 0;
 }

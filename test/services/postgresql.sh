@@ -5,6 +5,7 @@
 #   PG_PASSWORD   the role's password;  PG_PASSFILE a file holding it (mode 600)
 #   pg_admin ...  psql as superuser over the cluster's unix socket, e.g. pg_admin -d app -c '…'
 #   pg_app ...    psql as upkeep over TCP with the password
+# PG_FSYNC=on keeps fsync (benchmarks; tests run without it).
 # `pg_down` stops it and removes the folder (also on the shell's EXIT trap it adds to).
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
@@ -23,7 +24,7 @@ pg_up() {
     # A random port can be taken (another test's server): try a few.
     local tries=0
     until (cd / && "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c shared_preload_libraries=pg_stat_statements" start >/dev/null); do
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=${PG_FSYNC:-off} -c shared_preload_libraries=pg_stat_statements" start >/dev/null); do
         tries=$((tries + 1))
         if [ "$tries" -ge 5 ] || ! grep -q "could not bind\|could not create any TCP/IP sockets" "$PG_DIR/server.log"; then
             cat "$PG_DIR/server.log" >&2

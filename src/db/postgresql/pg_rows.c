@@ -1,19 +1,21 @@
 /* Row tasks on PostgreSQL (db/row_store.h).
  *
  * Rows are named by the table's primary key, which must be one integer column. Candidates
- * are read through a cursor in key order, outside any write transaction. Each batch is one
- * short transaction with one statement, `DELETE … WHERE key = ANY($1) AND <condition>
- * RETURNING key` (UPDATE for update jobs), so a row changed meanwhile is re-checked and left
- * alone, and the keys it returns are the rows that went.
+ * are read through a cursor outside any write transaction (in whatever order the plan gives:
+ * an ORDER BY would make the server sort them, or walk the key's index, when sorting in
+ * memory here is cheaper). Each batch is one short transaction with one statement,
+ * `DELETE … WHERE key = ANY($1) AND <condition> RETURNING key` (UPDATE for update jobs), so a
+ * row changed meanwhile is re-checked and left alone, and the keys it returns are the rows
+ * that went.
  *
  * Pacing. On PostgreSQL the application's writers never wait for upkeep's transaction as a
  * whole, only for the rows it holds, and those are old rows the application rarely touches.
  * So a batch runs under `lock_timeout` = transaction_budget: when the application holds one
  * of the rows, upkeep gives up its batch (rolled back) rather than make the application
  * queue behind it, and tries again later with fewer rows. A batch also has a statement
- * timeout, so a plan gone wrong cannot hold its rows for long. Between batches upkeep sleeps
- * a quarter of the last batch's time (WAL and I/O for the application), and while a replica
- * is more than 64 MiB of WAL behind, it waits for it to catch up.
+ * timeout, so a plan gone wrong cannot hold its rows for long. Batches follow one another
+ * without a pause, except while a replica is more than 64 MiB of WAL behind: then upkeep
+ * waits for it to catch up.
  *
  * Archive (archive_to = table:SCHEMA.TABLE): a table in the same database, created with the
  * source's columns and primary key if missing. The move is one statement,
@@ -471,6 +473,7 @@ static int pg_rows_open(const ConfigJob *job, bool dry_run, RowStore **out, UkEr
     p->base.ops = &db_postgresql_rows;
     p->job = job;
     p->figures.aim_ms = job->transaction_budget;
+    p->figures.whole = true;
     p->conn = pg_connect(job->database, NULL, &p->pq, err);
     if (!p->conn) {
         uk_error_prefix(err, "database '%s': ", job->database->name);
@@ -486,13 +489,17 @@ static int pg_rows_open(const ConfigJob *job, bool dry_run, RowStore **out, UkEr
 }
 
 /* Runs SELECT through a cursor, FETCH_ROWS at a time, calling visit with each row's first
- * column as the key (when KEYED) and the next as the value. */
+ * column as the key (when KEYED) and the next as the value. Every row is wanted, so the plan
+ * is chosen for all of them (cursor_tuple_fraction = 1), not for a fast first few: that
+ * turns a scan of the whole table into one of the age column's index. */
 static int each_row(PgRows *p, const char *select, bool keyed, RowVisit visit, void *ctx,
                     UkError *err)
 {
     const PqLib *pq = p->pq;
     char *declare =
-        xasprintf("BEGIN READ ONLY; DECLARE upkeep_rows NO SCROLL CURSOR FOR %s", select);
+        xasprintf("BEGIN READ ONLY; SET LOCAL cursor_tuple_fraction = 1; DECLARE upkeep_rows NO "
+                  "SCROLL CURSOR FOR %s",
+                  select);
     int rc = pg_run(pq, p->conn, declare, err);
     free(declare);
     char fetch[64];
@@ -518,6 +525,12 @@ static int each_row(PgRows *p, const char *select, bool keyed, RowVisit visit, v
     return rc;
 }
 
+static int compare_keys(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 typedef struct KeyList {
     int64_t *keys;
     size_t n, cap;
@@ -538,8 +551,7 @@ static int add_key(void *ctx, int64_t key, const char *value)
 static int pg_rows_candidates(RowStore *s, int64_t **keys, size_t *n, UkError *err)
 {
     PgRows *p = SELF(s);
-    char *sql =
-        xasprintf("SELECT %s, NULL FROM %s WHERE %s ORDER BY 1", p->key, p->table, p->condition);
+    char *sql = xasprintf("SELECT %s, NULL FROM %s WHERE %s", p->key, p->table, p->condition);
     KeyList list = {0};
     int rc = each_row(p, sql, true, add_key, &list, err);
     free(sql);
@@ -547,16 +559,12 @@ static int pg_rows_candidates(RowStore *s, int64_t **keys, size_t *n, UkError *e
         free(list.keys);
         list.keys = NULL;
         list.n = 0;
+    } else if (list.n > 1) {
+        qsort(list.keys, list.n, sizeof *list.keys, compare_keys);
     }
     *keys = list.keys;
     *n = list.n;
     return rc;
-}
-
-static int compare_keys(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int pg_rows_paths(RowStore *s, const int64_t *keys, size_t n, char **paths, UkError *err)
@@ -651,12 +659,6 @@ static int wait_for_replicas(PgRows *p, UkError *err)
 static int pg_rows_begin(RowStore *s, UkError *err)
 {
     PgRows *p = SELF(s);
-    if (p->figures.count > 0) {
-        double rest_ms = p->figures.last_ms / 4;
-        if (rest_ms > p->job->pause)
-            rest_ms = p->job->pause;
-        usleep((useconds_t)(rest_ms * 1000));
-    }
     if (wait_for_replicas(p, err) != 0)
         return -1;
     int budget = p->job->transaction_budget > 0 ? p->job->transaction_budget : 1;
