@@ -15,8 +15,9 @@ static void help(void)
 {
     printf("Usage: upkeep restore ID|latest [--tag TAG] --database NAME --to PATH [--force]\n"
            "                                    [--no-check]\n"
-           "       upkeep restore ID|latest --database NAME --in-place [--no-check]\n"
+           "       upkeep restore ID|latest --database NAME --in-place [--no-check] [--force]\n"
            "       upkeep restore ID|latest --database NAME --to-database NEWNAME\n"
+           "                                    [--table NAME]... [--schema NAME]...\n"
            "\n"
            "Rebuild a backup. Every chunk, the whole image and then the database itself\n"
            "(PRAGMA quick_check) are checked before the file appears under its name; nothing\n"
@@ -26,16 +27,23 @@ static void help(void)
            "Options:\n"
            "  -d, --database NAME    the database the backup is of (picks 'latest')\n"
            "  -o, --to PATH          write a new file (refuses to replace one without --force)\n"
-           "  -f, --force            replace PATH if it exists\n"
+           "  -f, --force            replace PATH if it exists; on a server, with --in-place,\n"
+           "                         end the sessions still connected to the database\n"
            "      --in-place         replace the configured database file; the old file (and\n"
            "                         its -wal/-shm) is kept as FILE.before-restore-TIME;\n"
            "                         the path holds the old or the new database at every\n"
-           "                         instant. Stop the application first.\n"
+           "                         instant. Stop the application first. On a server: the\n"
+           "                         backup is loaded under a name of its own, then swapped\n"
+           "                         in; the old database is renamed NAME_before_restore_TIME\n"
+           "                         (refused while sessions are connected, unless --force)\n"
            "      --no-check         skip the database's quick check (chunks and the image\n"
            "                         hash are still checked)\n"
            "      --to-database NEW  server engines (PostgreSQL): load the backup into a new\n"
            "                         database NEW on the configured server, in one\n"
            "                         transaction (dropped again if the load fails)\n"
+           "      --table NAME       with --to-database: only this table (pg_restore -t: a\n"
+           "                         table of that name in any schema); repeatable\n"
+           "      --schema NAME      with --to-database: only this schema; repeatable\n"
            "  -t, --tag TAG          with 'latest': the newest backup carrying TAG (e.g.\n"
            "                         pre-update, for a rollback)\n"
            "  -r, --repository NAME  look only in this repository\n"
@@ -57,7 +65,12 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
                                             {"no-check", no_argument, NULL, 'C'},
                                             {"to-database", required_argument, NULL, 'D'},
                                             {"tag", required_argument, NULL, 't'},
+                                            {"table", required_argument, NULL, 'T'},
+                                            {"schema", required_argument, NULL, 'S'},
                                             {0}};
+    enum { MAX_ONLY = 32 };
+    const char *tables[MAX_ONLY + 1] = {0}, *schemas[MAX_ONLY + 1] = {0};
+    size_t n_tables = 0, n_schemas = 0;
     const char *database = NULL, *to = NULL, *only_repo = NULL, *to_database = NULL, *tag = NULL;
     bool force = false, in_place = false, dry_run = false, no_check = false;
     optind = 1;
@@ -73,6 +86,16 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
         case 'C': no_check = true; break;
         case 'D': to_database = optarg; break;
         case 't': tag = optarg; break;
+        case 'T':
+        case 'S': {
+            const char **list = opt == 'T' ? tables : schemas;
+            size_t *n = opt == 'T' ? &n_tables : &n_schemas;
+            if (*n == MAX_ONLY)
+                return cli_usage_error("restore", "at most %d --table and %d --schema", MAX_ONLY,
+                                       MAX_ONLY);
+            list[(*n)++] = optarg;
+            break;
+        }
         default: return cli_usage_error("restore", "unknown option");
         }
     }
@@ -82,6 +105,9 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
         return cli_usage_error("restore", "--database is required");
     if ((to != NULL) + in_place + (to_database != NULL) != 1)
         return cli_usage_error("restore", "give one of --to PATH, --in-place, --to-database NAME");
+    if ((n_tables || n_schemas) && !to_database)
+        return cli_usage_error("restore", "--table and --schema restore into a new database: give "
+                                          "--to-database NAME");
     int rc = cli_open_state(ctx);
     if (rc != 0)
         return rc;
@@ -97,10 +123,12 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
     if (to_database && !db_has_feature(db->driver, DB_FEAT_RESTORE_SERVER))
         return cli_usage_error("restore", "database '%s' is a file: use --to PATH or --in-place",
                                database);
-    if (!to_database && !db_has_feature(db->driver, DB_FEAT_RESTORE_FILE))
-        return cli_usage_error("restore", "database '%s' is on a server: use --to-database NAME",
+    bool server = db_has_feature(db->driver, DB_FEAT_RESTORE_SERVER);
+    if (to && !db_has_feature(db->driver, DB_FEAT_RESTORE_FILE))
+        return cli_usage_error("restore",
+                               "database '%s' is on a server: use --to-database NAME or --in-place",
                                database);
-    const char *target = in_place ? db->path : to ? to : to_database;
+    const char *target = in_place ? (server ? db->name : db->path) : to ? to : to_database;
     if (dry_run) {
         if (ctx->json)
             cli_print_json(json_pack("{s:b, s:s, s:s, s:s, s:b}", "dry_run", 1, "id", id,
@@ -113,9 +141,11 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
     RestoreRequest req = {.repository = repo,
                           .id = id,
                           .database = database,
-                          .to_path = to_database ? NULL : target,
+                          .to_path = to_database || server ? NULL : target,
                           .server = db,
                           .to_database = to_database,
+                          .only_tables = n_tables ? tables : NULL,
+                          .only_schemas = n_schemas ? schemas : NULL,
                           .force = force,
                           .in_place = in_place,
                           .no_check = no_check,

@@ -176,7 +176,7 @@ int db_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *
 }
 
 int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
-                      UkError *err)
+                      const DbRestoreOnly *only, UkError *err)
 {
     const DbDriver *d = find_driver(db->driver);
     if (!d)
@@ -185,7 +185,30 @@ int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource 
         return uk_error_set(err, UK_E_USAGE, 0,
                             "database '%s': %s restores into files, not a server", db->name,
                             d->name);
-    return named(db, d->restore_stream(db, target, source, err), err);
+    return named(db, d->restore_stream(db, target, source, only, err), err);
+}
+
+int db_drop_database(const ConfigDatabase *db, const char *name, UkError *err)
+{
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->drop_database)
+        return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s has no databases to drop",
+                            db->name, d->name);
+    return named(db, d->drop_database(db, name, err), err);
+}
+
+int db_swap_in(const ConfigDatabase *db, const char *restored, bool force, char *kept_aside,
+               size_t len, UkError *err)
+{
+    const DbDriver *d = find_driver(db->driver);
+    if (!d)
+        return no_driver(db, err);
+    if (!d->swap_in)
+        return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s has no databases to swap",
+                            db->name, d->name);
+    return named(db, d->swap_in(db, restored, force, kept_aside, len, err), err);
 }
 
 bool db_check_passed(const char *result)

@@ -72,10 +72,25 @@ typedef struct ImageSource {
     int (*next)(void *ctx, const unsigned char **data, size_t *len, UkError *err);
 } ImageSource;
 
+/* What of a server backup to restore: NULL-terminated lists of tables ([SCHEMA.]TABLE) and
+ * schemas; both NULL for everything. */
+typedef struct DbRestoreOnly {
+    const char *const *tables;
+    const char *const *schemas;
+} DbRestoreOnly;
+
 /* RESTORE_SERVER: loads a backup of DRIVER's into a new database TARGET on db's server (TARGET
- * must not exist; a failed load drops it again). */
+ * must not exist; a failed load drops it again); ONLY (may be NULL) limits it. */
 int db_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
-                      UkError *err);
+                      const DbRestoreOnly *only, UkError *err);
+/* RESTORE_SERVER: puts database RESTORED in the place of db's own database, which is renamed
+ * NAME_before_restore_TIME (given back in KEPT_ASIDE), in one transaction: the name holds the
+ * old or the new database at every instant. Sessions on the old database are ended only with
+ * FORCE; otherwise their presence is an error that counts them (UK_E_LOCKED). */
+int db_swap_in(const ConfigDatabase *db, const char *restored, bool force, char *kept_aside,
+               size_t len, UkError *err);
+/* RESTORE_SERVER: drops database NAME on db's server (a restored copy that was not used). */
+int db_drop_database(const ConfigDatabase *db, const char *name, UkError *err);
 /* RESTORE_SERVER: loads the backup into a scratch database on db's server, compares the row
  * counts DETAILS (the manifest's) recorded and runs the engine's checks, then drops it;
  * result gets "ok …" or the problems found. -1 only when the check could not run. */

@@ -7,7 +7,9 @@
  *                driver documents how long, if at all, it can block writers. Constant memory
  *                whatever the database size.
  * - check_image: RESTORE_FILE. Open a file produced from a snapshot and check its integrity.
- * - restore_stream: RESTORE_SERVER. Load a stream into a new database on the server.
+ * - restore_stream: RESTORE_SERVER. Load a stream (or some tables or schemas of it) into a
+ *                new database on the server.
+ * - swap_in:     RESTORE_SERVER. Put a restored database in the place of the live one.
  * - verify_stream:  RESTORE_SERVER. Load it into a scratch database, check, drop it.
  * - inspect:     Size, pages and row counts of stats->tables, read-only (NULL: not yet).
  * - rows:        ROW_TASKS. The row tasks' operations (db/row_store.h).
@@ -29,7 +31,11 @@ typedef struct DbDriver {
     /* RESTORE_SERVER: loads the stream into database TARGET (which must not exist yet) on
      * db's server, creating it. */
     int (*restore_stream)(const ConfigDatabase *db, const char *target, ImageSource *source,
-                          UkError *err);
+                          const DbRestoreOnly *only, UkError *err);
+    /* RESTORE_SERVER: db_swap_in(), db_drop_database(). */
+    int (*drop_database)(const ConfigDatabase *db, const char *name, UkError *err);
+    int (*swap_in)(const ConfigDatabase *db, const char *restored, bool force, char *kept_aside,
+                   size_t len, UkError *err);
     /* RESTORE_SERVER: proves the stream restorable: loads it into a scratch database on db's
      * server, compares what DETAILS (the manifest's) recorded, runs the engine's own checks,
      * drops the scratch database. result as for check_image. */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -267,7 +268,9 @@ void task_feed_end(BackupFeed *feed)
 
 /* A server engine's backup, loaded into a new database by its driver straight from the
  * repository: every chunk is checked on the way, and the driver drops the database again
- * when anything fails. */
+ * when anything fails. In place, it is loaded under a name of its own first and only then
+ * swapped in, the old database renamed aside; if the swap fails, the old one stays as it was
+ * and the loaded one is dropped. */
 static int restore_to_server(const RestoreRequest *req, RestoreResult *res, double started,
                              UkError *err)
 {
@@ -285,8 +288,20 @@ static int restore_to_server(const RestoreRequest *req, RestoreResult *res, doub
     snprintf(label, sizeof label, "restore %s", m.id);
     BackupFeed feed;
     ImageSource source = task_feed_begin(&feed, repo, &m, label, req->progress);
-    rc = db_restore_stream(req->server, req->to_database, &source, err);
+    char loading[64];
+    snprintf(loading, sizeof loading, "upkeep_restore_%ld_%lld", (long)getpid(),
+             (long long)time(NULL));
+    const char *target = req->in_place ? loading : req->to_database;
+    DbRestoreOnly only = {.tables = req->only_tables, .schemas = req->only_schemas};
+    rc = db_restore_stream(req->server, target, &source, &only, err);
     task_feed_end(&feed);
+    if (rc == 0 && req->in_place &&
+        (rc = db_swap_in(req->server, loading, req->force, res->kept_aside, sizeof res->kept_aside,
+                         err)) != 0) {
+        UkError drop_err = {0};
+        if (db_drop_database(req->server, loading, &drop_err) != 0)
+            uk_error_suffix(err, "; the restored copy stays as '%s' (%s)", loading, drop_err.msg);
+    }
     if (rc == 0) {
         snprintf(res->id, sizeof res->id, "%s", m.id);
         res->image_size = m.image_size;
@@ -303,7 +318,8 @@ int task_restore(const RestoreRequest *req, RestoreResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
-    if (req->to_database)
+    if (req->to_database || (req->in_place && req->server &&
+                             db_has_feature(req->server->driver, DB_FEAT_RESTORE_SERVER)))
         return restore_to_server(req, res, started, err);
     Repo *repo = NULL;
     Manifest m = {0};

@@ -53,6 +53,9 @@ typedef struct RestoreRequest {
     /* Server engines (DB_FEAT_RESTORE_SERVER): a new database on server's server instead. */
     const ConfigDatabase *server;
     const char *to_database;
+    /* Server engines: only these tables / schemas (NULL-terminated; NULL: all). */
+    const char *const *only_tables;
+    const char *const *only_schemas;
     bool force;    /* replace an existing to_path */
     bool in_place; /* to_path is the live database: keep the old one aside */
     bool no_check; /* skip the database's quick check before the file gets its name */

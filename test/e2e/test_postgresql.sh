@@ -12,6 +12,9 @@ pg_app -d app -c "CREATE TABLE customers(id serial PRIMARY KEY, name text NOT NU
         amount numeric(12,2), placed timestamptz DEFAULT now(), items jsonb);
     CREATE INDEX ON shop.orders(customer);
     CREATE TABLE events(id bigint PRIMARY KEY, at timestamptz DEFAULT now());
+    CREATE SCHEMA stats;
+    CREATE TABLE stats.daily(day date PRIMARY KEY, visits int);
+    INSERT INTO stats.daily SELECT current_date - i, i FROM generate_series(1, 30) i;
     INSERT INTO customers(name, note) SELECT 'customer ' || i, repeat(md5(i::text), 4)
         FROM generate_series(1, 20000) i;
     INSERT INTO shop.orders(customer, amount, items) SELECT 1 + i % 20000, i * 1.25,
@@ -72,7 +75,7 @@ pass "restore refuses an existing database and a file target"
 # counts, runs amcheck when the role may, and drops it again.
 scratch_left() { pg_admin -d postgres -tAc "SELECT count(*) FROM pg_database WHERE datname LIKE 'upkeep_verify_%'"; }
 expect_status 0 "$UPKEEP" verify "$id"
-expect_contains "$OUT" "row counts of 3 tables match; amcheck not available to this role"
+expect_contains "$OUT" "row counts of 4 tables match; amcheck not available to this role"
 [ "$(scratch_left)" = 0 ] || fail "verify left its scratch database"
 pg_admin -d postgres -c "ALTER ROLE upkeep SUPERUSER"
 expect_status 0 "$UPKEEP" verify "$id" --json
@@ -254,3 +257,41 @@ expect_status 1 "$UPKEEP" run integrity
 expect_contains "$ERR" "foreign key repairs_customer_again is not validated"
 pg_admin -d postgres -c "ALTER ROLE upkeep NOSUPERUSER" >/dev/null
 pass "integrity jobs check a live PostgreSQL database with amcheck and its foreign keys"
+
+# Restore in place: the backup is loaded under a name of its own, then swapped in while the
+# old database is renamed aside, in one transaction. Refused while the application is
+# connected (nothing changes, nothing is left behind); with --force its sessions are ended.
+before=$(pg_app -d app -tAc "SELECT count(*) FROM events")
+pg_app -d app -c "SELECT pg_sleep(30)" >/dev/null 2>&1 &
+sleeper=$!
+sleep 0.5
+expect_status 1 "$UPKEEP" restore "$id" --database shop --in-place
+expect_contains "$ERR" "'app' has 1 other session: stop the application, or give --force to end them"
+[ "$(pg_app -d app -tAc "SELECT count(*) FROM events")" = "$before" ] || fail "the refused restore changed app"
+others() { pg_admin -d postgres -tAc "SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname LIKE 'upkeep_restore_%' OR datname LIKE 'app_before_restore_%'"; }
+[ -z "$(others)" ] || fail "the refused restore left databases: $(others)"
+expect_status 0 "$UPKEEP" restore "$id" --database shop --in-place --force --json
+wait "$sleeper" 2>/dev/null || true
+kept=$(jq -r .kept_aside <<<"$OUT")
+[[ "$kept" == app_before_restore_* ]] || fail "kept aside as: $OUT"
+[ "$(others)" = "$kept" ] || fail "databases left: $(others)"
+[ "$(pg_app -d app -tAc "SELECT count(*) FROM events")" = "$n" ] || fail "app is not the backup"
+[ "$(pg_app -d "$kept" -tAc "SELECT count(*) FROM events")" = "$before" ] || fail "the old database was not kept"
+pass "restore in place swaps the backup in and keeps the old database aside; refused while in use without --force"
+
+# Tables or schemas alone, into a new database.
+expect_status 0 "$UPKEEP" restore "$id" --database shop --to-database only_customers --table customers
+[ "$(pg_app -d only_customers -tAc "SELECT count(*) FROM customers")" = 20000 ] || fail "customers not restored"
+[ "$(pg_app -d only_customers -tAc "SELECT to_regclass('shop.orders') IS NULL")" = t ] || fail "more than the table was restored"
+expect_status 0 "$UPKEEP" restore "$id" --database shop --to-database only_stats --schema stats
+[ "$(pg_app -d only_stats -tAc "SELECT count(*) FROM stats.daily")" = 30 ] || fail "schema stats not restored"
+[ "$(pg_app -d only_stats -tAc "SELECT to_regclass('public.customers') IS NULL")" = t ] || fail "more than the schema was restored"
+# A schema whose foreign keys point outside it cannot stand alone: pg_restore says so, and the
+# half-made database is dropped.
+expect_status 1 "$UPKEEP" restore "$id" --database shop --to-database only_shop --schema shop
+expect_contains "$ERR" 'relation "public.customers" does not exist'
+[ "$(pg_admin -d postgres -tAc "SELECT count(*) FROM pg_database WHERE datname = 'only_shop'")" = 0 ] ||
+    fail "a failed partial restore left its database"
+expect_status 2 "$UPKEEP" restore "$id" --database shop --in-place --table customers
+expect_contains "$ERR" "--table and --schema restore into a new database"
+pass "restore of one table or one schema into a new database"

@@ -248,11 +248,33 @@ static int pump_restore(Child *child, ImageSource *source, UkError *err)
     return 0;
 }
 
+/* pg_restore -n restores what is in a schema, not the schema: it is created first. */
+static int create_schemas(const ConfigDatabase *db, const char *target, const DbRestoreOnly *only,
+                          UkError *err)
+{
+    if (!only || !only->schemas || !only->schemas[0])
+        return 0;
+    const PqLib *pq = NULL;
+    PGconn *conn = pg_connect(db, target, &pq, err);
+    if (!conn)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && only->schemas[i]; i++) {
+        char *ident = pq->escape_identifier(conn, only->schemas[i], strlen(only->schemas[i]));
+        char *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s", ident);
+        rc = pg_run(pq, conn, sql, err);
+        free(sql);
+        pq->freemem(ident);
+    }
+    pq->finish(conn);
+    return rc;
+}
+
 /* Creates TARGET and loads the stream into it; a failed load drops it again. *LOAD_FAILED
  * says the database was created and pg_restore (or the stream) failed: the backup, not the
  * server, is the likely cause. */
 static int load_into(const ConfigDatabase *db, const char *target, ImageSource *source,
-                     bool *load_failed, UkError *err)
+                     const DbRestoreOnly *only, bool *load_failed, UkError *err)
 {
     *load_failed = false;
     const PqLib *pq = NULL;
@@ -278,19 +300,47 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
         free(sql);
     }
     pq->clear(exists);
-    if (!created || child_environment(pq, db, &env, &n_env, err) != 0)
+    if (!created || child_environment(pq, db, &env, &n_env, err) != 0 ||
+        create_schemas(db, target, only, err) != 0)
         goto out;
     char dbname_arg[512];
     dbname_argument(target, dbname_arg, sizeof dbname_arg);
-    const char *argv[] = {
-        "pg_restore", "--single-transaction", "--exit-on-error", "--no-password", dbname_arg, NULL};
+    /* --table and --schema become pg_restore's -t and -n, one argument each. */
+    size_t n_only = 0;
+    for (size_t k = 0; only && only->tables && only->tables[k]; k++)
+        n_only++;
+    for (size_t k = 0; only && only->schemas && only->schemas[k]; k++)
+        n_only++;
+    const char **argv = xcalloc(6 + 2 * n_only, sizeof *argv);
+    size_t argc = 0;
+    argv[argc++] = "pg_restore";
+    argv[argc++] = "--single-transaction";
+    argv[argc++] = "--exit-on-error";
+    argv[argc++] = "--no-password";
+    for (size_t k = 0; only && only->tables && only->tables[k]; k++) {
+        argv[argc++] = "--table";
+        argv[argc++] = only->tables[k];
+    }
+    for (size_t k = 0; only && only->schemas && only->schemas[k]; k++) {
+        argv[argc++] = "--schema";
+        argv[argc++] = only->schemas[k];
+    }
+    argv[argc++] = dbname_arg;
     Child child;
-    if (child_start(&child, argv, (const char *const *)env, 1, 0, err) != 0)
+    int started = child_start(&child, argv, (const char *const *)env, 1, 0, err);
+    free(argv);
+    if (started != 0)
         goto out;
     int pumped = pump_restore(&child, source, err);
     if (pumped == -2) { /* it ended early: say what it said */
-        if (child_finish(&child, "pg_restore", err) == 0)
+        if (child_finish(&child, "pg_restore", err) == 0) {
+            /* With a selection it stops reading once it has what was asked for. */
+            if (n_only > 0) {
+                rc = 0;
+                goto out;
+            }
             uk_error_set(err, UK_E_FORMAT, 0, "pg_restore ended before the backup did");
+        }
         *load_failed = true;
         goto out;
     }
@@ -318,10 +368,100 @@ out:
 }
 
 static int pg_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
-                             UkError *err)
+                             const DbRestoreOnly *only, UkError *err)
 {
     bool load_failed;
-    return load_into(db, target, source, &load_failed, err);
+    return load_into(db, target, source, only, &load_failed, err);
+}
+
+#define SWAP_TRIES 5
+
+/* Other sessions on database NAME (a count), and with END, ends them first. */
+static int other_sessions(const PqLib *pq, PGconn *conn, const char *name, bool end, long *count,
+                          UkError *err)
+{
+    const char *params[] = {name};
+    PGresult *res = pq->exec_params(
+        conn,
+        end ? "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 "
+              "AND pid <> pg_backend_pid()"
+            : "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> "
+              "pg_backend_pid()",
+        1, NULL, params, NULL, NULL, 0);
+    int rc = 0;
+    if (pq->result_status(res) != PGRES_TUPLES_OK) {
+        const char *msg = pq->result_error_message(res);
+        rc = uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
+    } else {
+        *count = atol(pq->getvalue(res, 0, 0));
+    }
+    pq->clear(res);
+    return rc;
+}
+
+/* Both renames in one transaction, from a connection to another database (the maintenance
+ * database "postgres"): a database is renamed only while nobody is connected to it. With
+ * FORCE, the application's sessions are ended right before, again when one reconnected in
+ * between. */
+static int pg_swap_in(const ConfigDatabase *db, const char *restored, bool force, char *kept_aside,
+                      size_t len, UkError *err)
+{
+    const PqLib *pq = NULL;
+    PGconn *conn = pg_connect(db, NULL, &pq, err);
+    if (!conn)
+        return -1;
+    PGresult *res = pg_query(pq, conn, "SELECT current_database()", err);
+    char *live = res ? xstrdup(pq->getvalue(res, 0, 0)) : NULL;
+    pq->clear(res);
+    pq->finish(conn);
+    if (!live)
+        return -1;
+    /* Names are at most 63 bytes: the database's own name gives way to the suffix. */
+    char stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "_before_restore_%Y%m%dT%H%M%S", gmtime(&now));
+    snprintf(kept_aside, len, "%.*s%s", (int)(63 - strlen(stamp)), live, stamp);
+    int rc = -1;
+    conn = pg_connect(db, "postgres", &pq, err);
+    if (!conn)
+        goto out;
+    char *q_live = pq->escape_identifier(conn, live, strlen(live));
+    char *q_restored = pq->escape_identifier(conn, restored, strlen(restored));
+    char *q_kept = pq->escape_identifier(conn, kept_aside, strlen(kept_aside));
+    char *sql = xasprintf("BEGIN; ALTER DATABASE %s RENAME TO %s; ALTER DATABASE %s RENAME TO %s; "
+                          "COMMIT",
+                          q_live, q_kept, q_restored, q_live);
+    for (int attempt = 1; attempt <= SWAP_TRIES; attempt++) {
+        long sessions = 0;
+        if (other_sessions(pq, conn, live, force, &sessions, err) != 0)
+            break;
+        if (!force && sessions > 0) {
+            uk_error_set(err, UK_E_LOCKED, 0,
+                         "'%s' has %ld other session%s: stop the application, or give --force "
+                         "to end them",
+                         live, sessions, sessions == 1 ? "" : "s");
+            break;
+        }
+        if (sessions > 0)
+            usleep(100 * 1000); /* ended sessions leave pg_stat_activity a moment later */
+        UkError swap_err = {0};
+        if (pg_run(pq, conn, sql, &swap_err) == 0) {
+            rc = 0;
+            break;
+        }
+        pg_run(pq, conn, "ROLLBACK", NULL);
+        *err = swap_err;
+        if (!force)
+            break;
+    }
+    free(sql);
+    pq->freemem(q_live);
+    pq->freemem(q_restored);
+    pq->freemem(q_kept);
+    pq->finish(conn);
+out:
+    free(live);
+    return rc;
 }
 
 /* Compares the row counts in SCRATCH with those the backup recorded; amcheck's
@@ -371,6 +511,21 @@ static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, cha
     return 0;
 }
 
+static int pg_drop_database(const ConfigDatabase *db, const char *name, UkError *err)
+{
+    const PqLib *pq = NULL;
+    PGconn *admin = pg_connect(db, NULL, &pq, err);
+    if (!admin)
+        return -1;
+    char *ident = pq->escape_identifier(admin, name, strlen(name));
+    char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
+    int rc = pg_run(pq, admin, sql, err);
+    free(sql);
+    pq->freemem(ident);
+    pq->finish(admin);
+    return rc;
+}
+
 static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *details,
                             char *result, size_t len, UkError *err)
 {
@@ -383,7 +538,7 @@ static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const
     snprintf(scratch, sizeof scratch, "upkeep_verify_%ld_%s", (long)getpid(), random_hex);
     bool load_failed = false;
     UkError load_err = {0};
-    if (load_into(db, scratch, source, &load_failed, &load_err) != 0) {
+    if (load_into(db, scratch, source, NULL, &load_failed, &load_err) != 0) {
         if (!load_failed) {
             *err = load_err;
             return -1;
@@ -397,18 +552,8 @@ static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const
         rc = check_scratch(pq, conn, details, result, len, err);
         pq->finish(conn);
     }
-    PGconn *admin = pg_connect(db, NULL, &pq, rc == 0 ? err : &load_err);
-    if (admin) {
-        char *ident = pq->escape_identifier(admin, scratch, strlen(scratch));
-        char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
-        if (pg_run(pq, admin, sql, rc == 0 ? err : &load_err) != 0 && rc == 0)
-            rc = -1;
-        free(sql);
-        pq->freemem(ident);
-        pq->finish(admin);
-    } else if (rc == 0) {
+    if (pg_drop_database(db, scratch, rc == 0 ? err : &load_err) != 0)
         rc = -1;
-    }
     return rc;
 }
 
@@ -869,6 +1014,8 @@ const DbDriver db_postgresql_driver = {
     .configure = pg_configure,
     .snapshot = pg_snapshot,
     .restore_stream = pg_restore_stream,
+    .swap_in = pg_swap_in,
+    .drop_database = pg_drop_database,
     .verify_stream = pg_verify_stream,
     .inspect = pg_inspect,
     .cluster_lock = pg_cluster_lock,
