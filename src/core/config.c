@@ -146,6 +146,9 @@ static const ConfigKey config_keys[] = {
      "really have"},
     {SECTION_DATABASE, "integrity_max_age", KEY_DURATION, NULL, false, D(integrity_max_age),
      "health warns when the last integrity check of the database is older"},
+    {SECTION_DATABASE, "slow_query_warning", KEY_MILLIS, NULL, false, D(slow_query_warning),
+     "health warns when a statement's mean time is above this, e.g. 1s (servers: "
+     "pg_stat_statements), so alerts on warning report slow queries"},
     {SECTION_DATABASE, "on_critical", KEY_STRING, NULL, false, D(on_critical),
      "job to run when a health check of this database turns critical (once per transition)"},
 

@@ -139,6 +139,10 @@ typedef struct DbStats {
     size_t n_tables;
     char tables[DB_MAX_COUNTED_TABLES][128];
     int64_t rows[DB_MAX_COUNTED_TABLES];
+    /* Servers that keep them (else -1): dead row versions per table, and when a vacuum last
+     * ran on it (Unix time; 0: never since the statistics were reset). */
+    int64_t dead_rows[DB_MAX_COUNTED_TABLES];
+    double last_vacuum[DB_MAX_COUNTED_TABLES];
 } DbStats;
 
 /* Reads the statistics without writing anything (a read-only connection). TABLES is a

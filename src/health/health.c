@@ -65,6 +65,54 @@ static const char *age_text(double seconds, char *buf, size_t len)
     return buf;
 }
 
+/* Dead row versions are what a table's next vacuum reclaims; a warning when they are over a
+ * fifth of the table (autovacuum's own trigger is a fifth, plus 50 rows) and many, which
+ * means autovacuum is not keeping up (or is held back by a long transaction). */
+#define DEAD_WARNING_SHARE 0.2
+#define DEAD_WARNING_ROWS 10000
+
+static void check_dead_rows(HealthReport *r, const char *subject, const char *table, int64_t live,
+                            int64_t dead, double last_vacuum)
+{
+    char ago[32];
+    HealthCheck *c = add(r, "dead_rows", subject, "rows");
+    c->value = (double)dead;
+    double share = live + dead > 0 ? (double)dead / (double)(live + dead) : 0;
+    const char *when = last_vacuum > 0
+                           ? age_text(difftime(time(NULL), (time_t)last_vacuum), ago, sizeof ago)
+                           : "never (since the statistics were reset)";
+    say(c, share > DEAD_WARNING_SHARE && dead > DEAD_WARNING_ROWS ? HEALTH_WARNING : HEALTH_OK,
+        "%lld dead row versions in %s (%.0f%% of it); last vacuumed %s%s", (long long)dead, table,
+        100 * share, when, last_vacuum > 0 ? " ago" : "");
+    c = add(r, "last_vacuum", subject, "seconds");
+    c->value = last_vacuum;
+    say(c, HEALTH_OK, "%s last vacuumed %s%s", table, when, last_vacuum > 0 ? " ago" : "");
+}
+
+/* slow_query_warning: the slowest statement by mean time, a warning above the threshold. */
+static void check_slow_queries(const ConfigDatabase *db, HealthReport *r)
+{
+    DbQueryReport *report = xcalloc(1, sizeof *report);
+    UkError err = {0};
+    HealthCheck *c = add(r, "slow_queries", db->name, "seconds");
+    c->warning = db->slow_query_warning / 1000.0;
+    if (db_slow_queries(db, 0, 1, report, &err) != 0) {
+        say(c, HEALTH_UNKNOWN, "%s", err.msg);
+    } else if (!report->available) {
+        say(c, HEALTH_UNKNOWN, "%s", report->note);
+    } else if (report->n == 0) {
+        c->value = 0;
+        say(c, HEALTH_OK, "no statements recorded yet");
+    } else {
+        const DbQuery *q = &report->queries[0];
+        c->value = q->mean_ms / 1000.0;
+        say(c, c->value > c->warning ? HEALTH_WARNING : HEALTH_OK,
+            "slowest statement %.1f ms on average over %.0f calls (warning above %d ms): %.120s",
+            q->mean_ms, q->calls, db->slow_query_warning, q->text);
+    }
+    free(report);
+}
+
 static void check_database(const ConfigDatabase *db, HealthReport *r)
 {
     DbStats stats;
@@ -131,7 +179,12 @@ static void check_database(const ConfigDatabase *db, HealthReport *r)
             c->value = (double)stats.rows[i];
             say(c, HEALTH_OK, "%lld rows in %s", (long long)stats.rows[i], stats.tables[i]);
         }
+        if (stats.dead_rows[i] >= 0)
+            check_dead_rows(r, subject, stats.tables[i], stats.rows[i], stats.dead_rows[i],
+                            stats.last_vacuum[i]);
     }
+    if (db->slow_query_warning)
+        check_slow_queries(db, r);
 }
 
 static void check_backups(const Config *config, State *st, const ConfigDatabase *db, time_t now,

@@ -149,12 +149,28 @@ expect_contains "$(check xid_age shop)" "OK "
 [ "$(check rows shop.shop.orders)" = "OK 60300" ] || fail "rows: $(check rows shop.shop.orders)"
 expect_contains "$(check rows shop.missing)" "UNKNOWN"
 wait "$holder"
+# Dead row versions and the last vacuum, per counted table: 15,000 of 20,000 customers
+# rewritten and not yet vacuumed is a warning; after a VACUUM it is fine and dated.
+pg_app -d app -c "UPDATE customers SET note = note || '' WHERE id <= 15000" >/dev/null
+sleep 1.5 # the server publishes its table statistics about once a second
+expect_status 1 "$UPKEEP" --json health --no-actions
+[ "$(check dead_rows shop.customers | cut -d' ' -f1)" = WARNING ] || fail "dead rows: $(check dead_rows shop.customers)"
+[ "$(check dead_rows shop.customers | cut -d' ' -f2)" -ge 15000 ] || fail "dead rows: $(check dead_rows shop.customers)"
+expect_contains "$OUT" "last vacuumed never"
+pg_admin -d app -c "VACUUM customers" >/dev/null
+sleep 1.5
+expect_status 1 "$UPKEEP" --json health --no-actions
+[ "$(check dead_rows shop.customers)" = "OK 0" ] || fail "dead rows after VACUUM: $(check dead_rows shop.customers)"
+[ "$(check last_vacuum shop.customers | awk '{print ($2 > 1700000000)}')" = 1 ] ||
+    fail "last vacuum: $(check last_vacuum shop.customers)"
 expect_status 0 "$UPKEEP" metrics
+expect_contains "$OUT" 'upkeep_table_dead_rows{table="shop.customers"} 0'
+expect_contains "$OUT" 'upkeep_table_last_vacuum_timestamp_seconds{table="shop.customers"} 1'
 expect_contains "$OUT" 'upkeep_database_xid_age{database="shop"}'
 expect_contains "$OUT" 'upkeep_database_connections_ratio{database="shop"}'
 expect_contains "$OUT" 'upkeep_table_rows{table="shop.shop.orders"} 60300'
 promtool check metrics <<<"$OUT" >/dev/null 2>&1 || fail "metrics rejected by promtool: $(promtool check metrics <<<"$OUT" 2>&1 | head -3)"
-pass "health and metrics of a PostgreSQL server"
+pass "health and metrics of a PostgreSQL server, dead rows and the last vacuum per table included"
 
 # The slow-query report, from pg_stat_statements: said clearly while it is off, then the
 # slow statement with its mean time.
@@ -169,7 +185,15 @@ expect_contains "$(jq -r '.queries[0].query' <<<"$OUT")" "pg_sleep"
 [ "$(jq -r '.queries[0].mean_seconds >= 0.29' <<<"$OUT")" = true ] || fail "queries mean: $OUT"
 expect_status 0 "$UPKEEP" queries --database shop --threshold 0.2
 expect_contains "$OUT" "SELECT pg_sleep("
-pass "the slow-query report lists what is slow, and says how to turn it on"
+# As a health check (and so an alert on warning): slow_query_warning on the database.
+sed -i "s|^password_file = .*|&\nslow_query_warning = 200ms|" upkeep.conf
+expect_status 1 "$UPKEEP" --json health --no-actions
+[ "$(check slow_queries shop | cut -d' ' -f1)" = WARNING ] || fail "slow_queries: $(check slow_queries shop)"
+expect_contains "$(jq -r '.checks[] | select(.check == "slow_queries") | .message' <<<"$OUT")" "pg_sleep"
+expect_status 0 "$UPKEEP" metrics
+expect_contains "$OUT" 'upkeep_database_slowest_query_mean_seconds{database="shop"} 0.3'
+sed -i '/^slow_query_warning/d' upkeep.conf
+pass "the slow-query report lists what is slow, says how to turn it on, and warns in health"
 
 # Index analysis: an unused index, a duplicate, a foreign key without an index; --apply
 # creates only the foreign-key index, concurrently.

@@ -633,14 +633,24 @@ static int pg_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
     /* count_tables: "table" or "schema.table" as to_regclass reads it; bound, never spliced. */
     for (size_t i = 0; rc == 0 && i < stats->n_tables; i++) {
         stats->rows[i] = -1;
+        stats->dead_rows[i] = -1;
+        stats->last_vacuum[i] = -1;
         const char *params[] = {stats->tables[i]};
-        PGresult *res =
-            pq->exec_params(conn, "SELECT to_regclass($1)::text", 1, NULL, params, NULL, NULL, 0);
+        PGresult *res = pq->exec_params(
+            conn,
+            "SELECT to_regclass($1)::text, s.n_dead_tup, coalesce(extract(epoch FROM "
+            "greatest(s.last_autovacuum, s.last_vacuum)), 0) FROM (SELECT 1) AS one LEFT JOIN "
+            "pg_stat_all_tables s ON s.relid = to_regclass($1)",
+            1, NULL, params, NULL, NULL, 0);
         if (pq->result_status(res) == PGRES_TUPLES_OK && pq->ntuples(res) == 1 &&
             *pq->getvalue(res, 0, 0)) {
             char *sql = xasprintf("SELECT count(*) FROM %s", pq->getvalue(res, 0, 0));
             stats->rows[i] = (int64_t)number(pq, conn, sql, err, &rc);
             free(sql);
+            if (!pq->getisnull(res, 0, 1)) {
+                stats->dead_rows[i] = atoll(pq->getvalue(res, 0, 1));
+                stats->last_vacuum[i] = atof(pq->getvalue(res, 0, 2));
+            }
         }
         pq->clear(res);
     }

@@ -526,6 +526,8 @@ static int inspect_file(const char *path, DbStats *stats, UkError *err)
     }
     for (size_t i = 0; i < stats->n_tables; i++) {
         stats->rows[i] = -1;
+        stats->dead_rows[i] = -1;
+        stats->last_vacuum[i] = -1;
         sqlite3_stmt *stmt = NULL;
         /* The name is bound, then quoted by SQLite itself: no SQL is built from it. */
         if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?",
