@@ -46,6 +46,7 @@ bench: test-deps build
 	bench/daemon.sh $(BUILD)
 	bench/files.sh $(BUILD)
 	bench/postgresql.sh $(BUILD)
+	bench/pg_purge.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)
