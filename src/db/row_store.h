@@ -65,6 +65,7 @@ struct RowStoreOps {
      * to (*done; all N when FIXED) and which of those it changed (gone[i]; false: the row no
      * longer qualified). apply returns 1, rolled back, when the rows were locked by someone
      * else past the engine's lock timeout: try again later, smaller. */
+    void (*start)(RowStore *s); /* once, before the first stage or batch */
     int (*begin)(RowStore *s, UkError *err);
     int (*apply)(RowStore *s, const int64_t *keys, size_t n, bool fixed, size_t *done, bool *gone,
                  UkError *err);

@@ -268,6 +268,9 @@ static int run_batches(RowJob *p, UkError *err)
         load_refs(p, candidates, n_candidates, err) != 0)
         goto out;
     size_t plan = fixed ? fixed : 16; /* candidates prepared for the next batch */
+    if (ops->start && n_candidates > 0)
+        ops->start(s);
+    batched = n_candidates > 0;
     while (next < n_candidates) {
         size_t count = n_candidates - next < plan ? n_candidates - next : plan;
         const int64_t *keys = candidates + next;
@@ -292,7 +295,6 @@ static int run_batches(RowJob *p, UkError *err)
          * recovery keeps its file). Writing it here keeps its fsyncs out of the transaction. */
         if (p->journal && journal_write(p, keys, paths, count, err) != 0)
             goto out;
-        batched = true;
         if (ops->begin(s, err) != 0)
             goto out;
         size_t done = 0, deleted = 0, n_kept = 0;

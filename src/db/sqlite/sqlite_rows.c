@@ -544,12 +544,17 @@ static int sqlite_rows_unstage(RowStore *s, const int64_t *keys, size_t n, UkErr
     return each_rowid(SELF(s), SELF(s)->uncopy, keys, n, "drop its copy from the archive", err);
 }
 
-static int sqlite_rows_begin(RowStore *s, UkError *err)
+/* The connection gets the batches' settings (no fsync in COMMIT, our own checkpoints) before
+ * the archive's first copy, too. */
+static void sqlite_rows_start(RowStore *s)
 {
     SqliteRows *p = SELF(s);
-    if (!p->batch.db)
-        sqlite_batch_start(&p->batch, p->db, p->job->transaction_budget, p->job->pause);
-    return sqlite_batch_begin(&p->batch, err);
+    sqlite_batch_start(&p->batch, p->db, p->job->transaction_budget, p->job->pause);
+}
+
+static int sqlite_rows_begin(RowStore *s, UkError *err)
+{
+    return sqlite_batch_begin(&SELF(s)->batch, err);
 }
 
 static int sqlite_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed, size_t *done,
@@ -668,6 +673,7 @@ const RowStoreOps db_sqlite_rows = {
     .scan_files = sqlite_rows_scan_files,
     .stage = sqlite_rows_stage,
     .unstage = sqlite_rows_unstage,
+    .start = sqlite_rows_start,
     .begin = sqlite_rows_begin,
     .apply = sqlite_rows_apply,
     .commit = sqlite_rows_commit,
