@@ -32,6 +32,8 @@ pg_app -d app -c "CREATE TABLE customers(id serial PRIMARY KEY, name text, phone
         active boolean DEFAULT true);
     INSERT INTO users(email, last_login) SELECT 'mechanic' || i || '@example.com',
         now() - i * interval '10 days' + interval '1 hour' FROM generate_series(1, 20) i;" >/dev/null
+# The slow-query report reads pg_stat_statements (loaded by the server; created by a superuser).
+pg_admin -d app -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 mkdir -p photos/orders
 for i in $(seq 2991 3010); do echo "jpeg $i" > "photos/orders/$i.jpg"; done
 sed -i -e "s|^url = postgresql://.*|url = $PG_URL|" upkeep.conf

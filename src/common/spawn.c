@@ -42,6 +42,12 @@ static char **merged_environment(const char *const *env)
 int child_start(Child *c, const char *const *argv, const char *const *env, int want_in,
                 int want_out, UkError *err)
 {
+    return child_start_in(c, argv, env, NULL, want_in, want_out, err);
+}
+
+int child_start_in(Child *c, const char *const *argv, const char *const *env, const char *cwd,
+                   int want_in, int want_out, UkError *err)
+{
     memset(c, 0, sizeof *c);
     c->in = c->out = c->err = -1;
     int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -68,6 +74,8 @@ int child_start(Child *c, const char *const *argv, const char *const *env, int w
     else
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, errp[1], 2);
+    if (cwd)
+        posix_spawn_file_actions_addchdir_np(&actions, cwd);
     /* A child that stops reading early (pg_restore refusing a damaged dump) must make our
      * write fail with EPIPE, not kill upkeep; the child itself gets the default back. */
     if (want_in)

@@ -24,6 +24,10 @@ typedef struct Child {
  * writing to a child that has ended fails with EPIPE. 0, or -1 with err set. */
 int child_start(Child *c, const char *const *argv, const char *const *env, int want_in,
                 int want_out, UkError *err);
+/* The same, with the child's working directory set to CWD (a server tool run as another user
+ * must not start in a directory that user cannot enter). */
+int child_start_in(Child *c, const char *const *argv, const char *const *env, const char *cwd,
+                   int want_in, int want_out, UkError *err);
 /* Waits until FD (c->in or c->out) is ready for EVENTS (POLLIN, POLLOUT), reading what the
  * child writes to stderr meanwhile so that it never blocks on a full pipe. Returns FD's
  * revents (POLLHUP or POLLERR included), or -1 with err set. WHAT names the child. */

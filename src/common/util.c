@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -392,6 +393,18 @@ char *path_join(const char *dir, const char *rel)
     if (rel[0] == '/' || !dir || !*dir || strcmp(dir, ".") == 0)
         return xstrdup(rel);
     return xasprintf("%s/%s", dir, rel);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 bool path_exists(const char *path)

@@ -71,6 +71,8 @@ char *path_dirname(const char *path);
 /* Joins dir and rel unless rel is absolute. */
 char *path_join(const char *dir, const char *rel);
 bool path_exists(const char *path);
+/* Removes DIR and everything in it, as far as it can (for folders of upkeep's own making). */
+void remove_tree(const char *dir);
 /* PATH (relative to DIR unless absolute) with symlinks resolved when it exists, so reports
  * name it absolutely; as joined when it does not. Caller frees. */
 char *path_resolve(const char *dir, const char *path);

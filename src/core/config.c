@@ -149,6 +149,10 @@ static const ConfigKey config_keys[] = {
     {SECTION_DATABASE, "slow_query_warning", KEY_MILLIS, NULL, false, D(slow_query_warning),
      "health warns when a statement's mean time is above this, e.g. 1s (servers: "
      "pg_stat_statements), so alerts on warning report slow queries"},
+    {SECTION_DATABASE, "verify_cluster", KEY_BOOL, "no", false, D(verify_cluster),
+     "servers: verify backups in a throwaway cluster that upkeep starts with initdb (its "
+     "superuser restores extensions and runs amcheck) instead of a scratch database on the "
+     "server itself"},
     {SECTION_DATABASE, "on_critical", KEY_STRING, NULL, false, D(on_critical),
      "job to run when a health check of this database turns critical (once per transition)"},
 
@@ -1069,6 +1073,13 @@ static void validate(ParseState *ps)
         UkError derr = {0};
         if (db_configure(d, c->dir, &derr) != 0) {
             fail(ps, d->line, "database '%s': %s", d->name, derr.msg);
+            break;
+        }
+        if (d->verify_cluster && !db_has_feature(d->driver, DB_FEAT_RESTORE_SERVER)) {
+            fail(ps, d->line,
+                 "database '%s': verify_cluster is for servers (%s backups are "
+                 "verified by rebuilding the file)",
+                 d->name, d->driver);
             break;
         }
     }

@@ -32,6 +32,7 @@ typedef struct ConfigDatabase {
     char *count_tables;                                        /* comma-separated */
     int64_t backup_max_age, verify_max_age, integrity_max_age; /* seconds; 0: none */
     int slow_query_warning; /* ms: health warns when a statement's mean time is above */
+    bool verify_cluster;    /* servers: verify in a throwaway cluster upkeep starts itself */
     char *on_critical;      /* job to run */
 } ConfigDatabase;
 

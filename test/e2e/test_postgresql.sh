@@ -282,6 +282,43 @@ expect_contains "$ERR" "foreign key repairs_customer_again is not validated"
 pg_admin -d postgres -c "ALTER ROLE upkeep NOSUPERUSER" >/dev/null
 pass "integrity jobs check a live PostgreSQL database with amcheck and its foreign keys"
 
+# A backup holding extensions only a superuser may create (amcheck just above, and
+# pg_stat_statements for the slow-query report) restores for a plain role without them, with a warning that names
+# them; everything else is there. verify_cluster = yes verifies it in a throwaway cluster
+# (initdb, a unix socket in a private folder; as the postgres user when root), whose
+# superuser restores the extensions and runs amcheck; nothing of it is left.
+expect_status 0 "$UPKEEP" backup shop --json
+ext_id=$(jq -r .id <<<"$OUT")
+expect_status 0 "$UPKEEP" restore "$ext_id" --database shop --to-database without_ext
+expect_contains "$ERR" "extension amcheck is left out of the restore into 'without_ext': only a superuser can create it"
+expect_contains "$ERR" "extension pg_stat_statements is left out"
+[ "$(pg_app -d without_ext -tAc "SELECT count(*) FROM pg_extension WHERE extname IN ('amcheck', 'pg_stat_statements')")" = 0 ] ||
+    fail "the superuser's extensions were restored by a plain role?"
+dump_table app customers > a.sql
+dump_table without_ext customers > b.sql
+cmp -s a.sql b.sql || fail "a restore without the extensions differs: $(diff a.sql b.sql | head -5)"
+expect_status 0 "$UPKEEP" verify "$ext_id"
+expect_contains "$OUT" "amcheck not available to this role"
+[ "$(scratch_left)" = 0 ] || fail "verify left its scratch database"
+verify_tmp=$(mktemp -d /tmp/upkeep-verify-tmp.XXXXXX)
+chmod 755 "$verify_tmp"
+sed -i "s|^password_file = .*|&\nverify_cluster = yes|" upkeep.conf
+TMPDIR=$verify_tmp expect_status 0 "$UPKEEP" verify "$ext_id"
+expect_contains "$OUT" "amcheck: "
+expect_contains "$OUT" "; throwaway cluster)"
+[ -z "$(ls -A "$verify_tmp")" ] || fail "verify left its cluster behind: $(ls -A "$verify_tmp")"
+if pgrep -f "upkeep-verify-tmp" >/dev/null; then fail "verify left its server running"; fi
+# A damaged backup fails there too, and is recorded as failed.
+cp "repo/snapshots/$ext_id" manifest.good
+python3 "$HELPERS/tamper_manifest.py" "repo/snapshots/$ext_id" rows public.customers 19999
+TMPDIR=$verify_tmp expect_status 1 "$UPKEEP" verify "$ext_id"
+expect_contains "$OUT" "table public.customers has 20000 rows, the backup recorded 19999"
+[ -z "$(ls -A "$verify_tmp")" ] || fail "a failed verify left its cluster behind"
+cp manifest.good "repo/snapshots/$ext_id"
+sed -i "/^verify_cluster = yes/d" upkeep.conf
+rm -rf "$verify_tmp"
+pass "a plain role restores a backup without a superuser's extensions; verify_cluster proves it with them"
+
 # Restore in place: the backup is loaded under a name of its own, then swapped in while the
 # old database is renamed aside, in one transaction. Refused while the application is
 # connected (nothing changes, nothing is left behind); with --force its sessions are ended.

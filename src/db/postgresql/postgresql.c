@@ -28,8 +28,11 @@
 #include "common/crypto.h"
 #include "common/spawn.h"
 #include "common/util.h"
+#include "core/log.h"
 #include "db/db_driver.h"
+#include "db/postgresql/pg_cluster.h"
 #include "db/postgresql/pg_conn.h"
+#include "db/postgresql/pg_toc.h"
 
 #define READ_BYTES (1024 * 1024)
 #define MAX_ENV 40
@@ -213,41 +216,6 @@ out:
     return rc;
 }
 
-/* Writes the backup into pg_restore's stdin while collecting its stderr. -2 when pg_restore
- * stopped reading (it ended: its exit status says why). */
-static int pump_restore(Child *child, ImageSource *source, UkError *err)
-{
-    const unsigned char *data = NULL;
-    size_t len = 0, done = 0;
-    for (;;) {
-        if (done == len) {
-            int got = source->next(source->ctx, &data, &len, err);
-            if (got < 0)
-                return -1;
-            if (got == 0)
-                break;
-            done = 0;
-        }
-        int ready = child_wait(child, child->in, POLLOUT, "pg_restore", err);
-        if (ready < 0)
-            return -1;
-        if (ready & (POLLERR | POLLHUP))
-            return -2;
-        ssize_t put = write(child->in, data + done, len - done);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0 && errno == EPIPE)
-            return -2;
-        if (put < 0)
-            return uk_error_set(err, UK_E_IO, errno, "unable to write to pg_restore: %s",
-                                strerror(errno));
-        done += (size_t)put;
-    }
-    close(child->in);
-    child->in = -1;
-    return 0;
-}
-
 /* pg_restore -n restores what is in a schema, not the schema: it is created first. */
 static int create_schemas(const ConfigDatabase *db, const char *target, const DbRestoreOnly *only,
                           UkError *err)
@@ -270,11 +238,51 @@ static int create_schemas(const ConfigDatabase *db, const char *target, const Db
     return rc;
 }
 
+/* A role that is not superuser creates only trusted extensions: the others (pg_stat_statements,
+ * amcheck) are left out of the restore with a warning rather than failing it. Reads the
+ * dump's contents first when that can matter; 1 when TOC's list and replay are to be used. */
+static int leave_out_extensions(const PqLib *pq, PGconn *conn, const char *target, PgToc *toc,
+                                ImageSource *source, char **env, UkError *err)
+{
+    PGresult *res =
+        pg_query(pq, conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user", err);
+    if (!res)
+        return -1;
+    bool superuser = pq->ntuples(res) > 0 && strcmp(pq->getvalue(res, 0, 0), "t") == 0;
+    pq->clear(res);
+    if (superuser)
+        return 0;
+    if (pg_toc_read(toc, source, (const char *const *)env, err) != 0)
+        return -1;
+    const char **leave = xcalloc(toc->n_extensions + 1, sizeof *leave);
+    size_t n = 0;
+    for (size_t i = 0; i < toc->n_extensions; i++) {
+        const char *params[] = {toc->extensions[i]};
+        res = pq->exec_params(conn,
+                              "SELECT bool_or(trusted) FROM pg_available_extension_versions "
+                              "WHERE name = $1",
+                              1, NULL, params, NULL, NULL, 0);
+        /* Not available at all: kept, so that pg_restore says so. */
+        if (pq->result_status(res) == PGRES_TUPLES_OK && pq->ntuples(res) == 1 &&
+            strcmp(pq->getvalue(res, 0, 0), "f") == 0) {
+            leave[n++] = toc->extensions[i];
+            log_warn("extension %s is left out of the restore into '%s': only a superuser can "
+                     "create it (CREATE EXTENSION %s there as one)",
+                     toc->extensions[i], target, toc->extensions[i]);
+        }
+        pq->clear(res);
+    }
+    int rc = n > 0 ? pg_toc_leave_out(toc, leave, err) : 0;
+    free(leave);
+    return rc < 0 ? -1 : 1;
+}
+
 /* Creates TARGET and loads the stream into it; a failed load drops it again. *LOAD_FAILED
  * says the database was created and pg_restore (or the stream) failed: the backup, not the
- * server, is the likely cause. */
+ * server, is the likely cause. OTHER_CLUSTER: a cluster without the backup's roles, so
+ * objects are owned by the connecting role and grants are left out. */
 static int load_into(const ConfigDatabase *db, const char *target, ImageSource *source,
-                     const DbRestoreOnly *only, bool *load_failed, UkError *err)
+                     const DbRestoreOnly *only, bool other_cluster, bool *load_failed, UkError *err)
 {
     *load_failed = false;
     const PqLib *pq = NULL;
@@ -285,6 +293,7 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
     size_t n_env = 0;
     int rc = -1;
     bool created = false;
+    PgToc toc = {0};
     char *ident = pq->escape_identifier(conn, target, strlen(target));
     const char *params[] = {target};
     PGresult *exists = pq->exec_params(conn, "SELECT 1 FROM pg_database WHERE datname = $1", 1,
@@ -303,6 +312,16 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
     if (!created || child_environment(pq, db, &env, &n_env, err) != 0 ||
         create_schemas(db, target, only, err) != 0)
         goto out;
+    ImageSource *feed = source;
+    if (!other_cluster) {
+        int left = leave_out_extensions(pq, conn, target, &toc, source, env, err);
+        if (left < 0) {
+            *load_failed = err->code == UK_E_FORMAT || err->code == UK_E_CORRUPT;
+            goto out;
+        }
+        if (left > 0)
+            feed = &toc.replay;
+    }
     char dbname_arg[512];
     dbname_argument(target, dbname_arg, sizeof dbname_arg);
     /* --table and --schema become pg_restore's -t and -n, one argument each. */
@@ -311,12 +330,21 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
         n_only++;
     for (size_t k = 0; only && only->schemas && only->schemas[k]; k++)
         n_only++;
-    const char **argv = xcalloc(6 + 2 * n_only, sizeof *argv);
+    const char **argv = xcalloc(9 + 2 * n_only, sizeof *argv);
     size_t argc = 0;
     argv[argc++] = "pg_restore";
     argv[argc++] = "--single-transaction";
     argv[argc++] = "--exit-on-error";
     argv[argc++] = "--no-password";
+    char use_list[640];
+    if (toc.list[0]) {
+        snprintf(use_list, sizeof use_list, "--use-list=%s", toc.list);
+        argv[argc++] = use_list;
+    }
+    if (other_cluster) {
+        argv[argc++] = "--no-owner";
+        argv[argc++] = "--no-privileges";
+    }
     for (size_t k = 0; only && only->tables && only->tables[k]; k++) {
         argv[argc++] = "--table";
         argv[argc++] = only->tables[k];
@@ -331,7 +359,7 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
     free(argv);
     if (started != 0)
         goto out;
-    int pumped = pump_restore(&child, source, err);
+    int pumped = pg_feed(&child, feed, "pg_restore", err);
     if (pumped == -2) { /* it ended early: say what it said */
         if (child_finish(&child, "pg_restore", err) == 0) {
             /* With a selection it stops reading once it has what was asked for. */
@@ -362,6 +390,7 @@ out:
         free(sql);
     }
     pq->freemem(ident);
+    pg_toc_free(&toc);
     free_environment(env, n_env);
     pq->finish(conn);
     return rc;
@@ -371,7 +400,7 @@ static int pg_restore_stream(const ConfigDatabase *db, const char *target, Image
                              const DbRestoreOnly *only, UkError *err)
 {
     bool load_failed;
-    return load_into(db, target, source, only, &load_failed, err);
+    return load_into(db, target, source, only, false, &load_failed, err);
 }
 
 #define SWAP_TRIES 5
@@ -493,7 +522,8 @@ static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, cha
     /* amcheck is not a trusted extension: only a role allowed to create it gets this check. */
     char amcheck[160] = "amcheck not available to this role";
     UkError ignored = {0};
-    if (pg_run(pq, conn, "CREATE EXTENSION IF NOT EXISTS amcheck", &ignored) == 0) {
+    if (pg_run(pq, conn, "SET client_min_messages = warning", &ignored) == 0 &&
+        pg_run(pq, conn, "CREATE EXTENSION IF NOT EXISTS amcheck", &ignored) == 0) {
         PGresult *res = pq->exec(
             conn, "SELECT count(bt_index_check(c.oid)) FROM pg_index i "
                   "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
@@ -507,7 +537,8 @@ static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, cha
         snprintf(amcheck, sizeof amcheck, "amcheck: %s indexes", pq->getvalue(res, 0, 0));
         pq->clear(res);
     }
-    snprintf(result, len, "ok (row counts of %zu tables match; %s)", tables, amcheck);
+    snprintf(result, len, "ok (row counts of %zu table%s match; %s)", tables,
+             tables == 1 ? "" : "s", amcheck);
     return 0;
 }
 
@@ -526,34 +557,70 @@ static int pg_drop_database(const ConfigDatabase *db, const char *name, UkError 
     return rc;
 }
 
+/* The server version the backup recorded, for a throwaway cluster of the same major version. */
+static char *recorded_version(const char *details)
+{
+    json_t *doc = json_loads(details ? details : "{}", 0, NULL);
+    const char *version = json_string_value(json_object_get(doc, "server_version"));
+    char *out = version ? xstrdup(version) : NULL;
+    json_decref(doc);
+    return out;
+}
+
+/* Loads the backup into a scratch database (on the server, or in a throwaway cluster with
+ * verify_cluster), checks it and drops it. A backup that does not load is a finding in RESULT,
+ * not an error. */
 static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *details,
                             char *result, size_t len, UkError *err)
 {
     const PqLib *pq = NULL; /* loaded by connect_db */
-    char scratch[64], random_hex[7];
-    unsigned char random[3];
-    if (crypto_random(random, sizeof random, err) != 0)
-        return -1;
-    hex_encode(random, sizeof random, random_hex);
-    snprintf(scratch, sizeof scratch, "upkeep_verify_%ld_%s", (long)getpid(), random_hex);
+    PgCluster cluster;
+    ConfigDatabase in_cluster;
+    const ConfigDatabase *target = db;
+    char scratch[64];
+    if (db->verify_cluster) {
+        char *version = recorded_version(details);
+        int started = pg_cluster_start(&cluster, version, err);
+        free(version);
+        if (started != 0)
+            return -1;
+        in_cluster = (ConfigDatabase){.name = db->name, .url = cluster.url, .driver = db->driver};
+        target = &in_cluster;
+        snprintf(scratch, sizeof scratch, "verify");
+    } else {
+        char random_hex[7];
+        unsigned char random[3];
+        if (crypto_random(random, sizeof random, err) != 0)
+            return -1;
+        hex_encode(random, sizeof random, random_hex);
+        snprintf(scratch, sizeof scratch, "upkeep_verify_%ld_%s", (long)getpid(), random_hex);
+    }
     bool load_failed = false;
     UkError load_err = {0};
-    if (load_into(db, scratch, source, NULL, &load_failed, &load_err) != 0) {
-        if (!load_failed) {
-            *err = load_err;
-            return -1;
-        }
-        snprintf(result, len, "failed to load: %s", load_err.msg);
-        return 0;
-    }
     int rc = -1;
-    PGconn *conn = pg_connect(db, scratch, &pq, err);
-    if (conn) {
-        rc = check_scratch(pq, conn, details, result, len, err);
-        pq->finish(conn);
+    if (load_into(target, scratch, source, NULL, db->verify_cluster, &load_failed, &load_err) !=
+        0) {
+        if (load_failed) {
+            snprintf(result, len, "failed to load: %s", load_err.msg);
+            rc = 0;
+        } else {
+            *err = load_err;
+        }
+    } else {
+        PGconn *conn = pg_connect(target, scratch, &pq, err);
+        if (conn) {
+            rc = check_scratch(pq, conn, details, result, len, err);
+            pq->finish(conn);
+        }
+        if (!db->verify_cluster && pg_drop_database(db, scratch, rc == 0 ? err : &load_err) != 0)
+            rc = -1;
     }
-    if (pg_drop_database(db, scratch, rc == 0 ? err : &load_err) != 0)
-        rc = -1;
+    if (db->verify_cluster) {
+        pg_cluster_stop(&cluster);
+        size_t used = strlen(result);
+        if (rc == 0 && strncmp(result, "ok (", 4) == 0 && used > 0 && used + 24 < len)
+            snprintf(result + used - 1, len - used + 1, "; throwaway cluster)");
+    }
     return rc;
 }
 
