@@ -1131,12 +1131,18 @@ static void validate(ParseState *ps)
                                                                             : "sqlite";
             j->archive_format = xstrdup(scheme);
             bool in_database = strcmp(scheme, "table") == 0;
-            if (in_database != db_has_feature(j->database->driver, DB_FEAT_ARCHIVE_TABLE)) {
+            /* jsonl:// and csv:// go through a staging database beside the files: every
+             * engine with row tasks has them. */
+            int needs = in_database                     ? DB_FEAT_ARCHIVE_TABLE
+                        : strcmp(scheme, "sqlite") == 0 ? DB_FEAT_ARCHIVE_SQLITE
+                                                        : 0;
+            if (needs && !db_has_feature(j->database->driver, needs)) {
                 fail(ps, j->line,
                      in_database ? "job '%s': archive_to = table:NAME is for servers; a %s "
                                    "database archives to sqlite://, jsonl:// or csv://"
-                                 : "job '%s': a %s database archives to a table of its own: "
-                                   "archive_to = table:SCHEMA.TABLE",
+                                 : "job '%s': a %s database archives to a table of its own "
+                                   "(archive_to = table:SCHEMA.TABLE) or to files (jsonl://, "
+                                   "csv://)",
                      j->name, j->database->driver);
                 break;
             }
@@ -1165,7 +1171,7 @@ static void validate(ParseState *ps)
                 /* Rows pass through a staging database beside the files (see rows.c). */
                 j->archive_path = xasprintf("%s/.upkeep-staging.db", j->archive_dir);
             }
-            if (strcmp(j->archive_path, j->database->path) == 0) {
+            if (j->database->path && strcmp(j->archive_path, j->database->path) == 0) {
                 fail(ps, j->line, "job '%s': archive_to is the database itself", j->name, NULL);
                 break;
             }

@@ -23,10 +23,11 @@ enum {
     DB_FEAT_RESTORE_FILE = 1 << 3,
     DB_FEAT_RESTORE_SERVER = 1 << 4,
     DB_FEAT_CLUSTER_LOCK = 1 << 5,
-    DB_FEAT_MAINTENANCE = 1 << 6,   /* db_maintain(), db_check_live(): vacuum and integrity
-                                       jobs without the SQLite tasks */
-    DB_FEAT_SCHEMAS = 1 << 7,       /* tables may be named SCHEMA.TABLE */
-    DB_FEAT_ARCHIVE_TABLE = 1 << 8, /* archive_to = table:NAME, in the same database */
+    DB_FEAT_MAINTENANCE = 1 << 6,    /* db_maintain(), db_check_live(): vacuum and integrity
+                                        jobs without the SQLite tasks */
+    DB_FEAT_SCHEMAS = 1 << 7,        /* tables may be named SCHEMA.TABLE */
+    DB_FEAT_ARCHIVE_TABLE = 1 << 8,  /* archive_to = table:NAME, in the same database */
+    DB_FEAT_ARCHIVE_SQLITE = 1 << 9, /* archive_to = sqlite://FILE, attached to the database */
 };
 
 /* Picks the driver for db->url's scheme and lets it check the url and fill what it needs

@@ -144,6 +144,54 @@ expect_status 1 "$UPKEEP" run audit
 expect_contains "$ERR" "would also delete rows of 'audit_detail' (ON DELETE CASCADE)"
 pass "archive on PostgreSQL moves rows into another schema's table, new columns included"
 
+# archive to JSON Lines and CSV files: the rows each batch deletes are copied to the
+# files' staging database before the batch commits, then written out as zstd files. Types
+# keep their value: integers and floats as numbers, booleans 1/0, bytea as bytes (hex),
+# numeric, timestamps, json and uuid as PostgreSQL writes them.
+pg_app -d app -c "CREATE TABLE readings(id bigint PRIMARY KEY, at timestamptz, ok boolean,
+        amount numeric(12, 4), ratio double precision, raw bytea, meta jsonb, tag uuid, note text);
+    INSERT INTO readings SELECT i, now() - i * interval '1 day' + interval '1 hour', i % 2 = 0, i * 1.0625, i / 4.0,
+        decode(lpad(to_hex(i), 4, '0'), 'hex'), jsonb_build_object('n', i),
+        ('00000000-0000-0000-0000-' || lpad(i::text, 12, '0'))::uuid, CASE WHEN i % 3 = 0 THEN NULL
+        ELSE 'line ' || i || E'\n, \"quoted\"' END FROM generate_series(1, 100) i" >/dev/null
+mkdir -p exports
+for format in jsonl csv; do
+    conf "[job export]" "task = archive" "database = app" "table = readings" "age_column = at" \
+        "older_than = 90d" "archive_to = $format://exports" "batch_size = 4"
+    if [ $format = jsonl ]; then
+        # Killed after a batch's rows reached the staging database, before it committed: the
+        # rows are still in the table, and the next run archives each of them once.
+        UPKEEP_CRASH_AT=pg-archive-staged expect_status 137 "$UPKEEP" run export
+        [ "$(count readings)" = 100 ] || fail "a batch killed before its commit deleted rows"
+        [ "$(sqlite3 exports/.upkeep-staging.db "SELECT count(*) FROM readings")" -gt 0 ] ||
+            fail "the killed batch staged nothing"
+    fi
+    expect_status 0 "$UPKEEP" run export --json
+    expect_contains "$OUT" "\"rows_archived\": $([ $format = jsonl ] && echo 10 || echo 5)"
+    pg_app -d app -c "INSERT INTO readings SELECT i + 1000, now() - interval '200 days', true,
+        NULL, NULL, NULL, NULL, NULL, 'again' FROM generate_series(1, 5) i" >/dev/null
+done
+[ "$(count readings)" = 95 ] || fail "archive to files: $(count readings) rows left"
+ls exports/readings-*.jsonl.zst exports/readings-*.csv.zst >/dev/null || fail "no files: $(ls exports)"
+zstd -qdc exports/readings-*.jsonl.zst > rows.jsonl
+[ "$(wc -l < rows.jsonl)" = 10 ] || fail "jsonl rows: $(wc -l < rows.jsonl)"
+row=$(jq -c 'select(.id == 92)' rows.jsonl)
+[ "$(jq -r '[.ok, .amount, .ratio, .meta, .tag] | @json' <<<"$row")" = \
+    '[1,"97.7500",23,"{\"n\": 92}","00000000-0000-0000-0000-000000000092"]' ] ||
+    fail "jsonl values: $row"
+[ "$(jq -r '.raw.hex' <<<"$row")" = 005c ] || fail "bytea: $row"
+[ "$(jq -r '.note' <<<"$row")" = "line 92"$'\n'', "quoted"' ] || fail "text: $row"
+[ "$(jq -r 'select(.id == 93) | .note' rows.jsonl)" = null ] || fail "NULL: $(grep 93 rows.jsonl)"
+zstd -qdc exports/readings-*.csv.zst > rows.csv
+[ "$(head -1 rows.csv)" = "id,at,ok,amount,ratio,raw,meta,tag,note" ] || fail "csv header: $(head -1 rows.csv)"
+grep -q '^1001,' rows.csv || fail "csv rows: $(head -3 rows.csv)"
+[ "$(grep -c '^100[1-5],' rows.csv)" = 5 ] || fail "csv: the second run's rows"
+grep -q '^1001,[^,]*,1,,,,,,again$' rows.csv || fail "csv NULLs and booleans: $(grep '^1001,' rows.csv)"
+[ ! -e exports/.upkeep-staging.db ] || [ "$(sqlite3 exports/.upkeep-staging.db "SELECT count(*) FROM readings")" = 0 ] ||
+    fail "rows left in the staging database"
+[ "$(jq -r .id rows.jsonl | sort -u | wc -l)" = 10 ] || fail "a row was archived twice: $(jq -r .id rows.jsonl | sort | uniq -d)"
+pass "archive on PostgreSQL to JSON Lines and CSV files, every type kept, each row once after a crash"
+
 # sql: statements in one transaction, rows changed counted; a dry run rolls back.
 conf "[job temp]" "task = sql" "database = app" \
     "sql = DELETE FROM users WHERE NOT active; UPDATE users SET email = lower(email) WHERE id < 5"
@@ -190,7 +238,7 @@ expect_contains "$ERR" "the purge condition does not work"
 conf "[job audit]" "task = archive" "database = app" "table = audit_log" "age_column = at" \
     "older_than = 30d" "archive_to = sqlite:///tmp/archive.db"
 expect_status 2 "$UPKEEP" check
-expect_contains "$ERR" "archives to a table of its own: archive_to = table:SCHEMA.TABLE"
+expect_contains "$ERR" "archives to a table of its own (archive_to = table:SCHEMA.TABLE) or to files (jsonl://, csv://)"
 cat > upkeep.conf <<CONF
 [database app]
 url = sqlite://app.db

@@ -20,7 +20,9 @@
  * Archive (archive_to = table:SCHEMA.TABLE): a table in the same database, created with the
  * source's columns and primary key if missing. The move is one statement,
  * `WITH moved AS (DELETE … RETURNING *) INSERT INTO archive … ON CONFLICT (key) DO UPDATE`,
- * so each row is in exactly one of the two tables at every instant.
+ * so each row is in exactly one of the two tables at every instant. To files (jsonl://,
+ * csv://): the DELETE returns the rows, which go to the files' staging database before the
+ * batch commits (pg_stage.h).
  *
  * Age. timestamp, timestamptz and date columns are compared with the cutoff as an instant
  * (a timestamp without time zone is read in the server's TimeZone, as now() writes it);
@@ -32,10 +34,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "core/log.h"
 #include "db/db_driver.h"
 #include "db/postgresql/pg_conn.h"
+#include "db/postgresql/pg_stage.h"
 
 #define FETCH_ROWS 10000
 #define MAX_REPLICA_LAG (64.0 * 1024 * 1024) /* bytes of WAL a replica may be behind */
@@ -49,11 +53,14 @@ typedef struct PgRows {
     PGconn *conn;
     char *table;     /* schema-qualified, quoted */
     char *key;       /* the primary key column, quoted */
+    char *key_name;  /* and as it is named */
     char *files;     /* files column, quoted (NULL: none) */
     char *condition; /* SQL: age condition plus the job's where */
     char *apply_sql; /* a batch's statement; $1 is the keys */
     double t0;       /* when the current batch began */
     RowBatchFigures figures;
+    bool to_files; /* archive_to = jsonl:// or csv:// */
+    PgStage stage;
 } PgRows;
 
 #define SELF(s) ((PgRows *)(s))
@@ -189,8 +196,10 @@ static int find_key(PgRows *p, const char *oid, UkError *err)
                           "job '%s': table '%s' needs a primary key of one integer column (rows "
                           "are deleted by key, in batches)",
                           p->job->name, p->job->table);
-    else
+    else {
         p->key = quote(p, pq->getvalue(res, 0, 0));
+        p->key_name = xstrdup(pq->getvalue(res, 0, 0));
+    }
     pq->clear(res);
     return rc;
 }
@@ -378,6 +387,38 @@ out:
     return rc;
 }
 
+/* Archives to files: the staging table gets the source's columns, and the batch's DELETE
+ * returns them (after the key, which says which rows went). */
+static int prepare_file_archive(PgRows *p, const char *oid, UkError *err)
+{
+    const char *params[] = {oid};
+    PGresult *res = param_query(p,
+                                "SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND "
+                                "attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                                1, params, NULL, err);
+    if (!res)
+        return -1;
+    size_t n = (size_t)p->pq->ntuples(res);
+    char **names = xcalloc(n + 1, sizeof *names);
+    char *returning = xstrdup(p->key);
+    for (size_t i = 0; i < n; i++) {
+        names[i] = p->pq->getvalue(res, (int)i, 0);
+        char *q = quote(p, names[i]);
+        char *longer = xasprintf("%s, %s", returning, q);
+        free(returning);
+        free(q);
+        returning = longer;
+    }
+    int rc = pg_stage_open(&p->stage, p->job, names, n, p->key_name, err);
+    if (rc == 0)
+        p->apply_sql = xasprintf("DELETE FROM %s WHERE %s = ANY($1::bigint[]) AND %s RETURNING %s",
+                                 p->table, p->key, p->condition, returning);
+    free(returning);
+    free(names);
+    p->pq->clear(res);
+    return rc;
+}
+
 static int prepare(PgRows *p, bool dry_run, UkError *err)
 {
     const ConfigJob *job = p->job;
@@ -412,7 +453,13 @@ static int prepare(PgRows *p, bool dry_run, UkError *err)
         rc = 0;
         goto out;
     }
-    if (job->kind == TASK_ARCHIVE) {
+    if (job->kind == TASK_ARCHIVE && job->archive_dir) {
+        p->to_files = true;
+        if (prepare_file_archive(p, oid, err) != 0) {
+            uk_error_prefix(err, "job '%s': archive: ", job->name);
+            goto out;
+        }
+    } else if (job->kind == TASK_ARCHIVE) {
         if (prepare_archive(p, oid, &target, &columns, &updates, err) != 0) {
             uk_error_prefix(err, "job '%s': archive: ", job->name);
             goto out;
@@ -460,7 +507,9 @@ static void pg_rows_close(RowStore *s)
         p->pq->finish(p->conn);
     free(p->table);
     free(p->key);
+    free(p->key_name);
     free(p->files);
+    pg_stage_close(&p->stage);
     free(p->condition);
     free(p->apply_sql);
     free(p);
@@ -698,6 +747,15 @@ static int pg_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed,
                         p->job->kind == TASK_UPDATE ? "update" : "delete", p->job->table);
         return -1;
     }
+    /* Files: the rows are in the staging database, durably, before the batch commits. */
+    if (p->to_files && pg_stage_rows(&p->stage, p->pq, res, err) != 0) {
+        p->pq->clear(res);
+        pg_run(p->pq, p->conn, "ROLLBACK", NULL);
+        uk_error_prefix(err, "job '%s': archive: ", p->job->name);
+        return -1;
+    }
+    if (p->to_files)
+        cleanup_crash_point("pg-archive-staged");
     for (size_t i = 0; i < n; i++)
         gone[i] = false;
     for (int i = 0; i < p->pq->ntuples(res); i++) {
@@ -717,6 +775,10 @@ static int pg_rows_commit(RowStore *s, size_t done, UkError *err)
     PgRows *p = SELF(s);
     if (pg_run(p->pq, p->conn, "COMMIT", err) != 0) {
         pg_run(p->pq, p->conn, "ROLLBACK", NULL);
+        /* The rows stayed: so must they in the archive's staging, not in both. */
+        UkError ignored = {0};
+        if (p->to_files && pg_stage_forget(&p->stage, &ignored) != 0)
+            log_warn("job=%s: %s", p->job->name, ignored.msg);
         return -1;
     }
     p->figures.last_ms = (monotonic_seconds() - p->t0) * 1000;

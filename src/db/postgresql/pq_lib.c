@@ -30,6 +30,10 @@ static const DynSymbol symbols[] = {
     {(void **)&lib.send_query, "PQsendQuery"},
     {(void **)&lib.get_result, "PQgetResult"},
     {(void **)&lib.getisnull, "PQgetisnull"},
+    {(void **)&lib.nfields, "PQnfields"},
+    {(void **)&lib.fname, "PQfname"},
+    {(void **)&lib.ftype, "PQftype"},
+    {(void **)&lib.getlength, "PQgetlength"},
 };
 
 const PqLib *pq_lib(UkError *err)

@@ -32,6 +32,10 @@ typedef struct PqLib {
     int (*send_query)(PGconn *conn, const char *query);
     PGresult *(*get_result)(PGconn *conn);
     int (*getisnull)(const PGresult *res, int row, int column);
+    int (*nfields)(const PGresult *res);
+    char *(*fname)(const PGresult *res, int column);
+    Oid (*ftype)(const PGresult *res, int column);
+    int (*getlength)(const PGresult *res, int row, int column);
 } PqLib;
 
 /* The library, loaded on the first call; NULL with err set when it cannot be loaded. */

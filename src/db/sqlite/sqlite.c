@@ -582,8 +582,8 @@ static const char *const sqlite_schemes[] = {"sqlite", NULL};
 const DbDriver db_sqlite_driver = {
     .name = "sqlite",
     .schemes = sqlite_schemes,
-    .features =
-        DB_FEAT_ONLINE_BACKUP | DB_FEAT_PAGE_IMAGE | DB_FEAT_ROW_TASKS | DB_FEAT_RESTORE_FILE,
+    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_PAGE_IMAGE | DB_FEAT_ROW_TASKS |
+                DB_FEAT_RESTORE_FILE | DB_FEAT_ARCHIVE_SQLITE,
     .configure = sqlite_configure,
     .snapshot = sqlite_snapshot,
     .check_image = sqlite_check_image,
