@@ -68,8 +68,8 @@ printf '[database app]\nurl = mariadb://app:hunter2@db.example/app\n' |
     check_bad "1: database 'app': unsupported url 'mariadb://app:***@db.example/app' (expected sqlite://PATH or postgresql://HOST/DATABASE)"
 printf '[database app]\nurl = postgresql://app:hunter2@db.example/app\npassword_file = pw\n' |
     check_bad "1: database 'app': postgresql://app:***@db.example/app has a password and password_file: give one"
-printf '[database app]\nurl = postgresql://app@db.example/app\n[job p]\ntask = archive\ndatabase = app\ntable = t\nage_column = d\nolder_than = 1d\narchive_to = jsonl:///tmp/a\n' |
-    check_bad "3: job 'p': a postgresql database archives to a table of its own: archive_to = table:SCHEMA.TABLE"
+printf '[database app]\nurl = postgresql://app@db.example/app\n[job p]\ntask = archive\ndatabase = app\ntable = t\nage_column = d\nolder_than = 1d\narchive_to = sqlite:///tmp/a.db\n' |
+    check_bad "3: job 'p': a postgresql database archives to a table of its own (archive_to = table:SCHEMA.TABLE) or to files (jsonl://, csv://)"
 printf '[database app]\nurl = sqlite://app.db\nverify_cluster = yes\n' |
     check_bad "1: database 'app': verify_cluster is for servers (sqlite backups are verified by rebuilding the file)"
 printf '[repository r]\nurl = ftp://backup:hunter2@host/x\n' |
