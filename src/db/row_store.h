@@ -7,7 +7,8 @@
  * wait for the rows themselves.
  *
  * Rows are named by an integer key: SQLite's rowid, a server table's one-column integer
- * primary key. Every key list passed in is sorted. */
+ * primary key, or for any other primary key the number the engine gave the row when it
+ * listed the candidates (valid for the run only). Every key list passed in is sorted. */
 #ifndef UK_ROW_STORE_H
 #define UK_ROW_STORE_H
 

@@ -192,6 +192,40 @@ grep -q '^1001,[^,]*,1,,,,,,again$' rows.csv || fail "csv NULLs and booleans: $(
 [ "$(jq -r .id rows.jsonl | sort -u | wc -l)" = 10 ] || fail "a row was archived twice: $(jq -r .id rows.jsonl | sort | uniq -d)"
 pass "archive on PostgreSQL to JSON Lines and CSV files, every type kept, each row once after a crash"
 
+# Keys that are not one integer column: a uuid, and two columns. The candidates are numbered
+# in a temporary table on upkeep's connection and batches name rows through it, so purge
+# (with files), update and archive work as with integer keys.
+pg_app -d app -c "CREATE TABLE uploads(id uuid PRIMARY KEY, at timestamptz, file text);
+    INSERT INTO uploads SELECT ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid,
+        now() - i * interval '1 day' + interval '1 hour', 'u' || i || '.bin' FROM generate_series(1, 60) i;
+    CREATE TABLE stock_moves(shop text, seq int, at timestamptz, qty int, PRIMARY KEY (shop, seq));
+    INSERT INTO stock_moves SELECT s, i, now() - i * interval '1 day' + interval '1 hour', i
+        FROM generate_series(1, 50) i, unnest(ARRAY['berlin', 'hamburg']) s" >/dev/null
+mkdir -p blobs
+for i in $(seq 1 60); do echo "$i" > "blobs/u$i.bin"; done
+conf "[job uploads]" "task = purge" "database = app" "table = uploads" "age_column = at" \
+    "older_than = 30d" "files_column = file" "files_root = blobs" "batch_size = 7"
+expect_status 0 "$UPKEEP" run uploads --json
+expect_contains "$OUT" '"rows_deleted": 30'
+[ "$(count uploads)" = 30 ] || fail "uuid purge left $(count uploads)"
+[ "$(ls blobs | wc -l)" = 30 ] && [ -e blobs/u30.bin ] && [ ! -e blobs/u31.bin ] || fail "uuid purge files: $(ls blobs | wc -l)"
+conf "[job old-moves]" "task = update" "database = app" "table = stock_moves" "age_column = at" \
+    "older_than = 40d" "set = qty = 0"
+expect_status 0 "$UPKEEP" run old-moves --json
+expect_contains "$OUT" '"rows_updated": 20'
+conf "[job moves]" "task = archive" "database = app" "table = stock_moves" "age_column = at" \
+    "older_than = 30d" "archive_to = table:archive.stock_moves" "batch_size = 9"
+expect_status 0 "$UPKEEP" run moves --json
+expect_contains "$OUT" '"rows_archived": 40'
+[ "$(count stock_moves)" = 60 ] || fail "composite archive left $(count stock_moves)"
+[ "$(pg_app -d app -tAc "SELECT count(*), sum(seq), sum(qty) FROM archive.stock_moves")" = "40|1620|710" ] ||
+    fail "composite archive: $(pg_app -d app -tAc "SELECT count(*), sum(seq), sum(qty) FROM archive.stock_moves")"
+conf "[job uploads-out]" "task = archive" "database = app" "table = uploads" "age_column = at" \
+    "older_than = 1d" "archive_to = jsonl://exports"
+expect_status 1 "$UPKEEP" run uploads-out
+expect_contains "$ERR" "archives to files need a primary key of one integer column"
+pass "uuid and two-column keys: purge with files, update and archive"
+
 # sql: statements in one transaction, rows changed counted; a dry run rolls back.
 conf "[job temp]" "task = sql" "database = app" \
     "sql = DELETE FROM users WHERE NOT active; UPDATE users SET email = lower(email) WHERE id < 5"
@@ -220,9 +254,9 @@ pass "clean deletes files no PostgreSQL row names"
 # Errors a user meets.
 conf "[job purge]" "task = purge" "database = app" "table = keyless" "age_column = at" "older_than = 30d"
 expect_status 1 "$UPKEEP" run purge
-expect_contains "$ERR" "table 'keyless' needs a primary key of one integer column"
+expect_contains "$ERR" "table 'keyless' needs a primary key (rows are deleted by key, in batches)"
 expect_status 2 "$UPKEEP" check
-expect_contains "$ERR" "table 'keyless' needs a primary key of one integer column"
+expect_contains "$ERR" "table 'keyless' needs a primary key (rows are deleted by key, in batches)"
 conf "[job purge]" "task = purge" "database = app" "table = public.sessions" "age_column = created" "older_than = 30d"
 expect_status 0 "$UPKEEP" check
 conf "[job purge]" "task = purge" "database = app" "table = shop.missing" "age_column = at" "older_than = 30d"

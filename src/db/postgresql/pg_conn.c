@@ -67,6 +67,9 @@ PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **p
         pq->finish(conn);
         return NULL;
     }
+    /* "already exists, skipping" and the like are not for upkeep's users. */
+    PGresult *quiet = pq->exec(conn, "SET client_min_messages = warning");
+    pq->clear(quiet);
     return conn;
 }
 

@@ -1,6 +1,7 @@
 /* Row tasks on PostgreSQL (db/row_store.h).
  *
- * Rows are named by the table's primary key, which must be one integer column. Candidates
+ * Rows are named by the table's primary key when it is one integer column; any other key is
+ * mapped to numbers in a temporary table (find_key, candidates). Candidates
  * are read through a cursor outside any write transaction (in whatever order the plan gives:
  * an ORDER BY would make the server sort them, or walk the key's index, when sorting in
  * memory here is cheaper). Each batch is one short transaction with one statement,
@@ -52,8 +53,12 @@ typedef struct PgRows {
     const PqLib *pq;
     PGconn *conn;
     char *table;     /* schema-qualified, quoted */
-    char *key;       /* the primary key column, quoted */
-    char *key_name;  /* and as it is named */
+    char *key;       /* the primary key's columns, quoted, comma-separated */
+    char *key_name;  /* its first column as it is named */
+    char *key_defs;  /* the columns with their types, for the mapped keys' table */
+    char *key_of_a;  /* the columns qualified by "a." */
+    bool mapped;     /* not one integer column: rows are numbered in pg_temp.upkeep_keys */
+    char *match;     /* SQL: the rows whose numbers are in $1 */
     char *files;     /* files column, quoted (NULL: none) */
     char *condition; /* SQL: age condition plus the job's where */
     char *apply_sql; /* a batch's statement; $1 is the keys */
@@ -175,33 +180,76 @@ static int column_category(PgRows *p, const char *oid, const char *column, char 
     return rc;
 }
 
+/* The primary key. One integer column names rows directly; any other key (uuid, text,
+ * several columns) is mapped: the candidates are numbered in a temporary table on upkeep's
+ * connection, and batches name rows by those numbers (see candidates). */
 static int find_key(PgRows *p, const char *oid, UkError *err)
 {
     const char *params[] = {oid};
-    PGresult *res = param_query(p,
-                                "SELECT a.attname, format_type(a.atttypid, NULL), i.indnkeyatts "
-                                "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-                                "AND a.attnum = i.indkey[0] WHERE i.indrelid = $1::oid AND "
-                                "i.indisprimary",
-                                1, params, NULL, err);
+    PGresult *res = param_query(
+        p,
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL) "
+        "FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, "
+        "ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "WHERE i.indrelid = $1::oid AND i.indisprimary AND k.ord <= i.indnkeyatts ORDER BY k.ord",
+        1, params, NULL, err);
     if (!res)
         return -1;
-    int rc = 0;
     const PqLib *pq = p->pq;
-    if (pq->ntuples(res) == 0 || atoi(pq->getvalue(res, 0, 2)) != 1 ||
-        (strcmp(pq->getvalue(res, 0, 1), "bigint") != 0 &&
-         strcmp(pq->getvalue(res, 0, 1), "integer") != 0 &&
-         strcmp(pq->getvalue(res, 0, 1), "smallint") != 0))
-        rc = uk_error_set(err, UK_E_CONFIG, 0,
-                          "job '%s': table '%s' needs a primary key of one integer column (rows "
-                          "are deleted by key, in batches)",
-                          p->job->name, p->job->table);
-    else {
-        p->key = quote(p, pq->getvalue(res, 0, 0));
-        p->key_name = xstrdup(pq->getvalue(res, 0, 0));
+    int n = pq->ntuples(res);
+    if (n == 0) {
+        pq->clear(res);
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "job '%s': table '%s' needs a primary key (rows are deleted by key, "
+                            "in batches)",
+                            p->job->name, p->job->table);
     }
+    const char *type = pq->getvalue(res, 0, 2);
+    p->mapped = n > 1 || (strcmp(type, "bigint") != 0 && strcmp(type, "integer") != 0 &&
+                          strcmp(type, "smallint") != 0);
+    p->key = xstrdup("");
+    p->key_defs = xstrdup("");
+    p->key_of_a = xstrdup("");
+    for (int i = 0; i < n; i++) {
+        char *q = quote(p, pq->getvalue(res, i, 0));
+        char *key = xasprintf("%s%s%s", p->key, i ? ", " : "", q);
+        char *defs = xasprintf("%s%s%s %s", p->key_defs, i ? ", " : "", q, pq->getvalue(res, i, 1));
+        char *of_a = xasprintf("%s%sa.%s", p->key_of_a, i ? ", " : "", q);
+        free(p->key);
+        free(p->key_defs);
+        free(p->key_of_a);
+        p->key = key, p->key_defs = defs, p->key_of_a = of_a;
+        free(q);
+    }
+    p->key_name = xstrdup(pq->getvalue(res, 0, 0));
     pq->clear(res);
-    return rc;
+    if (p->mapped) {
+        p->match = xasprintf("(%s) IN (SELECT %s FROM pg_temp.upkeep_keys WHERE upkeep_n = "
+                             "ANY($1::bigint[]))",
+                             p->key, p->key);
+        char *sql = xasprintf("CREATE TEMP TABLE IF NOT EXISTS upkeep_keys (upkeep_n bigserial "
+                              "PRIMARY KEY, %s); CREATE INDEX IF NOT EXISTS upkeep_keys_key ON "
+                              "pg_temp.upkeep_keys (%s)",
+                              p->key_defs, p->key);
+        int rc = pg_run(pq, p->conn, sql, err);
+        free(sql);
+        return rc;
+    }
+    p->match = xasprintf("%s = ANY($1::bigint[])", p->key);
+    return 0;
+}
+
+/* A statement ending in RETURNING <key> as one that returns the rows' numbers: the key itself,
+ * or for a mapped key the number the candidates gave it. Takes STMT. */
+static char *returning_numbers(PgRows *p, char *stmt)
+{
+    if (!p->mapped)
+        return stmt;
+    char *wrapped = xasprintf("WITH changed AS (%s) SELECT u.upkeep_n FROM changed JOIN "
+                              "pg_temp.upkeep_keys u USING (%s)",
+                              stmt, p->key);
+    free(stmt);
+    return wrapped;
 }
 
 static double cutoff_in(const char *format, time_t cutoff)
@@ -391,6 +439,11 @@ out:
  * returns them (after the key, which says which rows went). */
 static int prepare_file_archive(PgRows *p, const char *oid, UkError *err)
 {
+    if (p->mapped)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "archives to files need a primary key of one integer column (%s has "
+                            "another): archive to a table (archive_to = table:SCHEMA.TABLE)",
+                            p->job->table);
     const char *params[] = {oid};
     PGresult *res = param_query(p,
                                 "SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND "
@@ -411,8 +464,8 @@ static int prepare_file_archive(PgRows *p, const char *oid, UkError *err)
     }
     int rc = pg_stage_open(&p->stage, p->job, names, n, p->key_name, err);
     if (rc == 0)
-        p->apply_sql = xasprintf("DELETE FROM %s WHERE %s = ANY($1::bigint[]) AND %s RETURNING %s",
-                                 p->table, p->key, p->condition, returning);
+        p->apply_sql = xasprintf("DELETE FROM %s WHERE %s AND %s RETURNING %s", p->table, p->match,
+                                 p->condition, returning);
     free(returning);
     free(names);
     p->pq->clear(res);
@@ -464,18 +517,26 @@ static int prepare(PgRows *p, bool dry_run, UkError *err)
             uk_error_prefix(err, "job '%s': archive: ", job->name);
             goto out;
         }
-        p->apply_sql = xasprintf("WITH moved AS (DELETE FROM %s WHERE %s = ANY($1::bigint[]) AND "
-                                 "%s RETURNING *) INSERT INTO %s AS a (%s) SELECT %s FROM moved "
-                                 "ON CONFLICT (%s) DO UPDATE SET %s RETURNING a.%s",
-                                 p->table, p->key, p->condition, target, columns, columns, p->key,
-                                 updates, p->key);
+        char *insert = xasprintf("INSERT INTO %s AS a (%s) SELECT %s FROM moved ON CONFLICT (%s) "
+                                 "DO UPDATE SET %s RETURNING %s",
+                                 target, columns, columns, p->key, updates, p->key_of_a);
+        char *moved = xasprintf("WITH moved AS (DELETE FROM %s WHERE %s AND %s RETURNING *)",
+                                p->table, p->match, p->condition);
+        /* A mapped key's numbers come from the inserted rows, in the same WITH: a
+         * data-modifying statement cannot nest inside another's. */
+        p->apply_sql = p->mapped ? xasprintf("%s, inserted AS (%s) SELECT u.upkeep_n FROM inserted "
+                                             "JOIN pg_temp.upkeep_keys u USING (%s)",
+                                             moved, insert, p->key)
+                                 : xasprintf("%s %s", moved, insert);
+        free(insert);
+        free(moved);
     } else if (job->kind == TASK_UPDATE) {
         p->apply_sql =
-            xasprintf("UPDATE %s SET %s WHERE %s = ANY($1::bigint[]) AND %s RETURNING %s", p->table,
-                      job->set, p->key, p->condition, p->key);
+            returning_numbers(p, xasprintf("UPDATE %s SET %s WHERE %s AND %s RETURNING %s",
+                                           p->table, job->set, p->match, p->condition, p->key));
     } else {
-        p->apply_sql = xasprintf("DELETE FROM %s WHERE %s = ANY($1::bigint[]) AND %s RETURNING %s",
-                                 p->table, p->key, p->condition, p->key);
+        p->apply_sql = returning_numbers(p, xasprintf("DELETE FROM %s WHERE %s AND %s RETURNING %s",
+                                                      p->table, p->match, p->condition, p->key));
     }
     /* The statement must work before the first batch: run it on no rows. */
     if (pg_run(p->pq, p->conn, "BEGIN", err) != 0)
@@ -508,6 +569,9 @@ static void pg_rows_close(RowStore *s)
     free(p->table);
     free(p->key);
     free(p->key_name);
+    free(p->key_defs);
+    free(p->key_of_a);
+    free(p->match);
     free(p->files);
     pg_stage_close(&p->stage);
     free(p->condition);
@@ -600,7 +664,21 @@ static int add_key(void *ctx, int64_t key, const char *value)
 static int pg_rows_candidates(RowStore *s, int64_t **keys, size_t *n, UkError *err)
 {
     PgRows *p = SELF(s);
-    char *sql = xasprintf("SELECT %s, NULL FROM %s WHERE %s", p->key, p->table, p->condition);
+    char *sql;
+    if (p->mapped) {
+        /* Numbered in key order; analysed, since autovacuum never sees temporary tables. */
+        char *fill = xasprintf("TRUNCATE pg_temp.upkeep_keys RESTART IDENTITY; INSERT INTO "
+                               "pg_temp.upkeep_keys (%s) SELECT %s FROM %s WHERE %s ORDER BY %s; "
+                               "ANALYZE pg_temp.upkeep_keys",
+                               p->key, p->key, p->table, p->condition, p->key);
+        int filled = pg_run(p->pq, p->conn, fill, err);
+        free(fill);
+        if (filled != 0)
+            return -1;
+        sql = xstrdup("SELECT upkeep_n, NULL FROM pg_temp.upkeep_keys");
+    } else {
+        sql = xasprintf("SELECT %s, NULL FROM %s WHERE %s", p->key, p->table, p->condition);
+    }
     KeyList list = {0};
     int rc = each_row(p, sql, true, add_key, &list, err);
     free(sql);
@@ -624,9 +702,15 @@ static int pg_rows_paths(RowStore *s, const int64_t *keys, size_t n, char **path
     if (!p->files || n == 0)
         return 0;
     /* In pieces, so that one statement's array stays small. */
-    char *sql = xasprintf("SELECT %s, %s::text FROM %s WHERE %s = ANY($1::bigint[]) AND %s IS NOT "
-                          "NULL AND %s::text <> ''",
-                          p->key, p->files, p->table, p->key, p->files, p->files);
+    char *sql =
+        p->mapped
+            ? xasprintf("SELECT u.upkeep_n, t.%s::text FROM pg_temp.upkeep_keys u JOIN %s t USING "
+                        "(%s) WHERE u.upkeep_n = ANY($1::bigint[]) AND t.%s IS NOT NULL AND "
+                        "t.%s::text <> ''",
+                        p->files, p->table, p->key, p->files, p->files)
+            : xasprintf("SELECT %s, %s::text FROM %s WHERE %s AND %s IS NOT NULL AND %s::text <> "
+                        "''",
+                        p->key, p->files, p->table, p->match, p->files, p->files);
     int rc = 0;
     for (size_t from = 0; from < n && rc == 0; from += FETCH_ROWS) {
         size_t count = n - from < FETCH_ROWS ? n - from : FETCH_ROWS;
@@ -653,8 +737,13 @@ static int pg_rows_paths(RowStore *s, const int64_t *keys, size_t n, char **path
 static int pg_rows_names(RowStore *s, int64_t key, const char *path, bool *exists, UkError *err)
 {
     PgRows *p = SELF(s);
-    char *sql = xasprintf("SELECT 1 FROM %s WHERE %s = $1::bigint AND %s::text = $2", p->table,
-                          p->key, p->files);
+    /* A mapped key's number lasts only a run: a journal from an earlier one is judged by
+     * whether any row still names the file. */
+    char *sql = p->mapped ? xasprintf("SELECT 1 FROM %s WHERE $1::bigint IS NOT NULL AND %s::text "
+                                      "= $2 LIMIT 1",
+                                      p->table, p->files)
+                          : xasprintf("SELECT 1 FROM %s WHERE %s = $1::bigint AND %s::text = $2",
+                                      p->table, p->key, p->files);
     char key_text[24];
     snprintf(key_text, sizeof key_text, "%lld", (long long)key);
     const char *params[] = {key_text, path};
@@ -670,8 +759,14 @@ static int pg_rows_names(RowStore *s, int64_t key, const char *path, bool *exist
 static int pg_rows_scan_files(RowStore *s, RowVisit visit, void *ctx, UkError *err)
 {
     PgRows *p = SELF(s);
-    char *sql = xasprintf("SELECT %s, %s::text FROM %s WHERE %s IS NOT NULL AND %s::text <> ''",
-                          p->key, p->files, p->table, p->files, p->files);
+    char *sql =
+        p->mapped
+            ? xasprintf("SELECT coalesce(u.upkeep_n, 0), t.%s::text FROM %s t LEFT JOIN "
+                        "pg_temp.upkeep_keys u USING (%s) WHERE t.%s IS NOT NULL AND t.%s::text "
+                        "<> ''",
+                        p->files, p->table, p->key, p->files, p->files)
+            : xasprintf("SELECT %s, %s::text FROM %s WHERE %s IS NOT NULL AND %s::text <> ''",
+                        p->key, p->files, p->table, p->files, p->files);
     int rc = each_row(p, sql, true, visit, ctx, err);
     free(sql);
     return rc;
