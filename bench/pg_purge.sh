@@ -1,7 +1,8 @@
 #!/bin/bash
 # Purge on PostgreSQL beside a writer at 500 tx/s (upkeep-writer: one INSERT per commit, as a
 # web request makes it), on a server this script starts with fsync on, on data of several
-# shapes: timestamptz and bigint (Unix seconds) age columns, narrow and wide rows, candidates
+# shapes: timestamptz and bigint (Unix seconds) age columns, narrow and wide rows, a uuid key
+# (rows numbered in a temporary table) besides bigint ones, candidates
 # scattered through the table or clustered at its start; 50,000 candidates each. For each
 # shape, side by side on copies of one database (CREATE DATABASE … TEMPLATE): a single DELETE
 # and upkeep purge, with the writer's worst commit and upkeep's throughput relative to the
@@ -20,14 +21,17 @@ shapes=(
     "bigint-wide-scattered bigint 1500 150000 scattered"
     "timestamptz-wide-clustered timestamptz 1500 150000 clustered"
     "bigint-narrow-clustered bigint 80 250000 clustered"
+    "uuid-key-narrow-scattered timestamptz 80 250000 scattered uuid"
 )
 rm -rf pg-purge && mkdir pg-purge && cd pg-purge
 PG_FSYNC=on pg_up
 export PGPASSWORD=$PG_PASSWORD PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=upkeep
 now_s=$(date +%s)
 cutoff_s=$((now_s - 180 * 86400))
-make_shape() { # make_shape DB TYPE ROW_BYTES ROWS ORDER
-    local db=$1 type=$2 bytes=$3 rows=$4 order=$5
+make_shape() { # make_shape DB TYPE ROW_BYTES ROWS ORDER [KEY]
+    local db=$1 type=$2 bytes=$3 rows=$4 order=$5 key=${6:-bigint}
+    local id=i
+    [ "$key" = uuid ] && id="md5(i::text)::uuid"
     local candidate="random() < $candidates.0 / $rows"
     [ "$order" = clustered ] && candidate="i <= $candidates"
     local old="$now_s - (200 + floor(random() * 300)) * 86400"
@@ -37,9 +41,9 @@ make_shape() { # make_shape DB TYPE ROW_BYTES ROWS ORDER
         recent="to_timestamp($recent)"
     fi
     pg_app -d postgres -c "CREATE DATABASE $db" >/dev/null
-    pg_app -d "$db" -c "CREATE TABLE t(id bigint PRIMARY KEY, user_id int, body text,
+    pg_app -d "$db" -c "CREATE TABLE t(id $key PRIMARY KEY, user_id int, body text,
             deleted_at $type);
-        INSERT INTO t SELECT i, floor(random() * 5000), substr(repeat(md5(i::text), $((bytes / 32 + 1))), 1, $bytes),
+        INSERT INTO t SELECT $id, floor(random() * 5000), substr(repeat(md5(i::text), $((bytes / 32 + 1))), 1, $bytes),
             CASE WHEN $candidate THEN $old WHEN random() < 0.33 THEN $recent END
         FROM generate_series(1, $rows) i;
         CREATE INDEX t_deleted ON t(deleted_at);
@@ -69,10 +73,10 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR
 maximum() { printf '%s\n' "$@" | sort -g | tail -1; }
 worst_stall=0 worst_ratio=99
 for spec in "${shapes[@]}"; do
-    read -r name type bytes rows order <<< "$spec"
+    read -r name type bytes rows order key <<< "$spec"
     [ -n "${ONLY:-}" ] && [ "$ONLY" != "$name" ] && continue
     base=shape_${name//-/_}
-    make_shape "$base" "$type" "$bytes" "$rows" "$order"
+    make_shape "$base" "$type" "$bytes" "$rows" "$order" "$key"
     cond="deleted_at < $cutoff_s"
     [ "$type" = timestamptz ] && cond="deleted_at < to_timestamp($cutoff_s)"
     count=$(pg_app -d "$base" -tAc "SELECT count(*) FROM t WHERE $cond")

@@ -55,10 +55,12 @@ typedef struct PgRows {
     char *table;     /* schema-qualified, quoted */
     char *key;       /* the primary key's columns, quoted, comma-separated */
     char *key_name;  /* its first column as it is named */
-    char *key_defs;  /* the columns with their types, for the mapped keys' table */
-    char *key_of_a;  /* the columns qualified by "a." */
+    char **key_cols; /* its columns, quoted */
+    size_t n_key_cols;
     bool mapped;     /* not one integer column: rows are numbered in pg_temp.upkeep_keys */
     char *match;     /* SQL: the rows whose numbers are in $1 */
+    char *numbers;   /* SQL: what RETURNING gives for them */
+    char *fill_keys; /* INSERT INTO the mapped keys' table (columns) */
     char *files;     /* files column, quoted (NULL: none) */
     char *condition; /* SQL: age condition plus the job's where */
     char *apply_sql; /* a batch's statement; $1 is the keys */
@@ -180,6 +182,36 @@ static int column_category(PgRows *p, const char *oid, const char *column, char 
     return rc;
 }
 
+/* "(Q.a, Q.b) = (u.upkeep_k1, u.upkeep_k2)": the rows of Q (a table or an alias) that are
+ * numbered in pg_temp.upkeep_keys u. */
+static char *join_on(PgRows *p, const char *q)
+{
+    char *left = xstrdup(""), *right = xstrdup("");
+    for (size_t i = 0; i < p->n_key_cols; i++) {
+        char *l = xasprintf("%s%s%s.%s", left, i ? ", " : "", q, p->key_cols[i]);
+        char *r = xasprintf("%s%su.upkeep_k%zu", right, i ? ", " : "", i + 1);
+        free(left);
+        free(right);
+        left = l, right = r;
+    }
+    char *on = xasprintf("(%s) = (%s)", left, right);
+    free(left);
+    free(right);
+    return on;
+}
+
+/* The columns of the key qualified by Q: "Q.a, Q.b". */
+static char *qualified_key(PgRows *p, const char *q)
+{
+    char *out = xstrdup("");
+    for (size_t i = 0; i < p->n_key_cols; i++) {
+        char *more = xasprintf("%s%s%s.%s", out, i ? ", " : "", q, p->key_cols[i]);
+        free(out);
+        out = more;
+    }
+    return out;
+}
+
 /* The primary key. One integer column names rows directly; any other key (uuid, text,
  * several columns) is mapped: the candidates are numbered in a temporary table on upkeep's
  * connection, and batches name rows by those numbers (see candidates). */
@@ -208,48 +240,42 @@ static int find_key(PgRows *p, const char *oid, UkError *err)
     p->mapped = n > 1 || (strcmp(type, "bigint") != 0 && strcmp(type, "integer") != 0 &&
                           strcmp(type, "smallint") != 0);
     p->key = xstrdup("");
-    p->key_defs = xstrdup("");
-    p->key_of_a = xstrdup("");
+    char *defs = xstrdup(""), *temp_cols = xstrdup("");
+    p->key_cols = xcalloc((size_t)n, sizeof *p->key_cols);
     for (int i = 0; i < n; i++) {
         char *q = quote(p, pq->getvalue(res, i, 0));
         char *key = xasprintf("%s%s%s", p->key, i ? ", " : "", q);
-        char *defs = xasprintf("%s%s%s %s", p->key_defs, i ? ", " : "", q, pq->getvalue(res, i, 1));
-        char *of_a = xasprintf("%s%sa.%s", p->key_of_a, i ? ", " : "", q);
+        char *more_defs = xasprintf("%s, upkeep_k%d %s", defs, i + 1, pq->getvalue(res, i, 1));
+        char *more_cols = xasprintf("%s%supkeep_k%d", temp_cols, i ? ", " : "", i + 1);
         free(p->key);
-        free(p->key_defs);
-        free(p->key_of_a);
-        p->key = key, p->key_defs = defs, p->key_of_a = of_a;
-        free(q);
+        free(defs);
+        free(temp_cols);
+        p->key = key, defs = more_defs, temp_cols = more_cols;
+        p->key_cols[p->n_key_cols++] = q;
     }
     p->key_name = xstrdup(pq->getvalue(res, 0, 0));
     pq->clear(res);
+    int rc = 0;
     if (p->mapped) {
-        p->match = xasprintf("(%s) IN (SELECT %s FROM pg_temp.upkeep_keys WHERE upkeep_n = "
-                             "ANY($1::bigint[]))",
-                             p->key, p->key);
+        /* Its columns are upkeep_k1 … so that none shadows a column the job's condition names. */
+        char *on = join_on(p, p->table);
+        p->match = xasprintf("u.upkeep_n = ANY($1::bigint[]) AND %s", on);
+        p->numbers = xstrdup("u.upkeep_n");
+        free(on);
         char *sql = xasprintf("CREATE TEMP TABLE IF NOT EXISTS upkeep_keys (upkeep_n bigserial "
-                              "PRIMARY KEY, %s); CREATE INDEX IF NOT EXISTS upkeep_keys_key ON "
+                              "PRIMARY KEY%s); CREATE INDEX IF NOT EXISTS upkeep_keys_key ON "
                               "pg_temp.upkeep_keys (%s)",
-                              p->key_defs, p->key);
-        int rc = pg_run(pq, p->conn, sql, err);
+                              defs, temp_cols);
+        p->fill_keys = xasprintf("INSERT INTO pg_temp.upkeep_keys (%s)", temp_cols);
+        rc = pg_run(pq, p->conn, sql, err);
         free(sql);
-        return rc;
+    } else {
+        p->match = xasprintf("%s = ANY($1::bigint[])", p->key);
+        p->numbers = xstrdup(p->key);
     }
-    p->match = xasprintf("%s = ANY($1::bigint[])", p->key);
-    return 0;
-}
-
-/* A statement ending in RETURNING <key> as one that returns the rows' numbers: the key itself,
- * or for a mapped key the number the candidates gave it. Takes STMT. */
-static char *returning_numbers(PgRows *p, char *stmt)
-{
-    if (!p->mapped)
-        return stmt;
-    char *wrapped = xasprintf("WITH changed AS (%s) SELECT u.upkeep_n FROM changed JOIN "
-                              "pg_temp.upkeep_keys u USING (%s)",
-                              stmt, p->key);
-    free(stmt);
-    return wrapped;
+    free(defs);
+    free(temp_cols);
+    return rc;
 }
 
 static double cutoff_in(const char *format, time_t cutoff)
@@ -517,26 +543,32 @@ static int prepare(PgRows *p, bool dry_run, UkError *err)
             uk_error_prefix(err, "job '%s': archive: ", job->name);
             goto out;
         }
-        char *insert = xasprintf("INSERT INTO %s AS a (%s) SELECT %s FROM moved ON CONFLICT (%s) "
-                                 "DO UPDATE SET %s RETURNING %s",
-                                 target, columns, columns, p->key, updates, p->key_of_a);
-        char *moved = xasprintf("WITH moved AS (DELETE FROM %s WHERE %s AND %s RETURNING *)",
-                                p->table, p->match, p->condition);
         /* A mapped key's numbers come from the inserted rows, in the same WITH: a
          * data-modifying statement cannot nest inside another's. */
+        char *returning = qualified_key(p, "a");
+        char *insert = xasprintf("INSERT INTO %s AS a (%s) SELECT %s FROM moved ON CONFLICT (%s) "
+                                 "DO UPDATE SET %s RETURNING %s",
+                                 target, columns, columns, p->key, updates, returning);
+        char *moved = xasprintf("WITH moved AS (DELETE FROM %s%s WHERE %s AND %s RETURNING %s.*)",
+                                p->table, p->mapped ? " USING pg_temp.upkeep_keys u" : "", p->match,
+                                p->condition, p->table);
+        char *on = p->mapped ? join_on(p, "inserted") : NULL;
         p->apply_sql = p->mapped ? xasprintf("%s, inserted AS (%s) SELECT u.upkeep_n FROM inserted "
-                                             "JOIN pg_temp.upkeep_keys u USING (%s)",
-                                             moved, insert, p->key)
+                                             "JOIN pg_temp.upkeep_keys u ON %s",
+                                             moved, insert, on)
                                  : xasprintf("%s %s", moved, insert);
+        free(on);
+        free(returning);
         free(insert);
         free(moved);
     } else if (job->kind == TASK_UPDATE) {
-        p->apply_sql =
-            returning_numbers(p, xasprintf("UPDATE %s SET %s WHERE %s AND %s RETURNING %s",
-                                           p->table, job->set, p->match, p->condition, p->key));
+        p->apply_sql = xasprintf("UPDATE %s SET %s%s WHERE %s AND %s RETURNING %s", p->table,
+                                 job->set, p->mapped ? " FROM pg_temp.upkeep_keys u" : "", p->match,
+                                 p->condition, p->numbers);
     } else {
-        p->apply_sql = returning_numbers(p, xasprintf("DELETE FROM %s WHERE %s AND %s RETURNING %s",
-                                                      p->table, p->match, p->condition, p->key));
+        p->apply_sql = xasprintf("DELETE FROM %s%s WHERE %s AND %s RETURNING %s", p->table,
+                                 p->mapped ? " USING pg_temp.upkeep_keys u" : "", p->match,
+                                 p->condition, p->numbers);
     }
     /* The statement must work before the first batch: run it on no rows. */
     if (pg_run(p->pq, p->conn, "BEGIN", err) != 0)
@@ -569,9 +601,12 @@ static void pg_rows_close(RowStore *s)
     free(p->table);
     free(p->key);
     free(p->key_name);
-    free(p->key_defs);
-    free(p->key_of_a);
+    for (size_t i = 0; i < p->n_key_cols; i++)
+        free(p->key_cols[i]);
+    free(p->key_cols);
     free(p->match);
+    free(p->numbers);
+    free(p->fill_keys);
     free(p->files);
     pg_stage_close(&p->stage);
     free(p->condition);
@@ -667,10 +702,10 @@ static int pg_rows_candidates(RowStore *s, int64_t **keys, size_t *n, UkError *e
     char *sql;
     if (p->mapped) {
         /* Numbered in key order; analysed, since autovacuum never sees temporary tables. */
-        char *fill = xasprintf("TRUNCATE pg_temp.upkeep_keys RESTART IDENTITY; INSERT INTO "
-                               "pg_temp.upkeep_keys (%s) SELECT %s FROM %s WHERE %s ORDER BY %s; "
-                               "ANALYZE pg_temp.upkeep_keys",
-                               p->key, p->key, p->table, p->condition, p->key);
+        char *fill =
+            xasprintf("TRUNCATE pg_temp.upkeep_keys RESTART IDENTITY; %s SELECT %s FROM %s "
+                      "WHERE %s ORDER BY ctid; ANALYZE pg_temp.upkeep_keys",
+                      p->fill_keys, p->key, p->table, p->condition);
         int filled = pg_run(p->pq, p->conn, fill, err);
         free(fill);
         if (filled != 0)
@@ -702,15 +737,17 @@ static int pg_rows_paths(RowStore *s, const int64_t *keys, size_t n, char **path
     if (!p->files || n == 0)
         return 0;
     /* In pieces, so that one statement's array stays small. */
+    char *on = p->mapped ? join_on(p, "t") : NULL;
     char *sql =
         p->mapped
-            ? xasprintf("SELECT u.upkeep_n, t.%s::text FROM pg_temp.upkeep_keys u JOIN %s t USING "
-                        "(%s) WHERE u.upkeep_n = ANY($1::bigint[]) AND t.%s IS NOT NULL AND "
-                        "t.%s::text <> ''",
-                        p->files, p->table, p->key, p->files, p->files)
+            ? xasprintf("SELECT u.upkeep_n, t.%s::text FROM pg_temp.upkeep_keys u JOIN %s t ON %s "
+                        "WHERE u.upkeep_n = ANY($1::bigint[]) AND t.%s IS NOT NULL AND t.%s::text "
+                        "<> ''",
+                        p->files, p->table, on, p->files, p->files)
             : xasprintf("SELECT %s, %s::text FROM %s WHERE %s AND %s IS NOT NULL AND %s::text <> "
                         "''",
                         p->key, p->files, p->table, p->match, p->files, p->files);
+    free(on);
     int rc = 0;
     for (size_t from = 0; from < n && rc == 0; from += FETCH_ROWS) {
         size_t count = n - from < FETCH_ROWS ? n - from : FETCH_ROWS;
@@ -759,14 +796,15 @@ static int pg_rows_names(RowStore *s, int64_t key, const char *path, bool *exist
 static int pg_rows_scan_files(RowStore *s, RowVisit visit, void *ctx, UkError *err)
 {
     PgRows *p = SELF(s);
+    char *on = p->mapped ? join_on(p, "t") : NULL;
     char *sql =
         p->mapped
             ? xasprintf("SELECT coalesce(u.upkeep_n, 0), t.%s::text FROM %s t LEFT JOIN "
-                        "pg_temp.upkeep_keys u USING (%s) WHERE t.%s IS NOT NULL AND t.%s::text "
-                        "<> ''",
-                        p->files, p->table, p->key, p->files, p->files)
+                        "pg_temp.upkeep_keys u ON %s WHERE t.%s IS NOT NULL AND t.%s::text <> ''",
+                        p->files, p->table, on, p->files, p->files)
             : xasprintf("SELECT %s, %s::text FROM %s WHERE %s IS NOT NULL AND %s::text <> ''",
                         p->key, p->files, p->table, p->files, p->files);
+    free(on);
     int rc = each_row(p, sql, true, visit, ctx, err);
     free(sql);
     return rc;
