@@ -258,15 +258,20 @@ static int find_key(PgRows *p, const char *oid, UkError *err)
     int rc = 0;
     if (p->mapped) {
         /* Its columns are upkeep_k1 … so that none shadows a column the job's condition names. */
+        /* The row's ctid when it was listed leads a batch to its heap tuple (a TID scan, half
+         * the cost of looking a uuid up in the key's index); the key must still match, so a
+         * row updated since (its ctid moved) is left for the next run. */
         char *on = join_on(p, p->table);
-        p->match = xasprintf("u.upkeep_n = ANY($1::bigint[]) AND %s", on);
+        p->match = xasprintf("u.upkeep_n = ANY($1::bigint[]) AND %s.ctid = u.upkeep_ctid AND %s",
+                             p->table, on);
         p->numbers = xstrdup("u.upkeep_n");
         free(on);
-        char *sql = xasprintf("CREATE TEMP TABLE IF NOT EXISTS upkeep_keys (upkeep_n bigserial "
-                              "PRIMARY KEY%s); CREATE INDEX IF NOT EXISTS upkeep_keys_key ON "
-                              "pg_temp.upkeep_keys (%s)",
-                              defs, temp_cols);
-        p->fill_keys = xasprintf("INSERT INTO pg_temp.upkeep_keys (%s)", temp_cols);
+        char *sql = xasprintf(
+            "CREATE TEMP TABLE IF NOT EXISTS upkeep_keys (upkeep_n bigserial "
+            "PRIMARY KEY, upkeep_ctid tid%s); CREATE INDEX IF NOT EXISTS upkeep_keys_key ON "
+            "pg_temp.upkeep_keys (%s)",
+            defs, temp_cols);
+        p->fill_keys = xasprintf("INSERT INTO pg_temp.upkeep_keys (upkeep_ctid, %s)", temp_cols);
         rc = pg_run(pq, p->conn, sql, err);
         free(sql);
     } else {
@@ -703,7 +708,7 @@ static int pg_rows_candidates(RowStore *s, int64_t **keys, size_t *n, UkError *e
     if (p->mapped) {
         /* Numbered in key order; analysed, since autovacuum never sees temporary tables. */
         char *fill =
-            xasprintf("TRUNCATE pg_temp.upkeep_keys RESTART IDENTITY; %s SELECT %s FROM %s "
+            xasprintf("TRUNCATE pg_temp.upkeep_keys RESTART IDENTITY; %s SELECT ctid, %s FROM %s "
                       "WHERE %s ORDER BY ctid; ANALYZE pg_temp.upkeep_keys",
                       p->fill_keys, p->key, p->table, p->condition);
         int filled = pg_run(p->pq, p->conn, fill, err);

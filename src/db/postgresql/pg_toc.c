@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "core/log.h"
 
 #define REPLAY_BYTES (1024 * 1024)
 
@@ -160,6 +161,8 @@ int pg_toc_read(PgToc *toc, ImageSource *source, const char *const *env, UkError
         err->code = UK_E_FORMAT;
         goto out;
     }
+    long spooled = ftell(toc->spool);
+    log_debug("pg_restore --list read the backup's contents in its first %ld bytes", spooled);
     if (fflush(toc->spool) != 0 || fseek(toc->spool, 0, SEEK_SET) != 0) {
         uk_error_set(err, UK_E_IO, errno, "unable to keep the start of the backup: %s",
                      strerror(errno));
