@@ -262,6 +262,10 @@ static const ConfigKey config_keys[] = {
      "created there if missing), or jsonl:///folder or csv:///folder for zstd-compressed files; "
      "on a server, table:SCHEMA.TABLE in the same database (created if missing)",
      FOR_ARCHIVE, FOR_ARCHIVE},
+    {SECTION_JOB, "archive_database", KEY_STRING, NULL, false, J(archive_database_name),
+     "servers: the [database] section whose database holds archive_to's table, instead of the "
+     "job's own (rows are copied there before they are deleted)",
+     FOR_ARCHIVE},
     {SECTION_JOB, "files_move_to", KEY_PATH, NULL, false, J(files_move_to),
      "archive moves the rows' files here (keeping their relative paths) instead of deleting them",
      FOR_ARCHIVE},
@@ -1160,7 +1164,31 @@ static void validate(ParseState *ps)
                     break;
                 }
                 j->archive_table = xstrdup(name);
+                if (j->archive_database_name) {
+                    j->archive_database = config_find_database(c, j->archive_database_name);
+                    if (!j->archive_database) {
+                        fail(ps, j->line, "job '%s': archive_database: no [database %s] section",
+                             j->name, j->archive_database_name);
+                        break;
+                    }
+                    if (strcmp(j->archive_database->driver, j->database->driver) != 0) {
+                        char *what = xasprintf("archive_database '%s' is a %s database; the "
+                                               "job's is %s",
+                                               j->archive_database_name,
+                                               j->archive_database->driver, j->database->driver);
+                        fail(ps, j->line, "job '%s': %s", j->name, what);
+                        free(what);
+                        break;
+                    }
+                    if (j->archive_database == j->database)
+                        j->archive_database = NULL; /* the same database after all */
+                }
                 continue;
+            }
+            if (j->archive_database_name) {
+                fail(ps, j->line, "job '%s': archive_database is for archive_to = table:NAME",
+                     j->name, NULL);
+                break;
             }
             if (strcmp(scheme, "sqlite") == 0) {
                 if (resolve_url(ps, "sqlite", j->archive_to, j->line, &j->archive_path) != 0)
@@ -1317,6 +1345,7 @@ void config_free(Config *c)
         free(c->jobs[i]->archive_path);
         free(c->jobs[i]->table_schema);
         free(c->jobs[i]->archive_table);
+        free(c->jobs[i]->archive_database_name);
         free(c->jobs[i]->archive_dir);
         free(c->jobs[i]->archive_format);
         free(c->jobs[i]->name);

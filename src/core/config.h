@@ -100,12 +100,14 @@ typedef struct ConfigJob {
     /* update */
     char *set; /* SQL assignments (trusted config) */
     /* archive */
-    char *archive_to;     /* sqlite:// URL of the archive database */
-    char *archive_path;   /* the archive database; for files, the staging database */
-    char *archive_dir;    /* jsonl:// and csv:// archives: the folder the files go to */
-    char *archive_format; /* "sqlite", "jsonl", "csv" or "table" */
-    char *archive_table;  /* table:NAME archives (servers): [SCHEMA.]TABLE */
-    char *files_move_to;  /* archive moves files here instead of deleting them */
+    char *archive_to;                 /* sqlite:// URL of the archive database */
+    char *archive_path;               /* the archive database; for files, the staging database */
+    char *archive_dir;                /* jsonl:// and csv:// archives: the folder the files go to */
+    char *archive_format;             /* "sqlite", "jsonl", "csv" or "table" */
+    char *archive_table;              /* table:NAME archives (servers): [SCHEMA.]TABLE */
+    char *archive_database_name;      /* table:NAME in another [database] section's database */
+    ConfigDatabase *archive_database; /* resolved; NULL: the job's own database */
+    char *files_move_to;              /* archive moves files here instead of deleting them */
     /* sql */
     char *sql;
     /* vacuum */

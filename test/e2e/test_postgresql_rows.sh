@@ -192,6 +192,36 @@ grep -q '^1001,[^,]*,1,,,,,,again$' rows.csv || fail "csv NULLs and booleans: $(
 [ "$(jq -r .id rows.jsonl | sort -u | wc -l)" = 10 ] || fail "a row was archived twice: $(jq -r .id rows.jsonl | sort | uniq -d)"
 pass "archive on PostgreSQL to JSON Lines and CSV files, every type kept, each row once after a crash"
 
+# archive into a table of another database (archive_database names its [database]
+# section): rows are copied there first, and deleted only while they still hash as copied.
+# Killed between the copy and the deletes, the next run copies them again (replacing, not
+# duplicating) and deletes them.
+pg_admin -d postgres -c "CREATE DATABASE history OWNER upkeep" >/dev/null
+pg_app -d app -c "CREATE TABLE invoices(id bigint PRIMARY KEY, issued timestamptz, total numeric(10, 2),
+        lines jsonb, pdf bytea, tags text[]);
+    INSERT INTO invoices SELECT i, now() - i * interval '1 day' + interval '1 hour', i * 9.99,
+        jsonb_build_array(i, 'x'), decode(lpad(to_hex(i), 4, '0'), 'hex'), ARRAY['t' || i, 'z']
+        FROM generate_series(1, 400) i" >/dev/null
+before=$(pg_app -d app -tAc "SELECT string_agg(md5(invoices::text), ',' ORDER BY id) FROM invoices WHERE id > 365")
+conf "[database history]" "url = ${PG_URL%/app}/history" "password_file = $PG_PASSFILE" \
+    "[job invoices]" "task = archive" "database = app" "table = invoices" "age_column = issued" \
+    "older_than = 365d" "archive_to = table:ledger.invoices" "archive_database = history" "batch_size = 10"
+UPKEEP_CRASH_AT=pg-archive-copied expect_status 137 "$UPKEEP" run invoices
+[ "$(count invoices)" = 400 ] || fail "rows were deleted before their copy was complete"
+[ "$(pg_app -d history -tAc "SELECT count(*) FROM ledger.invoices")" = 35 ] || fail "the copy is incomplete"
+expect_status 0 "$UPKEEP" run invoices --json
+expect_contains "$OUT" '"rows_archived": 35'
+[ "$(count invoices)" = 365 ] || fail "cross-database archive left $(count invoices)"
+after=$(pg_app -d history -tAc "SELECT string_agg(md5(invoices::text), ',' ORDER BY id) FROM ledger.invoices")
+[ "$before" = "$after" ] || fail "the archived rows differ from the originals"
+expect_status 0 "$UPKEEP" run invoices --json
+expect_contains "$OUT" '"rows_archived": 0'
+conf "[job invoices]" "task = archive" "database = app" "table = invoices" "age_column = issued" \
+    "older_than = 365d" "archive_to = table:ledger.invoices" "archive_database = nowhere"
+expect_status 2 "$UPKEEP" check
+expect_contains "$ERR" "archive_database: no [database nowhere] section"
+pass "archive on PostgreSQL into a table of another database, each row once after a crash"
+
 # Keys that are not one integer column: a uuid, and two columns. The candidates are numbered
 # in a temporary table on upkeep's connection and batches name rows through it, so purge
 # (with files), update and archive work as with integer keys.

@@ -92,3 +92,16 @@ int pg_run(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
     pq->clear(res);
     return res ? 0 : -1;
 }
+
+char *pg_key_array(const int64_t *keys, size_t n)
+{
+    size_t cap = 2 + n * 21, len = 0;
+    char *text = xmalloc(cap + 1);
+    text[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len +=
+            (size_t)snprintf(text + len, cap + 1 - len, "%s%lld", i ? "," : "", (long long)keys[i]);
+    text[len++] = '}';
+    text[len] = '\0';
+    return text;
+}

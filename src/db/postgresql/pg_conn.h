@@ -3,6 +3,9 @@
 #ifndef UK_PG_CONN_H
 #define UK_PG_CONN_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "core/config.h"
 #include "core/error.h"
 #include "db/postgresql/pq_lib.h"
@@ -18,5 +21,7 @@ PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **p
  * server's message. */
 PGresult *pg_query(const PqLib *pq, PGconn *conn, const char *sql, UkError *err);
 int pg_run(const PqLib *pq, PGconn *conn, const char *sql, UkError *err);
+/* "{1,2,3}": keys as a bigint[] parameter (malloc'd). */
+char *pg_key_array(const int64_t *keys, size_t n);
 
 #endif

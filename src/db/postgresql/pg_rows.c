@@ -39,6 +39,7 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "db/db_driver.h"
+#include "db/postgresql/pg_archive_db.h"
 #include "db/postgresql/pg_conn.h"
 #include "db/postgresql/pg_stage.h"
 
@@ -68,6 +69,8 @@ typedef struct PgRows {
     RowBatchFigures figures;
     bool to_files; /* archive_to = jsonl:// or csv:// */
     PgStage stage;
+    bool to_database; /* archive_to = table:NAME in archive_database */
+    PgArchiveDb archive_db;
 } PgRows;
 
 #define SELF(s) ((PgRows *)(s))
@@ -112,20 +115,6 @@ static char *one_value(PgRows *p, const char *sql, const char *param, int *rc, U
                       : NULL;
     p->pq->clear(res);
     return value;
-}
-
-/* "{1,2,3}": keys as an array parameter. */
-static char *key_array(const int64_t *keys, size_t n)
-{
-    size_t cap = 2 + n * 21, len = 0;
-    char *text = xmalloc(cap + 1);
-    text[len++] = '{';
-    for (size_t i = 0; i < n; i++)
-        len +=
-            (size_t)snprintf(text + len, cap + 1 - len, "%s%lld", i ? "," : "", (long long)keys[i]);
-    text[len++] = '}';
-    text[len] = '\0';
-    return text;
 }
 
 /* The table's oid and quoted name, [schema.]table as configured. */
@@ -543,6 +532,27 @@ static int prepare(PgRows *p, bool dry_run, UkError *err)
             uk_error_prefix(err, "job '%s': archive: ", job->name);
             goto out;
         }
+    } else if (job->kind == TASK_ARCHIVE && job->archive_database) {
+        if (p->mapped) {
+            uk_error_set(err, UK_E_CONFIG, 0,
+                         "job '%s': archives to another database need a primary key of one "
+                         "integer column (%s has another)",
+                         job->name, job->table);
+            goto out;
+        }
+        if (pg_archive_db_open(&p->archive_db, p->conn, job, oid, p->table, p->key, p->condition,
+                               err) != 0) {
+            uk_error_prefix(err, "job '%s': archive: ", job->name);
+            goto out;
+        }
+        p->to_database = true;
+        p->base.stages = true;
+        /* A row goes only if it is still what was copied: its hash then. */
+        char *row = quote(p, job->table);
+        p->apply_sql = xasprintf("DELETE FROM %s WHERE (%s, md5(%s::text)) IN (SELECT * FROM "
+                                 "unnest($1::bigint[], $2::text[])) AND %s RETURNING %s",
+                                 p->table, p->key, row, p->condition, p->key);
+        free(row);
     } else if (job->kind == TASK_ARCHIVE) {
         if (prepare_archive(p, oid, &target, &columns, &updates, err) != 0) {
             uk_error_prefix(err, "job '%s': archive: ", job->name);
@@ -578,8 +588,8 @@ static int prepare(PgRows *p, bool dry_run, UkError *err)
     /* The statement must work before the first batch: run it on no rows. */
     if (pg_run(p->pq, p->conn, "BEGIN", err) != 0)
         goto out;
-    const char *none[] = {"{}"};
-    res = param_query(p, p->apply_sql, 1, none, NULL, err);
+    const char *none[] = {"{}", "{}"};
+    res = param_query(p, p->apply_sql, p->to_database ? 2 : 1, none, NULL, err);
     p->pq->clear(res);
     pg_run(p->pq, p->conn, "ROLLBACK", NULL);
     if (!res) {
@@ -614,6 +624,7 @@ static void pg_rows_close(RowStore *s)
     free(p->fill_keys);
     free(p->files);
     pg_stage_close(&p->stage);
+    pg_archive_db_close(&p->archive_db);
     free(p->condition);
     free(p->apply_sql);
     free(p);
@@ -756,7 +767,7 @@ static int pg_rows_paths(RowStore *s, const int64_t *keys, size_t n, char **path
     int rc = 0;
     for (size_t from = 0; from < n && rc == 0; from += FETCH_ROWS) {
         size_t count = n - from < FETCH_ROWS ? n - from : FETCH_ROWS;
-        char *array = key_array(keys + from, count);
+        char *array = pg_key_array(keys + from, count);
         const char *params[] = {array};
         PGresult *res = param_query(p, sql, 1, params, NULL, err);
         free(array);
@@ -859,18 +870,51 @@ static int pg_rows_begin(RowStore *s, UkError *err)
     return rc;
 }
 
+/* "{h1,h2,…}": the hashes KEYS had when they were copied ("" for a row not copied, which no
+ * row's hash matches). */
+static char *hash_array(PgRows *p, const int64_t *keys, size_t n)
+{
+    char *text = xmalloc(3 + n * 35);
+    size_t len = 0;
+    text[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        const char *hash = pg_archive_db_hash(&p->archive_db, keys[i]);
+        len += (size_t)sprintf(text + len, "%s%s", i ? "," : "", *hash ? hash : "\"\"");
+    }
+    text[len++] = '}';
+    text[len] = '\0';
+    return text;
+}
+
+static int pg_rows_stage(RowStore *s, const int64_t *keys, size_t n, UkError *err)
+{
+    PgRows *p = SELF(s);
+    int rc = pg_archive_db_stage(&p->archive_db, p->conn, keys, n, err);
+    if (rc == 0)
+        cleanup_crash_point("pg-archive-copied");
+    return rc;
+}
+
+static int pg_rows_unstage(RowStore *s, const int64_t *keys, size_t n, UkError *err)
+{
+    PgRows *p = SELF(s);
+    return pg_archive_db_unstage(&p->archive_db, keys, n, err);
+}
+
 static int pg_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed, size_t *done,
                          bool *gone, UkError *err)
 {
     (void)fixed; /* one statement does the whole batch */
     PgRows *p = SELF(s);
     *done = 0;
-    char *array = key_array(keys, n);
-    const char *params[] = {array};
+    char *array = pg_key_array(keys, n);
+    char *hashes = p->to_database ? hash_array(p, keys, n) : NULL;
+    const char *params[] = {array, hashes};
     char sqlstate[6] = "";
     UkError apply_err = {0};
-    PGresult *res = param_query(p, p->apply_sql, 1, params, sqlstate, &apply_err);
+    PGresult *res = param_query(p, p->apply_sql, hashes ? 2 : 1, params, sqlstate, &apply_err);
     free(array);
+    free(hashes);
     if (!res) {
         pg_run(p->pq, p->conn, "ROLLBACK", NULL);
         /* Rows locked past lock_timeout, the statement past its timeout, a deadlock: the
@@ -1013,6 +1057,8 @@ const RowStoreOps db_postgresql_rows = {
     .paths = pg_rows_paths,
     .row_names = pg_rows_names,
     .scan_files = pg_rows_scan_files,
+    .stage = pg_rows_stage,
+    .unstage = pg_rows_unstage,
     .begin = pg_rows_begin,
     .apply = pg_rows_apply,
     .commit = pg_rows_commit,
