@@ -303,9 +303,16 @@ expect_contains "$OUT" "amcheck not available to this role"
 verify_tmp=$(mktemp -d /tmp/upkeep-verify-tmp.XXXXXX)
 chmod 755 "$verify_tmp"
 sed -i "s|^password_file = .*|&\nverify_cluster = yes|" upkeep.conf
+# What a verify killed mid-way left (its upkeep is gone) is removed; a live one's is not.
+dead=99999
+while kill -0 "$dead" 2>/dev/null; do dead=$((dead + 1)); done
+mkdir -p "$verify_tmp/upkeep-verify-$dead-Ab12Cd/data" "$verify_tmp/upkeep-verify-$$-Ef34Gh"
 TMPDIR=$verify_tmp expect_status 0 "$UPKEEP" verify "$ext_id"
 expect_contains "$OUT" "amcheck: "
 expect_contains "$OUT" "; throwaway cluster)"
+[ ! -e "$verify_tmp/upkeep-verify-$dead-Ab12Cd" ] || fail "a dead verify's folder was left"
+[ -d "$verify_tmp/upkeep-verify-$$-Ef34Gh" ] || fail "a live upkeep's folder was removed"
+rmdir "$verify_tmp/upkeep-verify-$$-Ef34Gh"
 [ -z "$(ls -A "$verify_tmp")" ] || fail "verify left its cluster behind: $(ls -A "$verify_tmp")"
 if pgrep -f "upkeep-verify-tmp" >/dev/null; then fail "verify left its server running"; fi
 # A damaged backup fails there too, and is recorded as failed.

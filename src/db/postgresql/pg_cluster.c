@@ -4,6 +4,7 @@
  * string pg_ctl hands to a shell. */
 #include "db/postgresql/pg_cluster.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 
 #include "common/spawn.h"
 #include "common/util.h"
+#include "core/log.h"
 
 #define CLUSTER_USER "postgres"
 #define START_TIMEOUT "120"
@@ -130,7 +132,34 @@ static int find_binaries(PgCluster *cl, const char *server_version)
     return 0;
 }
 
-int pg_cluster_start(PgCluster *cl, const char *server_version, UkError *err)
+#define DIR_PREFIX "upkeep-verify-"
+
+/* Folders of upkeep processes that no longer exist (killed while verifying): their servers are
+ * stopped and the folders removed. A folder's name carries its upkeep's pid. */
+static void remove_leftovers(const PgCluster *cl, const char *tmp)
+{
+    DIR *dir = opendir(tmp);
+    if (!dir)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (strncmp(e->d_name, DIR_PREFIX, strlen(DIR_PREFIX)) != 0)
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + strlen(DIR_PREFIX), &end, 10);
+        if (pid <= 0 || *end != '-' || pid == (long)getpid() ||
+            !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+            continue;
+        PgCluster old = *cl;
+        snprintf(old.dir, sizeof old.dir, "%s/%s", tmp, e->d_name);
+        old.running = true;
+        log_info("removing %s, left by upkeep %ld", old.dir, pid);
+        pg_cluster_stop(&old);
+    }
+    closedir(dir);
+}
+
+int pg_cluster_start(PgCluster *cl, const char *server_version, const char *encoding, UkError *err)
 {
     memset(cl, 0, sizeof *cl);
     find_binaries(cl, server_version);
@@ -146,7 +175,10 @@ int pg_cluster_start(PgCluster *cl, const char *server_version, UkError *err)
         cl->gid = pw->pw_gid;
     }
     const char *tmp = getenv("TMPDIR");
-    snprintf(cl->dir, sizeof cl->dir, "%s/upkeep-verify-XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+    if (!tmp || !*tmp)
+        tmp = "/var/tmp";
+    remove_leftovers(cl, tmp);
+    snprintf(cl->dir, sizeof cl->dir, "%s/" DIR_PREFIX "%ld-XXXXXX", tmp, (long)getpid());
     if (!mkdtemp(cl->dir)) {
         int e = errno;
         return uk_error_set(err, UK_E_IO, e,
@@ -163,9 +195,9 @@ int pg_cluster_start(PgCluster *cl, const char *server_version, UkError *err)
     }
     char *data = xasprintf("%s/data", cl->dir);
     char *log = xasprintf("%s/server.log", cl->dir);
-    const char *initdb_args[] = {"-D", data,   "-U",       "upkeep", "--auth=trust",
-                                 "-E", "UTF8", "--locale", "C",      "--no-sync",
-                                 NULL};
+    const char *initdb_args[] = {
+        "-D",       data, "-U",        "upkeep", "--auth=trust", "-E", encoding ? encoding : "UTF8",
+        "--locale", "C",  "--no-sync", NULL};
     const char *start_args[] = {"-D", data, "-l", log, "-w", "-t", START_TIMEOUT, "start", NULL};
     int rc = -1;
     if (run_tool(cl, "initdb", initdb_args, err) != 0 || write_settings(cl, err) != 0)

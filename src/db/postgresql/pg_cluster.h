@@ -22,9 +22,11 @@ typedef struct PgCluster {
 } PgCluster;
 
 /* Starts a cluster of SERVER_VERSION's major version when its binaries are installed
- * (/usr/lib/postgresql/MAJOR/bin), else of initdb and pg_ctl in PATH. 0, or -1 with err set
- * and nothing left behind. */
-int pg_cluster_start(PgCluster *cluster, const char *server_version, UkError *err);
+ * (/usr/lib/postgresql/MAJOR/bin), else of initdb and pg_ctl in PATH, in ENCODING (NULL:
+ * UTF8). Folders that an earlier upkeep, since gone, left behind (killed mid-verify) are
+ * removed first, their servers stopped. 0, or -1 with err set and nothing left behind. */
+int pg_cluster_start(PgCluster *cluster, const char *server_version, const char *encoding,
+                     UkError *err);
 /* Stops the server at once (its data is thrown away) and removes the folder. */
 void pg_cluster_stop(PgCluster *cluster);
 

@@ -178,7 +178,8 @@ static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
         pg_run(pq, conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) != 0 ||
         !(res = pg_query(pq, conn,
                          "SELECT pg_export_snapshot(), current_setting('server_version'), "
-                         "pg_database_size(current_database()), current_database()",
+                         "pg_database_size(current_database()), current_database(), "
+                         "current_setting('server_encoding')",
                          err)))
         goto out;
     char snapshot_arg[128];
@@ -187,6 +188,7 @@ static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
     json_object_set_new(details, "server_version", json_string(pq->getvalue(res, 0, 1)));
     json_object_set_new(details, "database_size", json_integer((json_int_t)db_size));
     json_object_set_new(details, "database", json_string(pq->getvalue(res, 0, 3)));
+    json_object_set_new(details, "encoding", json_string(pq->getvalue(res, 0, 4)));
     json_object_set_new(details, "dump_format", json_string("pg_dump custom, uncompressed"));
     /* The database by name in argv (not secret); host, user and the rest come from env. */
     char dbname_arg[512];
@@ -557,12 +559,12 @@ static int pg_drop_database(const ConfigDatabase *db, const char *name, UkError 
     return rc;
 }
 
-/* The server version the backup recorded, for a throwaway cluster of the same major version. */
-static char *recorded_version(const char *details)
+/* A string the backup recorded (server_version, encoding), or NULL. */
+static char *recorded(const char *details, const char *name)
 {
     json_t *doc = json_loads(details ? details : "{}", 0, NULL);
-    const char *version = json_string_value(json_object_get(doc, "server_version"));
-    char *out = version ? xstrdup(version) : NULL;
+    const char *value = json_string_value(json_object_get(doc, name));
+    char *out = value ? xstrdup(value) : NULL;
     json_decref(doc);
     return out;
 }
@@ -579,9 +581,11 @@ static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const
     const ConfigDatabase *target = db;
     char scratch[64];
     if (db->verify_cluster) {
-        char *version = recorded_version(details);
-        int started = pg_cluster_start(&cluster, version, err);
+        char *version = recorded(details, "server_version");
+        char *encoding = recorded(details, "encoding");
+        int started = pg_cluster_start(&cluster, version, encoding, err);
         free(version);
+        free(encoding);
         if (started != 0)
             return -1;
         in_cluster = (ConfigDatabase){.name = db->name, .url = cluster.url, .driver = db->driver};
