@@ -1345,7 +1345,6 @@ void config_free(Config *c)
         free(c->jobs[i]->archive_path);
         free(c->jobs[i]->table_schema);
         free(c->jobs[i]->archive_table);
-        free(c->jobs[i]->archive_database_name);
         free(c->jobs[i]->archive_dir);
         free(c->jobs[i]->archive_format);
         free(c->jobs[i]->name);
