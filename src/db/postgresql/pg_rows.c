@@ -1,8 +1,8 @@
 /* Row tasks on PostgreSQL (db/row_store.h).
  *
  * Rows are named by the table's primary key when it is one integer column; any other key is
- * mapped to numbers in a temporary table (find_key, candidates). Candidates
- * are read through a cursor outside any write transaction (in whatever order the plan gives:
+ * mapped to numbers in a temporary table (find_key, candidates). Candidates are read
+ * through a cursor outside any write transaction (in whatever order the plan gives:
  * an ORDER BY would make the server sort them, or walk the key's index, when sorting in
  * memory here is cheaper). Each batch is one short transaction with one statement,
  * `DELETE … WHERE key = ANY($1) AND <condition> RETURNING key` (UPDATE for update jobs), so a
@@ -23,7 +23,8 @@
  * `WITH moved AS (DELETE … RETURNING *) INSERT INTO archive … ON CONFLICT (key) DO UPDATE`,
  * so each row is in exactly one of the two tables at every instant. To files (jsonl://,
  * csv://): the DELETE returns the rows, which go to the files' staging database before the
- * batch commits (pg_stage.h).
+ * batch commits (pg_stage.h). To a table of another database: copied ahead, deleted while
+ * each row still hashes as copied (pg_archive_db.h).
  *
  * Age. timestamp, timestamptz and date columns are compared with the cutoff as an instant
  * (a timestamp without time zone is read in the server's TimeZone, as now() writes it);
@@ -64,7 +65,7 @@ typedef struct PgRows {
     char *fill_keys; /* INSERT INTO the mapped keys' table (columns) */
     char *files;     /* files column, quoted (NULL: none) */
     char *condition; /* SQL: age condition plus the job's where */
-    char *apply_sql; /* a batch's statement; $1 is the keys */
+    char *apply_sql; /* a batch's statement; $1 is the keys ($2 their hashes: to_database) */
     double t0;       /* when the current batch began */
     RowBatchFigures figures;
     bool to_files; /* archive_to = jsonl:// or csv:// */
@@ -246,10 +247,10 @@ static int find_key(PgRows *p, const char *oid, UkError *err)
     pq->clear(res);
     int rc = 0;
     if (p->mapped) {
-        /* Its columns are upkeep_k1 … so that none shadows a column the job's condition names. */
-        /* The row's ctid when it was listed leads a batch to its heap tuple (a TID scan, half
-         * the cost of looking a uuid up in the key's index); the key must still match, so a
-         * row updated since (its ctid moved) is left for the next run. */
+        /* Its key columns are upkeep_k1 … so that none shadows a column the job's condition
+         * names. The row's ctid when it was listed leads a batch to its heap tuple (a TID
+         * scan, half the cost of looking a uuid up in the key's index); the key must still
+         * match, so a row updated since (its ctid moved) is left for the next run. */
         char *on = join_on(p, p->table);
         p->match = xasprintf("u.upkeep_n = ANY($1::bigint[]) AND %s.ctid = u.upkeep_ctid AND %s",
                              p->table, on);
