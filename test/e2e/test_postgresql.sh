@@ -303,10 +303,14 @@ expect_contains "$OUT" "amcheck not available to this role"
 verify_tmp=$(mktemp -d /tmp/upkeep-verify-tmp.XXXXXX)
 chmod 755 "$verify_tmp"
 sed -i "s|^password_file = .*|&\nverify_cluster = yes|" upkeep.conf
-# What a verify killed mid-way left (its upkeep is gone) is removed; a live one's is not.
+# What a verify killed mid-way left (its upkeep is gone) is removed, its server stopped; a
+# live upkeep's folder is not.
+TMPDIR=$verify_tmp UPKEEP_CRASH_AT=verify-cluster-started expect_status 137 "$UPKEEP" verify "$ext_id"
+pgrep -f "$verify_tmp/upkeep-verify-" >/dev/null || fail "the killed verify left no server to clean up"
 dead=99999
 while kill -0 "$dead" 2>/dev/null; do dead=$((dead + 1)); done
 mkdir -p "$verify_tmp/upkeep-verify-$dead-Ab12Cd/data" "$verify_tmp/upkeep-verify-$$-Ef34Gh"
+echo "$$" > "$verify_tmp/upkeep-verify-$dead-Ab12Cd/data/postmaster.pid" # not its server
 TMPDIR=$verify_tmp expect_status 0 "$UPKEEP" verify "$ext_id"
 expect_contains "$OUT" "amcheck: "
 expect_contains "$OUT" "; throwaway cluster)"
@@ -314,7 +318,7 @@ expect_contains "$OUT" "; throwaway cluster)"
 [ -d "$verify_tmp/upkeep-verify-$$-Ef34Gh" ] || fail "a live upkeep's folder was removed"
 rmdir "$verify_tmp/upkeep-verify-$$-Ef34Gh"
 [ -z "$(ls -A "$verify_tmp")" ] || fail "verify left its cluster behind: $(ls -A "$verify_tmp")"
-if pgrep -f "upkeep-verify-tmp" >/dev/null; then fail "verify left its server running"; fi
+if pgrep -f "$verify_tmp/upkeep-verify-" >/dev/null; then fail "a verify server is still running"; fi
 # A damaged backup fails there too, and is recorded as failed.
 cp "repo/snapshots/$ext_id" manifest.good
 python3 "$HELPERS/tamper_manifest.py" "repo/snapshots/$ext_id" rows public.customers 19999

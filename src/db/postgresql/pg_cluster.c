@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,6 +135,22 @@ static int find_binaries(PgCluster *cl, const char *server_version)
 
 #define DIR_PREFIX "upkeep-verify-"
 
+static pid_t postmaster_pid(const PgCluster *cl);
+
+/* Is process PID a server running in OLD's data folder? (A postmaster works in its data
+ * folder; a pid file alone may name a process that has nothing to do with it by now.) */
+static bool serves(pid_t pid, const PgCluster *old)
+{
+    char link[64], cwd[PATH_MAX] = "", *data = xasprintf("%s/data", old->dir);
+    snprintf(link, sizeof link, "/proc/%ld/cwd", (long)pid);
+    ssize_t n = readlink(link, cwd, sizeof cwd - 1);
+    char *real = realpath(data, NULL);
+    bool same = n > 0 && real && (cwd[n] = '\0', strcmp(cwd, real) == 0);
+    free(real);
+    free(data);
+    return same;
+}
+
 /* Folders of upkeep processes that no longer exist (killed while verifying): their servers are
  * stopped and the folders removed. A folder's name carries its upkeep's pid. */
 static void remove_leftovers(const PgCluster *cl, const char *tmp)
@@ -152,7 +169,8 @@ static void remove_leftovers(const PgCluster *cl, const char *tmp)
             continue;
         PgCluster old = *cl;
         snprintf(old.dir, sizeof old.dir, "%s/%s", tmp, e->d_name);
-        old.running = true;
+        pid_t server = postmaster_pid(&old);
+        old.running = server > 0 && serves(server, &old);
         log_info("removing %s, left by upkeep %ld", old.dir, pid);
         pg_cluster_stop(&old);
     }

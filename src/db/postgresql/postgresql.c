@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/crypto.h"
 #include "common/spawn.h"
 #include "common/util.h"
@@ -588,6 +589,7 @@ static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const
         free(encoding);
         if (started != 0)
             return -1;
+        cleanup_crash_point("verify-cluster-started");
         in_cluster = (ConfigDatabase){.name = db->name, .url = cluster.url, .driver = db->driver};
         target = &in_cluster;
         snprintf(scratch, sizeof scratch, "verify");
