@@ -9,19 +9,6 @@
 #include "core/log.h"
 #include "db/postgresql/pg_conn.h"
 
-static PGresult *run_params(const PqLib *pq, PGconn *conn, const char *sql, int n,
-                            const char *const *values, UkError *err)
-{
-    PGresult *res = pq->exec_params(conn, sql, n, NULL, values, NULL, NULL, 0);
-    ExecStatusType st = pq->result_status(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
-    const char *msg = pq->result_error_message(res);
-    uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
-    pq->clear(res);
-    return NULL;
-}
-
 /* The target's name, quoted on the archive's connection: SCHEMA.TABLE as given, or TABLE in
  * the schema the source table is in. */
 static char *target_name(PgArchiveDb *a, PGconn *source, const ConfigJob *job, const char *oid,
@@ -37,10 +24,10 @@ static char *target_name(PgArchiveDb *a, PGconn *source, const ConfigJob *job, c
     } else {
         const char *params[] = {oid};
         PGresult *res =
-            run_params(pq, source,
-                       "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = "
-                       "c.relnamespace WHERE c.oid = $1::oid",
-                       1, params, err);
+            pg_query_params(pq, source,
+                            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                            "c.relnamespace WHERE c.oid = $1::oid",
+                            1, params, NULL, err);
         if (!res)
             return NULL;
         schema = xstrdup(pq->getvalue(res, 0, 0));
@@ -69,18 +56,20 @@ static int shape_target(PgArchiveDb *a, PGconn *source, const char *oid, const c
 {
     const PqLib *pq = a->pq;
     const char *params[] = {oid};
-    PGresult *src = run_params(pq, source,
-                               "SELECT quote_ident(attname), format_type(atttypid, atttypmod) FROM "
-                               "pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT "
-                               "attisdropped ORDER BY attnum",
-                               1, params, err);
+    PGresult *src =
+        pg_query_params(pq, source,
+                        "SELECT quote_ident(attname), format_type(atttypid, atttypmod) FROM "
+                        "pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND NOT "
+                        "attisdropped ORDER BY attnum",
+                        1, params, NULL, err);
     if (!src)
         return -1;
     const char *target_params[] = {target};
-    PGresult *have = run_params(pq, a->conn,
-                                "SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = "
-                                "to_regclass($1) AND attnum > 0 AND NOT attisdropped",
-                                1, target_params, err);
+    PGresult *have =
+        pg_query_params(pq, a->conn,
+                        "SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = "
+                        "to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+                        1, target_params, NULL, err);
     int rc = have ? 0 : -1;
     bool exists = have && pq->ntuples(have) > 0;
     char *defs = xstrdup("");
@@ -182,14 +171,14 @@ int pg_archive_db_stage(PgArchiveDb *a, PGconn *source, const int64_t *keys, siz
 {
     char *array = pg_key_array(keys, n);
     const char *params[] = {array};
-    PGresult *rows = run_params(a->pq, source, a->read_sql, 1, params, err);
+    PGresult *rows = pg_query_params(a->pq, source, a->read_sql, 1, params, NULL, err);
     free(array);
     if (!rows) {
         uk_error_prefix(err, "reading rows to archive: ");
         return -1;
     }
     const char *json[] = {a->pq->getvalue(rows, 0, 0)};
-    PGresult *put = run_params(a->pq, a->conn, a->insert_sql, 1, json, err);
+    PGresult *put = pg_query_params(a->pq, a->conn, a->insert_sql, 1, json, NULL, err);
     if (!put) {
         uk_error_prefix(err, "copying rows to the archive: ");
         a->pq->clear(rows);
@@ -213,7 +202,7 @@ int pg_archive_db_unstage(PgArchiveDb *a, const int64_t *keys, size_t n, UkError
 {
     char *array = pg_key_array(keys, n);
     const char *params[] = {array};
-    PGresult *res = run_params(a->pq, a->conn, a->unstage_sql, 1, params, err);
+    PGresult *res = pg_query_params(a->pq, a->conn, a->unstage_sql, 1, params, NULL, err);
     free(array);
     a->pq->clear(res);
     return res ? 0 : -1;

@@ -73,17 +73,32 @@ PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **p
     return conn;
 }
 
-/* Runs SQL; the result when it succeeded (caller clears it), else NULL with err set. */
-PGresult *pg_query(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
+/* RES when it succeeded, else NULL with err set to the server's message (its first line) and
+ * *SQLSTATE, when given, to the error's code. */
+static PGresult *checked(const PqLib *pq, PGresult *res, char sqlstate[6], UkError *err)
 {
-    PGresult *res = pq->exec(conn, sql);
     ExecStatusType st = pq->result_status(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
     const char *msg = pq->result_error_message(res);
+    if (sqlstate) {
+        const char *state = pq->result_error_field(res, PG_DIAG_SQLSTATE);
+        snprintf(sqlstate, 6, "%s", state ? state : "");
+    }
     uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
     pq->clear(res);
     return NULL;
+}
+
+PGresult *pg_query(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)
+{
+    return checked(pq, pq->exec(conn, sql), NULL, err);
+}
+
+PGresult *pg_query_params(const PqLib *pq, PGconn *conn, const char *sql, int n,
+                          const char *const *values, char sqlstate[6], UkError *err)
+{
+    return checked(pq, pq->exec_params(conn, sql, n, NULL, values, NULL, NULL, 0), sqlstate, err);
 }
 
 int pg_run(const PqLib *pq, PGconn *conn, const char *sql, UkError *err)

@@ -20,6 +20,10 @@ PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **p
 /* Runs SQL; the result when it succeeded (caller clears it), else NULL with err set to the
  * server's message. */
 PGresult *pg_query(const PqLib *pq, PGconn *conn, const char *sql, UkError *err);
+/* The same with N text parameters (one statement); *SQLSTATE (when given) gets the error's
+ * code. */
+PGresult *pg_query_params(const PqLib *pq, PGconn *conn, const char *sql, int n,
+                          const char *const *values, char sqlstate[6], UkError *err);
 int pg_run(const PqLib *pq, PGconn *conn, const char *sql, UkError *err);
 /* "{1,2,3}": keys as a bigint[] parameter (malloc'd). */
 char *pg_key_array(const int64_t *keys, size_t n);

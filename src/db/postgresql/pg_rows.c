@@ -84,23 +84,11 @@ static char *quote(PgRows *p, const char *name)
     return copy;
 }
 
-/* Runs SQL with text parameters; the result when it succeeded, else NULL with err set and
- * *sqlstate (when given) the server's error code. */
+/* Runs SQL with text parameters on the job's connection (pg_query_params). */
 static PGresult *param_query(PgRows *p, const char *sql, int n, const char *const *values,
                              char sqlstate[6], UkError *err)
 {
-    const PqLib *pq = p->pq;
-    PGresult *res = pq->exec_params(p->conn, sql, n, NULL, values, NULL, NULL, 0);
-    ExecStatusType st = pq->result_status(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return res;
-    const char *msg = pq->result_error_message(res);
-    const char *state = pq->result_error_field(res, PG_DIAG_SQLSTATE);
-    if (sqlstate)
-        snprintf(sqlstate, 6, "%s", state ? state : "");
-    uk_error_set(err, UK_E_DB, 0, "%.*s", (int)strcspn(msg, "\n"), msg);
-    pq->clear(res);
-    return NULL;
+    return pg_query_params(p->pq, p->conn, sql, n, values, sqlstate, err);
 }
 
 /* The first value of a one-parameter query (malloc'd), or NULL when there is no row. */

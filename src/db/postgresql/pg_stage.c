@@ -24,6 +24,21 @@ static int stage_error(sqlite3 *db, const char *what, UkError *err)
                         sqlite3_errmsg(db));
 }
 
+/* COLUMNS quoted and comma-separated; with KEY, that column is the INTEGER PRIMARY KEY. */
+static char *column_list(char *const *columns, size_t n, const char *key)
+{
+    char *list = xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        char *q = sqlite_ops_quote(columns[i]);
+        char *more = xasprintf("%s%s%s%s", list, i ? ", " : "", q,
+                               key && strcmp(columns[i], key) == 0 ? " INTEGER PRIMARY KEY" : "");
+        free(q);
+        free(list);
+        list = more;
+    }
+    return list;
+}
+
 int pg_stage_open(PgStage *st, const ConfigJob *job, char *const *columns, size_t n_columns,
                   const char *key, UkError *err)
 {
@@ -40,18 +55,9 @@ int pg_stage_open(PgStage *st, const ConfigJob *job, char *const *columns, size_
     int rc = -1;
     char *sql = NULL;
     if (!sqlite_ops_has(st->db, job->table, NULL)) {
-        size_t cap = 64 + strlen(table);
-        for (size_t i = 0; i < n_columns; i++)
-            cap += 2 * strlen(columns[i]) + 24;
-        sql = xmalloc(cap);
-        size_t len = (size_t)snprintf(sql, cap, "CREATE TABLE %s(", table);
-        for (size_t i = 0; i < n_columns; i++) {
-            char *q = sqlite_ops_quote(columns[i]);
-            len += (size_t)snprintf(sql + len, cap - len, "%s%s%s", i ? ", " : "", q,
-                                    strcmp(columns[i], key) == 0 ? " INTEGER PRIMARY KEY" : "");
-            free(q);
-        }
-        snprintf(sql + len, cap - len, ")");
+        char *defs = column_list(columns, n_columns, key);
+        sql = xasprintf("CREATE TABLE %s(%s)", table, defs);
+        free(defs);
         if (sqlite_ops_exec(st->db, sql, err) != 0)
             goto out;
     } else {
@@ -68,20 +74,16 @@ int pg_stage_open(PgStage *st, const ConfigJob *job, char *const *columns, size_
         }
     }
     free(sql);
-    size_t cap = 64 + strlen(table);
-    for (size_t i = 0; i < n_columns; i++)
-        cap += 2 * strlen(columns[i]) + 8;
-    sql = xmalloc(cap);
-    size_t len = (size_t)snprintf(sql, cap, "INSERT OR REPLACE INTO %s(", table);
-    for (size_t i = 0; i < n_columns; i++) {
-        char *q = sqlite_ops_quote(columns[i]);
-        len += (size_t)snprintf(sql + len, cap - len, "%s%s", i ? ", " : "", q);
-        free(q);
+    char *names = column_list(columns, n_columns, NULL);
+    char *marks = xstrdup("?");
+    for (size_t i = 1; i < n_columns; i++) {
+        char *more = xasprintf("%s, ?", marks);
+        free(marks);
+        marks = more;
     }
-    len += (size_t)snprintf(sql + len, cap - len, ") VALUES (");
-    for (size_t i = 0; i < n_columns; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s?", i ? ", " : "");
-    snprintf(sql + len, cap - len, ")");
+    sql = xasprintf("INSERT OR REPLACE INTO %s(%s) VALUES (%s)", table, names, marks);
+    free(names);
+    free(marks);
     if (sqlite3_prepare_v2(st->db, sql, -1, &st->insert, NULL) != SQLITE_OK) {
         stage_error(st->db, "prepare its insert", err);
         goto out;

@@ -525,8 +525,7 @@ static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, cha
     /* amcheck is not a trusted extension: only a role allowed to create it gets this check. */
     char amcheck[160] = "amcheck not available to this role";
     UkError ignored = {0};
-    if (pg_run(pq, conn, "SET client_min_messages = warning", &ignored) == 0 &&
-        pg_run(pq, conn, "CREATE EXTENSION IF NOT EXISTS amcheck", &ignored) == 0) {
+    if (pg_run(pq, conn, "CREATE EXTENSION IF NOT EXISTS amcheck", &ignored) == 0) {
         PGresult *res = pq->exec(
             conn, "SELECT count(bt_index_check(c.oid)) FROM pg_index i "
                   "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
