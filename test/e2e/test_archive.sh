@@ -99,6 +99,11 @@ sqlite3 app.db "PRAGMA journal_mode=wal;
   INSERT INTO jobs SELECT i, 'COMPLETED', $now - 400 * 86400, NULL, randomblob(200) FROM c;" >/dev/null
 mkdir -p uploads
 sed -i 's/^\[job archive\]/[job archive]\ntransaction_budget = 2ms\npause = 2ms/' upkeep.conf
+# Killed while the archive is made: no archive is left half made, and the next run makes it,
+# in WAL mode, with its table.
+UPKEEP_CRASH_AT=archive-made expect_status 137 "$UPKEEP" -q run archive
+[ ! -e archive/jobs-archive.db ] || fail "an archive was left half made"
+[ "$(sqlite3 app.db 'SELECT count(*) FROM jobs')" = 8000 ] || fail "rows went before their archive existed"
 for delay in 0.05 0.1 0.2 0.3 0.4 0.6; do
     interrupt KILL $delay "$UPKEEP" -q run archive
     [ "$(sqlite3 app.db 'PRAGMA integrity_check')" = ok ] || fail "integrity after kill"
@@ -112,6 +117,8 @@ expect_status 0 "$UPKEEP" run archive
 [ "$(sqlite3 app.db 'SELECT count(*) FROM jobs')" = 0 ] || fail "rows left after the re-run"
 [ "$(sqlite3 archive/jobs-archive.db 'SELECT count(*), count(DISTINCT id) FROM jobs')" = "8000|8000" ] ||
     fail "archive is not exactly the 8000 rows"
+[ "$(sqlite3 archive/jobs-archive.db 'PRAGMA journal_mode')" = wal ] || fail "the archive is not in WAL mode"
+[ -z "$(ls archive | grep '\.new')" ] || fail "temporary archive left: $(ls archive)"
 pass "killed archives lose nothing, and a re-run duplicates nothing"
 # Archives as files (JSON Lines, CSV): killed at any point and run again, every archived row
 # is in exactly one file.

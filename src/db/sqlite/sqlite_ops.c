@@ -10,6 +10,31 @@
 #include "common/util.h"
 #include "core/log.h"
 
+/* When each wait on a lock started; a thread waits on one lock at a time. */
+static _Thread_local double busy_since;
+
+/* SQLite's own busy timeout sleeps ever longer between tries, up to 100 ms. An application
+ * that commits back to back holds its write lock almost all the time and frees it for
+ * microseconds between commits: tried ten times a second, upkeep saw it free too seldom and
+ * gave up with "database is locked" after ten seconds. Trying every millisecond finds those
+ * gaps, at the cost of a lock attempt per millisecond while waiting. */
+static int busy_wait(void *timeout_ms, int attempts)
+{
+    double now = monotonic_seconds();
+    if (attempts == 0)
+        busy_since = now;
+    if ((now - busy_since) * 1000.0 >= (double)(intptr_t)timeout_ms)
+        return 0;
+    struct timespec pause = {0, 1000000};
+    nanosleep(&pause, NULL);
+    return 1;
+}
+
+void sqlite_ops_busy_wait(sqlite3 *db, int timeout_ms)
+{
+    sqlite3_busy_handler(db, busy_wait, (void *)(intptr_t)timeout_ms);
+}
+
 int sqlite_ops_open(const char *path, sqlite3 **db, UkError *err)
 {
     *db = NULL;
@@ -24,7 +49,7 @@ int sqlite_ops_open(const char *path, sqlite3 **db, UkError *err)
         *db = NULL;
         return -1;
     }
-    sqlite3_busy_timeout(*db, 10000);
+    sqlite_ops_busy_wait(*db, 10000);
     if (sqlite_ops_exec(*db, "PRAGMA foreign_keys = ON", err) != 0 ||
         sqlite_ops_int(*db, "SELECT count(*) FROM sqlite_schema") < 0) {
         if (err && !err->msg[0])

@@ -12,6 +12,9 @@
 /* Opens an existing database read-write with upkeep's settings (busy timeout, foreign keys
  * on so cascades run). A missing file is an error, never created. */
 int sqlite_ops_open(const char *path, sqlite3 **db, UkError *err);
+/* Waits up to timeout_ms for a lock another connection holds, trying every millisecond (see
+ * sqlite_ops.c for why not sqlite3_busy_timeout). */
+void sqlite_ops_busy_wait(sqlite3 *db, int timeout_ms);
 int sqlite_ops_exec(sqlite3 *db, const char *sql, UkError *err);
 /* First column of the first row as an integer (-1 when there is none). */
 int64_t sqlite_ops_int(sqlite3 *db, const char *sql);

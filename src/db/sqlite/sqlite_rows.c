@@ -20,12 +20,15 @@
  * copies it again. A crash between copy and delete leaves rows in both; the next run copies
  * them again, which replaces rather than duplicates, and deletes them. So no row or change
  * is lost or duplicated. Copying holds only a read lock on the application's database. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/util.h"
 #include "core/log.h"
 #include "db/db_driver.h"
@@ -191,8 +194,73 @@ static char *cascading_children(sqlite3 *db, const char *table)
     return list;
 }
 
-/* Attaches the archive database and creates the table there if it is missing, with the
- * same columns; rows keep their rowid, which makes copying a batch twice harmless. */
+static int attach_archive(sqlite3 *db, const char *path, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS archive", -1, &stmt, NULL) != SQLITE_OK)
+        return uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(stmt, 1, path, -1, SQLITE_STATIC);
+    int step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE)
+        return uk_error_set(err, UK_E_DB, 0, "unable to open archive '%s': %s", path,
+                            sqlite3_errmsg(db));
+    return 0;
+}
+
+/* A new archive is made under a temporary name, in WAL mode (one fsync per batch instead of
+ * the four of a rollback-journal commit, which compete with the application's own writes) and
+ * with its table, then renamed: a run killed meanwhile leaves no archive half made. The
+ * application's connection may not create files, so ATTACH cannot create it: a connection of
+ * its own does. */
+static int create_archive(SqliteRows *p, UkError *err)
+{
+    const char *path = p->job->archive_path;
+    char *tmp = xasprintf("%s.new", path);
+    char *tmp_wal = xasprintf("%s-wal", tmp), *tmp_shm = xasprintf("%s-shm", tmp);
+    unlink(tmp); /* left by a run killed here */
+    unlink(tmp_wal);
+    unlink(tmp_shm);
+    sqlite3 *create = NULL;
+    int rc =
+        sqlite3_open_v2(tmp, &create, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK
+            ? sqlite_ops_exec(create, "PRAGMA journal_mode = WAL", err)
+            : uk_error_set(err, UK_E_DB, 0, "unable to create archive '%s'", path);
+    sqlite3_close(create);
+    if (rc == 0)
+        rc = attach_archive(p->db, tmp, err);
+    if (rc == 0) {
+        char *sql = xasprintf("CREATE TABLE archive.%s AS SELECT * FROM main.%s WHERE 0", p->table,
+                              p->table);
+        rc = sqlite_ops_exec(p->db, sql, err);
+        free(sql);
+        /* The last connection to leave checkpoints the log into the file and removes it. */
+        sqlite3_exec(p->db, "DETACH DATABASE archive", NULL, NULL, NULL);
+    }
+    if (rc == 0 && path_exists(tmp_wal))
+        rc = uk_error_set(err, UK_E_DB, 0, "archive '%s': its log was not checkpointed", path);
+    if (rc == 0)
+        cleanup_crash_point("archive-made");
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = uk_error_set(err, UK_E_IO, errno, "unable to create archive '%s'", path);
+    if (rc == 0) {
+        char *dir = path_dirname(path);
+        rc = fsync_dir(dir, err);
+        free(dir);
+    } else {
+        unlink(tmp);
+        unlink(tmp_wal);
+        unlink(tmp_shm);
+    }
+    free(tmp);
+    free(tmp_wal);
+    free(tmp_shm);
+    return rc;
+}
+
+/* Attaches the archive database, creating it when missing, and the table there if it is
+ * missing, with the same columns; rows keep their rowid, which makes copying a batch twice
+ * harmless. An archive that exists keeps its journal mode. */
 static int prepare_archive(SqliteRows *p, UkError *err)
 {
     const ConfigJob *job = p->job;
@@ -201,28 +269,9 @@ static int prepare_archive(SqliteRows *p, UkError *err)
     free(dir);
     if (rc != 0)
         return -1;
-    /* The application's connection may not create files, so ATTACH cannot create the archive:
-     * create it with a connection of its own first. An archive that exists keeps its journal
-     * mode; a new one gets WAL (below). */
-    bool created = !path_exists(job->archive_path);
-    sqlite3 *create = NULL;
-    rc = sqlite3_open_v2(job->archive_path, &create, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                         NULL);
-    sqlite3_close(create);
-    if (rc != SQLITE_OK)
-        return uk_error_set(err, UK_E_DB, 0, "unable to create archive '%s'", job->archive_path);
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(p->db, "ATTACH DATABASE ? AS archive", -1, &stmt, NULL) != SQLITE_OK)
-        return uk_error_set(err, UK_E_DB, 0, "%s", sqlite3_errmsg(p->db));
-    sqlite3_bind_text(stmt, 1, job->archive_path, -1, SQLITE_STATIC);
-    int step = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (step != SQLITE_DONE)
-        return uk_error_set(err, UK_E_DB, 0, "unable to open archive '%s': %s", job->archive_path,
-                            sqlite3_errmsg(p->db));
-    /* WAL with an explicit sync after each copy: one fsync per batch instead of the four of a
-     * rollback-journal commit, which compete with the application's own writes. */
-    if (created && sqlite_ops_exec(p->db, "PRAGMA archive.journal_mode = WAL", err) != 0)
+    if (!path_exists(job->archive_path) && create_archive(p, err) != 0)
+        return -1;
+    if (attach_archive(p->db, job->archive_path, err) != 0)
         return -1;
     sqlite3_stmt *mode = NULL;
     bool wal = false;
@@ -243,6 +292,7 @@ static int prepare_archive(SqliteRows *p, UkError *err)
     /* Column list from the source table, quoted, and the test that a row equals its copy.
      * table_xinfo, not table_info: generated columns are read (and archived) too. */
     sql = sqlite3_mprintf("SELECT name FROM pragma_table_xinfo(%Q) WHERE hidden != 1", job->table);
+    sqlite3_stmt *stmt = NULL;
     p->columns = xstrdup("");
     p->same_as_copy = xstrdup("");
     if (sqlite3_prepare_v2(p->db, sql, -1, &stmt, NULL) == SQLITE_OK) {
