@@ -3,8 +3,9 @@
  * how big the next batch is, the pending-files journal, which files go. An engine keeps its
  * SQL and how it paces: SQLite deletes row by row inside BEGIN IMMEDIATE until its lock-hold
  * budget is used up and lets the application's writers in between batches; PostgreSQL deletes
- * a batch with one statement (`key = ANY($1)`) under lock_timeout, since there writers only
- * wait for the rows themselves.
+ * a batch with one statement (`key = ANY($1)`, within a range of keys or heap pages when the
+ * batch's rows lie close together) under lock_timeout, since there writers only wait for the
+ * rows themselves.
  *
  * Rows are named by an integer key: SQLite's rowid, a server table's one-column integer
  * primary key, or for any other primary key the number the engine gave the row when it

@@ -92,6 +92,20 @@ written=$(count sessions)
     fail "purge ran as one long transaction: $result"
 pass "purge on PostgreSQL in short batches while a writer commits ($written rows kept)"
 
+# Batches whose keys lie close together name their rows by a range of the key as well as
+# the list; scattered keys by the list alone. Either way exactly the old rows go: the young
+# rows between them stay.
+pg_app -d app -c "TRUNCATE sessions; INSERT INTO sessions(id, created)
+    SELECT i, CASE WHEN i % 3 = 0 THEN $now ELSE $now - 40 * 86400 END FROM generate_series(1, 3000) i;
+    INSERT INTO sessions(id, created) SELECT 1000000 + i * 100000,
+    CASE WHEN i % 3 = 0 THEN $now ELSE $now - 40 * 86400 END FROM generate_series(1, 3000) i" >/dev/null
+expect_status 0 "$UPKEEP" -v run purge --json
+expect_contains "$OUT" '"rows_deleted": 4000'
+expect_contains "$ERR" "rows by key range"
+expect_contains "$ERR" "rows by key list"
+[ "$(pg_app -d app -tAc "SELECT count(*), count(*) FILTER (WHERE created = $now) FROM sessions")" = "2000|2000" ] ||
+    fail "purge by key range: wrong rows left: $(pg_app -d app -tAc 'SELECT count(*) FROM sessions')"
+pass "batches by key range and by key list purge exactly the old rows"
 # The application holds one old row locked for 1.5 s: upkeep's batch gives way (lock_timeout)
 # and tries again, smaller, and the job finishes once the lock is gone.
 pg_app -d app -c "INSERT INTO sessions(created) SELECT $now - 40 * 86400 FROM generate_series(1, 500)" >/dev/null
@@ -223,8 +237,9 @@ expect_contains "$ERR" "archive_database: no [database nowhere] section"
 pass "archive on PostgreSQL into a table of another database, each row once after a crash"
 
 # Keys that are not one integer column: a uuid, and two columns. The candidates are numbered
-# in a temporary table on upkeep's connection and batches name rows through it, so purge
-# (with files), update and archive work as with integer keys.
+# in a temporary table on upkeep's connection, in heap order, and batches name rows through
+# it (and the heap pages they were listed on), so purge (with files), update and archive work
+# as with integer keys.
 pg_app -d app -c "CREATE TABLE uploads(id uuid PRIMARY KEY, at timestamptz, file text);
     INSERT INTO uploads SELECT ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid,
         now() - i * interval '1 day' + interval '1 hour', 'u' || i || '.bin' FROM generate_series(1, 60) i;
@@ -235,8 +250,9 @@ mkdir -p blobs
 for i in $(seq 1 60); do echo "$i" > "blobs/u$i.bin"; done
 conf "[job uploads]" "task = purge" "database = app" "table = uploads" "age_column = at" \
     "older_than = 30d" "files_column = file" "files_root = blobs" "batch_size = 7"
-expect_status 0 "$UPKEEP" run uploads --json
+expect_status 0 "$UPKEEP" -v run uploads --json
 expect_contains "$OUT" '"rows_deleted": 30'
+expect_contains "$ERR" "rows by key range" # all 60 rows on one heap page
 [ "$(count uploads)" = 30 ] || fail "uuid purge left $(count uploads)"
 [ "$(ls blobs | wc -l)" = 30 ] && [ -e blobs/u30.bin ] && [ ! -e blobs/u31.bin ] || fail "uuid purge files: $(ls blobs | wc -l)"
 conf "[job old-moves]" "task = update" "database = app" "table = stock_moves" "age_column = at" \

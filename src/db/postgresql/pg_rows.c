@@ -48,6 +48,7 @@
 #define MAX_REPLICA_LAG (64.0 * 1024 * 1024) /* bytes of WAL a replica may be behind */
 #define REPLICA_WAIT_SECONDS 600
 #define SQL_LOCK_TIMEOUT "10s" /* sql jobs, like SQLite's busy timeout */
+#define RANGE_SPAN 8           /* by range when a batch's keys span at most this many keys a row */
 
 typedef struct PgRows {
     RowStore base;
@@ -59,13 +60,17 @@ typedef struct PgRows {
     char *key_name;  /* its first column as it is named */
     char **key_cols; /* its columns, quoted */
     size_t n_key_cols;
-    bool mapped;     /* not one integer column: rows are numbered in pg_temp.upkeep_keys */
-    char *match;     /* SQL: the rows whose numbers are in $1 */
+    bool mapped;       /* not one integer column: rows are numbered in pg_temp.upkeep_keys */
+    char *match;       /* SQL: the rows whose numbers are in $1 */
+    char *range_match; /* the same, within a range as well (see range_statement) */
+    uint32_t *blocks;  /* mapped: the heap page of each numbered candidate, by number - 1 */
+    size_t n_blocks;
     char *numbers;   /* SQL: what RETURNING gives for them */
     char *fill_keys; /* INSERT INTO the mapped keys' table (columns) */
     char *files;     /* files column, quoted (NULL: none) */
     char *condition; /* SQL: age condition plus the job's where */
     char *apply_sql; /* a batch's statement; $1 is the keys ($2 their hashes: to_database) */
+    char *range_sql; /* the same for keys close together (NULL: not offered), see apply */
     double t0;       /* when the current batch began */
     RowBatchFigures figures;
     bool to_files; /* archive_to = jsonl:// or csv:// */
@@ -242,6 +247,11 @@ static int find_key(PgRows *p, const char *oid, UkError *err)
         char *on = join_on(p, p->table);
         p->match = xasprintf("u.upkeep_n = ANY($1::bigint[]) AND %s.ctid = u.upkeep_ctid AND %s",
                              p->table, on);
+        p->range_match = xasprintf(
+            "u.upkeep_n BETWEEN ($1::bigint[])[1] AND ($1::bigint[])[cardinality($1::bigint[])] "
+            "AND u.upkeep_n + 0 = ANY($1::bigint[]) AND %s.ctid >= $2::tid AND %s.ctid < $3::tid "
+            "AND %s.ctid = u.upkeep_ctid AND %s",
+            p->table, p->table, p->table, on);
         p->numbers = xstrdup("u.upkeep_n");
         free(on);
         char *sql = xasprintf(
@@ -254,6 +264,10 @@ static int find_key(PgRows *p, const char *oid, UkError *err)
         free(sql);
     } else {
         p->match = xasprintf("%s = ANY($1::bigint[])", p->key);
+        p->range_match =
+            xasprintf("%s BETWEEN ($1::bigint[])[1] AND ($1::bigint[])[cardinality($1::"
+                      "bigint[])] AND %s + 0 = ANY($1::bigint[])",
+                      p->key, p->key);
         p->numbers = xstrdup(p->key);
     }
     free(defs);
@@ -481,6 +495,23 @@ static int prepare_file_archive(PgRows *p, const char *oid, UkError *err)
     return rc;
 }
 
+/* apply_sql with the rows named by a range as well as by the list. An integer key: KEY
+ * BETWEEN the first and the last of $1 (sorted) and KEY + 0 = ANY($1); the planner then reads
+ * that stretch of the key's index once, in order, and checks each row against the array as a
+ * (hashed) filter, "+ 0" keeping the array from becoming an index condition again, a lookup
+ * per row. A mapped key: the heap pages from $2 to before $3 as well, which the candidates
+ * were numbered in order of, read by a TID range scan. Without a range, batches looked every
+ * row up in the key's index, or scanned all the remaining candidates through the age column's
+ * index (7,500 rows: 15.7 ms by integer key, 19.6 by uuid; by range 7.3 and 8.0 ms). */
+static char *range_statement(PgRows *p)
+{
+    const char *at = strstr(p->apply_sql, p->match);
+    if (!at)
+        return NULL;
+    return xasprintf("%.*s%s%s", (int)(at - p->apply_sql), p->apply_sql, p->range_match,
+                     at + strlen(p->match));
+}
+
 static int prepare(PgRows *p, bool dry_run, UkError *err)
 {
     const ConfigJob *job = p->job;
@@ -574,12 +605,18 @@ static int prepare(PgRows *p, bool dry_run, UkError *err)
                                  p->mapped ? " USING pg_temp.upkeep_keys u" : "", p->match,
                                  p->condition, p->numbers);
     }
-    /* The statement must work before the first batch: run it on no rows. */
+    if (!p->to_database)
+        p->range_sql = range_statement(p);
+    /* The statements must work before the first batch: run them on no rows. */
     if (pg_run(p->pq, p->conn, "BEGIN", err) != 0)
         goto out;
-    const char *none[] = {"{}", "{}"};
+    const char *none[] = {"{}", "{}"}, *no_range[] = {"{}", "(0,0)", "(0,0)"};
     res = param_query(p, p->apply_sql, p->to_database ? 2 : 1, none, NULL, err);
     p->pq->clear(res);
+    if (res && p->range_sql) {
+        res = param_query(p, p->range_sql, p->mapped ? 3 : 1, no_range, NULL, err);
+        p->pq->clear(res);
+    }
     pg_run(p->pq, p->conn, "ROLLBACK", NULL);
     if (!res) {
         uk_error_prefix(err, "job '%s': ", job->name);
@@ -616,6 +653,9 @@ static void pg_rows_close(RowStore *s)
     pg_archive_db_close(&p->archive_db);
     free(p->condition);
     free(p->apply_sql);
+    free(p->range_sql);
+    free(p->range_match);
+    free(p->blocks);
     free(p);
 }
 
@@ -686,17 +726,21 @@ static int compare_keys(const void *a, const void *b)
 
 typedef struct KeyList {
     int64_t *keys;
+    uint32_t **blocks; /* mapped keys: each one's heap page too, from the value */
     size_t n, cap;
 } KeyList;
 
 static int add_key(void *ctx, int64_t key, const char *value)
 {
-    (void)value;
     KeyList *list = ctx;
     if (list->n == list->cap) {
         list->cap = list->cap ? 2 * list->cap : 4096;
         list->keys = xrealloc(list->keys, list->cap * sizeof *list->keys);
+        if (list->blocks)
+            *list->blocks = xrealloc(*list->blocks, list->cap * sizeof **list->blocks);
     }
+    if (list->blocks)
+        (*list->blocks)[list->n] = value ? (uint32_t)strtoul(value, NULL, 10) : 0;
     list->keys[list->n++] = key;
     return 0;
 }
@@ -715,12 +759,22 @@ static int pg_rows_candidates(RowStore *s, int64_t **keys, size_t *n, UkError *e
         free(fill);
         if (filled != 0)
             return -1;
-        sql = xstrdup("SELECT upkeep_n, NULL FROM pg_temp.upkeep_keys");
+        sql = xstrdup("SELECT upkeep_n, (upkeep_ctid::text::point)[0]::bigint FROM "
+                      "pg_temp.upkeep_keys ORDER BY upkeep_n");
     } else {
         sql = xasprintf("SELECT %s, NULL FROM %s WHERE %s", p->key, p->table, p->condition);
     }
     KeyList list = {0};
+    if (p->mapped) {
+        free(p->blocks);
+        p->blocks = NULL;
+        list.blocks = &p->blocks;
+    }
     int rc = each_row(p, sql, true, add_key, &list, err);
+    p->n_blocks = p->mapped && rc == 0 ? list.n : 0;
+    for (size_t i = 0; i < p->n_blocks; i++)
+        if (list.keys[i] != (int64_t)i + 1)
+            p->n_blocks = 0; /* not numbered 1, 2, …: no pages by number, no ranges */
     free(sql);
     if (rc != 0) {
         free(list.keys);
@@ -890,6 +944,24 @@ static int pg_rows_unstage(RowStore *s, const int64_t *keys, size_t n, UkError *
     return pg_archive_db_unstage(&p->archive_db, keys, n, err);
 }
 
+/* Are the batch's rows close enough together to be read as a range (range_statement)? For
+ * a mapped key, also the pages to read, as tids: from FIRST up to before END. */
+static bool batch_by_range(const PgRows *p, const int64_t *keys, size_t n, char *first, char *end)
+{
+    if (!p->range_sql || n < 2)
+        return false;
+    if (!p->mapped) /* few keys of the stretch belong to other rows */
+        return (uint64_t)keys[n - 1] - (uint64_t)keys[0] < (uint64_t)RANGE_SPAN * n;
+    if (keys[0] < 1 || (uint64_t)keys[n - 1] > p->n_blocks)
+        return false;
+    uint32_t from = p->blocks[keys[0] - 1], to = p->blocks[keys[n - 1] - 1];
+    if (to < from || (uint64_t)(to - from) >= n) /* at most a page a row */
+        return false;
+    snprintf(first, 32, "(%u,0)", from);
+    snprintf(end, 32, "(%llu,0)", (unsigned long long)to + 1);
+    return true;
+}
+
 static int pg_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed, size_t *done,
                          bool *gone, UkError *err)
 {
@@ -901,7 +973,16 @@ static int pg_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed,
     const char *params[] = {array, hashes};
     char sqlstate[6] = "";
     UkError apply_err = {0};
-    PGresult *res = param_query(p, p->apply_sql, hashes ? 2 : 1, params, sqlstate, &apply_err);
+    /* Keys close together go by range: a stretch of the key's index read once costs less
+     * than a lookup per row, as long as the stretch holds few rows besides the batch's. */
+    char first_page[32], end_page[32];
+    bool by_range = batch_by_range(p, keys, n, first_page, end_page);
+    const char *range_params[] = {array, first_page, end_page};
+    log_debug("job=%s batch of %zu rows by key %s", p->job->name, n, by_range ? "range" : "list");
+    PGresult *res =
+        by_range
+            ? param_query(p, p->range_sql, p->mapped ? 3 : 1, range_params, sqlstate, &apply_err)
+            : param_query(p, p->apply_sql, hashes ? 2 : 1, params, sqlstate, &apply_err);
     free(array);
     free(hashes);
     if (!res) {
