@@ -9,34 +9,6 @@
 #include "common/util.h"
 
 /* The password from password_file (its first line), or NULL when there is none. */
-int pg_read_password(const ConfigDatabase *db, char **out, UkError *err)
-{
-    *out = NULL;
-    if (!db->password_file)
-        return 0;
-    unsigned char *data = NULL;
-    size_t len = 0;
-    if (read_file_all(db->password_file, 4096, &data, &len, err) != 0) {
-        uk_error_prefix(err, "password_file: ");
-        return -1;
-    }
-    char *text = xmalloc(len + 1);
-    memcpy(text, data, len);
-    text[len] = '\0';
-    free(data);
-    text[strcspn(text, "\r\n")] = '\0';
-    *out = text;
-    return 0;
-}
-
-void pg_forget(char *secret)
-{
-    if (secret) {
-        explicit_bzero(secret, strlen(secret));
-        free(secret);
-    }
-}
-
 /* Connects to db's server (loading libpq first, handed back in *PQ); DBNAME, when not
  * NULL, replaces the url's database. */
 PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **pq_out, UkError *err)
@@ -45,7 +17,7 @@ PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **p
     if (!pq)
         return NULL;
     char *password = NULL;
-    if (pg_read_password(db, &password, err) != 0)
+    if (db_password_read(db, &password, err) != 0)
         return NULL;
     const char *keys[5], *values[5];
     int n = 0;
@@ -57,7 +29,7 @@ PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **p
         keys[n] = "dbname", values[n++] = dbname; /* a later dbname is a plain name */
     keys[n] = values[n] = NULL;
     PGconn *conn = pq->connectdb_params(keys, values, 1);
-    pg_forget(password);
+    db_password_forget(password);
     if (pq->status(conn) != CONNECTION_OK) {
         char *shown = redact_url(db->url, true);
         const char *msg = pq->error_message(conn);

@@ -8,12 +8,9 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "db/password.h"
 #include "db/postgresql/pq_lib.h"
 
-/* The password from password_file (its first line), or NULL when there is none; give it
- * back with pg_forget, which wipes it. */
-int pg_read_password(const ConfigDatabase *db, char **out, UkError *err);
-void pg_forget(char *secret);
 /* Connects to db's server (loading libpq first, handed back in *PQ); DBNAME, when not
  * NULL, replaces the url's database. */
 PGconn *pg_connect(const ConfigDatabase *db, const char *dbname, const PqLib **pq, UkError *err);

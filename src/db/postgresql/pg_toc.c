@@ -2,48 +2,15 @@
 #include "db/postgresql/pg_toc.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "core/log.h"
+#include "db/child_stream.h"
 
 #define REPLAY_BYTES (1024 * 1024)
-
-int pg_feed(Child *child, ImageSource *source, const char *what, UkError *err)
-{
-    const unsigned char *data = NULL;
-    size_t len = 0, done = 0;
-    for (;;) {
-        if (done == len) {
-            int got = source->next(source->ctx, &data, &len, err);
-            if (got < 0)
-                return -1;
-            if (got == 0)
-                break;
-            done = 0;
-        }
-        int ready = child_wait(child, child->in, POLLOUT, what, err);
-        if (ready < 0)
-            return -1;
-        if (ready & (POLLERR | POLLHUP))
-            return -2;
-        ssize_t put = write(child->in, data + done, len - done);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0 && errno == EPIPE)
-            return -2;
-        if (put < 0)
-            return uk_error_set(err, UK_E_IO, errno, "unable to write to %s: %s", what,
-                                strerror(errno));
-        done += (size_t)put;
-    }
-    close(child->in);
-    child->in = -1;
-    return 0;
-}
 
 /* While pg_restore --list reads: every piece handed out is kept in the spool too. */
 static int recording_next(void *ctx, const unsigned char **data, size_t *len, UkError *err)
@@ -152,7 +119,7 @@ int pg_toc_read(PgToc *toc, ImageSource *source, const char *const *env, UkError
     int rc = -1;
     if (child_start(&child, argv, env, 1, 0, err) != 0)
         goto out;
-    int fed = pg_feed(&child, &recording, "pg_restore", err);
+    int fed = child_stream_in(&child, &recording, "pg_restore", err);
     if (fed == -1) {
         child_kill(&child);
         goto out;

@@ -1,5 +1,5 @@
-/* Feeding a backup to pg_restore, and reading its table of contents first when part of it
- * must be left out.
+/* Reading a backup's table of contents before pg_restore loads it, when part of it must be
+ * left out.
  *
  * A dump holds CREATE EXTENSION for every extension of its database, and a role that is not
  * superuser may create only trusted ones: pg_stat_statements or amcheck stop the whole
@@ -26,10 +26,6 @@ typedef struct PgToc {
     ImageSource replay; /* the spool, then REST: what the restore proper reads */
     unsigned char *buf;
 } PgToc;
-
-/* Writes SOURCE into CHILD's stdin until the stream or the child ends, collecting its stderr.
- * -2 when the child stopped reading (it ended: its exit status says why). */
-int pg_feed(Child *child, ImageSource *source, const char *what, UkError *err);
 
 /* Lists the dump's contents with pg_restore (ENV: its connection environment); 0, or -1 with
  * err set (UK_E_FORMAT when the stream is not a dump). */

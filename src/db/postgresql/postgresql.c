@@ -18,7 +18,6 @@
  * the password instead of the url. */
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +29,13 @@
 #include "common/spawn.h"
 #include "common/util.h"
 #include "core/log.h"
+#include "db/child_stream.h"
 #include "db/db_driver.h"
 #include "db/postgresql/pg_cluster.h"
 #include "db/postgresql/pg_conn.h"
 #include "db/postgresql/pg_toc.h"
+#include "db/row_counts.h"
 
-#define READ_BYTES (1024 * 1024)
 #define MAX_ENV 40
 
 /* The environment that gives a child (pg_dump, pg_restore) the url's connection settings,
@@ -56,7 +56,7 @@ static int child_environment(const PqLib *pq, const ConfigDatabase *db, char ***
         return -1;
     }
     char *password = NULL;
-    if (pg_read_password(db, &password, err) != 0) {
+    if (db_password_read(db, &password, err) != 0) {
         pq->conninfo_free(options);
         return -1;
     }
@@ -68,7 +68,7 @@ static int child_environment(const PqLib *pq, const ConfigDatabase *db, char ***
     if (password)
         env[count++] = xasprintf("PGPASSWORD=%s", password);
     env[count++] = xstrdup("PGAPPNAME=upkeep");
-    pg_forget(password);
+    db_password_forget(password);
     pq->conninfo_free(options);
     *out = env;
     *n = count;
@@ -78,44 +78,8 @@ static int child_environment(const PqLib *pq, const ConfigDatabase *db, char ***
 static void free_environment(char **env, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        pg_forget(env[i]); /* PGPASSWORD is among them */
+        db_password_forget(env[i]); /* PGPASSWORD is among them */
     free(env);
-}
-
-/* Feeds what pg_dump writes into the sink until it ends; collects its stderr meanwhile. */
-static int pump_dump(Child *child, ImageSink *sink, uint64_t expected, UkError *err)
-{
-    unsigned char *buf = xmalloc(READ_BYTES);
-    uint64_t total = 0;
-    int rc = 0;
-    while (child->out >= 0) {
-        if (child_wait(child, child->out, POLLIN, "pg_dump", err) < 0) {
-            rc = -1;
-            break;
-        }
-        ssize_t got = read(child->out, buf, READ_BYTES);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = uk_error_set(err, UK_E_IO, errno, "unable to read pg_dump's output: %s",
-                              strerror(errno));
-            break;
-        }
-        if (got == 0) {
-            close(child->out);
-            child->out = -1;
-            break;
-        }
-        total += (uint64_t)got;
-        if (sink->write(sink->ctx, buf, (size_t)got, err) != 0) {
-            rc = -1;
-            break;
-        }
-        if (sink->progress)
-            sink->progress(sink->ctx, total, expected > total ? expected : total);
-    }
-    free(buf);
-    return rc;
 }
 
 /* Row counts of every table (and partitioned table) outside the system schemas, read in the
@@ -201,7 +165,7 @@ static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
     if (sink->begin_stream(sink->ctx, err) != 0 ||
         child_start(&child, argv, (const char *const *)env, 0, 1, err) != 0)
         goto out;
-    if (pump_dump(&child, sink, db_size, err) != 0) {
+    if (child_stream_out(&child, sink, db_size, "pg_dump", err) != 0) {
         child_kill(&child);
         goto out;
     }
@@ -362,7 +326,7 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
     free(argv);
     if (started != 0)
         goto out;
-    int pumped = pg_feed(&child, feed, "pg_restore", err);
+    int pumped = child_stream_in(&child, feed, "pg_restore", err);
     if (pumped == -2) { /* it ended early: say what it said */
         if (child_finish(&child, "pg_restore", err) == 0) {
             /* With a selection it stops reading once it has what was asked for. */
@@ -501,26 +465,13 @@ out:
 static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, char *result,
                          size_t len, UkError *err)
 {
-    json_t *recorded_doc = json_loads(details ? details : "{}", 0, NULL);
-    json_t *recorded = json_object_get(recorded_doc, "tables");
     json_t *doc = json_object();
-    int rc = count_rows(pq, conn, doc, err);
-    json_t *actual = json_object_get(doc, "tables");
-    const char *name;
-    json_t *value;
-    size_t tables = 0;
     result[0] = '\0';
-    json_object_foreach (recorded, name, value) {
-        json_t *got = json_object_get(actual, name);
-        tables++;
-        if (rc == 0 && !result[0] && (!got || json_integer_value(got) != json_integer_value(value)))
-            snprintf(result, len, "table %s has %lld rows, the backup recorded %lld", name,
-                     got ? (long long)json_integer_value(got) : -1LL,
-                     (long long)json_integer_value(value));
-    }
+    int rc = count_rows(pq, conn, doc, err);
+    long tables =
+        rc == 0 ? row_counts_compare(details, json_object_get(doc, "tables"), result, len) : 0;
     json_decref(doc);
-    json_decref(recorded_doc);
-    if (rc != 0 || result[0])
+    if (rc != 0 || tables < 0)
         return rc;
     /* amcheck is not a trusted extension: only a role allowed to create it gets this check. */
     char amcheck[160] = "amcheck not available to this role";
@@ -539,7 +490,7 @@ static int check_scratch(const PqLib *pq, PGconn *conn, const char *details, cha
         snprintf(amcheck, sizeof amcheck, "amcheck: %s indexes", pq->getvalue(res, 0, 0));
         pq->clear(res);
     }
-    snprintf(result, len, "ok (row counts of %zu table%s match; %s)", tables,
+    snprintf(result, len, "ok (row counts of %ld table%s match; %s)", tables,
              tables == 1 ? "" : "s", amcheck);
     return 0;
 }
