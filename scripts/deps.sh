@@ -6,10 +6,10 @@
 set -eu
 packages="gcc make meson ninja-build pkg-config libsqlite3-dev sqlite3 libzstd-dev zstd
 libssl-dev libinih-dev libjansson-dev libcmocka-dev scdoc tzdata libcurl4-openssl-dev
-libmicrohttpd-dev zlib1g-dev libpq-dev postgresql-client"
+libmicrohttpd-dev zlib1g-dev libpq-dev postgresql-client libmariadb-dev mariadb-client"
 if [ "${1:-}" = --test ]; then
     packages="$packages restic time bc clang-format jq systemd util-linux prometheus python3
-curl chromium logrotate clang libclang-rt-14-dev postgresql"
+curl chromium logrotate clang libclang-rt-14-dev postgresql mariadb-server"
 fi
 missing=""
 for p in $packages; do

@@ -153,6 +153,10 @@ static const ConfigKey config_keys[] = {
      "servers: verify backups in a throwaway cluster that upkeep starts with initdb (its "
      "superuser restores extensions and runs amcheck) instead of a scratch database on the "
      "server itself"},
+    {SECTION_DATABASE, "lock_non_innodb", KEY_BOOL, "no", false, D(lock_non_innodb),
+     "MariaDB: back up a database with tables that are not InnoDB (MyISAM, Aria) by dumping "
+     "with the tables locked, writers waiting meanwhile; no: such a backup is refused and "
+     "names them"},
     {SECTION_DATABASE, "on_critical", KEY_STRING, NULL, false, D(on_critical),
      "job to run when a health check of this database turns critical (once per transition)"},
 

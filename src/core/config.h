@@ -33,6 +33,7 @@ typedef struct ConfigDatabase {
     int64_t backup_max_age, verify_max_age, integrity_max_age; /* seconds; 0: none */
     int slow_query_warning; /* ms: health warns when a statement's mean time is above */
     bool verify_cluster;    /* servers: verify in a throwaway cluster upkeep starts itself */
+    bool lock_non_innodb;   /* MariaDB: dump non-InnoDB tables with locks instead of refusing */
     char *on_critical;      /* job to run */
 } ConfigDatabase;
 

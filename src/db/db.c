@@ -7,7 +7,8 @@
 #include "common/util.h"
 #include "db/db_driver.h"
 
-static const DbDriver *const drivers[] = {&db_sqlite_driver, &db_postgresql_driver};
+static const DbDriver *const drivers[] = {&db_sqlite_driver, &db_postgresql_driver,
+                                          &db_mariadb_driver};
 
 static const DbDriver *find_driver(const char *name)
 {
@@ -45,7 +46,8 @@ int db_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
             }
     char *shown = redact_url(db->url, true);
     uk_error_set(err, UK_E_CONFIG, 0,
-                 "unsupported url '%s' (expected sqlite://PATH or postgresql://HOST/DATABASE)",
+                 "unsupported url '%s' (expected sqlite://PATH, postgresql://HOST/DATABASE or "
+                 "mariadb://HOST/DATABASE)",
                  shown);
     free(shown);
     return -1;

@@ -64,8 +64,10 @@ printf '[alert a]\nemail = x@example.com\nsmtp = smtp://127.0.0.1:25\nsmtp_crede
     check_bad "1: alert 'a': smtp_credentials 'creds' is readable by group or others (chmod 600)"
 pass "check fails on missing tables, columns and folders, an archive that is the database, open secrets"
 # Credentials in URLs never come back in a message.
-printf '[database app]\nurl = mariadb://app:hunter2@db.example/app\n' |
-    check_bad "1: database 'app': unsupported url 'mariadb://app:***@db.example/app' (expected sqlite://PATH or postgresql://HOST/DATABASE)"
+printf '[database app]\nurl = oracle://app:hunter2@db.example/app\n' |
+    check_bad "1: database 'app': unsupported url 'oracle://app:***@db.example/app' (expected sqlite://PATH, postgresql://HOST/DATABASE or mariadb://HOST/DATABASE)"
+printf '[database app]\nurl = mariadb://app:hunter2@db.example/app\npassword_file = pw\n' |
+    check_bad "1: database 'app': mariadb://app:***@db.example/app has a password and password_file: give one"
 printf '[database app]\nurl = postgresql://app:hunter2@db.example/app\npassword_file = pw\n' |
     check_bad "1: database 'app': postgresql://app:***@db.example/app has a password and password_file: give one"
 printf '[database app]\nurl = postgresql://app@db.example/app\n[job p]\ntask = archive\ndatabase = app\ntable = t\nage_column = d\nolder_than = 1d\narchive_to = sqlite:///tmp/a.db\n' |

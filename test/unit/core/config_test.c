@@ -156,9 +156,13 @@ static void test_errors(void **state)
                  ":1: quiet_hours: expected HH:MM-HH:MM, got '22-7'");
     expect_error("[database bad;name]\nurl = sqlite:///a.db\n",
                  ":1: invalid database name 'bad;name' (letters, digits, '-', '_' and '.' only)");
+    expect_error("[database app]\nurl = oracle://x\n",
+                 ":1: database 'app': unsupported url 'oracle://x' (expected sqlite://PATH, "
+                 "postgresql://HOST/DATABASE or mariadb://HOST/DATABASE)");
     expect_error("[database app]\nurl = mysql://x\n",
-                 ":1: database 'app': unsupported url 'mysql://x' (expected sqlite://PATH or "
-                 "postgresql://HOST/DATABASE)");
+                 ":1: database 'app': no database named (expected "
+                 "mariadb://USER@HOST:PORT/DATABASE or "
+                 "mariadb://USER@localhost/DATABASE?socket=PATH)");
     expect_error("[job j]\n", ":1: [job] is missing the required key 'task'");
     expect_error("url = sqlite:///a.db\n", ":1: key 'url' outside of any section");
     expect_error("[database app]\nthis is not ini\n",

@@ -1,0 +1,486 @@
+/* The MariaDB driver (MySQL too: mysql:// is the same).
+ *
+ * Backup: mariadb-dump --single-transaction (one consistent InnoDB snapshot, no locks on the
+ * application) runs as a child with an argv array; its SQL streams into the repository, where
+ * content-defined chunking deduplicates it. Tables that are not InnoDB cannot be read
+ * consistently that way: the backup refuses and names them, unless lock_non_innodb = yes,
+ * which dumps with the tables locked instead. Row counts come from the dump itself
+ * (my_dump_rows.c). Restore and verify load the SQL with the mariadb client into a new
+ * database; verify compares the counts and runs CHECK TABLE, then drops it. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/spawn.h"
+#include "common/util.h"
+#include "core/log.h"
+#include "db/child_stream.h"
+#include "db/db_driver.h"
+#include "db/mariadb/my_conn.h"
+#include "db/mariadb/my_dump_rows.h"
+#include "db/row_counts.h"
+
+#define CONNECTIONS_WARNING 0.8
+#define CONNECTIONS_CRITICAL 0.95
+
+/* The tables of the connection's database that are not InnoDB ("a (MyISAM), b (Aria)"), or
+ * "" when all are; NULL with err set on failure. */
+static char *non_innodb_tables(MYSQL *conn, UkError *err)
+{
+    MYSQL_RES *res = my_query(conn,
+                              "SELECT table_name, engine FROM information_schema.tables WHERE "
+                              "table_schema = DATABASE() AND table_type = 'BASE TABLE' AND "
+                              "engine <> 'InnoDB' ORDER BY table_name",
+                              err);
+    if (!res)
+        return NULL;
+    char *list = xstrdup("");
+    MYSQL_ROW row;
+    while ((row = my_fn.fetch_row(res))) {
+        char *longer = xasprintf("%s%s%s (%s)", list, *list ? ", " : "", row[0], row[1]);
+        free(list);
+        list = longer;
+    }
+    my_fn.free_result(res);
+    return list;
+}
+
+/* A sink in front of the repository's that counts the dump's rows on the way. */
+typedef struct CountingSink {
+    ImageSink *next;
+    MyDumpRows rows;
+} CountingSink;
+
+static int counting_begin(void *ctx, UkError *err)
+{
+    CountingSink *c = ctx;
+    return c->next->begin_stream(c->next->ctx, err);
+}
+
+static int counting_write(void *ctx, const void *data, size_t len, UkError *err)
+{
+    CountingSink *c = ctx;
+    my_dump_rows_feed(&c->rows, data, len);
+    return c->next->write(c->next->ctx, data, len, err);
+}
+
+static void counting_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    CountingSink *c = ctx;
+    if (c->next->progress)
+        c->next->progress(c->next->ctx, done, total);
+}
+
+static int my_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
+{
+    MYSQL *conn = my_connect(db, NULL, err);
+    if (!conn)
+        return -1;
+    char **args = NULL, **env = NULL;
+    char *odd = NULL;
+    json_t *details = json_object();
+    CountingSink counting = {.next = sink};
+    my_dump_rows_init(&counting.rows);
+    int rc = -1;
+    double started = monotonic_seconds();
+    MYSQL_RES *res = my_query(conn,
+                              "SELECT VERSION(), DATABASE(), (SELECT COALESCE(SUM(data_length + "
+                              "index_length), 0) FROM information_schema.tables WHERE "
+                              "table_schema = DATABASE())",
+                              err);
+    if (!res)
+        goto out;
+    MYSQL_ROW row = my_fn.fetch_row(res);
+    char database[256];
+    snprintf(database, sizeof database, "%s", row && row[1] ? row[1] : "");
+    uint64_t size = row && row[2] ? strtoull(row[2], NULL, 10) : 0;
+    json_object_set_new(details, "server_version", json_string(row && row[0] ? row[0] : ""));
+    json_object_set_new(details, "database", json_string(database));
+    json_object_set_new(details, "database_size", json_integer((json_int_t)size));
+    json_object_set_new(details, "dump_format", json_string("mariadb-dump SQL"));
+    my_fn.free_result(res);
+    if (!(odd = non_innodb_tables(conn, err)))
+        goto out;
+    const char *consistency = "--single-transaction";
+    if (*odd && !db->lock_non_innodb) {
+        uk_error_set(err, UK_E_DB, 0,
+                     "tables %s are not InnoDB: a dump reads them consistently only with the "
+                     "tables locked (writers wait); convert them (ALTER TABLE … ENGINE=InnoDB) "
+                     "or set lock_non_innodb = yes",
+                     odd);
+        goto out;
+    }
+    if (*odd) {
+        log_warn("database '%s': tables %s are not InnoDB: dumping with the tables locked "
+                 "(lock_non_innodb = yes)",
+                 db->name, odd);
+        consistency = "--lock-tables";
+    }
+    json_object_set_new(details, "consistency", json_string(consistency + 2));
+    if (my_client_args(db, &args, &env, err) != 0)
+        goto out;
+    const char *argv[24];
+    size_t n = 0;
+    argv[n++] = "mariadb-dump";
+    for (size_t i = 0; args[i] && n < 12; i++)
+        argv[n++] = args[i];
+    argv[n++] = consistency;
+    argv[n++] = "--quick";
+    argv[n++] = "--order-by-primary";
+    argv[n++] = "--skip-dump-date";
+    argv[n++] = "--routines";
+    argv[n++] = "--events";
+    argv[n++] = "--triggers";
+    argv[n++] = "--";
+    argv[n++] = database;
+    argv[n] = NULL;
+    ImageSink through = {.ctx = &counting,
+                         .begin_stream = counting_begin,
+                         .write = counting_write,
+                         .progress = counting_progress};
+    Child child;
+    if (through.begin_stream(through.ctx, err) != 0 ||
+        child_start(&child, argv, (const char *const *)env, 0, 1, err) != 0)
+        goto out;
+    if (child_stream_out(&child, &through, size, "mariadb-dump", err) != 0) {
+        child_kill(&child);
+        goto out;
+    }
+    if (child_finish(&child, "mariadb-dump", err) != 0)
+        goto out;
+    json_t *tables = json_object();
+    for (size_t i = 0; i < counting.rows.n; i++)
+        json_object_set_new(tables, counting.rows.tables[i].name,
+                            json_integer((json_int_t)counting.rows.tables[i].rows));
+    json_object_set_new(details, "tables", tables);
+    info->read_seconds = monotonic_seconds() - started;
+    info->details = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
+    rc = 0;
+out:
+    free(odd);
+    my_client_free(args, env);
+    my_dump_rows_free(&counting.rows);
+    json_decref(details);
+    my_fn.close(conn);
+    return rc;
+}
+
+static int database_exists(MYSQL *conn, const char *name, bool *exists, UkError *err)
+{
+    char escaped[520];
+    my_fn.real_escape_string(conn, escaped, name, (unsigned long)strnlen(name, 255));
+    char *sql =
+        xasprintf("SELECT 1 FROM information_schema.schemata WHERE schema_name = '%s'", escaped);
+    MYSQL_RES *res = my_query(conn, sql, err);
+    free(sql);
+    if (!res)
+        return -1;
+    *exists = my_fn.num_rows(res) > 0;
+    my_fn.free_result(res);
+    return 0;
+}
+
+static int my_drop_database(const ConfigDatabase *db, const char *name, UkError *err)
+{
+    MYSQL *conn = my_connect(db, "", err);
+    if (!conn)
+        return -1;
+    char *q = my_quote(name);
+    char *sql = xasprintf("DROP DATABASE IF EXISTS %s", q);
+    int rc = my_run(conn, sql, err);
+    free(sql);
+    free(q);
+    my_fn.close(conn);
+    return rc;
+}
+
+/* Creates TARGET and loads the stream into it with the mariadb client; a failed load drops
+ * it again. *LOAD_FAILED tells a stream the client refused from a failure to start. */
+static int load_into(const ConfigDatabase *db, const char *target, ImageSource *source,
+                     bool *load_failed, UkError *err)
+{
+    *load_failed = false;
+    MYSQL *conn = my_connect(db, "", err);
+    if (!conn)
+        return -1;
+    bool exists = false;
+    int rc = database_exists(conn, target, &exists, err);
+    if (rc == 0 && exists)
+        rc = uk_error_set(err, UK_E_EXISTS, 0, "database '%s' exists already", target);
+    if (rc == 0) {
+        char *q = my_quote(target);
+        char *sql = xasprintf("CREATE DATABASE %s", q);
+        rc = my_run(conn, sql, err);
+        free(sql);
+        free(q);
+    }
+    my_fn.close(conn);
+    if (rc != 0)
+        return -1;
+    char **args = NULL, **env = NULL;
+    if (my_client_args(db, &args, &env, err) != 0) {
+        my_drop_database(db, target, NULL);
+        return -1;
+    }
+    const char *argv[20];
+    size_t n = 0;
+    argv[n++] = "mariadb";
+    for (size_t i = 0; args[i] && n < 12; i++)
+        argv[n++] = args[i];
+    argv[n++] = "--batch";
+    argv[n++] = "--";
+    argv[n++] = target;
+    argv[n] = NULL;
+    Child child;
+    rc = child_start(&child, argv, (const char *const *)env, 1, 0, err);
+    if (rc == 0) {
+        int fed = child_stream_in(&child, source, "mariadb", err);
+        if (fed == -1) {
+            child_kill(&child);
+            rc = -1;
+        } else if (child_finish(&child, "mariadb", err) != 0) {
+            *load_failed = true;
+            rc = -1;
+        }
+    }
+    my_client_free(args, env);
+    if (rc != 0) {
+        UkError ignored = {0};
+        my_drop_database(db, target, &ignored);
+    }
+    return rc;
+}
+
+static int my_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
+                             const DbRestoreOnly *only, UkError *err)
+{
+    if (only && ((only->tables && only->tables[0]) || (only->schemas && only->schemas[0])))
+        return uk_error_set(err, UK_E_USAGE, 0,
+                            "--table and --schema restores are not available for MariaDB yet: "
+                            "restore to a new database (--to-database) and copy the tables");
+    bool load_failed = false;
+    return load_into(db, target, source, &load_failed, err);
+}
+
+/* Row counts of every base table of the connection's database, as {name: rows}. */
+static json_t *count_rows(MYSQL *conn, UkError *err)
+{
+    MYSQL_RES *res = my_query(conn,
+                              "SELECT table_name FROM information_schema.tables WHERE "
+                              "table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+                              err);
+    if (!res)
+        return NULL;
+    json_t *counts = json_object();
+    MYSQL_ROW row;
+    while ((row = my_fn.fetch_row(res))) {
+        char *q = my_quote(row[0]);
+        char *sql = xasprintf("SELECT COUNT(*) FROM %s", q);
+        MYSQL_RES *count = my_query(conn, sql, err);
+        free(sql);
+        free(q);
+        if (!count) {
+            json_decref(counts);
+            counts = NULL;
+            break;
+        }
+        MYSQL_ROW c = my_fn.fetch_row(count);
+        json_object_set_new(counts, row[0], json_integer(c && c[0] ? atoll(c[0]) : -1));
+        my_fn.free_result(count);
+    }
+    my_fn.free_result(res);
+    return counts;
+}
+
+/* CHECK TABLE on every table: "" when all are OK, else the first problem. */
+static int check_tables(MYSQL *conn, json_t *tables, char *problem, size_t len, UkError *err)
+{
+    problem[0] = '\0';
+    const char *name;
+    json_t *value;
+    json_object_foreach (tables, name, value) {
+        char *q = my_quote(name);
+        char *sql = xasprintf("CHECK TABLE %s", q);
+        MYSQL_RES *res = my_query(conn, sql, err);
+        free(sql);
+        free(q);
+        if (!res)
+            return -1;
+        MYSQL_ROW row;
+        while ((row = my_fn.fetch_row(res)))
+            if (!problem[0] && row[2] && strcmp(row[2], "error") == 0)
+                snprintf(problem, len, "CHECK TABLE %s: %s", name, row[3] ? row[3] : "error");
+        my_fn.free_result(res);
+    }
+    return 0;
+}
+
+static int my_verify_stream(const ConfigDatabase *db, ImageSource *source, const char *details,
+                            char *result, size_t len, UkError *err)
+{
+    char random_hex[7];
+    unsigned char random[3];
+    if (crypto_random(random, sizeof random, err) != 0)
+        return -1;
+    hex_encode(random, sizeof random, random_hex);
+    char scratch[64];
+    snprintf(scratch, sizeof scratch, "upkeep_verify_%ld_%s", (long)getpid(), random_hex);
+    bool load_failed = false;
+    UkError load_err = {0};
+    if (load_into(db, scratch, source, &load_failed, &load_err) != 0) {
+        if (!load_failed) {
+            *err = load_err;
+            return -1;
+        }
+        snprintf(result, len, "failed to load: %s", load_err.msg);
+        return 0;
+    }
+    int rc = -1;
+    result[0] = '\0';
+    MYSQL *conn = my_connect(db, scratch, err);
+    json_t *actual = conn ? count_rows(conn, err) : NULL;
+    if (actual) {
+        long tables = row_counts_compare(details, actual, result, len);
+        char problem[300];
+        rc = tables < 0 ? 0 : check_tables(conn, actual, problem, sizeof problem, err);
+        if (rc == 0 && tables >= 0)
+            snprintf(result, len, "%s", problem);
+        if (rc == 0 && tables >= 0 && !problem[0])
+            snprintf(result, len, "ok (row counts of %ld table%s match; CHECK TABLE ok)", tables,
+                     tables == 1 ? "" : "s");
+        json_decref(actual);
+    }
+    if (conn)
+        my_fn.close(conn);
+    UkError drop_err = {0};
+    if (my_drop_database(db, scratch, rc == 0 ? err : &drop_err) != 0)
+        rc = -1;
+    return rc;
+}
+
+static DbGauge *gauge(DbStats *stats, const char *name, const char *unit, double value,
+                      double warning, double critical)
+{
+    DbGauge *g = &stats->gauges[stats->n_gauges++];
+    snprintf(g->name, sizeof g->name, "%s", name);
+    g->unit = unit;
+    g->value = value;
+    g->warning = warning;
+    g->critical = critical;
+    return g;
+}
+
+static int my_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
+{
+    MYSQL *conn = my_connect(db, NULL, err);
+    if (!conn)
+        return -1;
+    int rc = -1;
+    MYSQL_RES *res = my_query(conn,
+                              "SELECT (SELECT COALESCE(SUM(data_length + index_length), 0) FROM "
+                              "information_schema.tables WHERE table_schema = DATABASE()), "
+                              "(SELECT COUNT(*) FROM information_schema.processlist), "
+                              "@@max_connections",
+                              err);
+    if (res) {
+        MYSQL_ROW row = my_fn.fetch_row(res);
+        stats->size_bytes = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
+        double used = row && row[1] ? atof(row[1]) : 0, max = row && row[2] ? atof(row[2]) : 0;
+        DbGauge *g = gauge(stats, "connections", "ratio", max > 0 ? used / max : 0,
+                           CONNECTIONS_WARNING, CONNECTIONS_CRITICAL);
+        snprintf(g->text, sizeof g->text, "%.0f of max_connections %.0f in use", used, max);
+        my_fn.free_result(res);
+        rc = 0;
+    }
+    for (size_t i = 0; rc == 0 && i < stats->n_tables; i++) {
+        stats->rows[i] = -1;
+        stats->dead_rows[i] = -1;
+        stats->last_vacuum[i] = -1;
+        char *q = my_quote(stats->tables[i]);
+        char *sql = xasprintf("SELECT COUNT(*) FROM %s", q);
+        UkError missing = {0};
+        MYSQL_RES *count = my_query(conn, sql, &missing); /* a missing table: -1 */
+        free(sql);
+        free(q);
+        if (count) {
+            MYSQL_ROW row = my_fn.fetch_row(count);
+            stats->rows[i] = row && row[0] ? atoll(row[0]) : -1;
+            my_fn.free_result(count);
+        }
+    }
+    my_fn.close(conn);
+    return rc;
+}
+
+/* GET_LOCK on upkeep's own connection, held while it stays open. */
+static int my_cluster_lock(const ConfigDatabase *db, const char *name, void **handle, UkError *err)
+{
+    MYSQL *conn = my_connect(db, NULL, err);
+    if (!conn)
+        return -1;
+    char lock_name[192], escaped[400];
+    snprintf(lock_name, sizeof lock_name, "upkeep:%s", name);
+    my_fn.real_escape_string(conn, escaped, lock_name, (unsigned long)strlen(lock_name));
+    char *sql = xasprintf("SELECT GET_LOCK('%s', 0)", escaped);
+    MYSQL_RES *res = my_query(conn, sql, err);
+    free(sql);
+    if (!res) {
+        my_fn.close(conn);
+        return -1;
+    }
+    MYSQL_ROW row = my_fn.fetch_row(res);
+    bool taken = row && row[0] && strcmp(row[0], "1") == 0;
+    my_fn.free_result(res);
+    if (!taken) {
+        my_fn.close(conn);
+        return 0;
+    }
+    *handle = conn;
+    return 1;
+}
+
+static void my_cluster_unlock(void *handle)
+{
+    my_fn.close(handle); /* the lock goes with the session */
+}
+
+static int my_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
+{
+    (void)config_dir;
+    MyTarget t;
+    if (my_parse_url(db->url, &t, err) != 0)
+        return -1;
+    explicit_bzero(t.password, sizeof t.password);
+    if (t.database[0] == '-')
+        return uk_error_set(err, UK_E_CONFIG, 0, "database name '%s' starts with '-'", t.database);
+    if (db->verify_cluster)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "verify_cluster is for PostgreSQL: MariaDB backups are verified in a "
+                            "scratch database on the server");
+    if (db->password_file && t.has_password) {
+        char *shown = redact_url(db->url, true);
+        uk_error_set(err, UK_E_CONFIG, 0, "%s has a password and password_file: give one", shown);
+        free(shown);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const my_schemes[] = {"mariadb", "mysql", NULL};
+
+const DbDriver db_mariadb_driver = {
+    .name = "mariadb",
+    .schemes = my_schemes,
+    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK,
+    .configure = my_configure,
+    .snapshot = my_snapshot,
+    .restore_stream = my_restore_stream,
+    .drop_database = my_drop_database,
+    .verify_stream = my_verify_stream,
+    .inspect = my_inspect,
+    .cluster_lock = my_cluster_lock,
+    .cluster_unlock = my_cluster_unlock,
+};
