@@ -47,6 +47,7 @@ bench: test-deps build
 	bench/files.sh $(BUILD)
 	bench/postgresql.sh $(BUILD)
 	bench/pg_purge.sh $(BUILD)
+	bench/mariadb.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)

@@ -75,6 +75,26 @@ first_stored=$(jq -r .bytes_stored <<<"$first")
 [ "$stored" -lt $((first_stored / 10)) ] || fail "second backup stored $stored bytes of $first_stored"
 pass "a second backup after small changes stores $stored of $first_stored bytes"
 
+# Health: reachable, size, connections, InnoDB's history list, the longest open transaction
+# (the application's, held open here), and counted tables.
+sed -i 's/^password_file = .*/&\ncount_tables = customers, missing/' upkeep.conf
+my_app app -e "START TRANSACTION; SELECT COUNT(*) FROM customers; SELECT SLEEP(3); COMMIT" >/dev/null &
+holder=$!
+sleep 1
+expect_status 3 "$UPKEEP" --json health --no-actions # 3: a counted table is missing (UNKNOWN)
+check() { jq -r --arg c "$1" --arg s "$2" '.checks[] | select(.check == $c and .subject == $s) | "\(.status) \(.value)"' <<<"$OUT"; }
+[ "$(check reachable shop)" = "OK 1" ] || fail "reachable: $(check reachable shop)"
+expect_contains "$(check connections shop)" "OK 0.0"
+expect_contains "$(check history_list_length shop)" "OK "
+[ "$(check longest_transaction shop | awk '{print ($2 >= 0.5)}')" = 1 ] ||
+    fail "the open transaction is not seen: $(check longest_transaction shop)"
+[ "$(check rows shop.customers)" = "OK 20002" ] || fail "rows: $(check rows shop.customers)"
+expect_contains "$(check rows shop.missing)" "UNKNOWN"
+wait $holder
+expect_status 0 "$UPKEEP" metrics
+expect_contains "$OUT" 'upkeep_database_history_list_length{database="shop"}'
+pass "health on MariaDB: reachable, connections, history list, longest transaction, counted rows"
+
 # Tables that are not InnoDB: refused and named, or dumped with locks when allowed.
 my_app app -e "CREATE TABLE legacy(id INT PRIMARY KEY) ENGINE=MyISAM; INSERT INTO legacy VALUES (1), (2)"
 expect_status 1 "$UPKEEP" backup shop

@@ -25,6 +25,11 @@
 
 #define CONNECTIONS_WARNING 0.8
 #define CONNECTIONS_CRITICAL 0.95
+/* Undo InnoDB keeps for old snapshots: purge falling this far behind slows every query. */
+#define HISTORY_WARNING 100000.0
+#define HISTORY_CRITICAL 1000000.0
+#define TRANSACTION_WARNING_S 600.0
+#define TRANSACTION_CRITICAL_S 3600.0
 
 /* The tables of the connection's database that are not InnoDB ("a (MyISAM), b (Aria)"), or
  * "" when all are; NULL with err set on failure. */
@@ -392,6 +397,29 @@ static int my_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
         DbGauge *g = gauge(stats, "connections", "ratio", max > 0 ? used / max : 0,
                            CONNECTIONS_WARNING, CONNECTIONS_CRITICAL);
         snprintf(g->text, sizeof g->text, "%.0f of max_connections %.0f in use", used, max);
+        my_fn.free_result(res);
+        /* innodb_trx lists every session's transaction only to a user with PROCESS; others
+         * see their own, and the figure is a floor. */
+        res = my_query(conn,
+                       "SELECT (SELECT COALESCE(MAX(count), 0) FROM information_schema."
+                       "innodb_metrics WHERE name = 'trx_rseg_history_len'), (SELECT "
+                       "COALESCE(MAX(TIMESTAMPDIFF(MICROSECOND, trx_started, NOW(6))), 0) / 1e6 "
+                       "FROM information_schema.innodb_trx WHERE trx_mysql_thread_id <> "
+                       "CONNECTION_ID())",
+                       err);
+    }
+    if (res) {
+        MYSQL_ROW row = my_fn.fetch_row(res);
+        double history = row && row[0] ? atof(row[0]) : 0;
+        double longest = row && row[1] ? atof(row[1]) : 0;
+        DbGauge *g = gauge(stats, "history_list_length", "transactions", history, HISTORY_WARNING,
+                           HISTORY_CRITICAL);
+        snprintf(g->text, sizeof g->text,
+                 "InnoDB history list length %.0f (undo not yet purged, held by old snapshots)",
+                 history);
+        g = gauge(stats, "longest_transaction", "seconds", longest, TRANSACTION_WARNING_S,
+                  TRANSACTION_CRITICAL_S);
+        snprintf(g->text, sizeof g->text, "longest open transaction %.0f s", longest);
         my_fn.free_result(res);
         rc = 0;
     }
