@@ -43,6 +43,9 @@ id=$(jq -r .id <<<"$first")
 [ "$(jq -r .image_bytes <<<"$first")" -gt 1000000 ] || fail "the dump is too small: $first"
 expect_status 0 "$UPKEEP" backups --json
 [ "$(jq -r '.[0].database' <<<"$OUT")" = shop ] || fail "backups does not list it: $OUT"
+# Binary logging is on: the backup records where its snapshot is in the log.
+grep -rqa '"binlog_file":"binlog.0000' repo || fail "no binary log position recorded"
+grep -rqa '"gtid":"0-1-' repo || fail "no GTID recorded"
 pass "online backup of MariaDB while a writer commits"
 
 if grep -rqa -- "$MY_PASSWORD" repo state; then fail "the password is stored in the repository or state"; fi

@@ -6,6 +6,7 @@
 #   MY_PASSWORD   the user's password;  MY_PASSFILE a file holding it (mode 600)
 #   my_admin ...  mariadb as root over the server's unix socket, e.g. my_admin app -e '…'
 #   my_app ...    mariadb as upkeep over TCP with the password
+# Binary logging is on, as on a server with replicas or point-in-time recovery.
 # MY_FSYNC=on flushes the log at every commit (benchmarks; tests run without it).
 # `my_down` stops it and removes the folder (also on the shell's EXIT trap it adds to).
 my_up() {
@@ -33,6 +34,7 @@ my_up() {
             --bind-address=127.0.0.1 --port="$MY_PORT" --socket="$MY_SOCK" \
             --pid-file="$MY_DIR/mariadbd.pid" --log-error="$MY_DIR/error.log" \
             --skip-name-resolve --innodb-flush-log-at-trx-commit=$flush \
+            --log-bin="$MY_DIR/data/binlog" --server-id=1 \
             --performance-schema=ON >/dev/null 2>&1 &
         MY_PID=$!
         local i

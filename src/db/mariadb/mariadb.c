@@ -79,6 +79,20 @@ static void counting_progress(void *ctx, uint64_t done, uint64_t total)
         c->next->progress(c->next->ctx, done, total);
 }
 
+/* The binary log file, position and GTID of the dump's snapshot, from its comments. */
+static void record_position(json_t *details, const MyDumpRows *rows)
+{
+    char file[256];
+    unsigned long long position;
+    if (sscanf(rows->position, "'%255[^']', MASTER_LOG_POS=%llu", file, &position) == 2) {
+        json_object_set_new(details, "binlog_file", json_string(file));
+        json_object_set_new(details, "binlog_position", json_integer((json_int_t)position));
+    }
+    char gtid[256];
+    if (sscanf(rows->gtid, "'%255[^']'", gtid) == 1)
+        json_object_set_new(details, "gtid", json_string(gtid));
+}
+
 static int my_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *info, UkError *err)
 {
     MYSQL *conn = my_connect(db, NULL, err);
@@ -94,7 +108,7 @@ static int my_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
     MYSQL_RES *res = my_query(conn,
                               "SELECT VERSION(), DATABASE(), (SELECT COALESCE(SUM(data_length + "
                               "index_length), 0) FROM information_schema.tables WHERE "
-                              "table_schema = DATABASE())",
+                              "table_schema = DATABASE()), @@log_bin",
                               err);
     if (!res)
         goto out;
@@ -106,6 +120,7 @@ static int my_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
     json_object_set_new(details, "database", json_string(database));
     json_object_set_new(details, "database_size", json_integer((json_int_t)size));
     json_object_set_new(details, "dump_format", json_string("mariadb-dump SQL"));
+    bool binlog = row && row[3] && strcmp(row[3], "1") == 0;
     my_fn.free_result(res);
     if (!(odd = non_innodb_tables(conn, err)))
         goto out;
@@ -127,7 +142,7 @@ static int my_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
     json_object_set_new(details, "consistency", json_string(consistency + 2));
     if (my_client_args(db, &args, &env, err) != 0)
         goto out;
-    const char *argv[24];
+    const char *argv[28];
     size_t n = 0;
     argv[n++] = "mariadb-dump";
     for (size_t i = 0; args[i] && n < 12; i++)
@@ -139,6 +154,10 @@ static int my_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
     argv[n++] = "--routines";
     argv[n++] = "--events";
     argv[n++] = "--triggers";
+    if (binlog) { /* where the snapshot is in the binary log, as comments (no locks) */
+        argv[n++] = "--master-data=2";
+        argv[n++] = "--gtid";
+    }
     argv[n++] = "--";
     argv[n++] = database;
     argv[n] = NULL;
@@ -161,6 +180,7 @@ static int my_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
         json_object_set_new(tables, counting.rows.tables[i].name,
                             json_integer((json_int_t)counting.rows.tables[i].rows));
     json_object_set_new(details, "tables", tables);
+    record_position(details, &counting.rows);
     info->read_seconds = monotonic_seconds() - started;
     info->details = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
     rc = 0;

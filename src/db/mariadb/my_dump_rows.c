@@ -1,5 +1,6 @@
 #include "db/mariadb/my_dump_rows.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,16 @@ enum {
     TUPLES,     /* between and inside the tuples */
     STRING,     /* inside '…' */
     ESCAPE,     /* after \ inside a string */
+    CAPTURE,    /* the rest of a line the caller wants (a binary log position) */
 };
 
 static const char create_prefix[] = "CREATE TABLE `";
 static const char insert_prefix[] = "INSERT INTO `";
+/* Written by --master-data=2 --gtid as comments: where the snapshot is in the binary log. */
+static const char position_prefix[] = "-- CHANGE MASTER TO MASTER_LOG_FILE=";
+static const char gtid_prefix[] = "-- SET GLOBAL gtid_slave_pos=";
+
+static const char *const prefixes[] = {create_prefix, insert_prefix, position_prefix, gtid_prefix};
 
 void my_dump_rows_init(MyDumpRows *r)
 {
@@ -53,24 +60,33 @@ void my_dump_rows_feed(MyDumpRows *r, const unsigned char *data, size_t len)
     for (size_t i = 0; i < len; i++) {
         char c = (char)data[i];
         switch (r->state) {
-        case LINE_START:
+        case LINE_START: {
             if (c == '\n') {
                 r->line_len = 0;
                 break;
             }
             r->line[r->line_len++] = c;
             r->line[r->line_len] = '\0';
-            if ((r->line_len == sizeof create_prefix - 1 &&
-                 memcmp(r->line, create_prefix, r->line_len) == 0) ||
-                (r->line_len == sizeof insert_prefix - 1 &&
-                 memcmp(r->line, insert_prefix, r->line_len) == 0)) {
-                r->state = NAME;
-                r->name_len = 0;
-            } else if (strncmp(create_prefix, r->line, r->line_len) != 0 &&
-                       strncmp(insert_prefix, r->line, r->line_len) != 0) {
-                r->state = SKIP_LINE;
+            bool maybe = false;
+            for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++) {
+                if (strncmp(prefixes[p], r->line, r->line_len) != 0)
+                    continue;
+                maybe = true;
+                if (r->line_len < strlen(prefixes[p]))
+                    continue;
+                if (p < 2) {
+                    r->state = NAME;
+                    r->name_len = 0;
+                } else {
+                    r->state = CAPTURE;
+                    r->capture = p == 2 ? r->position : r->gtid;
+                    r->capture_len = 0;
+                }
             }
+            if (!maybe)
+                r->state = SKIP_LINE;
             break;
+        }
         case SKIP_LINE:
             if (c == '\n') {
                 r->state = LINE_START;
@@ -123,6 +139,15 @@ void my_dump_rows_feed(MyDumpRows *r, const unsigned char *data, size_t len)
                 r->state = TUPLES;
             break;
         case ESCAPE: r->state = STRING; break;
+        case CAPTURE:
+            if (c == '\n') {
+                r->capture[r->capture_len] = '\0';
+                r->state = LINE_START;
+                r->line_len = 0;
+            } else if (r->capture_len + 1 < sizeof r->position) {
+                r->capture[r->capture_len++] = c;
+            }
+            break;
         }
     }
 }

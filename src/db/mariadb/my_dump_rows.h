@@ -4,7 +4,8 @@
  * would see other rows than the dump's transaction did. The dump itself says exactly what a
  * restore will load: every table's CREATE TABLE, and its rows as the tuples of
  * `INSERT INTO `t` VALUES (…),(…);` lines. This counts those tuples, outside string literals
- * (quoted with ', escaped with \), in one pass over the bytes. */
+ * (quoted with ', escaped with \), in one pass over the bytes; and where the snapshot is in
+ * the binary log, from the comments --master-data=2 --gtid write. */
 #ifndef UK_MY_DUMP_ROWS_H
 #define UK_MY_DUMP_ROWS_H
 
@@ -19,14 +20,20 @@ typedef struct MyDumpTable {
 typedef struct MyDumpRows {
     MyDumpTable *tables;
     size_t n, cap;
+    /* With binary logging: the dump's comments on where its snapshot is, as written
+     * ("'binlog.000001', MASTER_LOG_POS=1089;" and "'0-1-5';"), or "". */
+    char position[256];
+    char gtid[256];
     /* the scanner's state */
     int state;
-    char line[32]; /* the start of the current line, to recognise the statement */
+    char line[48]; /* the start of the current line, to recognise the statement */
     size_t line_len;
     char name[192];
     size_t name_len;
     int depth;
     MyDumpTable *current;
+    char *capture; /* position or gtid, while CAPTURE */
+    size_t capture_len;
 } MyDumpRows;
 
 void my_dump_rows_init(MyDumpRows *r);

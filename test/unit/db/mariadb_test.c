@@ -1,6 +1,7 @@
 /* MariaDB's pieces that need no server: the url's parts (percent-decoded, socket, port
- * range, unknown options refused) and the dump's row counts, which must come out the same
- * however the stream is cut into pieces and whatever the strings hold. */
+ * range, unknown options refused) and the dump's row counts and binary log position, which
+ * must come out the same however the stream is cut into pieces and whatever the strings
+ * hold. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,14 +51,19 @@ static void test_url_errors(void **state)
     }
 }
 
-static const char dump[] = "-- MariaDB dump\n"
-                           "/*!40101 SET NAMES utf8mb4 */;\n"
-                           "CREATE TABLE `a` (\n  `id` int(11) NOT NULL,\n  `v` text\n);\n"
-                           "INSERT INTO `a` VALUES\n(1,'x),(y'),\n(2,'it\\'s; (\\\\'),\n(3,NULL);\n"
-                           "CREATE TABLE `odd `` name` (\n  `id` int\n);\n"
-                           "INSERT INTO `odd `` name` VALUES (1),(2);\n"
-                           "CREATE TABLE `empty` (\n  `id` int\n);\n"
-                           "INSERT INTO `a` VALUES (4,'more');\n";
+static const char dump[] =
+    "-- MariaDB dump\n"
+    "/*!40101 SET NAMES utf8mb4 */;\n"
+    "-- CHANGE MASTER TO MASTER_USE_GTID=slave_pos;\n"
+    "--\n"
+    "-- CHANGE MASTER TO MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=1089;\n"
+    "CREATE TABLE `a` (\n  `id` int(11) NOT NULL,\n  `v` text\n);\n"
+    "INSERT INTO `a` VALUES\n(1,'x),(y'),\n(2,'it\\'s; (\\\\'),\n(3,NULL);\n"
+    "CREATE TABLE `odd `` name` (\n  `id` int\n);\n"
+    "INSERT INTO `odd `` name` VALUES (1),(2);\n"
+    "CREATE TABLE `empty` (\n  `id` int\n);\n"
+    "INSERT INTO `a` VALUES (4,'more');\n"
+    "-- SET GLOBAL gtid_slave_pos='0-1-5';\n";
 
 static void check_counts(const MyDumpRows *r)
 {
@@ -68,6 +74,8 @@ static void check_counts(const MyDumpRows *r)
     assert_int_equal(r->tables[1].rows, 2);
     assert_string_equal(r->tables[2].name, "empty");
     assert_int_equal(r->tables[2].rows, 0);
+    assert_string_equal(r->position, "'binlog.000001', MASTER_LOG_POS=1089;");
+    assert_string_equal(r->gtid, "'0-1-5';");
 }
 
 static void test_dump_rows_whole_and_in_pieces(void **state)
