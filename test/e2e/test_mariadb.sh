@@ -46,6 +46,14 @@ expect_status 0 "$UPKEEP" backups --json
 # Binary logging is on: the backup records where its snapshot is in the log.
 grep -rqa '"binlog_file":"binlog.0000' repo || fail "no binary log position recorded"
 grep -rqa '"gtid":"0-1-' repo || fail "no GTID recorded"
+# A user with no binlog privileges gets the position too (from the snapshot's own status).
+my_admin -e "CREATE USER 'reader'@'%' IDENTIFIED BY 'reader-pw';
+    GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON app.* TO 'reader'@'%'"
+echo reader-pw > reader-pass
+sed "0,/^url = /s|^url = .*|url = mariadb://reader@127.0.0.1:$MY_PORT/app|; s|^password_file = .*|password_file = $PWD/reader-pass|" upkeep.conf > reader.conf
+expect_status 0 "$UPKEEP" -c reader.conf backup shop --json
+grep -qa '"binlog_file":"binlog.0000' "repo/snapshots/$(jq -r .id <<<"$OUT")" ||
+    fail "no binary log position recorded for a user without binlog privileges"
 pass "online backup of MariaDB while a writer commits"
 
 if grep -rqa -- "$MY_PASSWORD" repo state; then fail "the password is stored in the repository or state"; fi

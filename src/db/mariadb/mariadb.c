@@ -181,6 +181,10 @@ static int my_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
                             json_integer((json_int_t)counting.rows.tables[i].rows));
     json_object_set_new(details, "tables", tables);
     record_position(details, &counting.rows);
+    if (binlog && !json_object_get(details, "binlog_file"))
+        log_warn("database '%s': binary logging is on, but the user may not read the log's "
+                 "position (grant BINLOG MONITOR): the backup does not record it",
+                 db->name);
     info->read_seconds = monotonic_seconds() - started;
     info->details = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
     rc = 0;
