@@ -20,8 +20,8 @@ dirsize() { du -sb "$1" | cut -f1; }
 peak() { /usr/bin/time -f '%M' -o rss.txt "$@" >/dev/null; cat rss.txt; }
 rm -rf my-bench && mkdir my-bench && cd my-bench
 MY_FSYNC=on my_up
-export MYSQL_PWD=$MY_PASSWORD
 client=(--no-defaults --protocol=TCP -h 127.0.0.1 -P "$MY_PORT" -u upkeep)
+as_app() { MYSQL_PWD=$MY_PASSWORD "$@"; }
 # Rows of about 1.3 KB (forms) and 400 B (audit): 70% and 30% of the size.
 forms=$((mb * 1048576 * 7 / 10 / 1450)) audit=$((mb * 1048576 * 3 / 10 / 480))
 t=$(now)
@@ -67,7 +67,7 @@ CONF
 
 echo "== full backup"
 sync
-t=$(now); mariadb-dump "${client[@]}" --single-transaction app | zstd -q -T0 -3 > app.sql.zst
+t=$(now); as_app mariadb-dump "${client[@]}" --single-transaction app | zstd -q -T0 -3 > app.sql.zst
 dump_time=$(elapsed "$t"); sync
 dump_size=$(stat -c %s app.sql.zst)
 t=$(now); "$UPKEEP" backup app --json > first.json; up_time=$(elapsed "$t")
@@ -94,7 +94,7 @@ printf '  upkeep backup: %6.2f s  +%8s MiB   %s%% of the first backup (target <=
 echo "== restore"
 first_id=$(jq -r .id first.json)
 my_admin -e "CREATE DATABASE by_client"
-t=$(now); zstd -dc app.sql.zst | mariadb "${client[@]}" by_client; client_time=$(elapsed "$t")
+t=$(now); zstd -dc app.sql.zst | as_app mariadb "${client[@]}" by_client; client_time=$(elapsed "$t")
 t=$(now); "$UPKEEP" -q restore "$first_id" --database app --to-database by_upkeep
 upr_time=$(elapsed "$t")
 printf '  mariadb < dump.sql: %6.2f s\n' "$client_time"
