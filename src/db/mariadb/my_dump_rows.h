@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 typedef struct MyDumpTable {
-    char name[192];
+    char name[520]; /* 64 characters of up to 4 bytes, backquotes doubled */
     int64_t rows;
 } MyDumpTable;
 
@@ -28,7 +28,7 @@ typedef struct MyDumpRows {
     int state;
     char line[48]; /* the start of the current line, to recognise the statement */
     size_t line_len;
-    char name[192];
+    char name[520];
     size_t name_len;
     int depth;
     MyDumpTable *current;
