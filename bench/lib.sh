@@ -12,6 +12,10 @@ cd "$work"
 
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+mib() { echo "scale=1; $1 / 1048576" | bc; }
+dirsize() { du -sb "$1" | cut -f1; }
+peak() { /usr/bin/time -f '%M' -o rss.txt "$@" >/dev/null; cat rss.txt; } # peak RSS, KiB
 
 db() { # db SIZE_MB: prints the name of a cached, checkpointed WAL database of that size
     local f=app-$1.db

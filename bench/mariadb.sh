@@ -14,10 +14,6 @@ source "$(dirname "$0")/lib.sh" "${1:-build}"
 cleanup_scratch() { :; }
 source "$top/test/services/mariadb.sh"
 mb=${MY_MB:-1024}
-ratio() { echo "scale=2; $1 / $2" | bc; }
-mib() { echo "scale=1; $1 / 1048576" | bc; }
-dirsize() { du -sb "$1" | cut -f1; }
-peak() { /usr/bin/time -f '%M' -o rss.txt "$@" >/dev/null; cat rss.txt; }
 rm -rf my-bench && mkdir my-bench && cd my-bench
 MY_FSYNC=on my_up
 client=(--no-defaults --protocol=TCP -h 127.0.0.1 -P "$MY_PORT" -u upkeep)

@@ -14,10 +14,6 @@ cleanup_scratch() { :; }
 source "$top/test/services/postgresql.sh"
 export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$work/restic-cache
 mb=${PG_MB:-1024}
-ratio() { echo "scale=2; $1 / $2" | bc; }
-mib() { echo "scale=1; $1 / 1048576" | bc; }
-dirsize() { du -sb "$1" | cut -f1; }
-peak() { /usr/bin/time -f '%M' -o rss.txt "$@" >/dev/null; cat rss.txt; }
 rm -rf pg-bench && mkdir pg-bench && cd pg-bench
 pg_up
 export PGPASSWORD=$PG_PASSWORD PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=upkeep

@@ -11,9 +11,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh" "${1:-build}"
 export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$work/restic-cache
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
-mib() { echo "scale=1; $1 / 1048576" | bc; }
-dirsize() { du -sb "$1" | cut -f1; }
 peak_rss_kib() { # peak_rss_kib CMD... : runs CMD, prints its peak RSS in KiB
     /usr/bin/time -f '%M' -o rss.txt "$@" >/dev/null
     cat rss.txt

@@ -209,7 +209,7 @@ int db_swap_in(const ConfigDatabase *db, const char *restored, bool force, char 
         return no_driver(db, err);
     if (!d->swap_in)
         return uk_error_set(err, UK_E_USAGE, 0, "database '%s': %s has no databases to swap",
-                            db->name, d->name);
+                            db->name, d->name); /* callers test DB_FEAT_SWAP_IN first */
     return named(db, d->swap_in(db, restored, force, kept_aside, len, err), err);
 }
 
@@ -254,4 +254,16 @@ int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkE
                             "database '%s': %s statistics are not available yet", db->name,
                             d->name);
     return named(db, d->inspect(db, stats, err), err);
+}
+
+DbGauge *db_stats_gauge(DbStats *stats, const char *name, const char *unit, double value,
+                        double warning, double critical)
+{
+    DbGauge *g = &stats->gauges[stats->n_gauges++];
+    snprintf(g->name, sizeof g->name, "%s", name);
+    g->unit = unit;
+    g->value = value;
+    g->warning = warning;
+    g->critical = critical;
+    return g;
 }

@@ -28,6 +28,7 @@ enum {
     DB_FEAT_SCHEMAS = 1 << 7,        /* tables may be named SCHEMA.TABLE */
     DB_FEAT_ARCHIVE_TABLE = 1 << 8,  /* archive_to = table:NAME, in the same database */
     DB_FEAT_ARCHIVE_SQLITE = 1 << 9, /* archive_to = sqlite://FILE, attached to the database */
+    DB_FEAT_SWAP_IN = 1 << 10,       /* db_swap_in(): restore --in-place on a server */
 };
 
 /* Picks the driver for db->url's scheme and lets it check the url and fill what it needs
@@ -145,6 +146,10 @@ typedef struct DbStats {
     int64_t dead_rows[DB_MAX_COUNTED_TABLES];
     double last_vacuum[DB_MAX_COUNTED_TABLES];
 } DbStats;
+
+/* Drivers: adds a figure with its thresholds to STATS (the caller fills its text). */
+DbGauge *db_stats_gauge(DbStats *stats, const char *name, const char *unit, double value,
+                        double warning, double critical);
 
 /* Reads the statistics without writing anything (a read-only connection). TABLES is a
  * comma-separated list, or NULL. */

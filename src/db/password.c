@@ -32,3 +32,19 @@ void db_password_forget(char *secret)
         free(secret);
     }
 }
+
+int db_password_once(const ConfigDatabase *db, UkError *err)
+{
+    const char *start = strstr(db->url, "://");
+    if (!db->password_file || !start)
+        return 0;
+    start += 3;
+    size_t authority = strcspn(start, "/?");
+    const char *at = memchr(start, '@', authority);
+    if (!at || !memchr(start, ':', (size_t)(at - start)))
+        return 0;
+    char *shown = redact_url(db->url, true);
+    uk_error_set(err, UK_E_CONFIG, 0, "%s has a password and password_file: give one", shown);
+    free(shown);
+    return -1;
+}

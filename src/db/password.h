@@ -10,5 +10,8 @@
  * back with db_password_forget, which wipes it. */
 int db_password_read(const ConfigDatabase *db, char **out, UkError *err);
 void db_password_forget(char *secret);
+/* Config time: a url with user:password@ and a password_file as well is an error (which one
+ * would win is a guess); the message shows the url redacted. */
+int db_password_once(const ConfigDatabase *db, UkError *err);
 
 #endif

@@ -284,6 +284,14 @@ static int restore_to_server(const RestoreRequest *req, RestoreResult *res, doub
                      m.id, m.driver);
         goto out;
     }
+    /* Before loading anything: the swap at the end must be possible. */
+    if (req->in_place && !db_has_feature(req->server->driver, DB_FEAT_SWAP_IN)) {
+        uk_error_set(err, UK_E_USAGE, 0,
+                     "database '%s': %s databases cannot be restored in place yet: restore "
+                     "with --to-database NAME",
+                     req->server->name, req->server->driver);
+        goto out;
+    }
     char label[200];
     snprintf(label, sizeof label, "restore %s", m.id);
     BackupFeed feed;

@@ -75,6 +75,9 @@ dump() { MYSQL_PWD=$MY_PASSWORD mariadb-dump --no-defaults --protocol=TCP -h 127
 [ "$(dump app | md5sum)" = "$(dump restored | md5sum)" ] || fail "the restored tables differ from the original"
 expect_status 1 "$UPKEEP" restore "$id" --database shop --to-database restored
 expect_contains "$ERR" "database 'restored' exists already"
+expect_status 2 "$UPKEEP" restore "$id" --database shop --in-place
+expect_contains "$ERR" "mariadb databases cannot be restored in place yet: restore with --to-database NAME"
+[ -z "$(my_admin -N -e "SHOW DATABASES LIKE 'upkeep_restore%'")" ] || fail "an in-place restore that cannot be done left a database"
 pass "restore into a new database gives an identical dump; an existing database is refused"
 
 # A small change: 4 rows updated. The second backup stores the chunks around them, not the

@@ -21,6 +21,7 @@
 #include "db/db_driver.h"
 #include "db/mariadb/my_conn.h"
 #include "db/mariadb/my_dump_rows.h"
+#include "db/password.h"
 #include "db/row_counts.h"
 
 #define CONNECTIONS_WARNING 0.8
@@ -390,18 +391,6 @@ static int my_verify_stream(const ConfigDatabase *db, ImageSource *source, const
     return rc;
 }
 
-static DbGauge *gauge(DbStats *stats, const char *name, const char *unit, double value,
-                      double warning, double critical)
-{
-    DbGauge *g = &stats->gauges[stats->n_gauges++];
-    snprintf(g->name, sizeof g->name, "%s", name);
-    g->unit = unit;
-    g->value = value;
-    g->warning = warning;
-    g->critical = critical;
-    return g;
-}
-
 static int my_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
 {
     MYSQL *conn = my_connect(db, NULL, err);
@@ -418,8 +407,8 @@ static int my_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
         MYSQL_ROW row = my_fn.fetch_row(res);
         stats->size_bytes = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
         double used = row && row[1] ? atof(row[1]) : 0, max = row && row[2] ? atof(row[2]) : 0;
-        DbGauge *g = gauge(stats, "connections", "ratio", max > 0 ? used / max : 0,
-                           CONNECTIONS_WARNING, CONNECTIONS_CRITICAL);
+        DbGauge *g = db_stats_gauge(stats, "connections", "ratio", max > 0 ? used / max : 0,
+                                    CONNECTIONS_WARNING, CONNECTIONS_CRITICAL);
         snprintf(g->text, sizeof g->text, "%.0f of max_connections %.0f in use", used, max);
         my_fn.free_result(res);
         /* innodb_trx lists every session's transaction only to a user with PROCESS; others
@@ -436,13 +425,13 @@ static int my_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
         MYSQL_ROW row = my_fn.fetch_row(res);
         double history = row && row[0] ? atof(row[0]) : 0;
         double longest = row && row[1] ? atof(row[1]) : 0;
-        DbGauge *g = gauge(stats, "history_list_length", "transactions", history, HISTORY_WARNING,
-                           HISTORY_CRITICAL);
+        DbGauge *g = db_stats_gauge(stats, "history_list_length", "transactions", history,
+                                    HISTORY_WARNING, HISTORY_CRITICAL);
         snprintf(g->text, sizeof g->text,
                  "InnoDB history list length %.0f (undo not yet purged, held by old snapshots)",
                  history);
-        g = gauge(stats, "longest_transaction", "seconds", longest, TRANSACTION_WARNING_S,
-                  TRANSACTION_CRITICAL_S);
+        g = db_stats_gauge(stats, "longest_transaction", "seconds", longest, TRANSACTION_WARNING_S,
+                           TRANSACTION_CRITICAL_S);
         snprintf(g->text, sizeof g->text, "longest open transaction %.0f s", longest);
         my_fn.free_result(res);
         rc = 0;
@@ -512,13 +501,7 @@ static int my_configure(ConfigDatabase *db, const char *config_dir, UkError *err
         return uk_error_set(err, UK_E_CONFIG, 0,
                             "verify_cluster is for PostgreSQL: MariaDB backups are verified in a "
                             "scratch database on the server");
-    if (db->password_file && t.has_password) {
-        char *shown = redact_url(db->url, true);
-        uk_error_set(err, UK_E_CONFIG, 0, "%s has a password and password_file: give one", shown);
-        free(shown);
-        return -1;
-    }
-    return 0;
+    return db_password_once(db, err);
 }
 
 static const char *const my_schemes[] = {"mariadb", "mysql", NULL};

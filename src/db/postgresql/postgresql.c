@@ -591,18 +591,6 @@ static int pg_verify_stream(const ConfigDatabase *db, ImageSource *source, const
 #define TRANSACTION_WARNING_S 600.0
 #define TRANSACTION_CRITICAL_S 3600.0
 
-static DbGauge *gauge(DbStats *stats, const char *name, const char *unit, double value,
-                      double warning, double critical)
-{
-    DbGauge *g = &stats->gauges[stats->n_gauges++];
-    snprintf(g->name, sizeof g->name, "%s", name);
-    g->unit = unit;
-    g->value = value;
-    g->warning = warning;
-    g->critical = critical;
-    return g;
-}
-
 /* One row of one value: the figures health reads are single numbers. */
 static double number(const PqLib *pq, PGconn *conn, const char *sql, UkError *err, int *rc)
 {
@@ -642,15 +630,16 @@ static int pg_inspect(const ConfigDatabase *db, DbStats *stats, UkError *err)
                                       err, &rc)
                              : 0;
     if (rc == 0) {
-        DbGauge *g = gauge(stats, "connections", "ratio", max > 0 ? used / max : 0,
-                           CONNECTIONS_WARNING, CONNECTIONS_CRITICAL);
+        DbGauge *g = db_stats_gauge(stats, "connections", "ratio", max > 0 ? used / max : 0,
+                                    CONNECTIONS_WARNING, CONNECTIONS_CRITICAL);
         snprintf(g->text, sizeof g->text, "%.0f of max_connections %.0f in use", used, max);
-        g = gauge(stats, "xid_age", "transactions", xid_age, XID_AGE_WARNING, XID_AGE_CRITICAL);
+        g = db_stats_gauge(stats, "xid_age", "transactions", xid_age, XID_AGE_WARNING,
+                           XID_AGE_CRITICAL);
         snprintf(g->text, sizeof g->text,
                  "oldest transaction-id age %.0f (wraparound at 2147483648; vacuum freezes)",
                  xid_age);
-        g = gauge(stats, "longest_transaction", "seconds", longest, TRANSACTION_WARNING_S,
-                  TRANSACTION_CRITICAL_S);
+        g = db_stats_gauge(stats, "longest_transaction", "seconds", longest, TRANSACTION_WARNING_S,
+                           TRANSACTION_CRITICAL_S);
         snprintf(g->text, sizeof g->text, "longest open transaction %.0f s", longest);
     }
     /* count_tables: "table" or "schema.table" as to_regclass reads it; bound, never spliced. */
@@ -1021,20 +1010,7 @@ static int pg_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexRepor
 static int pg_configure(ConfigDatabase *db, const char *config_dir, UkError *err)
 {
     (void)config_dir; /* password_file is resolved already, as every path key */
-    if (db->password_file) {
-        /* user:password@ in the url's authority */
-        const char *start = strstr(db->url, "://") + 3;
-        size_t authority = strcspn(start, "/?");
-        const char *at = memchr(start, '@', authority);
-        if (at && memchr(start, ':', (size_t)(at - start))) {
-            char *shown = redact_url(db->url, true);
-            uk_error_set(err, UK_E_CONFIG, 0, "%s has a password and password_file: give one",
-                         shown);
-            free(shown);
-            return -1;
-        }
-    }
-    return 0;
+    return db_password_once(db, err);
 }
 
 static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
@@ -1043,7 +1019,8 @@ const DbDriver db_postgresql_driver = {
     .name = "postgresql",
     .schemes = pg_schemes,
     .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK |
-                DB_FEAT_MAINTENANCE | DB_FEAT_ROW_TASKS | DB_FEAT_SCHEMAS | DB_FEAT_ARCHIVE_TABLE,
+                DB_FEAT_MAINTENANCE | DB_FEAT_ROW_TASKS | DB_FEAT_SCHEMAS | DB_FEAT_ARCHIVE_TABLE |
+                DB_FEAT_SWAP_IN,
     .configure = pg_configure,
     .snapshot = pg_snapshot,
     .restore_stream = pg_restore_stream,
