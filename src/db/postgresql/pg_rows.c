@@ -23,7 +23,7 @@
  * `WITH moved AS (DELETE … RETURNING *) INSERT INTO archive … ON CONFLICT (key) DO UPDATE`,
  * so each row is in exactly one of the two tables at every instant. To files (jsonl://,
  * csv://): the DELETE returns the rows, which go to the files' staging database before the
- * batch commits (pg_stage.h). To a table of another database: copied ahead, deleted while
+ * batch commits (db/row_stage.h). To a table of another database: copied ahead, deleted while
  * each row still hashes as copied (pg_archive_db.h).
  *
  * Age. timestamp, timestamptz and date columns are compared with the cutoff as an instant
@@ -42,7 +42,7 @@
 #include "db/db_driver.h"
 #include "db/postgresql/pg_archive_db.h"
 #include "db/postgresql/pg_conn.h"
-#include "db/postgresql/pg_stage.h"
+#include "db/row_stage.h"
 
 #define FETCH_ROWS 10000
 #define MAX_REPLICA_LAG (64.0 * 1024 * 1024) /* bytes of WAL a replica may be behind */
@@ -74,7 +74,7 @@ typedef struct PgRows {
     double t0;       /* when the current batch began */
     RowBatchFigures figures;
     bool to_files; /* archive_to = jsonl:// or csv:// */
-    PgStage stage;
+    RowStage stage;
     bool to_database; /* archive_to = table:NAME in archive_database */
     PgArchiveDb archive_db;
 } PgRows;
@@ -485,7 +485,7 @@ static int prepare_file_archive(PgRows *p, const char *oid, UkError *err)
         free(q);
         returning = longer;
     }
-    int rc = pg_stage_open(&p->stage, p->job, names, n, p->key_name, err);
+    int rc = row_stage_open(&p->stage, p->job, names, n, p->key_name, err);
     if (rc == 0)
         p->apply_sql = xasprintf("DELETE FROM %s WHERE %s AND %s RETURNING %s", p->table, p->match,
                                  p->condition, returning);
@@ -649,7 +649,7 @@ static void pg_rows_close(RowStore *s)
     free(p->numbers);
     free(p->fill_keys);
     free(p->files);
-    pg_stage_close(&p->stage);
+    row_stage_close(&p->stage);
     pg_archive_db_close(&p->archive_db);
     free(p->condition);
     free(p->apply_sql);
@@ -962,6 +962,79 @@ static bool batch_by_range(const PgRows *p, const int64_t *keys, size_t n, char 
     return true;
 }
 
+/* Type oids of pg_type.h: the values that have an SQLite type of their own. Everything else
+ * (numeric, dates and times, json, uuid …) is kept as PostgreSQL writes it, as text. */
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_OID 26
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+
+/* A value of RES as the staging database keeps it; bytea's hex ("\x0a1b…") is decoded into
+ * *BYTES (the caller frees it). */
+static RowValue stage_value(const PqLib *pq, PGresult *res, int row, int col, unsigned char **bytes)
+{
+    const char *text = pq->getvalue(res, row, col);
+    size_t len = (size_t)pq->getlength(res, row, col);
+    RowValue v = {ROW_VALUE_TEXT, text, len};
+    if (pq->getisnull(res, row, col))
+        v.type = ROW_VALUE_NULL;
+    switch (pq->ftype(res, col)) {
+    case OID_BOOL:
+        v.type = v.type == ROW_VALUE_NULL ? v.type : ROW_VALUE_INTEGER;
+        v.data = text[0] == 't' ? "1" : "0";
+        break;
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+    case OID_OID: v.type = v.type == ROW_VALUE_NULL ? v.type : ROW_VALUE_INTEGER; break;
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+        /* NaN has no SQLite value (it would become NULL): it stays text. */
+        if (v.type != ROW_VALUE_NULL && strcmp(text, "NaN") != 0)
+            v.type = ROW_VALUE_REAL;
+        break;
+    case OID_BYTEA:
+        if (v.type != ROW_VALUE_NULL && len >= 2 && text[0] == '\\' && text[1] == 'x' &&
+            (len - 2) % 2 == 0) {
+            *bytes = xmalloc(len / 2 + 1);
+            if (hex_decode(text + 2, *bytes, (len - 2) / 2) == 0)
+                v = (RowValue){ROW_VALUE_BLOB, (const char *)*bytes, (len - 2) / 2};
+        }
+        break;
+    }
+    return v;
+}
+
+/* The rows a batch's DELETE returned (column 0 the key, then the staged columns) into the
+ * staging database, durably. */
+static int stage_rows(PgRows *p, PGresult *res, UkError *err)
+{
+    const PqLib *pq = p->pq;
+    int rows = pq->ntuples(res);
+    size_t n_columns = p->stage.n_columns;
+    if (row_stage_begin(&p->stage, err) != 0)
+        return -1;
+    RowValue *values = xcalloc(n_columns, sizeof *values);
+    unsigned char **bytes = xcalloc(n_columns, sizeof *bytes);
+    int rc = 0;
+    for (int r = 0; r < rows && rc == 0; r++) {
+        for (size_t c = 0; c < n_columns; c++)
+            values[c] = stage_value(pq, res, r, (int)c + 1, &bytes[c]);
+        rc = row_stage_add(&p->stage, strtoll(pq->getvalue(res, r, 0), NULL, 10), values, err);
+        for (size_t c = 0; c < n_columns; c++) {
+            free(bytes[c]);
+            bytes[c] = NULL;
+        }
+    }
+    free(values);
+    free(bytes);
+    return rc == 0 ? row_stage_commit(&p->stage, err) : -1;
+}
+
 static int pg_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed, size_t *done,
                          bool *gone, UkError *err)
 {
@@ -1000,7 +1073,7 @@ static int pg_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed,
         return -1;
     }
     /* Files: the rows are in the staging database, durably, before the batch commits. */
-    if (p->to_files && pg_stage_rows(&p->stage, p->pq, res, err) != 0) {
+    if (p->to_files && stage_rows(p, res, err) != 0) {
         p->pq->clear(res);
         pg_run(p->pq, p->conn, "ROLLBACK", NULL);
         uk_error_prefix(err, "job '%s': archive: ", p->job->name);
@@ -1029,7 +1102,7 @@ static int pg_rows_commit(RowStore *s, size_t done, UkError *err)
         pg_run(p->pq, p->conn, "ROLLBACK", NULL);
         /* The rows stayed: so must they in the archive's staging, not in both. */
         UkError ignored = {0};
-        if (p->to_files && pg_stage_forget(&p->stage, &ignored) != 0)
+        if (p->to_files && row_stage_forget(&p->stage, &ignored) != 0)
             log_warn("job=%s: %s", p->job->name, ignored.msg);
         return -1;
     }

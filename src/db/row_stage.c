@@ -1,22 +1,11 @@
-/* PostgreSQL rows into the file archives' staging database (see pg_stage.h). */
-#include "db/postgresql/pg_stage.h"
+/* Archived rows into the file archives' staging database (see row_stage.h). */
+#include "db/row_stage.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "db/sqlite/sqlite_ops.h"
-
-/* Type oids of pg_type.h: the values that have an SQLite type of their own. Everything else
- * (numeric, dates and times, json, uuid …) is kept as PostgreSQL writes it, as text. */
-#define OID_BOOL 16
-#define OID_BYTEA 17
-#define OID_INT8 20
-#define OID_INT2 21
-#define OID_INT4 23
-#define OID_OID 26
-#define OID_FLOAT4 700
-#define OID_FLOAT8 701
 
 static int stage_error(sqlite3 *db, const char *what, UkError *err)
 {
@@ -39,8 +28,8 @@ static char *column_list(char *const *columns, size_t n, const char *key)
     return list;
 }
 
-int pg_stage_open(PgStage *st, const ConfigJob *job, char *const *columns, size_t n_columns,
-                  const char *key, UkError *err)
+int row_stage_open(RowStage *st, const ConfigJob *job, char *const *columns, size_t n_columns,
+                   const char *key, UkError *err)
 {
     memset(st, 0, sizeof *st);
     st->n_columns = n_columns;
@@ -99,70 +88,51 @@ out:
     free(sql);
     free(table);
     if (rc != 0)
-        pg_stage_close(st);
+        row_stage_close(st);
     return rc;
 }
 
-/* "\x0a1b…" (bytea's hex output) as bytes. */
-static int bind_bytea(sqlite3_stmt *stmt, int param, const char *text, size_t len)
+int row_stage_begin(RowStage *st, UkError *err)
 {
-    if (len < 2 || text[0] != '\\' || text[1] != 'x' || (len - 2) % 2 != 0)
-        return sqlite3_bind_text(stmt, param, text, (int)len, SQLITE_TRANSIENT);
-    size_t n = (len - 2) / 2;
-    unsigned char *bytes = xmalloc(n + 1);
-    int rc = hex_decode(text + 2, bytes, n) == 0
-                 ? sqlite3_bind_blob(stmt, param, bytes, (int)n, SQLITE_TRANSIENT)
-                 : sqlite3_bind_text(stmt, param, text, (int)len, SQLITE_TRANSIENT);
-    free(bytes);
-    return rc;
-}
-
-static int bind_value(sqlite3_stmt *stmt, int param, Oid type, const char *text, size_t len)
-{
-    switch (type) {
-    case OID_BOOL: return sqlite3_bind_int(stmt, param, text[0] == 't');
-    case OID_INT2:
-    case OID_INT4:
-    case OID_INT8:
-    case OID_OID: return sqlite3_bind_int64(stmt, param, strtoll(text, NULL, 10));
-    case OID_FLOAT4:
-    case OID_FLOAT8:
-        /* NaN has no SQLite value (it would become NULL): it stays text. */
-        if (strcmp(text, "NaN") != 0)
-            return sqlite3_bind_double(stmt, param, strtod(text, NULL));
-        break;
-    case OID_BYTEA: return bind_bytea(stmt, param, text, len);
-    }
-    return sqlite3_bind_text(stmt, param, text, (int)len, SQLITE_TRANSIENT);
-}
-
-int pg_stage_rows(PgStage *st, const PqLib *pq, PGresult *res, UkError *err)
-{
-    int rows = pq->ntuples(res);
-    st->staged = xrealloc(st->staged, ((size_t)rows + 1) * sizeof *st->staged);
     st->n_staged = 0;
-    if (rows == 0)
-        return 0;
-    if (sqlite_ops_exec(st->db, "BEGIN IMMEDIATE", err) != 0)
-        return -1;
-    for (int r = 0; r < rows; r++) {
-        for (size_t c = 0; c < st->n_columns; c++) {
-            int col = (int)c + 1;
-            if (pq->getisnull(res, r, col))
-                sqlite3_bind_null(st->insert, col);
-            else
-                bind_value(st->insert, col, pq->ftype(res, col), pq->getvalue(res, r, col),
-                           (size_t)pq->getlength(res, r, col));
-        }
-        int step = sqlite3_step(st->insert);
-        sqlite3_reset(st->insert);
-        if (step != SQLITE_DONE) {
-            stage_error(st->db, "copy a row", err);
-            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-            return -1;
-        }
-        st->staged[st->n_staged++] = strtoll(pq->getvalue(res, r, 0), NULL, 10);
+    return sqlite_ops_exec(st->db, "BEGIN IMMEDIATE", err);
+}
+
+static int bind_value(sqlite3_stmt *stmt, int param, const RowValue *v)
+{
+    switch (v->type) {
+    case ROW_VALUE_NULL: return sqlite3_bind_null(stmt, param);
+    case ROW_VALUE_INTEGER: return sqlite3_bind_int64(stmt, param, strtoll(v->data, NULL, 10));
+    case ROW_VALUE_REAL: return sqlite3_bind_double(stmt, param, strtod(v->data, NULL));
+    case ROW_VALUE_BLOB:
+        return sqlite3_bind_blob(stmt, param, v->data, (int)v->len, SQLITE_TRANSIENT);
+    case ROW_VALUE_TEXT: break;
     }
+    return sqlite3_bind_text(stmt, param, v->data, (int)v->len, SQLITE_TRANSIENT);
+}
+
+int row_stage_add(RowStage *st, int64_t key, const RowValue *values, UkError *err)
+{
+    for (size_t c = 0; c < st->n_columns; c++)
+        bind_value(st->insert, (int)c + 1, &values[c]);
+    int step = sqlite3_step(st->insert);
+    sqlite3_reset(st->insert);
+    if (step != SQLITE_DONE) {
+        stage_error(st->db, "copy a row", err);
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        st->n_staged = 0;
+        return -1;
+    }
+    if (st->n_staged == st->cap_staged) {
+        st->cap_staged = st->cap_staged ? 2 * st->cap_staged : 256;
+        st->staged = xrealloc(st->staged, st->cap_staged * sizeof *st->staged);
+    }
+    st->staged[st->n_staged++] = key;
+    return 0;
+}
+
+int row_stage_commit(RowStage *st, UkError *err)
+{
     /* The staging database is in rollback-journal mode with synchronous = FULL: the copies
      * are on disk when COMMIT returns. */
     if (sqlite_ops_exec(st->db, "COMMIT", err) != 0) {
@@ -173,7 +143,7 @@ int pg_stage_rows(PgStage *st, const PqLib *pq, PGresult *res, UkError *err)
     return 0;
 }
 
-int pg_stage_forget(PgStage *st, UkError *err)
+int row_stage_forget(RowStage *st, UkError *err)
 {
     if (st->n_staged == 0)
         return 0;
@@ -193,7 +163,7 @@ int pg_stage_forget(PgStage *st, UkError *err)
     return sqlite_ops_exec(st->db, "COMMIT", err);
 }
 
-void pg_stage_close(PgStage *st)
+void row_stage_close(RowStage *st)
 {
     sqlite3_finalize(st->insert);
     sqlite3_finalize(st->forget);
