@@ -64,6 +64,7 @@ extern const DbDriver db_sqlite_driver;
 extern const RowStoreOps db_sqlite_rows;
 extern const RowStoreOps db_postgresql_rows;
 extern const DbDriver db_postgresql_driver;
+extern const RowStoreOps db_mariadb_rows;
 extern const DbDriver db_mariadb_driver;
 
 #endif

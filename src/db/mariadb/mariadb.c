@@ -509,13 +509,15 @@ static const char *const my_schemes[] = {"mariadb", "mysql", NULL};
 const DbDriver db_mariadb_driver = {
     .name = "mariadb",
     .schemes = my_schemes,
-    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK,
+    .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK |
+                DB_FEAT_ROW_TASKS | DB_FEAT_ARCHIVE_TABLE,
     .configure = my_configure,
     .snapshot = my_snapshot,
     .restore_stream = my_restore_stream,
     .drop_database = my_drop_database,
     .verify_stream = my_verify_stream,
     .inspect = my_inspect,
+    .rows = &db_mariadb_rows,
     .cluster_lock = my_cluster_lock,
     .cluster_unlock = my_cluster_unlock,
 };

@@ -208,6 +208,17 @@ char *my_quote(const char *name)
     return out;
 }
 
+char *my_literal(MYSQL *conn, const char *text)
+{
+    size_t n = strlen(text);
+    char *out = xmalloc(2 * n + 3);
+    out[0] = '\'';
+    unsigned long len = my_fn.real_escape_string(conn, out + 1, text, (unsigned long)n);
+    out[len + 1] = '\'';
+    out[len + 2] = '\0';
+    return out;
+}
+
 int my_client_args(const ConfigDatabase *db, char ***args, char ***env, UkError *err)
 {
     *args = NULL;

@@ -36,6 +36,8 @@ int my_run(MYSQL *conn, const char *sql, UkError *err);
 MYSQL_RES *my_query(MYSQL *conn, const char *sql, UkError *err);
 /* `name` with embedded backquotes doubled, quoted: safe in SQL. Caller frees. */
 char *my_quote(const char *name);
+/* TEXT as an SQL string literal for CONN ('…', escaped). Caller frees. */
+char *my_literal(MYSQL *conn, const char *text);
 
 /* The client programs' connection options for db (argv entries, malloc'd, NULL-terminated,
  * to put after the program's name) and, when there is a password, its environment

@@ -23,6 +23,13 @@ static const DynSymbol symbols[] = {
     {(void **)&my_fn.fetch_row, "mysql_fetch_row"},
     {(void **)&my_fn.num_rows, "mysql_num_rows"},
     {(void **)&my_fn.real_escape_string, "mysql_real_escape_string"},
+    {(void **)&my_fn.use_result, "mysql_use_result"},
+    {(void **)&my_fn.fetch_lengths, "mysql_fetch_lengths"},
+    {(void **)&my_fn.fetch_fields, "mysql_fetch_fields"},
+    {(void **)&my_fn.num_fields, "mysql_num_fields"},
+    {(void **)&my_fn.field_count, "mysql_field_count"},
+    {(void **)&my_fn.affected_rows, "mysql_affected_rows"},
+    {(void **)&my_fn.data_seek, "mysql_data_seek"},
 };
 
 int my_lib_load(UkError *err)

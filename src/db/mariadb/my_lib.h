@@ -26,6 +26,13 @@ typedef struct MyLib {
     my_ulonglong (*num_rows)(MYSQL_RES *res);
     unsigned long (*real_escape_string)(MYSQL *conn, char *to, const char *from,
                                         unsigned long length);
+    MYSQL_RES *(*use_result)(MYSQL *conn);
+    unsigned long *(*fetch_lengths)(MYSQL_RES *res);
+    MYSQL_FIELD *(*fetch_fields)(MYSQL_RES *res);
+    unsigned int (*num_fields)(MYSQL_RES *res);
+    unsigned int (*field_count)(MYSQL *conn);
+    my_ulonglong (*affected_rows)(MYSQL *conn);
+    void (*data_seek)(MYSQL_RES *res, my_ulonglong offset);
 } MyLib;
 
 extern MyLib my_fn;

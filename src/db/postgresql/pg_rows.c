@@ -42,6 +42,7 @@
 #include "db/db_driver.h"
 #include "db/postgresql/pg_archive_db.h"
 #include "db/postgresql/pg_conn.h"
+#include "db/row_rules.h"
 #include "db/row_stage.h"
 
 #define FETCH_ROWS 10000
@@ -275,88 +276,66 @@ static int find_key(PgRows *p, const char *oid, UkError *err)
     return rc;
 }
 
-static double cutoff_in(const char *format, time_t cutoff)
+#define ISO_PATTERN "'^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
+
+typedef struct AgeProbe {
+    PgRows *p;
+    const char *age; /* the column, quoted */
+} AgeProbe;
+
+static int age_sample_max(void *ctx, double *max, UkError *err)
 {
-    return strcmp(format, "unix") == 0      ? (double)cutoff
-           : strcmp(format, "unix_ms") == 0 ? (double)cutoff * 1e3
-           : strcmp(format, "unix_us") == 0 ? (double)cutoff * 1e6
-           : strcmp(format, "unix_ns") == 0 ? (double)cutoff * 1e9
-                                            : (double)cutoff / 86400.0 + 2440587.5;
+    AgeProbe *a = ctx;
+    char *sql = xasprintf("SELECT max(v) FROM (SELECT %s::float8 AS v FROM %s WHERE %s IS NOT "
+                          "NULL LIMIT 200) AS sample",
+                          a->age, a->p->table, a->age);
+    int rc = 0;
+    char *text = one_value(a->p, sql, NULL, &rc, err);
+    free(sql);
+    *max = text ? atof(text) : 0;
+    free(text);
+    return rc;
 }
 
-#define ISO_PATTERN "'^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
+static int age_non_date(void *ctx, char **value, UkError *err)
+{
+    AgeProbe *a = ctx;
+    char *sql =
+        xasprintf("SELECT %s FROM %s WHERE %s IS NOT NULL AND %s <> '' AND %s !~ %s LIMIT 1",
+                  a->age, a->p->table, a->age, a->age, a->age, ISO_PATTERN);
+    int rc = 0;
+    *value = one_value(a->p, sql, NULL, &rc, err);
+    free(sql);
+    return rc;
+}
 
 /* The age condition for the column's type and format (detected unless age_format says). */
 static int age_condition(PgRows *p, const char *oid, char **out, UkError *err)
 {
     const ConfigJob *job = p->job;
     char category = 0;
+    *out = NULL;
     if (column_category(p, oid, job->age_column, &category, err) != 0)
         return -1;
     char *age = quote(p, job->age_column);
     time_t cutoff = time(NULL) - (time_t)job->older_than;
     p->base.cutoff = cutoff;
-    const char *format = job->age_format;
-    int rc = 0;
-    *out = NULL;
-    if (category == 'D') {
-        if (strcmp(format, "auto") != 0)
-            rc = uk_error_set(err, UK_E_CONFIG, 0,
-                              "job '%s': age_column '%s' is a date or timestamp column; "
-                              "age_format is for numbers and text (leave it out)",
-                              job->name, job->age_column);
-        else
-            *out = xasprintf("%s < to_timestamp(%lld)", age, (long long)cutoff);
-        format = "timestamp";
-    } else if (category == 'N') {
-        if (strcmp(format, "auto") == 0 || strcmp(format, "iso8601") == 0) {
-            char *sql = xasprintf("SELECT max(v) FROM (SELECT %s::float8 AS v FROM %s WHERE %s IS "
-                                  "NOT NULL LIMIT 200) AS sample",
-                                  age, p->table, age);
-            char *max_text = one_value(p, sql, NULL, &rc, err);
-            free(sql);
-            double max = max_text ? atof(max_text) : 0;
-            free(max_text);
-            /* The magnitudes that tell them apart, as for SQLite (sqlite_rows.c). */
-            format = max >= 1e17   ? "unix_ns"
-                     : max >= 1e14 ? "unix_us"
-                     : max >= 1e11 ? "unix_ms"
-                     : max >= 1e7  ? "unix"
-                                   : "julian";
-        }
-        if (rc == 0)
-            *out = xasprintf("%s < %.17g", age, cutoff_in(format, cutoff));
-    } else if (category == 'S') {
-        if (strcmp(format, "auto") != 0 && strcmp(format, "iso8601") != 0) {
-            rc = uk_error_set(err, UK_E_CONFIG, 0,
-                              "job '%s': age_column '%s' holds text; age_format %s is for numbers",
-                              job->name, job->age_column, format);
-        } else {
-            char *sql = xasprintf("SELECT %s FROM %s WHERE %s IS NOT NULL AND %s <> '' AND %s !~ "
-                                  "%s LIMIT 1",
-                                  age, p->table, age, age, age, ISO_PATTERN);
-            char *bad = one_value(p, sql, NULL, &rc, err);
-            free(sql);
-            if (bad)
-                rc = uk_error_set(err, UK_E_CONFIG, 0,
-                                  "age_column '%s' holds text that is not a date: '%s'",
-                                  job->age_column, bad);
-            free(bad);
-            *out = xasprintf("%s ~ %s AND %s::timestamptz < to_timestamp(%lld)", age, ISO_PATTERN,
-                             age, (long long)cutoff);
-        }
-        format = "iso8601";
-    } else {
-        rc = uk_error_set(err, UK_E_CONFIG, 0,
-                          "job '%s': age_column '%s' holds neither dates, numbers nor text",
-                          job->name, job->age_column);
-    }
-    snprintf(p->base.age_format, sizeof p->base.age_format, "%s", format);
+    AgeProbe a = {p, age};
+    RowAgeProbe probe = {&a, age_sample_max, age_non_date};
+    RowAgeKind kind = category == 'D'   ? ROW_AGE_DATE
+                      : category == 'N' ? ROW_AGE_NUMBER
+                      : category == 'S' ? ROW_AGE_TEXT
+                                        : ROW_AGE_OTHER;
+    char *format = p->base.age_format;
+    int rc = row_age_format(job, kind, &probe, format, err);
+    if (rc == 0 && strcmp(format, "timestamp") == 0)
+        *out = xasprintf("%s < to_timestamp(%lld)", age, (long long)cutoff);
+    else if (rc == 0 && strcmp(format, "iso8601") == 0)
+        *out = xasprintf("%s ~ %s AND %s::timestamptz < to_timestamp(%lld)", age, ISO_PATTERN, age,
+                         (long long)cutoff);
+    else if (rc == 0)
+        *out = xasprintf("%s < %.17g", age, row_age_cutoff_in(format, cutoff));
     free(age);
-    if (rc != 0) {
-        free(*out);
-        *out = NULL;
-    }
     return rc;
 }
 
@@ -369,11 +348,7 @@ static int check_cascades(PgRows *p, const char *oid, UkError *err)
                                "'f' AND confdeltype = 'c'",
                                oid, &rc, err);
     if (children)
-        rc = uk_error_set(err, UK_E_CONFIG, 0,
-                          "job '%s': deleting archived rows of '%s' would also delete rows of %s "
-                          "(ON DELETE CASCADE) without archiving them: archive those first, or "
-                          "set cascade = yes to accept their deletion",
-                          p->job->name, p->job->table, children);
+        rc = row_cascade_refused(p->job, children, err);
     free(children);
     return rc;
 }
@@ -527,9 +502,7 @@ static int prepare(PgRows *p, bool dry_run, UkError *err)
     }
     if (job->age_column && age_condition(p, oid, &age_cond, err) != 0)
         goto out;
-    p->condition = age_cond && job->where ? xasprintf("(%s) AND (%s)", age_cond, job->where)
-                   : age_cond             ? xstrdup(age_cond)
-                                          : xasprintf("(%s)", job->where);
+    p->condition = row_condition(age_cond, job->where);
     /* The job's `where` is trusted SQL, but it must at least work on its own. */
     char *probe = xasprintf("SELECT 1 FROM %s WHERE %s LIMIT 0", p->table, p->condition);
     PGresult *res = pg_query(p->pq, p->conn, probe, err);
@@ -718,12 +691,6 @@ static int each_row(PgRows *p, const char *select, bool keyed, RowVisit visit, v
     return rc;
 }
 
-static int compare_keys(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef struct KeyList {
     int64_t *keys;
     uint32_t **blocks; /* mapped keys: each one's heap page too, from the value */
@@ -781,7 +748,7 @@ static int pg_rows_candidates(RowStore *s, int64_t **keys, size_t *n, UkError *e
         list.keys = NULL;
         list.n = 0;
     } else if (list.n > 1) {
-        qsort(list.keys, list.n, sizeof *list.keys, compare_keys);
+        qsort(list.keys, list.n, sizeof *list.keys, row_keys_compare);
     }
     *keys = list.keys;
     *n = list.n;
@@ -820,7 +787,7 @@ static int pg_rows_paths(RowStore *s, const int64_t *keys, size_t n, char **path
         }
         for (int i = 0; i < p->pq->ntuples(res); i++) {
             int64_t key = atoll(p->pq->getvalue(res, i, 0));
-            const int64_t *at = bsearch(&key, keys + from, count, sizeof key, compare_keys);
+            const int64_t *at = bsearch(&key, keys + from, count, sizeof key, row_keys_compare);
             if (at)
                 paths[at - keys] = xstrdup(p->pq->getvalue(res, i, 1));
         }
@@ -1085,7 +1052,7 @@ static int pg_rows_apply(RowStore *s, const int64_t *keys, size_t n, bool fixed,
         gone[i] = false;
     for (int i = 0; i < p->pq->ntuples(res); i++) {
         int64_t key = atoll(p->pq->getvalue(res, i, 0));
-        const int64_t *at = bsearch(&key, keys, n, sizeof key, compare_keys);
+        const int64_t *at = bsearch(&key, keys, n, sizeof key, row_keys_compare);
         if (at)
             gone[at - keys] = true;
     }
@@ -1106,10 +1073,7 @@ static int pg_rows_commit(RowStore *s, size_t done, UkError *err)
             log_warn("job=%s: %s", p->job->name, ignored.msg);
         return -1;
     }
-    p->figures.last_ms = (monotonic_seconds() - p->t0) * 1000;
-    if (p->figures.last_ms > p->figures.longest_ms)
-        p->figures.longest_ms = p->figures.last_ms;
-    p->figures.count++;
+    row_batch_committed(&p->figures, p->t0);
     return 0;
 }
 

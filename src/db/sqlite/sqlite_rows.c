@@ -32,6 +32,7 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "db/db_driver.h"
+#include "db/row_rules.h"
 #include "db/sqlite/batch.h"
 #include "db/sqlite/sqlite_ops.h"
 
@@ -91,17 +92,12 @@ static int detect_format(SqliteRows *p, char *format, size_t len, UkError *err)
                           p->job->age_column);
         goto out;
     }
-    /* Julian days of 1900-2200 are below 2.6e6; Unix seconds of 1973-5138 are 1e8-1e11;
-     * milliseconds of those years 1e11-1e14, microseconds (Firefox's places) 1e14-1e17,
-     * nanoseconds above: the magnitude tells them apart for any date after 1973. */
+    /* The magnitude tells the number formats apart (microseconds: Firefox's places). */
+    const char *by_magnitude = row_age_number_format(max);
     snprintf(format, len, "%s",
-             texts         ? "iso8601"
-             : max >= 1e17 ? "unix_ns"
-             : max >= 1e14 ? "unix_us"
-             : max >= 1e11 ? "unix_ms"
-             : max >= 1e7  ? "unix"
-             : numbers     ? "julian"
-                           : "iso8601");
+             texts                                            ? "iso8601"
+             : strcmp(by_magnitude, "julian") != 0 || numbers ? by_magnitude
+                                                              : "iso8601");
 out:
     sqlite3_finalize(stmt);
     free(sql);
@@ -409,11 +405,7 @@ static int prepare(SqliteRows *p, bool dry_run, UkError *err)
     if (job->kind == TASK_ARCHIVE && !job->cascade) {
         char *children = cascading_children(p->db, job->table);
         if (children) {
-            uk_error_set(err, UK_E_CONFIG, 0,
-                         "job '%s': deleting archived rows of '%s' would also delete rows of %s "
-                         "(ON DELETE CASCADE) without archiving them: archive those first, or set "
-                         "cascade = yes to accept their deletion",
-                         job->name, job->table, children);
+            row_cascade_refused(job, children, err);
             free(children);
             return -1;
         }
