@@ -256,6 +256,15 @@ int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkE
     return named(db, d->inspect(db, stats, err), err);
 }
 
+DbFinding *db_index_finding(DbIndexReport *report, const char *kind)
+{
+    if (report->n == DB_MAX_FINDINGS)
+        return NULL;
+    DbFinding *f = &report->findings[report->n++];
+    snprintf(f->kind, sizeof f->kind, "%s", kind);
+    return f;
+}
+
 DbGauge *db_stats_gauge(DbStats *stats, const char *name, const char *unit, double value,
                         double warning, double critical)
 {

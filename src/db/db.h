@@ -157,14 +157,21 @@ int db_inspect(const ConfigDatabase *db, const char *tables, DbStats *stats, UkE
 
 /* A vacuum job on a server (DB_FEAT_MAINTENANCE). PostgreSQL: vacuum runs plain VACUUM on
  * every table (never VACUUM FULL, whose exclusive locks stop the application for its whole
- * run), analyze ANALYZE, reindex REINDEX DATABASE CONCURRENTLY. */
+ * run), analyze ANALYZE, reindex REINDEX DATABASE CONCURRENTLY. MariaDB: vacuum rebuilds
+ * (OPTIMIZE TABLE, online) the tables whose free space is at least min_free_percent of their
+ * size and that the server's disk has room to copy, reindex every table, analyze ANALYZE
+ * TABLE. */
 typedef struct DbMaintainRequest {
     bool vacuum, analyze, reindex, dry_run;
+    unsigned min_free_percent;
 } DbMaintainRequest;
 typedef struct DbMaintainResult {
     uint64_t size_before, size_after;
-    int64_t dead_before, dead_after; /* dead row versions, from the server's statistics */
+    int64_t dead_before, dead_after; /* dead row versions, from the server's statistics (-1:
+                                        the engine keeps none) */
     bool vacuumed, analyzed, reindexed;
+    char mode[16];     /* what vacuum did, when not plain "vacuum": optimize, skipped */
+    char skipped[160]; /* what was left alone, and why */
 } DbMaintainResult;
 
 int db_maintain(const ConfigDatabase *db, const DbMaintainRequest *req, DbMaintainResult *res,
@@ -215,6 +222,9 @@ typedef struct DbIndexReport {
     size_t n;
     DbFinding findings[DB_MAX_FINDINGS];
 } DbIndexReport;
+
+/* Drivers: the report's next finding of KIND, or NULL when it is full. */
+DbFinding *db_index_finding(DbIndexReport *report, const char *kind);
 
 /* Analyses the database's indexes; with apply, runs the safe suggestions. */
 int db_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexReport *out, UkError *err);

@@ -92,11 +92,16 @@ static int vacuum_on_server(const ConfigJob *job, bool dry_run, VacuumResult *re
     DbMaintainRequest req = {.vacuum = strcmp(job->vacuum, "none") != 0,
                              .analyze = job->analyze,
                              .reindex = job->reindex,
-                             .dry_run = dry_run};
+                             .dry_run = dry_run,
+                             .min_free_percent = (unsigned)job->min_free_percent};
     DbMaintainResult r;
     if (db_maintain(job->database, &req, &r, err) != 0)
         return -1;
-    snprintf(res->mode, sizeof res->mode, "%s", req.vacuum ? "vacuum" : "none");
+    snprintf(res->mode, sizeof res->mode, "%s",
+             r.mode[0]    ? r.mode
+             : req.vacuum ? "vacuum"
+                          : "none");
+    snprintf(res->skipped, sizeof res->skipped, "%s", r.skipped);
     res->size_before = r.size_before;
     res->size_after = dry_run ? r.size_before : r.size_after;
     res->dead_before = r.dead_before;

@@ -109,6 +109,75 @@ expect_status 0 "$UPKEEP" metrics
 expect_contains "$OUT" 'upkeep_database_history_list_length{database="shop"}'
 pass "health on MariaDB: reachable, connections, history list, longest transaction, counted rows"
 
+# Maintenance: OPTIMIZE TABLE rebuilds (online) only the tables whose free space is worth
+# it, with the files' size before and after; ANALYZE TABLE on every table.
+my_app app -e "CREATE TABLE history(id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(400));
+    INSERT INTO history(pad) SELECT REPEAT('h', 400) FROM seq_1_to_60000;
+    DELETE FROM history WHERE id <= 50000"
+cat >> upkeep.conf <<CONF
+[job maintenance]
+task = vacuum
+database = shop
+[job checks]
+task = integrity
+database = shop
+checks = quick, full, foreign_keys
+CONF
+for i in $(seq 1 50); do # InnoDB's purge thread frees the deleted rows' pages shortly after
+    [ "$(my_app -N app -e "SELECT data_free > 10 * 1048576 FROM information_schema.tables WHERE table_schema = 'app' AND table_name = 'history'")" = 1 ] && break
+    sleep 0.2
+done
+expect_status 0 "$UPKEEP" --json run maintenance --dry-run
+expect_contains "$OUT" '"mode": "optimize"'
+file_size() { my_admin -N -e "SELECT file_size FROM information_schema.innodb_sys_tablespaces WHERE name = 'app/history'"; }
+before=$(file_size)
+expect_status 0 "$UPKEEP" --json run maintenance
+expect_contains "$OUT" '"mode": "optimize"'
+expect_contains "$OUT" '"analyzed": true'
+[ "$(file_size)" -lt $((before / 2)) ] || fail "OPTIMIZE did not shrink the table: $before -> $(file_size)"
+[ "$(jq '.[0].summary | .size_after < .size_before' <<<"$OUT")" = true ] || fail "sizes: $OUT"
+[ "$(my_app -N app -e "SELECT COUNT(*) FROM history")" = 10000 ] || fail "OPTIMIZE lost rows"
+expect_status 0 "$UPKEEP" --json run maintenance
+expect_contains "$OUT" '"mode": "skipped"'
+expect_contains "$OUT" "no table has 10% of its size free"
+pass "vacuum on MariaDB: OPTIMIZE TABLE where the free space is worth it, sizes before and after"
+
+# Integrity: CHECK TABLE on every table, and rows a load with foreign_key_checks = 0 left
+# without their parent.
+expect_status 0 "$UPKEEP" --json run checks
+expect_contains "$OUT" "ok (CHECK TABLE QUICK on"
+expect_contains "$OUT" "ok (CHECK TABLE EXTENDED on"
+my_app app -e "CREATE TABLE shops(id INT PRIMARY KEY); CREATE TABLE tills(id INT PRIMARY KEY, shop INT,
+        FOREIGN KEY (shop) REFERENCES shops(id));
+    INSERT INTO shops VALUES (1); SET foreign_key_checks = 0;
+    INSERT INTO tills VALUES (1, 1), (2, 7), (3, NULL), (4, 9)"
+expect_status 1 "$UPKEEP" --json run checks
+expect_contains "$OUT" 'tills.tills_ibfk_1: 2 rows without a parent row in `app`.`shops`'
+my_app app -e "DELETE FROM tills WHERE shop > 1"
+expect_status 0 "$UPKEEP" run checks
+pass "integrity on MariaDB: CHECK TABLE QUICK and EXTENDED, and rows without their parent"
+
+# The slow-query report from performance_schema's digests, and as a health check.
+my_app app -e "SELECT SLEEP(0.3); SELECT SLEEP(0.3); SELECT COUNT(*) FROM customers" >/dev/null
+expect_status 0 "$UPKEEP" --json queries --database shop --threshold 0.2
+[ "$(jq -r '[.queries[] | select(.query | test("SLEEP"))] | length' <<<"$OUT")" = 1 ] || fail "queries: $OUT"
+[ "$(jq -r '.queries[] | select(.query | test("SLEEP")) | .calls >= 2 and .mean_seconds >= 0.29' <<<"$OUT")" = true ] ||
+    fail "queries figures: $OUT"
+sed -i "0,/^password_file = .*/s||&\nslow_query_warning = 200ms|" upkeep.conf
+expect_status 1 "$UPKEEP" --json health --no-actions
+[ "$(check slow_queries shop | cut -d' ' -f1)" = WARNING ] || fail "slow_queries: $(check slow_queries shop)"
+sed -i '/^slow_query_warning/d' upkeep.conf
+pass "the slow-query report on MariaDB lists what is slow, and warns in health"
+
+# Index analysis: an index never used since the server started, and two on the same columns.
+my_app app -e "CREATE INDEX history_pad ON history(pad(20)); CREATE INDEX history_pad_again ON history(pad(20));
+    SELECT COUNT(*) FROM history WHERE id > 55000" >/dev/null
+expect_status 0 "$UPKEEP" --json indexes --database shop
+kinds() { jq -r '[.findings[] | select(.object | test("history")) | .kind] | sort | join(",")' <<<"$OUT"; }
+[ "$(kinds)" = "duplicate,unused,unused" ] || fail "index findings: $(kinds) in $OUT"
+expect_contains "$OUT" 'DROP INDEX `history_pad` ON `history`'
+pass "index analysis on MariaDB finds unused and duplicate indexes"
+
 # Tables that are not InnoDB: refused and named, or dumped with locks when allowed.
 my_app app -e "CREATE TABLE legacy(id INT PRIMARY KEY) ENGINE=MyISAM; INSERT INTO legacy VALUES (1), (2)"
 expect_status 1 "$UPKEEP" backup shop
@@ -117,7 +186,7 @@ sed -i 's/^password_file = .*/&\nlock_non_innodb = yes/' upkeep.conf
 expect_status 0 "$UPKEEP" backup shop --json
 expect_contains "$ERR" "dumping with the tables locked"
 expect_status 0 "$UPKEEP" verify "$(jq -r .id <<<"$OUT")"
-expect_contains "$OUT" "ok (row counts of 5 tables match"
+expect_contains "$OUT" "ok (row counts of 8 tables match"
 pass "tables that are not InnoDB are refused, or dumped with the tables locked (lock_non_innodb)"
 
 # Errors a user meets: a wrong password names the server, never the password.

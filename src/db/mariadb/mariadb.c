@@ -21,6 +21,7 @@
 #include "db/db_driver.h"
 #include "db/mariadb/my_conn.h"
 #include "db/mariadb/my_dump_rows.h"
+#include "db/mariadb/my_maintain.h"
 #include "db/password.h"
 #include "db/row_counts.h"
 
@@ -510,7 +511,7 @@ const DbDriver db_mariadb_driver = {
     .name = "mariadb",
     .schemes = my_schemes,
     .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK |
-                DB_FEAT_ROW_TASKS | DB_FEAT_ARCHIVE_TABLE,
+                DB_FEAT_ROW_TASKS | DB_FEAT_ARCHIVE_TABLE | DB_FEAT_MAINTENANCE,
     .configure = my_configure,
     .snapshot = my_snapshot,
     .restore_stream = my_restore_stream,
@@ -518,6 +519,10 @@ const DbDriver db_mariadb_driver = {
     .verify_stream = my_verify_stream,
     .inspect = my_inspect,
     .rows = &db_mariadb_rows,
+    .maintain = my_maintain,
+    .check_live = my_check_live,
+    .slow_queries = my_slow_queries,
+    .analyze_indexes = my_analyze_indexes,
     .cluster_lock = my_cluster_lock,
     .cluster_unlock = my_cluster_unlock,
 };

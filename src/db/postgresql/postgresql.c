@@ -905,15 +905,6 @@ out:
     return rc;
 }
 
-static DbFinding *finding(DbIndexReport *out, const char *kind)
-{
-    if (out->n == DB_MAX_FINDINGS)
-        return NULL;
-    DbFinding *f = &out->findings[out->n++];
-    snprintf(f->kind, sizeof f->kind, "%s", kind);
-    return f;
-}
-
 /* The four questions, each one query over the catalogue and the statistics. */
 static const struct {
     const char *kind;
@@ -973,7 +964,7 @@ static int pg_analyze_indexes(const ConfigDatabase *db, bool apply, DbIndexRepor
             break;
         }
         for (int r = 0; r < pq->ntuples(res); r++) {
-            DbFinding *f = finding(out, index_questions[q].kind);
+            DbFinding *f = db_index_finding(out, index_questions[q].kind);
             if (!f)
                 break;
             snprintf(f->object, sizeof f->object, "%s", pq->getvalue(res, r, 0));
