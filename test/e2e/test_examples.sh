@@ -42,6 +42,18 @@ for example in "$EXAMPLES"/*.conf; do
     training-form)
         [ "$(q data/forms.db "SELECT count(*) FROM forms WHERE deleted_at < datetime('now', '-181 days')")" = 0 ] ||
             fail "training-form: old deleted forms left" ;;
+    training-form-mariadb)
+        [ "$(my_app -N app -e "SELECT COUNT(*) FROM forms WHERE deleted_at < NOW() - INTERVAL 181 DAY")" = 0 ] ||
+            fail "training-form-mariadb: old deleted forms left"
+        [ "$(my_app -N app -e "SELECT COUNT(*) FROM forms WHERE deleted_at IS NULL")" = 2000 ] ||
+            fail "training-form-mariadb: forms not deleted were purged"
+        [ ! -e uploads/forms/0/300.pdf ] && [ -e uploads/forms/6/6.pdf ] && [ -e uploads/forms/2/2.pdf ] ||
+            fail "training-form-mariadb: attachment files"
+        # The dump restores, with the forms as they were before the purge (the backup job
+        # comes first at 03:00).
+        expect_status 0 "$UPKEEP" restore latest --database forms --to-database forms_restored
+        [ "$(my_app -N forms_restored -e "SELECT COUNT(*), COUNT(deleted_at) FROM forms")" = "3000	1000" ] ||
+            fail "training-form-mariadb: the restored database differs" ;;
     accounting)
         [ "$(q data/accounting.db "SELECT count(*) FROM logs WHERE created_at < unixepoch() - 91 * 86400")" = 0 ] ||
             fail "accounting: old logs left"

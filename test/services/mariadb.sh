@@ -50,7 +50,10 @@ my_up() {
         fi
         : > "$MY_DIR/error.log"
     done
-    trap 'my_down; cleanup_scratch' EXIT
+    # Added to what the EXIT trap already does (the scratch folder, another server).
+    local previous
+    previous=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
+    trap "my_down; ${previous:-:}" EXIT
     MY_PASSWORD="pw-$RANDOM-$RANDOM"
     my_admin -e "CREATE DATABASE app; CREATE USER 'upkeep'@'%' IDENTIFIED BY '$MY_PASSWORD';
         GRANT ALL PRIVILEGES ON *.* TO 'upkeep'@'%'"

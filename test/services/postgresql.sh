@@ -33,7 +33,10 @@ pg_up() {
         PG_PORT=$((30000 + RANDOM % 20000))
     done
     PG_AS=("${as[@]}")
-    trap 'pg_down; cleanup_scratch' EXIT
+    # Added to what the EXIT trap already does (the scratch folder, another server).
+    local previous
+    previous=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
+    trap "pg_down; ${previous:-:}" EXIT
     PG_PASSWORD="pw-$RANDOM-$RANDOM"
     pg_admin -d postgres -c "CREATE ROLE upkeep LOGIN CREATEDB PASSWORD '$PG_PASSWORD'" \
         -c "CREATE DATABASE app OWNER upkeep" >/dev/null
