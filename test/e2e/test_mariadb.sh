@@ -75,10 +75,72 @@ dump() { MYSQL_PWD=$MY_PASSWORD mariadb-dump --no-defaults --protocol=TCP -h 127
 [ "$(dump app | md5sum)" = "$(dump restored | md5sum)" ] || fail "the restored tables differ from the original"
 expect_status 1 "$UPKEEP" restore "$id" --database shop --to-database restored
 expect_contains "$ERR" "database 'restored' exists already"
-expect_status 2 "$UPKEEP" restore "$id" --database shop --in-place
-expect_contains "$ERR" "mariadb databases cannot be restored in place yet: restore with --to-database NAME"
-[ -z "$(my_admin -N -e "SHOW DATABASES LIKE 'upkeep_restore%'")" ] || fail "an in-place restore that cannot be done left a database"
 pass "restore into a new database gives an identical dump; an existing database is refused"
+
+# Restore in place: the backup is loaded under a name of its own, then its tables replace the
+# live ones in one RENAME TABLE while those move to a database kept aside; views, triggers,
+# routines and events are recreated on both sides. Refused while the application is
+# connected (nothing changes, nothing is left behind); with --force its sessions are ended.
+my_app app -e "CREATE TABLE audit(id INT AUTO_INCREMENT PRIMARY KEY, customer INT);
+    CREATE TRIGGER customers_audit AFTER UPDATE ON customers FOR EACH ROW INSERT INTO audit(customer) VALUES (NEW.id);
+    CREATE VIEW named AS SELECT id, name FROM customers WHERE id <= 10;
+    CREATE VIEW named_few AS SELECT id FROM named WHERE id <= 5;
+    CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN 2 * x;
+    CREATE EVENT tidy ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM audit"
+expect_status 0 "$UPKEEP" backup shop --json
+tagged=$(jq -r .id <<<"$OUT")
+my_app app -e "UPDATE customers SET name = 'changed after' WHERE id = 1; DROP VIEW named_few"
+my_app app -e "SELECT SLEEP(30)" >/dev/null 2>&1 &
+sleeper=$!
+sleep 0.5
+expect_status 1 "$UPKEEP" restore "$tagged" --database shop --in-place
+expect_contains "$ERR" "'app' has 1 other session: stop the application, or give --force to end them"
+[ "$(my_app -N app -e "SELECT name FROM customers WHERE id = 1")" = "changed after" ] || fail "the refused restore changed app"
+others() { my_admin -N -e "SELECT GROUP_CONCAT(schema_name) FROM information_schema.schemata WHERE schema_name LIKE 'upkeep_restore%' OR schema_name LIKE 'app_before_restore_%'"; }
+[ "$(others)" = NULL ] || fail "the refused restore left databases: $(others)"
+expect_status 0 "$UPKEEP" restore "$tagged" --database shop --in-place --force --json
+wait "$sleeper" 2>/dev/null || true
+kept=$(jq -r .kept_aside <<<"$OUT")
+[[ "$kept" == app_before_restore_* ]] || fail "kept aside as: $OUT"
+[ "$(others)" = "$kept" ] || fail "databases left: $(others)"
+[ "$(my_app -N app -e "SELECT name FROM customers WHERE id = 1")" != "changed after" ] || fail "app is not the backup"
+[ "$(my_app -N "$kept" -e "SELECT name FROM customers WHERE id = 1")" = "changed after" ] || fail "the old database was not kept"
+[ "$(my_app -N app -e "SELECT COUNT(*) FROM named_few; SELECT twice(21)" | tr '\n' ' ')" = "5 42 " ] ||
+    fail "views or routines not restored"
+my_app app -e "UPDATE customers SET note = 'x' WHERE id = 2"
+[ "$(my_app -N app -e "SELECT COUNT(*) FROM audit WHERE customer = 2")" = 1 ] || fail "the trigger does not fire in app"
+[ "$(my_app -N "$kept" -e "SELECT COUNT(*) FROM named; SELECT status FROM information_schema.events WHERE event_schema = '$kept'" | tr '\n' ' ')" = "10 DISABLED " ] ||
+    fail "the kept database lacks its views or its event is enabled"
+pass "restore in place swaps the backup's tables in, keeps the old ones aside with their views, triggers, routines and events"
+
+# A swap that cannot finish (a transaction of another database holds a table of app past the
+# swap's lock wait) leaves app as it was, with its views, triggers, routines and events.
+my_app app -e "UPDATE customers SET name = 'before failed swap' WHERE id = 1"
+my_app information_schema -e "START TRANSACTION; SELECT COUNT(*) FROM app.events; SELECT SLEEP(25)" >/dev/null 2>&1 &
+holder=$!
+sleep 0.5
+expect_status 1 "$UPKEEP" restore "$tagged" --database shop --in-place
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true
+expect_contains "$ERR" "Lock wait timeout exceeded"
+[ "$(my_app -N app -e "SELECT name FROM customers WHERE id = 1")" = "before failed swap" ] || fail "the failed swap changed app"
+[ "$(my_app -N app -e "SELECT COUNT(*) FROM named_few; SELECT twice(21); SELECT COUNT(*) FROM information_schema.events WHERE event_schema = 'app'" | tr '\n' ' ')" = "5 42 1 " ] ||
+    fail "the failed swap lost views, routines or events"
+my_app app -e "UPDATE customers SET note = 'y' WHERE id = 3"
+[ "$(my_app -N app -e "SELECT COUNT(*) FROM audit WHERE customer = 3")" = 1 ] || fail "the failed swap lost the trigger"
+[ "$(others)" = "$kept" ] || fail "the failed swap left databases: $(others)"
+pass "a swap that cannot take the tables' locks leaves the live database whole"
+
+# Tables alone, into a new database: the rest of the dump is dropped; --schema is PostgreSQL's.
+expect_status 0 "$UPKEEP" restore "$tagged" --database shop --to-database only_customers --table customers
+[ "$(my_app -N only_customers -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'only_customers'")" = 1 ] ||
+    fail "more than the table was restored"
+[ "$(my_app -N only_customers -e "SELECT COUNT(*) FROM customers")" = 20002 ] || fail "customers not restored"
+expect_status 1 "$UPKEEP" restore "$tagged" --database shop --to-database only_missing --table missing
+expect_contains "$ERR" "the backup has no table 'missing'"
+[ "$(my_admin -N -e "SHOW DATABASES LIKE 'only_missing'")" = "" ] || fail "a failed table restore left its database"
+expect_status 2 "$UPKEEP" restore "$tagged" --database shop --to-database only_schema --schema app
+expect_contains "$ERR" "--schema is for PostgreSQL"
+pass "restore of tables alone into a new database"
 
 # A small change: 4 rows updated. The second backup stores the chunks around them, not the
 # dump again.
@@ -186,7 +248,7 @@ sed -i 's/^password_file = .*/&\nlock_non_innodb = yes/' upkeep.conf
 expect_status 0 "$UPKEEP" backup shop --json
 expect_contains "$ERR" "dumping with the tables locked"
 expect_status 0 "$UPKEEP" verify "$(jq -r .id <<<"$OUT")"
-expect_contains "$OUT" "ok (row counts of 8 tables match"
+expect_contains "$OUT" "ok (row counts of 9 tables match"
 pass "tables that are not InnoDB are refused, or dumped with the tables locked (lock_non_innodb)"
 
 # Errors a user meets: a wrong password names the server, never the password.

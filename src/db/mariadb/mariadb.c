@@ -22,6 +22,7 @@
 #include "db/mariadb/my_conn.h"
 #include "db/mariadb/my_dump_rows.h"
 #include "db/mariadb/my_maintain.h"
+#include "db/mariadb/my_swap.h"
 #include "db/password.h"
 #include "db/row_counts.h"
 
@@ -285,15 +286,85 @@ static int load_into(const ConfigDatabase *db, const char *target, ImageSource *
     return rc;
 }
 
+/* Leaves only TABLES (NULL-terminated) in the restored database TARGET: every other table,
+ * view, routine and event goes (triggers with their tables). A name the backup lacks is an
+ * error. */
+static int keep_only(const ConfigDatabase *db, const char *target, const char *const *tables,
+                     UkError *err)
+{
+    MYSQL *conn = my_connect(db, target, err);
+    if (!conn)
+        return -1;
+    int rc = my_run(conn, "SET SESSION foreign_key_checks = 0", err);
+    for (size_t i = 0; rc == 0 && tables[i]; i++) {
+        char *literal = my_literal(conn, tables[i]);
+        char *sql = xasprintf("SELECT 1 FROM information_schema.tables WHERE table_schema = "
+                              "DATABASE() AND table_name = %s AND table_type = 'BASE TABLE'",
+                              literal);
+        free(literal);
+        MYSQL_RES *res = my_query(conn, sql, err);
+        free(sql);
+        rc = res ? 0 : -1;
+        if (res && my_fn.num_rows(res) == 0)
+            rc = uk_error_set(err, UK_E_NOTFOUND, 0, "the backup has no table '%s'", tables[i]);
+        my_fn.free_result(res);
+    }
+    MYSQL_RES *res = rc == 0 ? my_query(conn,
+                                        "SELECT CONCAT('DROP ', IF(table_type = 'VIEW', 'VIEW ', "
+                                        "'TABLE '), '`', REPLACE(table_name, '`', '``'), '`'), "
+                                        "table_name, table_type FROM information_schema.tables "
+                                        "WHERE table_schema = DATABASE() UNION ALL SELECT "
+                                        "CONCAT('DROP ', routine_type, ' `', "
+                                        "REPLACE(routine_name, '`', '``'), '`'), NULL, NULL FROM "
+                                        "information_schema.routines WHERE routine_schema = "
+                                        "DATABASE() UNION ALL SELECT CONCAT('DROP EVENT `', "
+                                        "REPLACE(event_name, '`', '``'), '`'), NULL, NULL FROM "
+                                        "information_schema.events WHERE event_schema = DATABASE()",
+                                        err)
+                             : NULL;
+    if (rc == 0 && !res)
+        rc = -1;
+    MYSQL_ROW row;
+    char **drops = NULL;
+    size_t n = 0;
+    while (res && (row = my_fn.fetch_row(res))) {
+        bool wanted = false;
+        for (size_t i = 0; row[1] && row[2] && strcmp(row[2], "BASE TABLE") == 0 && tables[i]; i++)
+            wanted = wanted || strcmp(row[1], tables[i]) == 0;
+        if (!wanted) {
+            drops = xrealloc(drops, (n + 1) * sizeof *drops);
+            drops[n++] = xstrdup(row[0]);
+        }
+    }
+    my_fn.free_result(res);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            rc = my_run(conn, drops[i], err);
+        free(drops[i]);
+    }
+    free(drops);
+    my_fn.close(conn);
+    return rc;
+}
+
 static int my_restore_stream(const ConfigDatabase *db, const char *target, ImageSource *source,
                              const DbRestoreOnly *only, UkError *err)
 {
-    if (only && ((only->tables && only->tables[0]) || (only->schemas && only->schemas[0])))
+    if (only && only->schemas && only->schemas[0])
         return uk_error_set(err, UK_E_USAGE, 0,
-                            "--table and --schema restores are not available for MariaDB yet: "
-                            "restore to a new database (--to-database) and copy the tables");
+                            "--schema is for PostgreSQL: a MariaDB backup holds one database "
+                            "(restore it with --to-database, or tables of it with --table)");
     bool load_failed = false;
-    return load_into(db, target, source, &load_failed, err);
+    if (load_into(db, target, source, &load_failed, err) != 0)
+        return -1;
+    /* Tables alone: the dump loads whole (its tables need one another's definitions, its
+     * foreign keys their parents), then the rest is dropped. */
+    if (only && only->tables && only->tables[0] && keep_only(db, target, only->tables, err) != 0) {
+        UkError ignored = {0};
+        my_drop_database(db, target, &ignored);
+        return -1;
+    }
+    return 0;
 }
 
 /* Row counts of every base table of the connection's database, as {name: rows}. */
@@ -511,11 +582,12 @@ const DbDriver db_mariadb_driver = {
     .name = "mariadb",
     .schemes = my_schemes,
     .features = DB_FEAT_ONLINE_BACKUP | DB_FEAT_RESTORE_SERVER | DB_FEAT_CLUSTER_LOCK |
-                DB_FEAT_ROW_TASKS | DB_FEAT_ARCHIVE_TABLE | DB_FEAT_MAINTENANCE,
+                DB_FEAT_ROW_TASKS | DB_FEAT_ARCHIVE_TABLE | DB_FEAT_MAINTENANCE | DB_FEAT_SWAP_IN,
     .configure = my_configure,
     .snapshot = my_snapshot,
     .restore_stream = my_restore_stream,
     .drop_database = my_drop_database,
+    .swap_in = my_swap_in,
     .verify_stream = my_verify_stream,
     .inspect = my_inspect,
     .rows = &db_mariadb_rows,
