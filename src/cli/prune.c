@@ -76,12 +76,13 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
             }
             json_array_append_new(
                 out,
-                json_pack("{s:s, s:b, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:I}", "repository",
+                json_pack("{s:s, s:b, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I}", "repository",
                           rcfg->name, "dry_run", dry_run, "backups", decisions, "removed",
                           (int)res.removed, "packs_removed", (int)res.gc.packs_removed,
                           "packs_repacked", (int)res.gc.packs_repacked, "packs_unknown",
                           (int)res.gc.packs_unknown, "indexes_rebuilt", (int)res.gc.indexes_rebuilt,
-                          "chunks_missing", (int)res.gc.chunks_missing, "bytes_removed",
+                          "chunks_missing", (int)res.gc.chunks_missing, "lists_unreadable",
+                          (int)res.gc.lists_unreadable, "bytes_removed",
                           (json_int_t)res.gc.bytes_removed));
         } else {
             printf("repository '%s'%s:\n", rcfg->name, dry_run ? " (dry run)" : "");
@@ -108,6 +109,10 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
                 printf("  kept %zu packs whose index is unreadable (%zu chunks backups need are "
                        "in no index): run upkeep verify --all\n",
                        res.gc.packs_unknown, res.gc.chunks_missing);
+            if (res.gc.lists_unreadable)
+                printf("  removed no packs: the chunk lists of %zu backups cannot be read, so "
+                       "what they need is unknown: run upkeep verify --all\n",
+                       res.gc.lists_unreadable);
         }
         prune_result_free(&res);
     }

@@ -22,6 +22,10 @@
 
 enum { BATCH_FREE, BATCH_QUEUED, BATCH_DONE };
 
+/* A Batch.index with this bit set is block number (index & ~LIST_CHUNK) of the chunk list
+ * (version 2 manifests), not a chunk of the image. */
+#define LIST_CHUNK (UINT64_C(1) << 63)
+
 typedef struct Batch {
     int state;
     size_t n;
@@ -75,6 +79,8 @@ struct BackupWriter {
     PackEntry entries[BATCH_CHUNKS];
 
     uint64_t new_chunks, reused_chunks;
+    unsigned char *list_hashes; /* version 2: the list blocks' hashes */
+    uint64_t list_count;
     double started;
 };
 
@@ -197,29 +203,30 @@ static int retire_batch(BackupWriter *w, Batch *b, UkError *err)
 {
     bool any_new = false;
     for (size_t i = 0; i < b->n; i++) {
-        memcpy(w->hashes + b->index[i] * 32, b->hash[i], 32);
+        bool listed = (b->index[i] & LIST_CHUNK) != 0;
+        if (listed)
+            memcpy(w->list_hashes + (b->index[i] & ~LIST_CHUNK) * 32, b->hash[i], 32);
+        else
+            memcpy(w->hashes + b->index[i] * 32, b->hash[i], 32);
         if (!b->known[i] && !chunk_index_add(w->session, b->hash[i], NULL))
             b->known[i] = true;
         any_new |= !b->known[i];
+        if (!listed) /* the image's chunks: the list's own are not the backup's content */
+            *(b->known[i] ? &w->reused_chunks : &w->new_chunks) += 1;
     }
-    if (!any_new) {
-        w->reused_chunks += b->n;
+    if (!any_new)
         return 0;
-    }
     if (b->out_len == 0)
         return uk_error_set(err, UK_E_INTERNAL, 0, "unable to compress a frame");
     size_t n_new = 0;
     for (size_t i = 0; i < b->n; i++) {
-        if (b->known[i]) {
-            w->reused_chunks++;
+        if (b->known[i])
             continue;
-        }
         PackEntry *e = &w->entries[n_new++];
         memcpy(e->hash, b->hash[i], 32);
         e->offset = b->frame_offset[i];
         e->length = b->length[i];
     }
-    w->new_chunks += n_new;
     return pack_writer_add(w->packs, b->out, b->out_len, b->frame_raw_len, b->compression,
                            w->entries, n_new, err);
 }
@@ -350,6 +357,27 @@ int backup_writer_write(BackupWriter *w, const void *data, size_t len, UkError *
     return 0;
 }
 
+/* Version 2: cuts the finished hash list into blocks (manifest_list_cut) and stores them as
+ * chunks, through the same batches; their hashes go to list_hashes. */
+static int store_list(BackupWriter *w, UkError *err)
+{
+    for (uint64_t start = 0; start < w->chunk_count; w->list_count++)
+        start += manifest_list_cut(w->hashes, w->chunk_count, start);
+    w->list_hashes = xcalloc(w->list_count ? w->list_count : 1, 32);
+    uint64_t block = 0;
+    for (uint64_t start = 0; start < w->chunk_count; block++) {
+        uint64_t n = manifest_list_cut(w->hashes, w->chunk_count, start);
+        if (add_chunk(w, LIST_CHUNK | block, w->hashes + start * 32, (size_t)n * 32, err) != 0)
+            return -1;
+        start += n;
+    }
+    submit_current(w, err);
+    while (w->retire < w->fill)
+        if (retire_oldest(w, err) != 0)
+            return -1;
+    return 0;
+}
+
 int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
 {
     if (w->failed) {
@@ -366,6 +394,9 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
         if (!w->have[i])
             return uk_error_set(err, UK_E_INTERNAL, 0, "backup image is missing chunk %llu",
                                 (unsigned long long)i);
+    m->version = w->repo->version >= 2 ? 2 : 1;
+    if (m->version == 2 && store_list(w, err) != 0)
+        return -1;
     if (pack_writer_flush(w->packs, err) != 0 || pack_writer_publish(w->packs, err) != 0)
         return -1;
     snprintf(m->format, sizeof m->format, "%s", w->stream ? MANIFEST_STREAM : MANIFEST_PAGES);
@@ -374,6 +405,8 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
     m->chunk_size = w->chunk_size;
     m->chunk_count = w->chunk_count;
     m->hashes = w->hashes;
+    m->list_hashes = w->list_hashes;
+    m->list_count = w->list_count;
     manifest_image_hash(w->hashes, w->chunk_count, m->image_hash);
     m->new_chunks = w->new_chunks;
     m->reused_chunks = w->reused_chunks;
@@ -384,13 +417,13 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
     uint64_t stored = pack_writer_bytes(w->packs);
     m->stored_bytes = stored;
     if (manifest_encode(m, &data, &len, err) != 0) {
-        m->hashes = NULL;
+        m->hashes = m->list_hashes = NULL;
         return -1;
     }
     free(data);
     m->stored_bytes = stored + len;
     int rc = manifest_encode(m, &data, &len, err);
-    m->hashes = NULL;
+    m->hashes = m->list_hashes = NULL;
     if (rc != 0)
         return -1;
     char *path = xasprintf("snapshots/%s", m->id);
@@ -413,6 +446,7 @@ void backup_writer_free(BackupWriter *w)
     free(w->slots);
     chunk_index_free(w->session);
     free(w->hashes);
+    free(w->list_hashes);
     free(w->have);
     free(w->pending);
     pthread_mutex_destroy(&w->lock);

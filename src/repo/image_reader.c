@@ -1,5 +1,6 @@
 #include "repo/image_reader.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +88,56 @@ static CachedFrame *load_frame(ImageReader *r, uint32_t pack_no, uint32_t frame_
     return victim;
 }
 
+/* The location of chunk HASH, or NULL with err naming it (WHAT: "chunk 12"). */
+static const ChunkLocation *locate(ImageReader *r, const unsigned char *hash, const char *what,
+                                   UkError *err)
+{
+    const ChunkLocation *loc = chunk_index_get(r->repo->index, hash);
+    if (loc)
+        return loc;
+    char hex[65];
+    hex_encode(hash, 32, hex);
+    if (r->repo->unreadable_indexes > 0)
+        uk_error_set(err, UK_E_CORRUPT, 0,
+                     "%s (%s) is missing from the repository (%zu index files are unreadable, "
+                     "e.g. 'index/%s')",
+                     what, hex, r->repo->unreadable_indexes, r->repo->unreadable_example);
+    else
+        uk_error_set(err, UK_E_CORRUPT, 0, "%s (%s) is missing from the repository", what, hex);
+    return NULL;
+}
+
+/* Lends the bytes at LOC, checked against HASH. */
+static int read_located(ImageReader *r, const ChunkLocation *loc, const unsigned char *hash,
+                        const char *what, const unsigned char **data, UkError *err)
+{
+    CachedFrame *frame = load_frame(r, loc->pack, loc->frame, err);
+    if (!frame) {
+        uk_error_prefix(err, "%s: ", what);
+        return -1;
+    }
+    unsigned char actual[32];
+    crypto_sha256(frame->data + loc->offset, loc->length, actual);
+    if (memcmp(actual, hash, 32) != 0) {
+        char hex[65];
+        hex_encode(hash, 32, hex);
+        return uk_error_set(err, UK_E_CORRUPT, 0, "%s (%s) in pack '%s' is corrupt (hash mismatch)",
+                            what, hex, r->repo->packs[loc->pack].name);
+    }
+    *data = frame->data + loc->offset;
+    return 0;
+}
+
+int image_reader_chunk(ImageReader *r, const unsigned char *hash, const char *what,
+                       const unsigned char **data, size_t *len, UkError *err)
+{
+    const ChunkLocation *loc = locate(r, hash, what, err);
+    if (!loc || read_located(r, loc, hash, what, data, err) != 0)
+        return -1;
+    *len = loc->length;
+    return 0;
+}
+
 int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, UkError *err)
 {
     const Manifest *m = r->manifest;
@@ -100,19 +151,11 @@ int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, U
     }
     uint64_t i = r->next;
     const unsigned char *hash = m->hashes + i * 32;
-    char hex[65];
-    const ChunkLocation *loc = chunk_index_get(r->repo->index, hash);
-    if (!loc) {
-        hex_encode(hash, 32, hex);
-        if (r->repo->unreadable_indexes > 0)
-            return uk_error_set(err, UK_E_CORRUPT, 0,
-                                "chunk %llu (%s) is missing from the repository (%zu index "
-                                "files are unreadable, e.g. 'index/%s')",
-                                (unsigned long long)i, hex, r->repo->unreadable_indexes,
-                                r->repo->unreadable_example);
-        return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu (%s) is missing from the repository",
-                            (unsigned long long)i, hex);
-    }
+    char what[40];
+    snprintf(what, sizeof what, "chunk %llu", (unsigned long long)i);
+    const ChunkLocation *loc = locate(r, hash, what, err);
+    if (!loc)
+        return -1;
     if (strcmp(m->format, MANIFEST_STREAM) == 0) {
         if (loc->length == 0 || loc->length > m->chunk_size ||
             loc->length > m->image_size - r->bytes)
@@ -126,20 +169,8 @@ int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, U
             return uk_error_set(err, UK_E_CORRUPT, 0, "chunk %llu has length %u, expected %llu",
                                 (unsigned long long)i, loc->length, (unsigned long long)expected);
     }
-    CachedFrame *frame = load_frame(r, loc->pack, loc->frame, err);
-    if (!frame) {
-        uk_error_prefix(err, "chunk %llu: ", (unsigned long long)i);
+    if (read_located(r, loc, hash, what, data, err) != 0)
         return -1;
-    }
-    unsigned char actual[32];
-    crypto_sha256(frame->data + loc->offset, loc->length, actual);
-    if (memcmp(actual, hash, 32) != 0) {
-        hex_encode(hash, 32, hex);
-        return uk_error_set(err, UK_E_CORRUPT, 0,
-                            "chunk %llu (%s) in pack '%s' is corrupt (hash mismatch)",
-                            (unsigned long long)i, hex, r->repo->packs[loc->pack].name);
-    }
-    *data = frame->data + loc->offset;
     *len = loc->length;
     r->bytes += loc->length;
     r->next++;

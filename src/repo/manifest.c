@@ -1,5 +1,5 @@
-/* Manifest encoding. The JSON part is for people and other tools; the hash list is raw
- * bytes because it is most of the manifest (32 bytes per chunk) and hex would double it. */
+/* Manifest encoding. The JSON part is for people and other tools; the hash list (or, in
+ * version 2, the list blocks' hashes) is raw bytes because hex would double it. */
 #include "repo/manifest.h"
 
 #include <jansson.h>
@@ -36,12 +36,13 @@ int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError
     for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
         json_array_append_new(tags, json_string(t));
     free(copy);
+    bool blocks = m->version == 2;
     json_t *doc = json_pack(
         "{s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:o, s:I, s:i, s:i, s:I, s:s, s:s,"
         " s:{s:I, s:I, s:I, s:f}}",
-        "version", 1, "id", m->id, "database", m->database, "time", time_text, "time_unix",
-        (json_int_t)m->time, "job", m->job, "driver", m->driver, "source", m->source, "hostname",
-        m->hostname, "tags", tags, "image_size", (json_int_t)m->image_size, "page_size",
+        "version", blocks ? 2 : 1, "id", m->id, "database", m->database, "time", time_text,
+        "time_unix", (json_int_t)m->time, "job", m->job, "driver", m->driver, "source", m->source,
+        "hostname", m->hostname, "tags", tags, "image_size", (json_int_t)m->image_size, "page_size",
         (int)m->page_size, "chunk_size", (int)m->chunk_size, "chunk_count",
         (json_int_t)m->chunk_count, "chunk_hash", "sha256", "image_hash", hash_hex, "stats",
         "new_chunks", (json_int_t)m->new_chunks, "reused_chunks", (json_int_t)m->reused_chunks,
@@ -65,20 +66,25 @@ int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError
                             json_pack("{s:s, s:i, s:i, s:i}", "method", "fastcdc", "min",
                                       (int)m->chunking.min_size, "avg", (int)m->chunking.avg_size,
                                       "max", (int)m->chunking.max_size));
+    if (blocks)
+        json_object_set_new(doc, "chunk_list",
+                            json_pack("{s:s, s:i, s:i, s:i, s:I}", "method", "hash-blocks", "min",
+                                      MANIFEST_LIST_MIN, "avg", MANIFEST_LIST_AVG, "max",
+                                      MANIFEST_LIST_MAX, "blocks", (json_int_t)m->list_count));
     char *json = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(doc);
     size_t json_len = strlen(json);
-    size_t hashes_len = (size_t)m->chunk_count * 32;
+    size_t hashes_len = (size_t)(blocks ? m->list_count : m->chunk_count) * 32;
     size_t total = 8 + 4 + json_len + hashes_len + 32;
     unsigned char *buf = xmalloc(total), *p = buf;
-    memcpy(p, MANIFEST_MAGIC, 8);
+    memcpy(p, blocks ? MANIFEST_MAGIC_V2 : MANIFEST_MAGIC, 8);
     p += 8;
     put_u32(p, (uint32_t)json_len);
     p += 4;
     memcpy(p, json, json_len);
     p += json_len;
     if (hashes_len)
-        memcpy(p, m->hashes, hashes_len);
+        memcpy(p, blocks ? m->list_hashes : m->hashes, hashes_len);
     p += hashes_len;
     crypto_sha256(buf, (size_t)(p - buf), p);
     free(json);
@@ -93,9 +99,37 @@ static void copy_string(json_t *doc, const char *key, char *dst, size_t len)
     snprintf(dst, len, "%s", v ? v : "");
 }
 
+/* 1 or 2 for a manifest's magic, else 0. */
+static int magic_version(const unsigned char *buf)
+{
+    return memcmp(buf, MANIFEST_MAGIC, 8) == 0 ? 1 : memcmp(buf, MANIFEST_MAGIC_V2, 8) == 0 ? 2 : 0;
+}
+
 uint32_t manifest_header_length(const unsigned char *prefix)
 {
-    return memcmp(prefix, MANIFEST_MAGIC, 8) == 0 ? 12 + get_u32(prefix + 8) : 0;
+    return magic_version(prefix) ? 12 + get_u32(prefix + 8) : 0;
+}
+
+uint64_t manifest_list_cut(const unsigned char *hashes, uint64_t count, uint64_t start)
+{
+    uint64_t len = 0;
+    while (start + len < count) {
+        const unsigned char *h = hashes + (start + len) * 32;
+        len++;
+        if (len == MANIFEST_LIST_MAX ||
+            (len >= MANIFEST_LIST_MIN && get_u32(h) % MANIFEST_LIST_AVG == 0))
+            break;
+    }
+    return len;
+}
+
+/* Version 2: as many blocks as the list can have been cut into. */
+static bool list_count_fits(const Manifest *m)
+{
+    if (m->chunk_count == 0)
+        return m->list_count == 0;
+    return m->list_count >= (m->chunk_count + MANIFEST_LIST_MAX - 1) / MANIFEST_LIST_MAX &&
+           m->list_count <= m->chunk_count;
 }
 
 /* Pages: one chunk per chunk_size bytes. Streams: chunks of 1 to chunk_size (the chunker's
@@ -115,7 +149,8 @@ static int decode(const unsigned char *buf, size_t len, bool header_only, bool w
                   Manifest *m, UkError *err)
 {
     memset(m, 0, sizeof *m);
-    if (len < 12 + (header_only ? 0 : 32) || memcmp(buf, MANIFEST_MAGIC, 8) != 0)
+    int version = len >= 8 ? magic_version(buf) : 0;
+    if (len < 12 + (header_only ? 0 : 32) || !version)
         return uk_error_set(err, UK_E_FORMAT, 0, "not an upkeep manifest (bad magic)");
     if (!header_only) {
         unsigned char check[32];
@@ -131,11 +166,12 @@ static int decode(const unsigned char *buf, size_t len, bool header_only, bool w
     if (!doc)
         return uk_error_set(err, UK_E_CORRUPT, 0, "manifest metadata is not JSON: %s", jerr.text);
     int rc = -1;
-    if (json_integer_value(json_object_get(doc, "version")) != 1) {
-        uk_error_set(err, UK_E_FORMAT, 0, "manifest version %lld is not supported (expected 1)",
-                     (long long)json_integer_value(json_object_get(doc, "version")));
+    if (json_integer_value(json_object_get(doc, "version")) != version) {
+        uk_error_set(err, UK_E_FORMAT, 0, "manifest version %lld is not supported (expected %d)",
+                     (long long)json_integer_value(json_object_get(doc, "version")), version);
         goto out;
     }
+    m->version = version;
     copy_string(doc, "id", m->id, sizeof m->id);
     copy_string(doc, "database", m->database, sizeof m->database);
     copy_string(doc, "job", m->job, sizeof m->job);
@@ -167,17 +203,23 @@ static int decode(const unsigned char *buf, size_t len, bool header_only, bool w
     m->reused_chunks = (uint64_t)json_integer_value(json_object_get(stats, "reused_chunks"));
     m->stored_bytes = (uint64_t)json_integer_value(json_object_get(stats, "stored_bytes"));
     m->duration = json_real_value(json_object_get(stats, "duration_seconds"));
+    m->list_count =
+        (uint64_t)json_integer_value(json_object_get(json_object_get(doc, "chunk_list"), "blocks"));
+    uint64_t listed = version == 2 ? m->list_count : m->chunk_count;
     const char *hash_hex = json_string_value(json_object_get(doc, "image_hash"));
     if (!hash_hex || hex_decode(hash_hex, m->image_hash, 32) != 0 || m->chunk_size == 0 ||
-        (!header_only && (size_t)m->chunk_count * 32 != len - 44 - json_len) ||
-        !chunk_count_fits(m)) {
+        (!header_only && (listed > len / 32 || (size_t)listed * 32 != len - 44 - json_len)) ||
+        !chunk_count_fits(m) || (version == 2 && !list_count_fits(m))) {
         uk_error_set(err, UK_E_CORRUPT, 0, "manifest fields are inconsistent");
         goto out;
     }
     json_t *details = json_object_get(doc, "details");
     if (!header_only && json_is_object(details))
         m->details = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
-    if (with_hashes && !header_only) {
+    if (with_hashes && !header_only && version == 2) {
+        m->list_hashes = xmalloc((size_t)m->list_count * 32 + 1);
+        memcpy(m->list_hashes, buf + 12 + json_len, (size_t)m->list_count * 32);
+    } else if (with_hashes && !header_only) {
         m->hashes = xmalloc((size_t)m->chunk_count * 32 + 1);
         memcpy(m->hashes, buf + 12 + json_len, (size_t)m->chunk_count * 32);
         unsigned char image_hash[32];
@@ -206,10 +248,27 @@ int manifest_decode_header(const unsigned char *buf, size_t len, Manifest *m, Uk
     return decode(buf, len, true, false, m, err);
 }
 
+int manifest_set_hashes(Manifest *m, unsigned char *hashes, uint64_t count, UkError *err)
+{
+    unsigned char image_hash[32];
+    if (count == m->chunk_count)
+        manifest_image_hash(hashes, count, image_hash);
+    if (count != m->chunk_count || memcmp(image_hash, m->image_hash, 32) != 0) {
+        free(hashes);
+        return uk_error_set(err, UK_E_CORRUPT, 0,
+                            "manifest chunk list does not match its image hash");
+    }
+    free(m->hashes);
+    m->hashes = hashes;
+    return 0;
+}
+
 void manifest_clear(Manifest *m)
 {
     free(m->hashes);
     m->hashes = NULL;
+    free(m->list_hashes);
+    m->list_hashes = NULL;
     free(m->details);
     m->details = NULL;
 }

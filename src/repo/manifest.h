@@ -1,6 +1,13 @@
 /* A backup's manifest: what the backup is (JSON metadata) and the ordered list of chunk
  * hashes that rebuild its image. Publishing the manifest is what makes a backup exist.
- * Byte layout: docs/repository-format.md. */
+ * Byte layout: docs/repository-format.md.
+ *
+ * Two encodings. Version 1 carries the whole hash list (32 bytes a chunk). Version 2 cuts
+ * the list into blocks where the hashes themselves say (manifest_list_cut), stores each block
+ * as a chunk of its own, and carries only the blocks' hashes: the next day's backup of a
+ * slowly changing database shares most blocks with today's, so its list costs little instead
+ * of as much as the changed data itself (a 1 GiB database: 4 MiB of hashes a day). The hash
+ * list is then resolved through the repository (repo_read_manifest). */
 #ifndef UK_MANIFEST_H
 #define UK_MANIFEST_H
 
@@ -13,6 +20,14 @@
 #include "repo/chunker.h"
 
 #define MANIFEST_MAGIC "UKSNAP1\n"
+#define MANIFEST_MAGIC_V2 "UKSNAP2\n"
+
+/* Version 2's blocks: a block ends after a hash whose first four bytes, read as a
+ * little-endian number, are a multiple of AVG, once it holds MIN hashes; or at MAX hashes;
+ * or at the end of the list (about 40 hashes, 1.3 KiB, a block). */
+#define MANIFEST_LIST_MIN 8
+#define MANIFEST_LIST_AVG 32
+#define MANIFEST_LIST_MAX 128
 
 /* How a backup's bytes were cut into chunks. A page image (SQLite) is cut every chunk_size
  * bytes, so chunk i starts at i * chunk_size; a stream (a server's dump) is cut where its
@@ -44,13 +59,23 @@ typedef struct Manifest {
      * per table), a JSON object's text; owned, NULL when none or read as a header only. */
     char *details;
     unsigned char *hashes; /* chunk_count * 32 bytes, owned; NULL when not loaded */
+    int version;           /* encoding: 1 (flat hash list) or 2 (list blocks) */
+    /* Version 2: the hashes of the chunks holding the list, list_count * 32 bytes, owned. */
+    unsigned char *list_hashes;
+    uint64_t list_count;
 } Manifest;
 
-/* Caller frees *out. */
+/* Encodes m as version m->version (list_hashes for 2, hashes for 1). Caller frees *out. */
 int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError *err);
-/* Checks the trailing checksum; with_hashes=false skips copying the hash list. */
+/* Checks the trailing checksum; with_hashes=false skips copying the hash list (version 1)
+ * or the list blocks' hashes (version 2, whose hash list is not in the manifest itself). */
 int manifest_decode(const unsigned char *buf, size_t len, bool with_hashes, Manifest *out,
                     UkError *err);
+/* Version 2: takes HASHES (chunk_count * 32 bytes, owned from now on), the list rebuilt
+ * from the blocks, after checking it against the image hash. */
+int manifest_set_hashes(Manifest *m, unsigned char *hashes, uint64_t count, UkError *err);
+/* How many hashes the list block starting at hash START holds (the cut rule above). */
+uint64_t manifest_list_cut(const unsigned char *hashes, uint64_t count, uint64_t start);
 /* Reading only the metadata: manifest_header_length() tells, from the first 12 bytes, how
  * many bytes manifest_decode_header() needs (0: not a manifest). No checksum is checked:
  * listing uses this, verify and restore read the whole manifest. */

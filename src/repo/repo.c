@@ -2,7 +2,9 @@
  *
  * The format marker ("config", JSON) is written once when the repository is created; an
  * unknown version is refused before anything else is read or written, so an older upkeep
- * never damages a newer repository. */
+ * never damages a newer repository. A version 1 repository stays version 1: backups into it
+ * write version 1 manifests, which every upkeep since reads, so hosts that share it need not
+ * upgrade together. New repositories are version 2 (list blocks, manifest.h). */
 #include "repo/repo_int.h"
 
 #include <jansson.h>
@@ -16,6 +18,7 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "filter/compress.h"
+#include "repo/image_reader.h"
 #include "repo/pack_writer.h"
 
 char *repo_pack_path(const char *pack_name)
@@ -45,6 +48,7 @@ static int check_or_create_marker(Repo *r, bool create, UkError *err)
         char *marker = xasprintf("{\"format\":\"upkeep-repository\",\"version\":%d,"
                                  "\"id\":\"%s\",\"chunk_hash\":\"sha256\"}\n",
                                  REPO_FORMAT_VERSION, id_hex);
+        r->version = REPO_FORMAT_VERSION;
         UkError put_err = {0};
         int rc = storage_put(r->storage, "config", marker, strlen(marker), true, &put_err);
         free(marker);
@@ -63,10 +67,13 @@ static int check_or_create_marker(Repo *r, bool create, UkError *err)
     if (!doc || !format || strcmp(format, "upkeep-repository") != 0)
         rc = uk_error_set(err, UK_E_FORMAT, 0, "'%s' is not an upkeep repository",
                           storage_location(r->storage));
-    else if (version != REPO_FORMAT_VERSION)
+    else if (version < 1 || version > REPO_FORMAT_VERSION)
         rc = uk_error_set(err, UK_E_FORMAT, 0,
-                          "repository '%s' has format version %lld; this upkeep reads version %d",
+                          "repository '%s' has format version %lld; this upkeep reads versions "
+                          "1 to %d",
                           r->name, (long long)version, REPO_FORMAT_VERSION);
+    else
+        r->version = (int)version;
     json_decref(doc);
     return rc;
 }
@@ -130,6 +137,29 @@ static bool is_hex_name(const char *name, size_t len)
     return true;
 }
 
+/* Puts the chunks of pack number PACK (in r->packs) into the in-memory index. */
+static void add_entries(Repo *r, uint32_t pack, const PackIndex *pi)
+{
+    for (size_t e = 0; e < pi->n_entries; e++) {
+        ChunkLocation loc = {pack, pi->entries[e].frame, pi->entries[e].offset,
+                             pi->entries[e].length};
+        chunk_index_add(r->index, pi->entries[e].hash, &loc);
+    }
+}
+
+/* For garbage collection: a pack whose index it rebuilt from the pack's trailer, so that list
+ * blocks in it can be read. The index must be loaded. */
+static void add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi)
+{
+    r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
+    RepoPack *p = &r->packs[r->n_packs];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->n_frames = pi->n_frames;
+    p->frames = xmalloc((pi->n_frames ? pi->n_frames : 1) * sizeof *p->frames);
+    memcpy(p->frames, pi->frames, pi->n_frames * sizeof *p->frames);
+    add_entries(r, (uint32_t)r->n_packs++, pi);
+}
+
 int repo_load_index(Repo *r, UkError *err)
 {
     if (r->index_loaded)
@@ -181,14 +211,8 @@ int repo_load_index(Repo *r, UkError *err)
     }
     if (rc == 0) {
         chunk_index_reserve(r->index, entries);
-        for (size_t i = 0; i < n_loaded; i++) {
-            PackIndex *pi = &loaded[i];
-            for (size_t e = 0; e < pi->n_entries; e++) {
-                ChunkLocation loc = {(uint32_t)i, pi->entries[e].frame, pi->entries[e].offset,
-                                     pi->entries[e].length};
-                chunk_index_add(r->index, pi->entries[e].hash, &loc);
-            }
-        }
+        for (size_t i = 0; i < n_loaded; i++)
+            add_entries(r, (uint32_t)i, &loaded[i]);
         r->index_loaded = true;
     }
     for (size_t i = 0; i < n_loaded; i++)
@@ -206,6 +230,36 @@ static int compare_manifests(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+/* Version 2: the hash list, read from the list blocks the manifest names. */
+static int resolve_list(Repo *r, Manifest *m, UkError *err)
+{
+    if (repo_load_index(r, err) != 0)
+        return -1;
+    ImageReader *reader = image_reader_new(r, NULL);
+    unsigned char *hashes = xmalloc((size_t)m->chunk_count * 32 + 1);
+    uint64_t have = 0;
+    int rc = 0;
+    for (uint64_t b = 0; b < m->list_count && rc == 0; b++) {
+        char what[48];
+        snprintf(what, sizeof what, "chunk list block %llu", (unsigned long long)b);
+        const unsigned char *data = NULL;
+        size_t len = 0;
+        rc = image_reader_chunk(reader, m->list_hashes + b * 32, what, &data, &len, err);
+        if (rc == 0 && (len % 32 != 0 || len / 32 > m->chunk_count - have))
+            rc = uk_error_set(err, UK_E_CORRUPT, 0, "%s does not fit the chunk count", what);
+        if (rc == 0) {
+            memcpy(hashes + have * 32, data, len);
+            have += len / 32;
+        }
+    }
+    image_reader_free(reader);
+    if (rc != 0) {
+        free(hashes);
+        return -1;
+    }
+    return manifest_set_hashes(m, hashes, have, err);
+}
+
 int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out, UkError *err)
 {
     char *path = xasprintf("snapshots/%s", id);
@@ -216,6 +270,8 @@ int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out,
         rc = storage_get(r->storage, path, &data, &len, err);
         if (rc == 0)
             rc = manifest_decode(data, len, true, out, err);
+        if (rc == 0 && out->version == 2 && (rc = resolve_list(r, out, err)) != 0)
+            manifest_clear(out);
     } else {
         /* Metadata only: the hash list (32 bytes per chunk) is not read. */
         unsigned char prefix[12];
@@ -325,10 +381,14 @@ int repo_remove_backup(Repo *r, const char *id, UkError *err)
 #define REPACK_BATCH (1024 * 1024)
 #define REPACK_MAX_ENTRIES 256
 
-/* Collects every chunk hash that a remaining manifest references. */
+/* Collects every chunk hash that a remaining manifest references: its image's chunks and
+ * the chunks its list is kept in. A version 2 manifest whose list cannot be read (a list
+ * block missing or damaged) references chunks nobody can name: *unknown counts such
+ * manifests, and garbage collection then removes nothing. */
 static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore, ChunkIndex *refs,
-                             UkError *err)
+                             size_t *unknown, UkError *err)
 {
+    *unknown = 0;
     char **names = NULL;
     size_t n = 0;
     if (storage_list(r->storage, "snapshots", &names, &n, err) != 0)
@@ -341,12 +401,28 @@ static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore
         if (ignored)
             continue;
         Manifest m;
-        if (repo_read_manifest(r, names[i], true, &m, err) != 0) {
-            rc = -1;
+        char *path = xasprintf("snapshots/%s", names[i]);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        rc = storage_get(r->storage, path, &data, &len, err);
+        if (rc == 0)
+            rc = manifest_decode(data, len, true, &m, err);
+        free(data);
+        free(path);
+        if (rc != 0) {
+            uk_error_prefix(err, "backup '%s': ", names[i]);
             break;
         }
-        for (uint64_t c = 0; c < m.chunk_count; c++)
+        UkError list_err = {0};
+        if (m.version == 2 && resolve_list(r, &m, &list_err) != 0) {
+            log_warn("repository '%s': backup '%s': %s: removing no packs", r->name, names[i],
+                     list_err.msg);
+            (*unknown)++;
+        }
+        for (uint64_t c = 0; m.hashes && c < m.chunk_count; c++)
             chunk_index_add(refs, m.hashes + c * 32, NULL);
+        for (uint64_t b = 0; b < m.list_count; b++) /* the list's own chunks */
+            chunk_index_add(refs, m.list_hashes + b * 32, NULL);
         manifest_clear(&m);
     }
     storage_names_free(names, n);
@@ -533,12 +609,19 @@ int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, G
     GcPack *packs = NULL;
     Repacker rp = {.repo = r};
     int rc = -1;
+    /* Every pack first, with the indexes rebuilt that are missing: a manifest's list blocks
+     * may be in any of them. */
+    if (repo_load_index(r, err) != 0 || gc_collect(r, &packs, &n_packs, stats, err) != 0)
+        goto out;
+    for (size_t i = 0; i < n_packs; i++)
+        if (packs[i].no_index_file && packs[i].have_index)
+            add_rebuilt_pack(r, packs[i].name, &packs[i].index);
     /* A manifest that fails to read stops GC: deleting chunks it might need would be worse. */
-    if (referenced_chunks(r, ignore, n_ignore, refs, err) != 0)
+    size_t unknown_lists = 0;
+    if (referenced_chunks(r, ignore, n_ignore, refs, &unknown_lists, err) != 0)
         goto out;
     stats->chunks_referenced = chunk_index_count(refs);
-    if (gc_collect(r, &packs, &n_packs, stats, err) != 0)
-        goto out;
+    stats->lists_unreadable = unknown_lists;
     for (size_t i = 0; i < n_packs; i++) {
         GcPack *p = &packs[i];
         p->fate = PACK_UNKNOWN;
@@ -559,7 +642,9 @@ int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, G
             stored += p->index.frames[f].stored_len;
         stats->chunks_unreferenced += p->index.n_entries - live;
         p->fate = PACK_KEEP;
-        if (live == 0) {
+        if (unknown_lists > 0) {
+            continue; /* any pack may hold what those backups need */
+        } else if (live == 0) {
             p->fate = PACK_DEAD;
             if (p->no_index_file) {
                 stats->orphan_files_removed++; /* left by an interrupted backup */
@@ -585,7 +670,7 @@ int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, G
         GcPack *p = &packs[i];
         if (p->have_index || !p->no_index_file)
             continue;
-        if (all_found) {
+        if (all_found && unknown_lists == 0) {
             p->fate = PACK_DEAD;
             stats->orphan_files_removed++;
         } else {

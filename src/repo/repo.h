@@ -15,7 +15,8 @@
 #include "repo/manifest.h"
 #include "repo/storage.h"
 
-#define REPO_FORMAT_VERSION 1
+/* The version new repositories get; every version from 1 up to it is read. */
+#define REPO_FORMAT_VERSION 2
 
 typedef struct Repo Repo;
 
@@ -38,6 +39,8 @@ int repo_load_index(Repo *r, UkError *err);
 
 /* All manifests' metadata (no hash lists), oldest first. Caller frees *out. */
 int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err);
+/* with_hashes: the whole hash list too, which for a version 2 manifest loads the index and
+ * reads the list blocks (each checked against its hash, the list against the image hash). */
 int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out, UkError *err);
 /* Resolves "latest" (optionally of one database, optionally the newest carrying TAG) or
  * checks an id exists (and carries TAG, when given). */
@@ -51,7 +54,8 @@ typedef struct GcStats {
     size_t indexes_rebuilt; /* missing or unreadable index objects rewritten from their pack */
     uint64_t bytes_removed;
     size_t chunks_referenced, chunks_unreferenced;
-    size_t chunks_missing; /* referenced by a backup but in no readable index */
+    size_t chunks_missing;   /* referenced by a backup but in no readable index */
+    size_t lists_unreadable; /* backups whose chunk list cannot be read: no pack was removed */
 } GcStats;
 /* Deletes packs none of whose chunks a remaining manifest references (index first, then
  * pack), copies the live chunks of packs that are less than half live into new packs and

@@ -15,6 +15,7 @@ struct Repo {
     char *name;
     Storage *storage;
     int compression_level;
+    int version; /* the repository's format version (config) */
     ChunkIndex *index;
     RepoPack *packs;
     size_t n_packs;

@@ -55,12 +55,12 @@ expect_status 0 "$UPKEEP" restore latest --database app --in-place
 expect_contains "$OUT" "removed 1 temporary files that killed restores had left"
 [ -z "$(ls -A | grep upkeep-restore || true)" ] || fail "temporary files of a killed restore stay"
 pass "in place, the path always holds the old or the new database; leftovers are removed"
-# A tampered but self-consistent manifest (two chunks swapped, hashes recomputed): every chunk
+# A tampered but self-consistent manifest (two parts of the image swapped, hashes recomputed): every chunk
 # checks out, the database check does not, and nothing is written.
 rm -f app.db.before-restore-* other.db
 expect_status 0 "$UPKEEP" backup app --tag tamper
 id=$(ls repo/snapshots | tail -1)
-python3 "$HELPERS/tamper_manifest.py" "repo/snapshots/$id" 3 4
+python3 "$HELPERS/tamper_manifest.py" "repo/snapshots/$id" 1 2
 expect_status 1 "$UPKEEP" restore "$id" --database app --to tampered.db
 expect_contains "$ERR" "the restored database fails its check"
 [ ! -e tampered.db ] || fail "a malformed database was written"
@@ -81,13 +81,13 @@ expect_status 1 "$UPKEEP" restore 20200101T000000Z-000000 --database app --to x.
 expect_contains "$ERR" "no backup '20200101T000000Z-000000'"
 [ ! -e x.db ] || fail "x.db created"
 # An unknown repository format version is refused.
-sed -i 's/"version":1/"version":99/' repo/config
+sed -i 's/"version":2/"version":99/' repo/config
 expect_status 1 "$UPKEEP" backups
-expect_contains "$ERR" "has format version 99; this upkeep reads version 1"
+expect_contains "$ERR" "has format version 99; this upkeep reads versions 1 to 2"
 pass "unknown repository version refused"
 # Progress: drawn on a terminal, absent when output is a pipe or --quiet.
 mv gone.db app.db
-sed -i 's/"version":99/"version":1/' repo/config
+sed -i 's/"version":99/"version":2/' repo/config
 if command -v script >/dev/null; then
     script -qec "'$UPKEEP' backup app" /dev/null > tty.out
     grep -q 'backup app: .*%' tty.out || fail "no progress on a terminal: $(cat tty.out)"

@@ -51,3 +51,25 @@ expect_contains "$OUT" "verify failed"
 expect_status 0 "$UPKEEP" prune
 [ -e "repo/snapshots/${ids[0]}" ] || fail "prune removed the only proven backup"
 pass "broken backups count for no rule; the newest proven backup is kept"
+# A backup whose chunk list cannot be read (the pack holding its list blocks is gone): which
+# chunks it needs is unknown, so prune removes no pack, though the backup it expires shares
+# nothing with the others, and says why.
+rm -rf repo state app.db*
+"$GENDB" app.db --size-mb 2 --seed 7 >/dev/null
+expect_status 0 "$UPKEEP" backup app
+rm -f app.db*
+"$GENDB" app.db --size-mb 2 --seed 8 >/dev/null
+expect_status 0 "$UPKEEP" backup app
+"$GENDB" app.db --mutate 1 --seed 9 >/dev/null
+expect_status 0 "$UPKEEP" backup app
+newest=$(ls -t repo/packs/*/* | head -1)
+rm "$newest" "repo/index/$(basename "$newest")"
+packs=$(ls repo/packs/*/* | wc -l)
+expect_status 0 "$UPKEEP" prune --json
+expect_contains "$OUT" '"removed": 1'
+expect_contains "$OUT" '"lists_unreadable": 1'
+expect_contains "$OUT" '"packs_removed": 0'
+[ "$(ls repo/packs/*/* | wc -l)" = "$packs" ] || fail "prune removed packs although what a backup needs is unknown"
+expect_status 0 "$UPKEEP" prune
+expect_contains "$OUT" "removed no packs: the chunk lists of 1 backups cannot be read"
+pass "a backup whose chunk list is unreadable keeps every pack"

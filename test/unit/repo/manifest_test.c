@@ -115,6 +115,86 @@ static void test_unknown_version_refused(void **state)
     free(buf);
 }
 
+/* Version 2 carries the list blocks' hashes; the hash list rebuilt from them is checked
+ * against the image hash. */
+static void test_version_2_list_blocks(void **state)
+{
+    (void)state;
+    unsigned char hashes[96], blocks[64];
+    Manifest m = sample(hashes);
+    m.version = 2;
+    memset(blocks, 0xab, sizeof blocks);
+    m.list_hashes = blocks;
+    m.list_count = 2;
+    unsigned char *buf;
+    size_t len;
+    UkError err = {0};
+    assert_int_equal(manifest_encode(&m, &buf, &len, &err), 0);
+    assert_memory_equal(buf, MANIFEST_MAGIC_V2, 8);
+    assert_int_equal(len, 8 + 4 + manifest_header_length(buf) - 12 + 64 + 32);
+    Manifest back;
+    assert_int_equal(manifest_decode(buf, len, true, &back, &err), 0);
+    assert_int_equal(back.version, 2);
+    assert_int_equal(back.list_count, 2);
+    assert_memory_equal(back.list_hashes, blocks, 64);
+    assert_null(back.hashes);
+    unsigned char *wrong = malloc(96);
+    memcpy(wrong, hashes, 96);
+    wrong[40] ^= 1;
+    assert_int_equal(manifest_set_hashes(&back, wrong, 3, &err), -1);
+    assert_string_equal(err.msg, "manifest chunk list does not match its image hash");
+    unsigned char *right = malloc(96);
+    memcpy(right, hashes, 96);
+    assert_int_equal(manifest_set_hashes(&back, right, 3, &err), 0);
+    assert_memory_equal(back.hashes, hashes, 96);
+    manifest_clear(&back);
+    free(buf);
+    /* More blocks than chunks cannot be. */
+    m.list_count = 4;
+    unsigned char four[128] = {0};
+    m.list_hashes = four;
+    assert_int_equal(manifest_encode(&m, &buf, &len, &err), 0);
+    assert_int_equal(manifest_decode(buf, len, true, &back, &err), -1);
+    assert_string_equal(err.msg, "manifest fields are inconsistent");
+    free(buf);
+}
+
+/* Block boundaries follow the hashes: every block but the last holds MIN..MAX hashes, and a
+ * hash inserted near the start changes only the blocks up to the next boundary. */
+static void test_list_cut(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    unsigned char *list = malloc((N + 1) * 32);
+    for (uint32_t i = 0; i < N + 1; i++) {
+        uint32_t v = i * 2654435761u;
+        crypto_sha256(&v, sizeof v, list + (size_t)i * 32);
+    }
+    /* list + 32: the list without its first hash; list: the same with one more in front. */
+    uint64_t cuts_a[N], cuts_b[N];
+    size_t na = 0, nb = 0;
+    for (uint64_t start = 0; start < N; na++) {
+        uint64_t n = manifest_list_cut(list + 32, N, start);
+        assert_true(n <= MANIFEST_LIST_MAX);
+        assert_true(n >= MANIFEST_LIST_MIN || start + n == N);
+        start += n;
+        cuts_a[na] = start; /* in the shorter list's positions */
+    }
+    for (uint64_t start = 0; start < N + 1; nb++) {
+        start += manifest_list_cut(list, N + 1, start);
+        cuts_b[nb] = start - 1; /* the same positions */
+    }
+    assert_in_range(na, N / (MANIFEST_LIST_AVG + MANIFEST_LIST_MIN) / 2,
+                    N / (MANIFEST_LIST_AVG + MANIFEST_LIST_MIN) * 2);
+    /* After the first few blocks both lists end blocks at the same hashes. */
+    size_t same = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t k = 0; k < nb; k++)
+            same += cuts_a[i] == cuts_b[k];
+    assert_true(same >= na - 3);
+    free(list);
+}
+
 static void test_pack_index_roundtrip(void **state)
 {
     (void)state;
@@ -142,6 +222,8 @@ int main(void)
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_roundtrip),
                                        cmocka_unit_test(test_stream_format),
                                        cmocka_unit_test(test_unknown_version_refused),
+                                       cmocka_unit_test(test_version_2_list_blocks),
+                                       cmocka_unit_test(test_list_cut),
                                        cmocka_unit_test(test_pack_index_roundtrip)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
