@@ -41,13 +41,14 @@ bool db_has_feature(const char *driver, unsigned features);
  * begin once and then chunk for fixed-size pieces of the image (the last may be shorter), in
  * increasing order except that chunk 0 may arrive last. A stream (a server's dump, of a
  * length known only at its end) calls begin_stream once and then write with its bytes in
- * order, in pieces of any size. */
+ * order, in pieces of any size; its chunk_size is the average piece the repository should
+ * cut it into (a power of two; repo/chunker.h says how a driver picks it). */
 typedef struct ImageSink {
     void *ctx;
     int (*begin)(void *ctx, uint64_t image_size, uint32_t page_size, uint32_t chunk_size,
                  UkError *err);
     int (*chunk)(void *ctx, uint64_t index, const void *data, size_t len, UkError *err);
-    int (*begin_stream)(void *ctx, UkError *err);
+    int (*begin_stream)(void *ctx, uint32_t chunk_size, UkError *err);
     int (*write)(void *ctx, const void *data, size_t len, UkError *err);
     void (*progress)(void *ctx, uint64_t done_bytes, uint64_t total_bytes); /* may be NULL */
 } ImageSink;

@@ -5,6 +5,11 @@
 
 const ChunkerParams chunker_default = {1024, 4096, 32768};
 
+ChunkerParams chunker_params_for(uint32_t avg_size)
+{
+    return (ChunkerParams){avg_size / 4, avg_size, avg_size * 8};
+}
+
 static uint64_t gear[256];
 static pthread_once_t gear_once = PTHREAD_ONCE_INIT;
 

@@ -34,11 +34,13 @@ static int sink_chunk(void *ctx, uint64_t index, const void *data, size_t len, U
     return backup_writer_chunk(s->writer, index, data, len, err);
 }
 
-static int sink_begin_stream(void *ctx, UkError *err)
+static int sink_begin_stream(void *ctx, uint32_t chunk_size, UkError *err)
 {
-    (void)err;
     SinkState *s = ctx;
-    s->writer = backup_writer_new_stream(s->repo, &chunker_default);
+    ChunkerParams chunking = chunker_params_for(chunk_size);
+    if (!chunker_params_valid(&chunking))
+        return uk_error_set(err, UK_E_INTERNAL, 0, "no chunking for %u-byte chunks", chunk_size);
+    s->writer = backup_writer_new_stream(s->repo, &chunking);
     return 0;
 }
 

@@ -37,6 +37,8 @@
 #include "db/row_counts.h"
 
 #define MAX_ENV 40
+/* pg_dump's custom format, cut into 4 KiB chunks on average (repo/chunker.h). */
+#define PG_DUMP_CHUNK_BYTES 4096
 
 /* The environment that gives a child (pg_dump, pg_restore) the url's connection settings,
  * each as libpq's variable for it (PGHOST, PGPORT, PGUSER, PGDATABASE, PGSSLMODE …), and the
@@ -162,7 +164,7 @@ static int pg_snapshot(const ConfigDatabase *db, ImageSink *sink, SnapshotInfo *
         "pg_dump", "--format=custom", "--compress=0", "--no-password", snapshot_arg, dbname_arg,
         NULL};
     Child child;
-    if (sink->begin_stream(sink->ctx, err) != 0 ||
+    if (sink->begin_stream(sink->ctx, PG_DUMP_CHUNK_BYTES, err) != 0 ||
         child_start(&child, argv, (const char *const *)env, 0, 1, err) != 0)
         goto out;
     if (child_stream_out(&child, sink, db_size, "pg_dump", err) != 0) {
