@@ -48,6 +48,7 @@ bench: test-deps build
 	bench/postgresql.sh $(BUILD)
 	bench/pg_purge.sh $(BUILD)
 	bench/mariadb.sh $(BUILD)
+	bench/my_purge.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)

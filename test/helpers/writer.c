@@ -9,9 +9,11 @@
  * slower than N ms is also logged to stderr with its start time (CLOCK_MONOTONIC), to line
  * up against `upkeep -v`, which logs each batch's start and lock time.
  *
- * PATH may be a PostgreSQL URL (postgresql://…; the password from PGPASSWORD): then each
- * commit is one INSERT in autocommit, as a web application's request would make it. */
+ * PATH may be a PostgreSQL URL (postgresql://…; the password from PGPASSWORD) or a MariaDB
+ * one (mariadb://USER@HOST:PORT/DB; the password from MYSQL_PWD): then each commit is one
+ * INSERT in autocommit, as a web application's request would make it. */
 #include <libpq-fe.h>
+#include <mysql.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -33,6 +35,30 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* mariadb://USER@HOST:PORT/DB, connected in autocommit with table seq made. */
+static MYSQL *my_open(const char *url, long long *max_id)
+{
+    char user[128], host[128], db[128];
+    unsigned port = 3306;
+    if (sscanf(url, "mariadb://%127[^@]@%127[^:/]:%u/%127s", user, host, &port, db) != 4) {
+        fprintf(stderr, "upkeep-writer: expected mariadb://USER@HOST:PORT/DB\n");
+        return NULL;
+    }
+    MYSQL *conn = mysql_init(NULL);
+    if (!mysql_real_connect(conn, host, user, getenv("MYSQL_PWD"), db, port, NULL, 0) ||
+        mysql_query(conn, "CREATE TABLE IF NOT EXISTS seq(id BIGINT PRIMARY KEY, payload TEXT)") ||
+        mysql_query(conn, "SELECT COALESCE(MAX(id), 0) FROM seq")) {
+        fprintf(stderr, "upkeep-writer: %s\n", mysql_error(conn));
+        mysql_close(conn);
+        return NULL;
+    }
+    MYSQL_RES *res = mysql_store_result(conn);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    *max_id = row && row[0] ? atoll(row[0]) : 0;
+    mysql_free_result(res);
+    return conn;
 }
 
 static int cmp(const void *a, const void *b)
@@ -60,11 +86,16 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     bool pg = strncmp(argv[1], "postgresql://", 13) == 0;
+    bool my = strncmp(argv[1], "mariadb://", 10) == 0;
     sqlite3 *db = NULL;
     sqlite3_stmt *ins = NULL;
     PGconn *conn = NULL;
+    MYSQL *my_conn = NULL;
     long long id = 0;
-    if (pg) {
+    if (my) {
+        if (!(my_conn = my_open(argv[1], &id)))
+            return 1;
+    } else if (pg) {
         conn = PQconnectdb(argv[1]);
         if (PQstatus(conn) != CONNECTION_OK) {
             fprintf(stderr, "upkeep-writer: %s", PQerrorMessage(conn));
@@ -107,7 +138,14 @@ int main(int argc, char **argv)
             break;
         double t0 = now();
         int ok;
-        if (pg) {
+        if (my) {
+            char sql[512];
+            snprintf(sql, sizeof sql, "INSERT INTO seq(id, payload) VALUES (%lld, '%s')", id + 1,
+                     payload);
+            ok = mysql_query(my_conn, sql) == 0;
+            if (!ok && failures == 0)
+                fprintf(stderr, "upkeep-writer: %s\n", mysql_error(my_conn));
+        } else if (pg) {
             char key[24];
             snprintf(key, sizeof key, "%lld", id + 1);
             const char *values[] = {key, payload};
@@ -143,6 +181,8 @@ int main(int argc, char **argv)
     sqlite3_finalize(ins);
     sqlite3_close(db);
     PQfinish(conn);
+    if (my_conn)
+        mysql_close(my_conn);
     free(lat);
     return failures ? 1 : 0;
 }
