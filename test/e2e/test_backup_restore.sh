@@ -139,3 +139,22 @@ expect_status 0 "$UPKEEP" restore latest --tag pre-update --database app --to ro
 expect_status 1 "$UPKEEP" restore latest --tag no-such-tag --database app --to other.db
 expect_contains "$ERR" "no backups of database app tagged no-such-tag found"
 pass "restore latest --tag restores the newest backup carrying the tag"
+
+# A version 1 repository (made by an upkeep before format 2) stays version 1: backups into it
+# write version 1 manifests, which it can still read, and everything works on it.
+mkdir -p v1repo
+printf '{"format":"upkeep-repository","version":1,"id":"0123456789abcdef0123456789abcdef","chunk_hash":"sha256"}\n' > v1repo/config
+printf '[repository old]\nurl = file://v1repo\nkeep_last = 1\n' >> upkeep.conf
+expect_status 0 "$UPKEEP" backup app --repository old
+sqlite3 tagged.db "UPDATE prices SET v = 5"
+expect_status 0 "$UPKEEP" backup app --repository old
+for m in v1repo/snapshots/*; do [ "$(head -c 8 "$m")" = UKSNAP1 ] || fail "a version 1 repository got a version 2 manifest"; done
+grep -q '"version":1' v1repo/config || fail "the repository's version changed"
+expect_status 0 "$UPKEEP" verify latest --repository old
+expect_status 0 "$UPKEEP" restore latest --database app --repository old --to from-v1.db
+[ "$(sqlite3 from-v1.db "SELECT sum(v) FROM prices")" = 10 ] || fail "the restore from the version 1 repository is wrong"
+expect_status 0 "$UPKEEP" prune --repository old
+[ "$(ls v1repo/snapshots | wc -l)" = 1 ] || fail "prune did not apply keep_last in the version 1 repository"
+# and a version 2 repository's manifests are version 2
+[ "$(head -c 8 "repo/snapshots/$(ls repo/snapshots | tail -1)")" = UKSNAP2 ] || fail "a new repository does not get version 2 manifests"
+pass "a version 1 repository stays version 1 and works; new repositories are version 2"
