@@ -1,6 +1,6 @@
 #include "alert/deliver.h"
 
-#include "alert/curl_lib.h"
+#include "common/curl_lib.h"
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -26,7 +26,7 @@ static CURL *new_handle(const ConfigAlert *a, char *errbuf)
 {
     UkError load_err = {0};
     errbuf[0] = '\0';
-    if (!curl && !(curl = curl_lib(&load_err))) {
+    if (!curl && !(curl = curl_lib("alerts need libcurl", &load_err))) {
         snprintf(errbuf, CURL_ERROR_SIZE, "%s", load_err.msg);
         return NULL;
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "task/task.h"
 
 int cli_load_config(CliContext *ctx)
 {
@@ -95,10 +96,9 @@ int cli_find_backup(CliContext *ctx, const char *only_repo, const char *id_or_la
         const ConfigRepository *rc = c->repositories[i];
         if (only_repo && strcmp(rc->name, only_repo) != 0)
             continue;
-        RepoOpenOpts opts = {.name = rc->name, .location = rc->path};
         Repo *repo = NULL;
         UkError e = {0};
-        if (repo_open(&opts, &repo, &e) != 0) {
+        if (task_open_repo(rc, false, &repo, &e) != 0) {
             if (e.code != UK_E_NOTFOUND) {
                 *err = e;
                 return -1;

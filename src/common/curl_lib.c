@@ -1,4 +1,4 @@
-#include "alert/curl_lib.h"
+#include "common/curl_lib.h"
 
 #include <stdbool.h>
 
@@ -17,6 +17,7 @@ static const DynSymbol symbols[] = {
     {(void **)&lib.easy_getinfo, "curl_easy_getinfo"},
     {(void **)&lib.easy_strerror, "curl_easy_strerror"},
     {(void **)&lib.easy_cleanup, "curl_easy_cleanup"},
+    {(void **)&lib.easy_reset, "curl_easy_reset"},
     {(void **)&lib.slist_append, "curl_slist_append"},
     {(void **)&lib.slist_free_all, "curl_slist_free_all"},
     {(void **)&lib.url, "curl_url"},
@@ -27,12 +28,11 @@ static const DynSymbol symbols[] = {
     {(void **)&global_init, "curl_global_init"},
 };
 
-const CurlLib *curl_lib(UkError *err)
+const CurlLib *curl_lib(const char *why, UkError *err)
 {
     if (loaded)
         return &lib;
-    if (dynlib_load(CURL_SONAME, symbols, sizeof symbols / sizeof symbols[0], "alerts need libcurl",
-                    err) != 0)
+    if (dynlib_load(CURL_SONAME, symbols, sizeof symbols / sizeof symbols[0], why, err) != 0)
         return NULL;
     if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         uk_error_set(err, UK_E_IO, 0, "unable to initialise %s", CURL_SONAME);

@@ -15,6 +15,7 @@
 
 #include "common/util.h"
 #include "db/db.h"
+#include "repo/storage.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
 #include "web/http.h"
@@ -1093,7 +1094,11 @@ static void validate(ParseState *ps)
     }
     for (size_t i = 0; i < c->n_repositories && !ps->failed; i++) {
         ConfigRepository *r = c->repositories[i];
-        resolve_url(ps, "file", r->url, r->line, &r->path);
+        UkError serr = {0};
+        if (storage_configure(r, c->dir, &serr) != 0) {
+            fail(ps, r->line, "%s", serr.msg, NULL);
+            break;
+        }
         if (strcmp(r->compression, "none") == 0)
             r->compression_level = 0;
         else if (strcmp(r->compression, "zstd") == 0)

@@ -83,18 +83,13 @@ int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err)
     *out = NULL;
     if (crypto_load(err) != 0) /* every chunk is named by its hash */
         return -1;
-    struct stat st;
-    if (!opts->create && stat(opts->location, &st) != 0)
-        return uk_error_set(err, UK_E_NOTFOUND, 0,
-                            "repository '%s' at '%s' has no backups yet (no repository there)",
-                            opts->name, opts->location);
-    Storage *storage = storage_open(opts->location, err);
+    Storage *storage = storage_open(opts->config, err);
     if (!storage)
         return -1;
     Repo *r = xcalloc(1, sizeof *r);
-    r->name = xstrdup(opts->name);
+    r->name = xstrdup(opts->config->name);
     r->storage = storage;
-    r->compression_level = opts->compression_level;
+    r->compression_level = opts->config->compression_level;
     r->index = chunk_index_new();
     if (check_or_create_marker(r, opts->create, err) != 0) {
         repo_close(r);

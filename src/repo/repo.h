@@ -21,10 +21,8 @@
 typedef struct Repo Repo;
 
 typedef struct RepoOpenOpts {
-    const char *name;     /* the [repository NAME] */
-    const char *location; /* resolved file:// path */
-    int compression_level;
-    bool create; /* create the repository when it does not exist yet */
+    const ConfigRepository *config; /* the [repository NAME] section */
+    bool create;                    /* create the repository when it does not exist yet */
 } RepoOpenOpts;
 
 int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err);

@@ -8,6 +8,19 @@
 #include "common/util.h"
 #include "repo/storage_driver.h"
 
+static const StorageDriver *const drivers[] = {&storage_posix_driver};
+
+static const StorageDriver *find_driver(const char *url)
+{
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
+        for (const char *const *scheme = drivers[i]->schemes; *scheme; scheme++) {
+            size_t n = strlen(*scheme);
+            if (strncmp(url, *scheme, n) == 0 && strncmp(url + n, "://", 3) == 0)
+                return drivers[i];
+        }
+    return NULL;
+}
+
 struct Storage {
     const StorageDriver *driver;
     void *impl;
@@ -34,16 +47,45 @@ void storage_set_fault(long nth_write)
     fault_countdown = nth_write > 0 ? nth_write : 0;
 }
 
-Storage *storage_open(const char *location, UkError *err)
+int storage_configure(ConfigRepository *cfg, const char *config_dir, UkError *err)
 {
-    void *impl = storage_posix_open(location, err);
+    const StorageDriver *d = find_driver(cfg->url);
+    if (!d) {
+        char *shown = redact_url(cfg->url, true);
+        uk_error_set(err, UK_E_CONFIG, 0, "unsupported url '%s' (expected file:///absolute/path)",
+                     shown);
+        free(shown);
+        return -1;
+    }
+    return d->configure(cfg, config_dir, err);
+}
+
+Storage *storage_open(const ConfigRepository *cfg, UkError *err)
+{
+    const StorageDriver *d = find_driver(cfg->url);
+    if (!d) {
+        uk_error_set(err, UK_E_CONFIG, 0, "repository '%s': unsupported url", cfg->name);
+        return NULL;
+    }
+    void *impl = d->open(cfg, err);
     if (!impl)
         return NULL;
     Storage *s = xcalloc(1, sizeof *s);
-    s->driver = &storage_posix_driver;
+    s->driver = d;
     s->impl = impl;
-    s->location = xstrdup(location);
+    s->location = cfg->path ? xstrdup(cfg->path) : redact_url(cfg->url, true);
     return s;
+}
+
+bool storage_has_feature(const Storage *s, unsigned features)
+{
+    return (s->driver->features & features) == features;
+}
+
+int storage_exists(Storage *s, const char *name, bool *exists, UkError *err)
+{
+    *exists = false;
+    return s->driver->exists(s->impl, name, exists, err);
 }
 
 void storage_free(Storage *s)

@@ -7,16 +7,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/config.h"
 #include "core/error.h"
 
 typedef struct Storage Storage;
 typedef struct StorageWrite StorageWrite;
 
-/* Opens the storage for a repository URL ("file:///…" already resolved to a path). */
-Storage *storage_open(const char *location, UkError *err);
-void storage_free(Storage *s);
-const char *storage_location(const Storage *s);
+/* What a storage can do. EXCLUSIVE_PUT: put(…, exclusive) refuses to replace an existing
+ * object, atomically, whoever else writes (what lock objects and manifests rely on).
+ * LOCAL_LOCK: storage_lock() excludes other processes of this machine. */
+enum {
+    STORAGE_FEAT_EXCLUSIVE_PUT = 1 << 0,
+    STORAGE_FEAT_LOCAL_LOCK = 1 << 1,
+};
 
+/* Picks the driver for cfg->url's scheme and lets it check the url and its keys (config
+ * time). The message has no config line; the caller adds it. */
+int storage_configure(ConfigRepository *cfg, const char *config_dir, UkError *err);
+/* Opens the storage of a configured repository. */
+Storage *storage_open(const ConfigRepository *cfg, UkError *err);
+void storage_free(Storage *s);
+/* Where it is, for messages: a folder, or s3://bucket/prefix (never a credential). */
+const char *storage_location(const Storage *s);
+bool storage_has_feature(const Storage *s, unsigned features);
+
+/* *exists tells whether object NAME is there. */
+int storage_exists(Storage *s, const char *name, bool *exists, UkError *err);
 int storage_put(Storage *s, const char *name, const void *data, size_t len, bool exclusive,
                 UkError *err);
 int storage_get(Storage *s, const char *name, unsigned char **data, size_t *len, UkError *err);

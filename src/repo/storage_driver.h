@@ -1,8 +1,13 @@
-/* Contract for storage drivers (file:// today; s3:// fits the same shape).
+/* Contract for storage drivers: one per URL scheme (file://, s3://), registered in
+ * storage.c's table. Callers test feature bits (storage.h), never driver names.
  *
  * Names are relative, '/'-separated paths inside the repository ("packs/ab/abcd…"). A driver
  * implements every function below except where marked optional (NULL allowed).
  *
+ * - configure:  check the repository's url and the driver's keys at config time and fill what
+ *               open needs (cfg->path for folders); the message has no config line.
+ * - open:       connect to the storage of a configured repository, creating nothing yet.
+ * - exists:     is there an object of that name (false for a missing one, never an error)?
  * - put:        store the whole object durably; the object is visible only once complete. With
  *               `exclusive` the call fails with UK_E_EXISTS instead of replacing.
  * - get:        read the whole object; a missing object is UK_E_NOTFOUND.
@@ -24,6 +29,11 @@
 
 typedef struct StorageDriver {
     const char *name;
+    const char *const *schemes; /* URL schemes, NULL-terminated: "file" */
+    unsigned features;          /* STORAGE_FEAT_* */
+    int (*configure)(ConfigRepository *cfg, const char *config_dir, UkError *err);
+    void *(*open)(const ConfigRepository *cfg, UkError *err);
+    int (*exists)(void *impl, const char *name, bool *exists, UkError *err);
     int (*put)(void *impl, const char *name, const void *data, size_t len, bool exclusive,
                UkError *err);
     int (*get)(void *impl, const char *name, unsigned char **data, size_t *len, UkError *err);
@@ -42,7 +52,6 @@ typedef struct StorageDriver {
 } StorageDriver;
 
 /* Drivers. */
-void *storage_posix_open(const char *root, UkError *err);
 extern const StorageDriver storage_posix_driver;
 
 #endif

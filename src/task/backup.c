@@ -58,10 +58,7 @@ static void sink_progress(void *ctx, uint64_t done, uint64_t total)
 
 int task_open_repo(const ConfigRepository *cfg, bool create, Repo **out, UkError *err)
 {
-    RepoOpenOpts opts = {.name = cfg->name,
-                         .location = cfg->path,
-                         .compression_level = cfg->compression_level,
-                         .create = create};
+    RepoOpenOpts opts = {.config = cfg, .create = create};
     return repo_open(&opts, out, err);
 }
 

@@ -36,8 +36,13 @@ static Repo *open_repo(const char *dir)
 {
     Repo *r = NULL;
     UkError err = {0};
-    RepoOpenOpts opts = {.name = "test", .location = dir, .compression_level = 3, .create = true};
+    char *url = xasprintf("file://%s", dir);
+    ConfigRepository cfg = {.name = "test", .url = url, .compression_level = 3};
+    assert_int_equal(storage_configure(&cfg, "/", &err), 0);
+    RepoOpenOpts opts = {.config = &cfg, .create = true};
     assert_int_equal(repo_open(&opts, &r, &err), 0);
+    free(cfg.path); /* the repository keeps what it needs */
+    free(url);
     assert_int_equal(repo_lock(r, false, &err), 0);
     assert_int_equal(repo_load_index(r, &err), 0);
     return r;

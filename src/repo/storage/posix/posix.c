@@ -25,6 +25,7 @@ typedef struct PosixStorage {
     /* Restore and verify read many frames from one pack in a row: keep it open. */
     char *read_path;
     int read_fd;
+    bool have_tmp;
 } PosixStorage;
 
 typedef struct PosixWrite {
@@ -42,21 +43,54 @@ static int io_code(int e)
     return e == ENOSPC || e == EDQUOT ? UK_E_NOSPACE : UK_E_IO;
 }
 
-void *storage_posix_open(const char *root, UkError *err)
+/* file:///absolute/dir, or file://relative/dir (to the config file's folder). */
+static int posix_configure(ConfigRepository *cfg, const char *config_dir, UkError *err)
 {
-    struct stat st;
-    if (stat(root, &st) != 0 && mkdir_p(root, 0700, err) != 0)
-        return NULL;
-    char *tmp = xasprintf("%s/tmp", root);
-    int rc = mkdir_p(tmp, 0700, err);
-    free(tmp);
-    if (rc != 0)
-        return NULL;
+    const char *path = cfg->url + strlen("file://");
+    if (!*path)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "unsupported url '%s' (expected file:///absolute/path)", cfg->url);
+    free(cfg->path);
+    cfg->path = path_join(config_dir, path);
+    return 0;
+}
+
+/* The folder is made by the first write (a repository that does not exist yet is one
+ * without a config object, as on any storage). */
+static void *posix_open(const ConfigRepository *cfg, UkError *err)
+{
+    (void)err;
     PosixStorage *s = xcalloc(1, sizeof *s);
-    s->root = xstrdup(root);
+    s->root = xstrdup(cfg->path);
     s->lock_fd = -1;
     s->read_fd = -1;
     return s;
+}
+
+static int posix_exists(void *impl, const char *name, bool *exists, UkError *err)
+{
+    PosixStorage *s = impl;
+    char *path = xasprintf("%s/%s", s->root, name);
+    struct stat st;
+    int rc = 0;
+    if (lstat(path, &st) == 0)
+        *exists = true;
+    else if (errno != ENOENT && errno != ENOTDIR)
+        rc = uk_error_set(err, UK_E_IO, errno, "unable to examine file '%s'", path);
+    free(path);
+    return rc;
+}
+
+/* tmp/ is where every object starts; made with the repository folder on the first write. */
+static int ensure_tmp(PosixStorage *s, UkError *err)
+{
+    if (s->have_tmp)
+        return 0;
+    char *tmp = xasprintf("%s/tmp", s->root);
+    int rc = mkdir_p(tmp, 0700, err);
+    free(tmp);
+    s->have_tmp = rc == 0;
+    return rc;
 }
 
 static void posix_free(void *impl)
@@ -74,6 +108,8 @@ static void posix_free(void *impl)
 static void *posix_write_begin_opts(void *impl, const char *name, bool exclusive, UkError *err)
 {
     PosixStorage *s = impl;
+    if (ensure_tmp(s, err) != 0)
+        return NULL;
     unsigned int nonce = (unsigned int)getpid() ^ (unsigned int)time(NULL) ^ (unsigned int)rand();
     PosixWrite *w = xcalloc(1, sizeof *w);
     w->storage = s;
@@ -282,6 +318,8 @@ static int posix_remove(void *impl, const char *name, UkError *err)
 static int posix_lock(void *impl, bool exclusive, int wait_seconds, UkError *err)
 {
     PosixStorage *s = impl;
+    if (ensure_tmp(s, err) != 0)
+        return -1;
     char *path = xasprintf("%s/lock", s->root);
     if (s->lock_fd < 0)
         s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -315,8 +353,15 @@ static void posix_unlock(void *impl)
         flock(s->lock_fd, LOCK_UN);
 }
 
+static const char *const posix_schemes[] = {"file", NULL};
+
 const StorageDriver storage_posix_driver = {
     .name = "file",
+    .schemes = posix_schemes,
+    .features = STORAGE_FEAT_EXCLUSIVE_PUT | STORAGE_FEAT_LOCAL_LOCK,
+    .configure = posix_configure,
+    .open = posix_open,
+    .exists = posix_exists,
     .put = posix_put,
     .get = posix_get,
     .read_range = posix_read_range,
