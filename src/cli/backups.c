@@ -74,17 +74,18 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
             if (only_db && strcmp(b->database, only_db) != 0)
                 continue;
             json_array_append_new(
-                arr, json_pack("{s:s, s:o, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id", b->id, "time",
-                               cli_json_time(b->created_at), "database", b->database, "repository",
-                               b->repository, "image_bytes", (json_int_t)b->image_size,
-                               "bytes_stored", (json_int_t)b->stored_bytes, "tags", b->tags,
-                               "verified_at", cli_json_time(b->verified_at), "verify_result",
-                               b->verify_result[0] ? json_string(b->verify_result) : json_null()));
+                arr,
+                json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id", b->id, "time",
+                          cli_json_time(b->created_at), "database", b->database, "host", b->host,
+                          "repository", b->repository, "image_bytes", (json_int_t)b->image_size,
+                          "bytes_stored", (json_int_t)b->stored_bytes, "tags", b->tags,
+                          "verified_at", cli_json_time(b->verified_at), "verify_result",
+                          b->verify_result[0] ? json_string(b->verify_result) : json_null()));
         }
         cli_print_json(arr);
     } else {
-        printf("%-27s %-19s %-12s %-10s %10s %10s  %-14s %s\n", "ID", "TIME", "DATABASE",
-               "REPOSITORY", "SIZE", "STORED", "TAGS", "VERIFIED");
+        printf("%-27s %-19s %-12s %-12s %-10s %10s %10s  %-14s %s\n", "ID", "TIME", "DATABASE",
+               "HOST", "REPOSITORY", "SIZE", "STORED", "TAGS", "VERIFIED");
         for (size_t i = 0; i < n; i++) {
             BackupRecord *b = &list[i];
             if (only_db && strcmp(b->database, only_db) != 0)
@@ -95,8 +96,9 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
                          format_time_local(b->verified_at, t, sizeof t));
             else
                 snprintf(v, sizeof v, "never");
-            printf("%-27s %-19s %-12s %-10s %10s %10s  %-14s %s\n", b->id,
-                   format_time_local(b->created_at, t, sizeof t), b->database, b->repository,
+            printf("%-27s %-19s %-12s %-12s %-10s %10s %10s  %-14s %s\n", b->id,
+                   format_time_local(b->created_at, t, sizeof t), b->database,
+                   b->host[0] ? b->host : "-", b->repository,
                    format_size(b->image_size, s1, sizeof s1),
                    format_size(b->stored_bytes, s2, sizeof s2), b->tags[0] ? b->tags : "-", v);
         }

@@ -76,9 +76,12 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
             }
             json_array_append_new(
                 out,
-                json_pack("{s:s, s:b, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I}", "repository",
-                          rcfg->name, "dry_run", dry_run, "backups", decisions, "removed",
-                          (int)res.removed, "packs_removed", (int)res.gc.packs_removed,
+                json_pack("{s:s, s:b, s:o, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+                          "s:I}",
+                          "repository", rcfg->name, "dry_run", dry_run, "backups", decisions,
+                          "removed", (int)res.removed, "packs_removed", (int)res.gc.packs_removed,
+                          "packs_marked", (int)res.gc.packs_marked, "packs_waiting",
+                          (int)res.gc.packs_waiting, "packs_unmarked", (int)res.gc.packs_unmarked,
                           "packs_repacked", (int)res.gc.packs_repacked, "packs_unknown",
                           (int)res.gc.packs_unknown, "indexes_rebuilt", (int)res.gc.indexes_rebuilt,
                           "chunks_missing", (int)res.gc.chunks_missing, "lists_unreadable",
@@ -102,6 +105,13 @@ int cmd_prune(CliContext *ctx, int argc, char **argv)
                    dry_run ? "would delete" : "deleted", res.gc.packs_removed,
                    res.gc.packs_repacked, res.gc.packs_total,
                    format_size(res.gc.bytes_removed, s, sizeof s));
+            if (res.gc.packs_waiting) {
+                char g[32];
+                printf(
+                    "  %zu packs no backup needs are marked; a prune deletes them once they have "
+                    "been marked for %s (prune_grace)\n",
+                    res.gc.packs_waiting, format_duration((double)rcfg->prune_grace, g, sizeof g));
+            }
             if (res.gc.indexes_rebuilt)
                 printf("  %s %zu missing or unreadable pack indexes from their packs\n",
                        dry_run ? "would rebuild" : "rebuilt", res.gc.indexes_rebuilt);

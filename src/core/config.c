@@ -162,8 +162,34 @@ static const ConfigKey config_keys[] = {
      "job to run when a health check of this database turns critical (once per transition)"},
 
     {SECTION_REPOSITORY, "url", KEY_STRING, NULL, true, R(url),
-     "where backups are stored: file:///absolute/dir or file://relative/dir", 0, 0, NULL,
-     SECRET_URL},
+     "where backups are stored: file:///absolute/dir, file://relative/dir or "
+     "s3://bucket/prefix",
+     0, 0, NULL, SECRET_URL},
+    {SECTION_REPOSITORY, "endpoint", KEY_STRING, NULL, false, R(endpoint),
+     "S3: the server, http(s)://host[:port] (default: AWS's endpoint for the region)"},
+    {SECTION_REPOSITORY, "region", KEY_STRING, NULL, false, R(region),
+     "S3: the region requests are signed for (default: AWS_REGION, AWS_DEFAULT_REGION, "
+     "us-east-1)"},
+    {SECTION_REPOSITORY, "bucket_lookup", KEY_CHOICE, "auto", false, R(bucket_lookup),
+     "S3: path (endpoint/bucket/key), dns (bucket.endpoint/key) or auto (dns on AWS, path "
+     "elsewhere)",
+     0, 0, "auto|path|dns"},
+    {SECTION_REPOSITORY, "access_key_id", KEY_STRING, NULL, false, R(access_key_id),
+     "S3: the access key (default: AWS_ACCESS_KEY_ID, then the shared credentials file)"},
+    {SECTION_REPOSITORY, "secret_access_key", KEY_STRING, NULL, false, R(secret_access_key),
+     "S3: the secret key that goes with access_key_id", 0, 0, NULL, SECRET_VALUE},
+    {SECTION_REPOSITORY, "session_token", KEY_STRING, NULL, false, R(session_token),
+     "S3: a temporary session token that goes with the keys", 0, 0, NULL, SECRET_VALUE},
+    {SECTION_REPOSITORY, "profile", KEY_STRING, NULL, false, R(profile),
+     "S3: the profile of the shared credentials file (default: AWS_PROFILE, then default); "
+     "the file is AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials"},
+    {SECTION_REPOSITORY, "retry_for", KEY_DURATION, "2m", false, R(retry_for),
+     "S3: how long a request that fails in a way that may pass (server errors, throttling, "
+     "lost connections) is tried again, with growing waits"},
+    {SECTION_REPOSITORY, "conditional_writes", KEY_BOOL, "yes", false, R(conditional_writes),
+     "S3: the server honours If-None-Match on uploads, so an object is never replaced where it "
+     "must not be; no (a server without it): backups work, prune refuses, since other hosts' "
+     "locks cannot be trusted"},
     {SECTION_REPOSITORY, "compression", KEY_COMPRESSION, "zstd:3", false, R(compression),
      "zstd:LEVEL (1-19) or none"},
     {SECTION_REPOSITORY, "keep_last", KEY_COUNT, "0", false, RP(keep_last),
@@ -182,6 +208,10 @@ static const ConfigKey config_keys[] = {
      "keep every backup younger than this, counted back from the newest backup (e.g. 180d)"},
     {SECTION_REPOSITORY, "keep_tag", KEY_STRING, NULL, false, RP(keep_tag),
      "keep every backup carrying one of these comma-separated tags"},
+    {SECTION_REPOSITORY, "prune_grace", KEY_DURATION, "1d", false, R(prune_grace),
+     "prune first marks the data no backup needs, and deletes it in a prune at least this much "
+     "later, so that a backup running on another host meanwhile never loses a chunk it reused; "
+     "longer than the longest backup (0s: at once, for a repository one host writes)"},
 
     {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
      "what the job does: backup, purge, archive, update, sql, vacuum, integrity, clean, disk or "

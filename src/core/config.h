@@ -51,6 +51,17 @@ typedef struct ConfigRepository {
     char *compression;     /* "zstd:3" or "none" */
     int compression_level; /* 0 = store uncompressed */
     RetentionPolicy retention;
+    int64_t prune_grace; /* seconds an unneeded pack stays marked before prune deletes it */
+    /* s3:// repositories (repo/storage/s3/) */
+    char *endpoint;          /* http(s)://host[:port]; NULL: AWS's for the region */
+    char *region;            /* NULL: AWS_REGION, AWS_DEFAULT_REGION, us-east-1 */
+    char *bucket_lookup;     /* auto, path or dns */
+    char *access_key_id;     /* NULL: from the environment or the credentials file */
+    char *secret_access_key; /* secret */
+    char *session_token;     /* secret */
+    char *profile;           /* of the shared credentials file */
+    int64_t retry_for;       /* seconds a request is tried again for */
+    bool conditional_writes; /* the server honours If-None-Match: * */
 } ConfigRepository;
 
 typedef enum {

@@ -69,6 +69,8 @@ static const char *migrations[] = {
     "  PRIMARY KEY (alert, channel, result));",
     /* 4: when each log was last rotated (for interval, min_size and max_size) */
     "CREATE TABLE rotations (log TEXT PRIMARY KEY, rotated_at INTEGER NOT NULL);",
+    /* 5: the host that wrote each backup (repositories shared by several hosts) */
+    "ALTER TABLE backups ADD COLUMN host TEXT NOT NULL DEFAULT '';",
 };
 
 static void copy_text(char *dst, size_t len, const unsigned char *src);
@@ -531,10 +533,11 @@ int state_backup_upsert(State *st, const BackupRecord *b, UkError *err)
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO backups(repository, id, database, job, created_at,"
-                           " image_size, stored_bytes, tags) VALUES (?,?,?,?,?,?,?,?)"
+                           " image_size, stored_bytes, tags, host) VALUES (?,?,?,?,?,?,?,?,?)"
                            " ON CONFLICT(repository, id) DO UPDATE SET database=excluded.database,"
                            " created_at=excluded.created_at, image_size=excluded.image_size,"
-                           " stored_bytes=excluded.stored_bytes, tags=excluded.tags",
+                           " stored_bytes=excluded.stored_bytes, tags=excluded.tags,"
+                           " host=excluded.host",
                            -1, &stmt, NULL) != SQLITE_OK)
         return db_error(st, err, "record backup");
     sqlite3_bind_text(stmt, 1, b->repository, -1, SQLITE_STATIC);
@@ -545,6 +548,7 @@ int state_backup_upsert(State *st, const BackupRecord *b, UkError *err)
     sqlite3_bind_int64(stmt, 6, (sqlite3_int64)b->image_size);
     sqlite3_bind_int64(stmt, 7, (sqlite3_int64)b->stored_bytes);
     sqlite3_bind_text(stmt, 8, b->tags, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 9, b->host, -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt) == SQLITE_DONE ? 0 : db_error(st, err, "record backup");
     sqlite3_finalize(stmt);
     return rc;
@@ -588,7 +592,7 @@ int state_backups(State *st, const char *repository, BackupRecord **out, size_t 
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT repository, id, database, job, created_at, image_size,"
-                           " stored_bytes, tags, verified_at, verify_result FROM backups"
+                           " stored_bytes, tags, verified_at, verify_result, host FROM backups"
                            " WHERE ?1 IS NULL OR repository = ?1 ORDER BY created_at, id",
                            -1, &stmt, NULL) != SQLITE_OK)
         return db_error(st, err, "read backups");
@@ -607,6 +611,7 @@ int state_backups(State *st, const char *repository, BackupRecord **out, size_t 
         copy_text(b->tags, sizeof b->tags, sqlite3_column_text(stmt, 7));
         b->verified_at = (time_t)sqlite3_column_int64(stmt, 8);
         copy_text(b->verify_result, sizeof b->verify_result, sqlite3_column_text(stmt, 9));
+        copy_text(b->host, sizeof b->host, sqlite3_column_text(stmt, 10));
     }
     sqlite3_finalize(stmt);
     return 0;

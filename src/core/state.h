@@ -38,6 +38,7 @@ typedef struct BackupRecord {
     uint64_t image_size;
     uint64_t stored_bytes;
     char tags[256];
+    char host[256];     /* the host that wrote it */
     time_t verified_at; /* 0: never */
     char verify_result[16];
 } BackupRecord;

@@ -1,4 +1,5 @@
-/* Repository open, format marker, index loading, manifest listing and garbage collection.
+/* Repository open, format marker, index loading and manifest listing (garbage collection is
+ * gc.c).
  *
  * The format marker ("config", JSON) is written once when the repository is created; an
  * unknown version is refused before anything else is read or written, so an older upkeep
@@ -103,6 +104,7 @@ void repo_close(Repo *r)
 {
     if (!r)
         return;
+    repo_lock_release(r->lock);
     storage_free(r->storage);
     chunk_index_free(r->index);
     for (size_t i = 0; i < r->n_packs; i++)
@@ -116,17 +118,29 @@ const char *repo_name(const Repo *r)
 {
     return r->name;
 }
-int repo_lock(Repo *r, bool exclusive, UkError *err)
+int repo_lock(Repo *r, bool exclusive, const char *what, UkError *err)
 {
+    if (r->lock)
+        return uk_error_set(err, UK_E_INTERNAL, 0, "repository '%s' is locked already", r->name);
+    /* Lock objects are only as good as the storage's exclusive creation (and its listing
+     * right after a write): without it, two prunes, or a prune and a backup, could both
+     * believe they hold the repository. */
+    if (exclusive && !storage_has_feature(r->storage, STORAGE_FEAT_EXCLUSIVE_PUT))
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "repository '%s': %s needs the repository to itself, and its storage "
+                            "cannot create objects exclusively (conditional_writes = no), so "
+                            "other hosts' locks cannot be trusted: refusing",
+                            r->name, what);
     const char *wait = getenv("UPKEEP_LOCK_WAIT");
-    return storage_lock(r->storage, exclusive, wait ? atoi(wait) : 600, err);
+    return repo_lock_take(r->storage, r->name, exclusive, what, wait ? atoi(wait) : 600, NULL,
+                          &r->lock, err);
 }
 
-static bool is_hex_name(const char *name, size_t len)
+bool repo_is_pack_name(const char *name)
 {
-    if (strlen(name) != len)
+    if (strlen(name) != 32)
         return false;
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = 0; i < 32; i++)
         if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
             return false;
     return true;
@@ -144,7 +158,7 @@ static void add_entries(Repo *r, uint32_t pack, const PackIndex *pi)
 
 /* For garbage collection: a pack whose index it rebuilt from the pack's trailer, so that list
  * blocks in it can be read. The index must be loaded. */
-static void add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi)
+void repo_add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi)
 {
     r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
     RepoPack *p = &r->packs[r->n_packs];
@@ -155,7 +169,8 @@ static void add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi)
     add_entries(r, (uint32_t)r->n_packs++, pi);
 }
 
-int repo_load_index(Repo *r, UkError *err)
+/* SKIP (n_skip names, sorted or not) are left out. */
+static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
 {
     if (r->index_loaded)
         return 0;
@@ -168,7 +183,10 @@ int repo_load_index(Repo *r, UkError *err)
     size_t n_loaded = 0, entries = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!is_hex_name(names[i], 32))
+        bool skipped = false;
+        for (size_t k = 0; k < n_skip && !skipped; k++)
+            skipped = strcmp(skip[k], names[i]) == 0;
+        if (!repo_is_pack_name(names[i]) || skipped)
             continue;
         char *path = xasprintf("index/%s", names[i]);
         unsigned char *data = NULL;
@@ -217,6 +235,22 @@ int repo_load_index(Repo *r, UkError *err)
     return rc;
 }
 
+int repo_load_index(Repo *r, UkError *err)
+{
+    return load_index(r, NULL, 0, err);
+}
+
+int repo_load_index_for_writing(Repo *r, UkError *err)
+{
+    char **marked = NULL;
+    size_t n = 0;
+    if (repo_marked_packs(r, &marked, &n, err) != 0)
+        return -1;
+    int rc = load_index(r, marked, n, err);
+    storage_names_free(marked, n);
+    return rc;
+}
+
 static int compare_manifests(const void *a, const void *b)
 {
     const Manifest *x = a, *y = b;
@@ -226,7 +260,7 @@ static int compare_manifests(const void *a, const void *b)
 }
 
 /* Version 2: the hash list, read from the list blocks the manifest names. */
-static int resolve_list(Repo *r, Manifest *m, UkError *err)
+int repo_resolve_list(Repo *r, Manifest *m, UkError *err)
 {
     if (repo_load_index(r, err) != 0)
         return -1;
@@ -265,7 +299,7 @@ int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out,
         rc = storage_get(r->storage, path, &data, &len, err);
         if (rc == 0)
             rc = manifest_decode(data, len, true, out, err);
-        if (rc == 0 && out->version == 2 && (rc = resolve_list(r, out, err)) != 0)
+        if (rc == 0 && out->version == 2 && (rc = repo_resolve_list(r, out, err)) != 0)
             manifest_clear(out);
     } else {
         /* Metadata only: the hash list (32 bytes per chunk) is not read. */
@@ -370,375 +404,5 @@ int repo_remove_backup(Repo *r, const char *id, UkError *err)
     char *path = xasprintf("snapshots/%s", id);
     int rc = storage_remove(r->storage, path, err);
     free(path);
-    return rc;
-}
-
-#define REPACK_BATCH (1024 * 1024)
-#define REPACK_MAX_ENTRIES 256
-
-/* Collects every chunk hash that a remaining manifest references: its image's chunks and
- * the chunks its list is kept in. A version 2 manifest whose list cannot be read (a list
- * block missing or damaged) references chunks nobody can name: *unknown counts such
- * manifests, and garbage collection then removes nothing. */
-static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore, ChunkIndex *refs,
-                             size_t *unknown, UkError *err)
-{
-    *unknown = 0;
-    char **names = NULL;
-    size_t n = 0;
-    if (storage_list(r->storage, "snapshots", &names, &n, err) != 0)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        bool ignored = false;
-        for (size_t k = 0; k < n_ignore && !ignored; k++)
-            ignored = strcmp(ignore[k], names[i]) == 0;
-        if (ignored)
-            continue;
-        Manifest m;
-        char *path = xasprintf("snapshots/%s", names[i]);
-        unsigned char *data = NULL;
-        size_t len = 0;
-        rc = storage_get(r->storage, path, &data, &len, err);
-        if (rc == 0)
-            rc = manifest_decode(data, len, true, &m, err);
-        free(data);
-        free(path);
-        if (rc != 0) {
-            uk_error_prefix(err, "backup '%s': ", names[i]);
-            break;
-        }
-        UkError list_err = {0};
-        if (m.version == 2 && resolve_list(r, &m, &list_err) != 0) {
-            log_warn("repository '%s': backup '%s': %s: removing no packs", r->name, names[i],
-                     list_err.msg);
-            (*unknown)++;
-        }
-        for (uint64_t c = 0; m.hashes && c < m.chunk_count; c++)
-            chunk_index_add(refs, m.hashes + c * 32, NULL);
-        for (uint64_t b = 0; b < m.list_count; b++) /* the list's own chunks */
-            chunk_index_add(refs, m.list_hashes + b * 32, NULL);
-        manifest_clear(&m);
-    }
-    storage_names_free(names, n);
-    return rc;
-}
-
-/* Copies the live chunks of sparse packs into new packs. Returns the bytes written. */
-typedef struct Repacker {
-    Repo *repo;
-    PackWriter *out;
-    Compressor *comp;
-    ChunkIndex *copied; /* live chunks already copied (a chunk may sit in several packs) */
-    unsigned char *batch, *encoded, *frame;
-    size_t batch_len, frame_cap;
-    PackEntry entries[REPACK_MAX_ENTRIES];
-    size_t n_entries;
-} Repacker;
-
-static int repack_flush(Repacker *rp, UkError *err)
-{
-    if (rp->n_entries == 0)
-        return 0;
-    uint8_t compression;
-    size_t n = compress_frame(rp->comp, rp->batch, rp->batch_len, rp->encoded,
-                              compress_bound(REPACK_BATCH), &compression);
-    if (n == 0)
-        return uk_error_set(err, UK_E_INTERNAL, 0, "unable to compress a frame");
-    int rc = pack_writer_add(rp->out, rp->encoded, n, (uint32_t)rp->batch_len, compression,
-                             rp->entries, rp->n_entries, err);
-    rp->batch_len = 0;
-    rp->n_entries = 0;
-    return rc;
-}
-
-static int repack_pack(Repacker *rp, const char *name, const PackIndex *pi, const ChunkIndex *refs,
-                       UkError *err)
-{
-    char *path = repo_pack_path(name);
-    int rc = 0;
-    for (size_t f = 0; f < pi->n_frames && rc == 0; f++) {
-        bool wanted = false;
-        for (size_t e = 0; e < pi->n_entries && !wanted; e++)
-            wanted = pi->entries[e].frame == f && chunk_index_get(refs, pi->entries[e].hash) &&
-                     !chunk_index_get(rp->copied, pi->entries[e].hash);
-        if (!wanted)
-            continue;
-        const PackFrame *fr = &pi->frames[f];
-        if (rp->frame_cap < (size_t)fr->raw_len + fr->stored_len) {
-            rp->frame_cap = (size_t)fr->raw_len + fr->stored_len;
-            rp->frame = xrealloc(rp->frame, rp->frame_cap);
-        }
-        unsigned char *stored = rp->frame + fr->raw_len;
-        rc = storage_read_range(rp->repo->storage, path, fr->offset, fr->stored_len, stored, err);
-        if (rc == 0)
-            rc = decompress_frame(fr->compression, stored, fr->stored_len, rp->frame, fr->raw_len,
-                                  err);
-        for (size_t e = 0; e < pi->n_entries && rc == 0; e++) {
-            const PackEntry *pe = &pi->entries[e];
-            if (pe->frame != f || !chunk_index_get(refs, pe->hash) ||
-                !chunk_index_add(rp->copied, pe->hash, NULL))
-                continue;
-            unsigned char check[32];
-            crypto_sha256(rp->frame + pe->offset, pe->length, check);
-            if (memcmp(check, pe->hash, 32) != 0) {
-                rc = uk_error_set(err, UK_E_CORRUPT, 0,
-                                  "pack '%s' holds a corrupt chunk; not repacking it", name);
-                break;
-            }
-            if (rp->batch_len + pe->length > REPACK_BATCH || rp->n_entries == REPACK_MAX_ENTRIES)
-                rc = repack_flush(rp, err);
-            if (rc != 0)
-                break;
-            memcpy(rp->batch + rp->batch_len, rp->frame + pe->offset, pe->length);
-            PackEntry *out = &rp->entries[rp->n_entries++];
-            memcpy(out->hash, pe->hash, 32);
-            out->offset = (uint32_t)rp->batch_len;
-            out->length = pe->length;
-            rp->batch_len += pe->length;
-        }
-    }
-    free(path);
-    return rc;
-}
-
-typedef enum { PACK_KEEP, PACK_DEAD, PACK_SPARSE, PACK_UNKNOWN } PackFate;
-
-/* One pack as garbage collection sees it. */
-typedef struct GcPack {
-    char name[40];
-    PackIndex index;
-    bool have_index;    /* decoded, from index/<name> or from the pack's trailer */
-    bool write_index;   /* index/<name> was missing or unreadable: rebuilt from the trailer */
-    bool no_index_file; /* found in packs/ only */
-    unsigned char *encoded;
-    size_t encoded_len;
-    PackFate fate;
-} GcPack;
-
-/* The pack's own copy of its index, for an index object that is missing or unreadable. */
-static bool rebuild_from_trailer(Repo *r, GcPack *p)
-{
-    char *path = repo_pack_path(p->name);
-    UkError err = {0};
-    bool ok =
-        pack_read_trailer(r->storage, path, &p->index, &p->encoded, &p->encoded_len, &err) == 0;
-    free(path);
-    if (ok)
-        p->have_index = p->write_index = true;
-    return ok;
-}
-
-static GcPack *gc_pack_add(GcPack **packs, size_t *n, const char *name)
-{
-    *packs = xrealloc(*packs, (*n + 1) * sizeof **packs);
-    GcPack *p = &(*packs)[(*n)++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
-    return p;
-}
-
-/* Every pack, from index/ and from packs/, with its index where one can be had: an
- * unreadable index object or a pack without one is rebuilt from the pack's trailer. */
-static int gc_collect(Repo *r, GcPack **packs, size_t *n, GcStats *stats, UkError *err)
-{
-    char **indexes = NULL, **dirs = NULL;
-    size_t n_indexes = 0, n_dirs = 0;
-    if (storage_list(r->storage, "index", &indexes, &n_indexes, err) != 0)
-        return -1;
-    for (size_t i = 0; i < n_indexes; i++) {
-        if (!is_hex_name(indexes[i], 32))
-            continue;
-        GcPack *p = gc_pack_add(packs, n, indexes[i]);
-        char *path = xasprintf("index/%s", indexes[i]);
-        unsigned char *data = NULL;
-        size_t len = 0;
-        UkError read_err = {0};
-        p->have_index = storage_get(r->storage, path, &data, &len, &read_err) == 0 &&
-                        pack_index_decode(data, len, &p->index, &read_err) == 0;
-        free(data);
-        free(path);
-        if (!p->have_index && !rebuild_from_trailer(r, p)) {
-            stats->packs_unknown++;
-            log_warn("repository '%s': index '%s' is unreadable (%s) and its pack carries no "
-                     "usable copy: keeping the pack",
-                     r->name, indexes[i], read_err.msg);
-        }
-    }
-    storage_names_free(indexes, n_indexes);
-    if (storage_list(r->storage, "packs", &dirs, &n_dirs, err) != 0)
-        return -1;
-    for (size_t d = 0; d < n_dirs; d++) {
-        char *dir = xasprintf("packs/%s", dirs[d]);
-        char **names = NULL;
-        size_t n_names = 0;
-        if (storage_list(r->storage, dir, &names, &n_names, err) != 0) {
-            free(dir);
-            storage_names_free(dirs, n_dirs);
-            return -1;
-        }
-        for (size_t k = 0; k < n_names; k++) {
-            bool known = false;
-            for (size_t i = 0; i < *n && !known; i++)
-                known = strcmp((*packs)[i].name, names[k]) == 0;
-            if (known || !is_hex_name(names[k], 32))
-                continue;
-            GcPack *p = gc_pack_add(packs, n, names[k]);
-            p->no_index_file = true;
-            rebuild_from_trailer(r, p);
-        }
-        storage_names_free(names, n_names);
-        free(dir);
-    }
-    storage_names_free(dirs, n_dirs);
-    return 0;
-}
-
-int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, GcStats *stats,
-            UkError *err)
-{
-    memset(stats, 0, sizeof *stats);
-    ChunkIndex *refs = chunk_index_new(), *found = chunk_index_new();
-    char **tmp = NULL;
-    size_t n_tmp = 0, n_packs = 0;
-    GcPack *packs = NULL;
-    Repacker rp = {.repo = r};
-    int rc = -1;
-    /* Every pack first, with the indexes rebuilt that are missing: a manifest's list blocks
-     * may be in any of them. */
-    if (repo_load_index(r, err) != 0 || gc_collect(r, &packs, &n_packs, stats, err) != 0)
-        goto out;
-    for (size_t i = 0; i < n_packs; i++)
-        if (packs[i].no_index_file && packs[i].have_index)
-            add_rebuilt_pack(r, packs[i].name, &packs[i].index);
-    /* A manifest that fails to read stops GC: deleting chunks it might need would be worse. */
-    size_t unknown_lists = 0;
-    if (referenced_chunks(r, ignore, n_ignore, refs, &unknown_lists, err) != 0)
-        goto out;
-    stats->chunks_referenced = chunk_index_count(refs);
-    stats->lists_unreadable = unknown_lists;
-    for (size_t i = 0; i < n_packs; i++) {
-        GcPack *p = &packs[i];
-        p->fate = PACK_UNKNOWN;
-        if (!p->have_index)
-            continue;
-        stats->packs_total++;
-        uint64_t live_raw = 0, all_raw = 0, stored = 0;
-        size_t live = 0;
-        for (size_t e = 0; e < p->index.n_entries; e++) {
-            all_raw += p->index.entries[e].length;
-            if (chunk_index_get(refs, p->index.entries[e].hash)) {
-                live++;
-                live_raw += p->index.entries[e].length;
-                chunk_index_add(found, p->index.entries[e].hash, NULL);
-            }
-        }
-        for (size_t f = 0; f < p->index.n_frames; f++)
-            stored += p->index.frames[f].stored_len;
-        stats->chunks_unreferenced += p->index.n_entries - live;
-        p->fate = PACK_KEEP;
-        if (unknown_lists > 0) {
-            continue; /* any pack may hold what those backups need */
-        } else if (live == 0) {
-            p->fate = PACK_DEAD;
-            if (p->no_index_file) {
-                stats->orphan_files_removed++; /* left by an interrupted backup */
-                stats->packs_total--;
-            } else {
-                stats->packs_removed++;
-                stats->bytes_removed += stored;
-            }
-        } else if (live_raw * 2 < all_raw) {
-            /* Less than half of the pack is still needed: copying the rest out pays. */
-            p->fate = PACK_SPARSE;
-            stats->packs_repacked++;
-            stats->bytes_removed += stored - stored * live_raw / all_raw;
-        } else if (p->write_index) {
-            stats->indexes_rebuilt++;
-        }
-    }
-    /* A pack with no index anywhere is garbage only if every chunk the backups need was found
-     * elsewhere; otherwise it may hold them, and it stays. */
-    bool all_found = chunk_index_count(found) == chunk_index_count(refs);
-    stats->chunks_missing = chunk_index_count(refs) - chunk_index_count(found);
-    for (size_t i = 0; i < n_packs; i++) {
-        GcPack *p = &packs[i];
-        if (p->have_index || !p->no_index_file)
-            continue;
-        if (all_found && unknown_lists == 0) {
-            p->fate = PACK_DEAD;
-            stats->orphan_files_removed++;
-        } else {
-            stats->packs_unknown++;
-            log_warn("repository '%s': pack '%s' has no index and %zu chunks that backups need "
-                     "are in no index: keeping the pack",
-                     r->name, p->name, stats->chunks_missing);
-        }
-    }
-    /* Rebuilt indexes of packs that stay are written back first. */
-    for (size_t i = 0; i < n_packs && !dry_run; i++) {
-        GcPack *p = &packs[i];
-        if (!p->write_index || p->fate == PACK_DEAD)
-            continue;
-        char *path = xasprintf("index/%s", p->name);
-        int put_rc = storage_put(r->storage, path, p->encoded, p->encoded_len, false, err);
-        free(path);
-        if (put_rc != 0)
-            goto out;
-    }
-    if (!dry_run && stats->packs_repacked > 0) {
-        rp.out = pack_writer_new(r->storage);
-        rp.comp = compressor_new(r->compression_level);
-        rp.copied = chunk_index_new();
-        rp.batch = xmalloc(REPACK_BATCH);
-        rp.encoded = xmalloc(compress_bound(REPACK_BATCH));
-        for (size_t i = 0; i < n_packs; i++)
-            if (packs[i].fate == PACK_SPARSE &&
-                repack_pack(&rp, packs[i].name, &packs[i].index, refs, err) != 0)
-                goto out;
-        if (repack_flush(&rp, err) != 0 || pack_writer_flush(rp.out, err) != 0 ||
-            pack_writer_publish(rp.out, err) != 0)
-            goto out;
-    }
-    /* The new packs are durable; now the old ones go, each index before its pack: a crash in
-     * between leaves a pack without an index (collected next time from its trailer), never an
-     * index entry that points at a missing pack. */
-    for (size_t i = 0; i < n_packs && !dry_run; i++) {
-        if (packs[i].fate != PACK_DEAD && packs[i].fate != PACK_SPARSE)
-            continue;
-        char *path = xasprintf("index/%s", packs[i].name);
-        char *pack = repo_pack_path(packs[i].name);
-        int del_rc = packs[i].no_index_file ? 0 : storage_remove(r->storage, path, err);
-        if (del_rc == 0)
-            del_rc = storage_remove(r->storage, pack, err);
-        free(pack);
-        free(path);
-        if (del_rc != 0)
-            goto out;
-    }
-    if (!dry_run && storage_list(r->storage, "tmp", &tmp, &n_tmp, err) == 0) {
-        for (size_t i = 0; i < n_tmp; i++) {
-            char *path = xasprintf("tmp/%s", tmp[i]);
-            storage_remove(r->storage, path, NULL);
-            free(path);
-            stats->orphan_files_removed++;
-        }
-    }
-    rc = 0;
-out:
-    for (size_t i = 0; i < n_packs; i++) {
-        pack_index_clear(&packs[i].index);
-        free(packs[i].encoded);
-    }
-    free(packs);
-    pack_writer_free(rp.out);
-    compressor_free(rp.comp);
-    chunk_index_free(rp.copied);
-    free(rp.batch);
-    free(rp.encoded);
-    free(rp.frame);
-    chunk_index_free(refs);
-    chunk_index_free(found);
-    storage_names_free(tmp, n_tmp);
     return rc;
 }

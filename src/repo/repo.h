@@ -29,11 +29,16 @@ int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err);
 void repo_close(Repo *r);
 const char *repo_name(const Repo *r);
 
-/* Shared for backup/verify/restore, exclusive for prune. Released by repo_close. */
-int repo_lock(Repo *r, bool exclusive, UkError *err);
+/* Shared for backup/verify/restore, exclusive for prune, as a lock object every host sees
+ * (repo/lock.h); WHAT names the command for others' messages. Waits up to UPKEEP_LOCK_WAIT
+ * seconds (600). Released by repo_close. */
+int repo_lock(Repo *r, bool exclusive, const char *what, UkError *err);
 
 /* Reads every pack index into memory (needed before writing or reading chunks). */
 int repo_load_index(Repo *r, UkError *err);
+/* The same for a backup: the packs garbage collection has marked are left out, so that the
+ * backup never reuses a chunk that may be deleted before it ends (gc.c). */
+int repo_load_index_for_writing(Repo *r, UkError *err);
 
 /* All manifests' metadata (no hash lists), oldest first. Caller frees *out. */
 int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err);
@@ -48,6 +53,9 @@ int repo_remove_backup(Repo *r, const char *id, UkError *err);
 
 typedef struct GcStats {
     size_t packs_total, packs_removed, packs_repacked, orphan_files_removed;
+    size_t packs_marked;    /* needed by no backup: marked now, to go after the grace */
+    size_t packs_waiting;   /* marked, their grace not over yet */
+    size_t packs_unmarked;  /* marked before, needed again */
     size_t packs_unknown;   /* kept: no readable index anywhere, and backups miss chunks */
     size_t indexes_rebuilt; /* missing or unreadable index objects rewritten from their pack */
     uint64_t bytes_removed;
@@ -55,15 +63,27 @@ typedef struct GcStats {
     size_t chunks_missing;   /* referenced by a backup but in no readable index */
     size_t lists_unreadable; /* backups whose chunk list cannot be read: no pack was removed */
 } GcStats;
-/* Deletes packs none of whose chunks a remaining manifest references (index first, then
- * pack), copies the live chunks of packs that are less than half live into new packs and
- * deletes the old ones, and removes packs left without an index by an interrupted backup and
- * stray temporary files. A missing or unreadable index means "unknown", never "unreferenced":
- * it is rebuilt from the copy its pack carries, and a pack whose index cannot be had at all is
- * kept (counted in packs_unknown) unless every chunk the backups need was found elsewhere.
- * Manifests named in `ignore` count as already removed (how a dry run sees the result of the
- * removals it would make). Requires the exclusive lock unless dry_run. */
-int repo_gc(Repo *r, bool dry_run, const char *const *ignore, size_t n_ignore, GcStats *stats,
-            UkError *err);
+
+typedef struct GcOptions {
+    bool dry_run;
+    /* Manifests that count as removed already (how a dry run sees the removals it would
+     * make). */
+    const char *const *ignore;
+    size_t n_ignore;
+    int64_t grace_seconds; /* how long a pack stays marked before it goes */
+} GcOptions;
+
+/* Garbage collection in two phases (gc.c): packs no remaining backup needs are marked, and
+ * deleted (index first, then pack) by a prune at least grace_seconds later if still needed by
+ * none; a pack less than half needed has its needed chunks copied into a new pack when it is
+ * marked. Packs left without an index by an interrupted backup go the same way. A missing or
+ * unreadable index means "unknown", never "unreferenced": it is rebuilt from the copy its pack
+ * carries, and a pack whose index cannot be had at all is kept (counted in packs_unknown)
+ * unless every chunk the backups need was found elsewhere. Requires the exclusive lock unless
+ * dry_run. */
+int repo_gc(Repo *r, const GcOptions *opts, GcStats *stats, UkError *err);
+
+/* The packs garbage collection has marked (caller frees each name and the array). */
+int repo_marked_packs(Repo *r, char ***names, size_t *n, UkError *err);
 
 #endif

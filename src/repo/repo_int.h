@@ -2,6 +2,7 @@
 #ifndef UK_REPO_INT_H
 #define UK_REPO_INT_H
 
+#include "repo/lock.h"
 #include "repo/pack.h"
 #include "repo/repo.h"
 
@@ -13,6 +14,7 @@ typedef struct RepoPack {
 
 struct Repo {
     char *name;
+    RepoLock *lock;
     Storage *storage;
     int compression_level;
     int version; /* the repository's format version (config) */
@@ -26,5 +28,12 @@ struct Repo {
 
 /* "packs/ab/ab12…" for a pack name. Caller frees. */
 char *repo_pack_path(const char *pack_name);
+/* Version 2 manifests: the hash list, read from the list blocks M names. */
+int repo_resolve_list(Repo *r, Manifest *m, UkError *err);
+/* Garbage collection: a pack whose index it rebuilt from the pack's trailer, into the
+ * in-memory index, so that list blocks in it can be read. The index must be loaded. */
+void repo_add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi);
+/* Is this a pack's name (32 hex digits)? */
+bool repo_is_pack_name(const char *name);
 
 #endif

@@ -8,7 +8,7 @@
 #include "common/util.h"
 #include "repo/storage_driver.h"
 
-static const StorageDriver *const drivers[] = {&storage_posix_driver};
+static const StorageDriver *const drivers[] = {&storage_posix_driver, &storage_s3_driver};
 
 static const StorageDriver *find_driver(const char *url)
 {
@@ -25,7 +25,7 @@ struct Storage {
     const StorageDriver *driver;
     void *impl;
     char *location;
-    bool locked;
+    unsigned features;
 };
 
 struct StorageWrite {
@@ -52,7 +52,8 @@ int storage_configure(ConfigRepository *cfg, const char *config_dir, UkError *er
     const StorageDriver *d = find_driver(cfg->url);
     if (!d) {
         char *shown = redact_url(cfg->url, true);
-        uk_error_set(err, UK_E_CONFIG, 0, "unsupported url '%s' (expected file:///absolute/path)",
+        uk_error_set(err, UK_E_CONFIG, 0,
+                     "unsupported url '%s' (expected file:///absolute/path or s3://bucket/prefix)",
                      shown);
         free(shown);
         return -1;
@@ -67,19 +68,34 @@ Storage *storage_open(const ConfigRepository *cfg, UkError *err)
         uk_error_set(err, UK_E_CONFIG, 0, "repository '%s': unsupported url", cfg->name);
         return NULL;
     }
-    void *impl = d->open(cfg, err);
+    unsigned features = d->features;
+    void *impl = d->open(cfg, &features, err);
     if (!impl)
         return NULL;
     Storage *s = xcalloc(1, sizeof *s);
     s->driver = d;
     s->impl = impl;
+    s->features = features;
     s->location = cfg->path ? xstrdup(cfg->path) : redact_url(cfg->url, true);
     return s;
 }
 
+Storage *storage_clone(const Storage *s, UkError *err)
+{
+    void *impl = s->driver->clone(s->impl, err);
+    if (!impl)
+        return NULL;
+    Storage *copy = xcalloc(1, sizeof *copy);
+    copy->driver = s->driver;
+    copy->impl = impl;
+    copy->features = s->features;
+    copy->location = xstrdup(s->location);
+    return copy;
+}
+
 bool storage_has_feature(const Storage *s, unsigned features)
 {
-    return (s->driver->features & features) == features;
+    return (s->features & features) == features;
 }
 
 int storage_exists(Storage *s, const char *name, bool *exists, UkError *err)
@@ -92,8 +108,6 @@ void storage_free(Storage *s)
 {
     if (!s)
         return;
-    if (s->locked)
-        storage_unlock(s);
     s->driver->free(s->impl);
     free(s->location);
     free(s);
@@ -169,23 +183,6 @@ void storage_write_abort(StorageWrite *w)
         return;
     w->storage->driver->write_abort(w->impl);
     free(w);
-}
-
-int storage_lock(Storage *s, bool exclusive, int wait_seconds, UkError *err)
-{
-    if (!s->driver->lock)
-        return 0;
-    if (s->driver->lock(s->impl, exclusive, wait_seconds, err) != 0)
-        return -1;
-    s->locked = true;
-    return 0;
-}
-
-void storage_unlock(Storage *s)
-{
-    if (s->driver->unlock && s->locked)
-        s->driver->unlock(s->impl);
-    s->locked = false;
 }
 
 void storage_names_free(char **names, size_t n)

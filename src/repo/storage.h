@@ -14,11 +14,10 @@ typedef struct Storage Storage;
 typedef struct StorageWrite StorageWrite;
 
 /* What a storage can do. EXCLUSIVE_PUT: put(…, exclusive) refuses to replace an existing
- * object, atomically, whoever else writes (what lock objects and manifests rely on).
- * LOCAL_LOCK: storage_lock() excludes other processes of this machine. */
+ * object, atomically, whoever else writes, and a listing shows every object written before
+ * it (what lock objects and manifests rely on). */
 enum {
     STORAGE_FEAT_EXCLUSIVE_PUT = 1 << 0,
-    STORAGE_FEAT_LOCAL_LOCK = 1 << 1,
 };
 
 /* Picks the driver for cfg->url's scheme and lets it check the url and its keys (config
@@ -27,6 +26,8 @@ int storage_configure(ConfigRepository *cfg, const char *config_dir, UkError *er
 /* Opens the storage of a configured repository. */
 Storage *storage_open(const ConfigRepository *cfg, UkError *err);
 void storage_free(Storage *s);
+/* Another connection to the same storage, for use by another thread. */
+Storage *storage_clone(const Storage *s, UkError *err);
 /* Where it is, for messages: a folder, or s3://bucket/prefix (never a credential). */
 const char *storage_location(const Storage *s);
 bool storage_has_feature(const Storage *s, unsigned features);
@@ -49,9 +50,6 @@ int storage_write(StorageWrite *w, const void *data, size_t len, UkError *err);
 int storage_write_commit(StorageWrite *w, UkError *err);
 /* Discards and frees w; NULL is accepted. */
 void storage_write_abort(StorageWrite *w);
-
-int storage_lock(Storage *s, bool exclusive, int wait_seconds, UkError *err);
-void storage_unlock(Storage *s);
 
 void storage_names_free(char **names, size_t n);
 

@@ -6,8 +6,11 @@
  *
  * - configure:  check the repository's url and the driver's keys at config time and fill what
  *               open needs (cfg->path for folders); the message has no config line.
- * - open:       connect to the storage of a configured repository, creating nothing yet.
+ * - open:       connect to the storage of a configured repository, creating nothing yet;
+ *               may clear bits of *features that this storage lacks (conditional_writes).
  * - exists:     is there an object of that name (false for a missing one, never an error)?
+ * - clone:      a second connection to the same storage, for another thread (a driver's
+ *               state is used by one thread at a time).
  * - put:        store the whole object durably; the object is visible only once complete. With
  *               `exclusive` the call fails with UK_E_EXISTS instead of replacing.
  * - get:        read the whole object; a missing object is UK_E_NOTFOUND.
@@ -17,8 +20,6 @@
  * - remove:     delete an object; deleting a missing object succeeds. Durable on return.
  * - write_*:    stream a large object; nothing is visible until write_commit returns 0, and
  *               write_abort leaves nothing behind.
- * - lock:       optional. Take the repository lock shared (backups, verify, restore) or
- *               exclusive (prune), waiting up to wait_seconds; release with unlock.
  * - free:       release the driver state.
  *
  * Drivers log only at debug level and report failures through UkError. */
@@ -32,8 +33,9 @@ typedef struct StorageDriver {
     const char *const *schemes; /* URL schemes, NULL-terminated: "file" */
     unsigned features;          /* STORAGE_FEAT_* */
     int (*configure)(ConfigRepository *cfg, const char *config_dir, UkError *err);
-    void *(*open)(const ConfigRepository *cfg, UkError *err);
+    void *(*open)(const ConfigRepository *cfg, unsigned *features, UkError *err);
     int (*exists)(void *impl, const char *name, bool *exists, UkError *err);
+    void *(*clone)(void *impl, UkError *err);
     int (*put)(void *impl, const char *name, const void *data, size_t len, bool exclusive,
                UkError *err);
     int (*get)(void *impl, const char *name, unsigned char **data, size_t *len, UkError *err);
@@ -46,12 +48,11 @@ typedef struct StorageDriver {
     int (*write)(void *writer, const void *data, size_t len, UkError *err);
     int (*write_commit)(void *writer, UkError *err);
     void (*write_abort)(void *writer);
-    int (*lock)(void *impl, bool exclusive, int wait_seconds, UkError *err);
-    void (*unlock)(void *impl);
     void (*free)(void *impl);
 } StorageDriver;
 
 /* Drivers. */
 extern const StorageDriver storage_posix_driver;
+extern const StorageDriver storage_s3_driver;
 
 #endif

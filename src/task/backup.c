@@ -97,6 +97,7 @@ int task_sync_catalogue(State *st, Repo *repo, UkError *err)
         snprintf(b.database, sizeof b.database, "%s", list[i].database);
         snprintf(b.job, sizeof b.job, "%s", list[i].job);
         snprintf(b.tags, sizeof b.tags, "%s", list[i].tags);
+        snprintf(b.host, sizeof b.host, "%s", list[i].hostname);
         b.created_at = list[i].time;
         b.image_size = list[i].image_size;
         b.stored_bytes = list[i].stored_bytes;
@@ -127,7 +128,7 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
     Manifest *m = &res->manifest;
     int rc = -1;
     if (task_open_repo(req->repository, true, &repo, err) != 0 ||
-        repo_lock(repo, false, err) != 0 || repo_load_index(repo, err) != 0)
+        repo_lock(repo, false, "backup", err) != 0 || repo_load_index_for_writing(repo, err) != 0)
         goto out;
     sink_state.repo = repo;
     char label[200];
@@ -166,6 +167,7 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
     snprintf(b.database, sizeof b.database, "%s", m->database);
     snprintf(b.job, sizeof b.job, "%s", m->job);
     snprintf(b.tags, sizeof b.tags, "%s", m->tags);
+    snprintf(b.host, sizeof b.host, "%s", m->hostname);
     b.created_at = m->time;
     b.image_size = m->image_size;
     b.stored_bytes = m->stored_bytes;

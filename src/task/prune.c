@@ -1,9 +1,10 @@
 /* Prune: retention, then garbage collection, under the repository's exclusive lock.
  *
- * Retention groups backups by database (one repository may hold several), so keep_daily = 7
- * keeps seven days of each database. Manifests are removed first; chunks are collected
- * afterwards from what the remaining manifests reference, so an interrupted prune can only
- * leave unreferenced data behind (collected next time), never remove data a kept backup needs. */
+ * Retention groups backups by database and by the host that wrote them (one repository may
+ * hold several of each), so keep_daily = 7 keeps seven days of each database from each host.
+ * Manifests are removed first; chunks are collected afterwards from what the remaining manifests
+ * reference, so an interrupted prune can only leave unreferenced data behind (collected next time),
+ * never remove data a kept backup needs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,8 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
         }
         return -1;
     }
-    if (repo_lock(repo, !dry_run, err) != 0 || repo_list_backups(repo, &list, &n, err) != 0)
+    if (repo_lock(repo, !dry_run, dry_run ? "prune --dry-run" : "prune", err) != 0 ||
+        repo_list_backups(repo, &list, &n, err) != 0)
         goto out;
     /* What verify found, from the catalogue: broken backups count for no rule, and the newest
      * proven one always stays. */
@@ -40,11 +42,13 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
     for (size_t i = 0; i < n; i++) {
         if (done[i])
             continue;
-        /* One group per database. */
+        /* One group per database and host: hosts that share a repository keep their own
+         * backups' history, however often each backs up. */
         size_t group = 0;
         size_t *members = xcalloc(n, sizeof *members);
         for (size_t j = i; j < n; j++) {
-            if (!done[j] && strcmp(list[j].database, list[i].database) == 0) {
+            if (!done[j] && strcmp(list[j].database, list[i].database) == 0 &&
+                strcmp(list[j].hostname, list[i].hostname) == 0) {
                 done[j] = true;
                 items[group].time = list[j].time;
                 items[group].tags = list[j].tags;
@@ -90,9 +94,12 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
         if (rc == 0)
             rc = state_backup_delete(st, repo_cfg->name, list[i].id, err);
     }
+    GcOptions gc = {.dry_run = dry_run,
+                    .ignore = dry_run ? removed : NULL,
+                    .n_ignore = dry_run ? res->removed : 0,
+                    .grace_seconds = repo_cfg->prune_grace};
     if (rc == 0)
-        rc = repo_gc(repo, dry_run, dry_run ? removed : NULL, dry_run ? res->removed : 0, &res->gc,
-                     err);
+        rc = repo_gc(repo, &gc, &res->gc, err);
     free(removed);
 out:
     free(list);

@@ -75,7 +75,7 @@ printf '[database app]\nurl = postgresql://app@db.example/app\n[job p]\ntask = a
 printf '[database app]\nurl = sqlite://app.db\nverify_cluster = yes\n' |
     check_bad "1: database 'app': verify_cluster is for servers (sqlite backups are verified by rebuilding the file)"
 printf '[repository r]\nurl = ftp://backup:hunter2@host/x\n' |
-    check_bad "1: unsupported url 'ftp://backup:***@host/x' (expected file:///absolute/path)"
+    check_bad "1: unsupported url 'ftp://backup:***@host/x' (expected file:///absolute/path or s3://bucket/prefix)"
 pass "credentials in URLs are redacted in messages"
 expect_status 2 "$UPKEEP" -c missing.conf check
 expect_contains "$ERR" "unable to open config file 'missing.conf': No such file or directory"

@@ -26,10 +26,18 @@ expect_status 0 "$UPKEEP" verify --all
 expect_status 0 "$UPKEEP" backups
 [ "$(echo "$OUT" | grep -c ' app ')" -eq 3 ] || fail "catalogue does not match the repository: $OUT"
 pass "prune removes dropped backups; kept ones verify"
-# With keep_last = 1 and no tag rule, older data is garbage-collected: the repository shrinks.
+# With keep_last = 1 and no tag rule, older data is garbage: prune marks it (for prune_grace,
+# a day by default) and a prune after the grace deletes it: the repository shrinks.
 sed -i '/keep_tag/d; s/keep_last = 2/keep_last = 1/' upkeep.conf
+expect_status 0 "$UPKEEP" prune --json
+[ "$(jq '.[0].packs_marked' <<<"$OUT")" -gt 0 ] || fail "nothing was marked: $OUT"
+[ "$(jq '.[0].packs_removed' <<<"$OUT")" = 0 ] || fail "packs were deleted before their grace: $OUT"
+expect_status 0 "$UPKEEP" prune
+expect_contains "$OUT" "packs no backup needs are marked; a prune deletes them once they have been marked for 24h00m (prune_grace)"
+expect_status 0 "$UPKEEP" verify --all
+sed -i 's/^keep_last = 1/&\nprune_grace = 0s/' upkeep.conf
 expect_status 0 "$UPKEEP" prune --dry-run --json
-packs() { echo "$OUT" | sed -n 's/.*"packs_\(removed\|repacked\)": \([0-9]*\).*/\2/p' | paste -sd+ | bc; }
+packs() { jq '.[0].packs_removed + .[0].packs_repacked' <<<"$OUT"; }
 estimate=$(packs)
 expect_status 0 "$UPKEEP" prune --json
 actual=$(packs)
@@ -39,4 +47,4 @@ after=$(du -sb repo | cut -f1)
 [ "$after" -lt "$before" ] || fail "repository did not shrink ($before -> $after)"
 [ "$(ls repo/snapshots | wc -l)" -eq 1 ] || fail "expected one backup left"
 expect_status 0 "$UPKEEP" verify --all
-pass "garbage collection shrinks the repository ($before -> $after bytes)"
+pass "garbage collection marks, then deletes after the grace: the repository shrinks ($before -> $after bytes)"

@@ -16,8 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     UkError err = {0};
     if (!storage) {
-        char dir[] = "/tmp/upkeep-fuzz-trailer-XXXXXX";
-        if (!mkdtemp(dir) || !(storage = storage_open(dir, &err))) {
+        static char dir[] = "/tmp/upkeep-fuzz-trailer-XXXXXX";
+        static ConfigRepository cfg = {.name = "fuzz"};
+        if (!mkdtemp(dir))
+            abort();
+        cfg.url = xasprintf("file://%s", dir);
+        if (storage_configure(&cfg, "/", &err) != 0 || !(storage = storage_open(&cfg, &err))) {
             fprintf(stderr, "fuzz_pack_trailer: %s\n", err.msg);
             abort();
         }

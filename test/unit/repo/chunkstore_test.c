@@ -32,25 +32,38 @@ static void make_image(unsigned seed)
     memset(image + 10 * CHUNK, 0, 5 * CHUNK); /* identical chunks inside one backup */
 }
 
-static Repo *open_repo(const char *dir)
+/* The repository in DIR, locked shared, its index loaded; NULL with err set when that
+ * fails (an injected storage fault can hit the lock object). */
+static Repo *try_open_repo(const char *dir, UkError *err)
 {
     Repo *r = NULL;
-    UkError err = {0};
     char *url = xasprintf("file://%s", dir);
     ConfigRepository cfg = {.name = "test", .url = url, .compression_level = 3};
-    assert_int_equal(storage_configure(&cfg, "/", &err), 0);
+    assert_int_equal(storage_configure(&cfg, "/", err), 0);
     RepoOpenOpts opts = {.config = &cfg, .create = true};
-    assert_int_equal(repo_open(&opts, &r, &err), 0);
+    int rc = repo_open(&opts, &r, err);
     free(cfg.path); /* the repository keeps what it needs */
     free(url);
-    assert_int_equal(repo_lock(r, false, &err), 0);
-    assert_int_equal(repo_load_index(r, &err), 0);
+    if (rc == 0 && (repo_lock(r, false, "test", err) != 0 || repo_load_index(r, err) != 0)) {
+        repo_close(r);
+        r = NULL;
+    }
+    return r;
+}
+
+static Repo *open_repo(const char *dir)
+{
+    UkError err = {0};
+    Repo *r = try_open_repo(dir, &err);
+    assert_non_null(r);
     return r;
 }
 
 static int write_backup(const char *dir, const char *id, Manifest *out, UkError *err)
 {
-    Repo *r = open_repo(dir);
+    Repo *r = try_open_repo(dir, err);
+    if (!r)
+        return -1;
     BackupWriter *w = backup_writer_new(r, sizeof image, CHUNK);
     int rc = 0;
     /* Chunk 0 last, as the SQLite driver delivers it. */

@@ -3,14 +3,14 @@
  * Every object is first written under tmp/ with a unique name, fsynced, then renamed (or, for
  * exclusive puts, hard-linked) into place and the target folder fsynced. A crash therefore
  * leaves at most stray files in tmp/, which prune removes; it never leaves a half-written
- * object under its real name. The repository lock is flock(2) on the file "lock". */
+ * object under its real name. Exclusive puts hard-link the finished file to its name, which
+ * fails when the name exists. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,7 +21,6 @@
 
 typedef struct PosixStorage {
     char *root;
-    int lock_fd;
     /* Restore and verify read many frames from one pack in a row: keep it open. */
     char *read_path;
     int read_fd;
@@ -57,14 +56,24 @@ static int posix_configure(ConfigRepository *cfg, const char *config_dir, UkErro
 
 /* The folder is made by the first write (a repository that does not exist yet is one
  * without a config object, as on any storage). */
-static void *posix_open(const ConfigRepository *cfg, UkError *err)
+static void *posix_open(const ConfigRepository *cfg, unsigned *features, UkError *err)
 {
+    (void)features;
     (void)err;
     PosixStorage *s = xcalloc(1, sizeof *s);
     s->root = xstrdup(cfg->path);
-    s->lock_fd = -1;
     s->read_fd = -1;
     return s;
+}
+
+static void *posix_clone(void *impl, UkError *err)
+{
+    (void)err;
+    const PosixStorage *s = impl;
+    PosixStorage *copy = xcalloc(1, sizeof *copy);
+    copy->root = xstrdup(s->root);
+    copy->read_fd = -1;
+    return copy;
 }
 
 static int posix_exists(void *impl, const char *name, bool *exists, UkError *err)
@@ -96,8 +105,6 @@ static int ensure_tmp(PosixStorage *s, UkError *err)
 static void posix_free(void *impl)
 {
     PosixStorage *s = impl;
-    if (s->lock_fd >= 0)
-        close(s->lock_fd);
     if (s->read_fd >= 0)
         close(s->read_fd);
     free(s->read_path);
@@ -315,53 +322,16 @@ static int posix_remove(void *impl, const char *name, UkError *err)
     return rc;
 }
 
-static int posix_lock(void *impl, bool exclusive, int wait_seconds, UkError *err)
-{
-    PosixStorage *s = impl;
-    if (ensure_tmp(s, err) != 0)
-        return -1;
-    char *path = xasprintf("%s/lock", s->root);
-    if (s->lock_fd < 0)
-        s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->lock_fd < 0) {
-        uk_error_set(err, UK_E_IO, errno, "unable to open lock file '%s'", path);
-        free(path);
-        return -1;
-    }
-    free(path);
-    double deadline = monotonic_seconds() + wait_seconds;
-    for (;;) {
-        if (flock(s->lock_fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
-            return 0;
-        if (errno != EWOULDBLOCK && errno != EINTR)
-            return uk_error_set(err, UK_E_IO, errno, "unable to lock repository '%s'", s->root);
-        if (monotonic_seconds() >= deadline)
-            return uk_error_set(err, UK_E_LOCKED, 0,
-                                exclusive ? "repository '%s' is in use by a running backup, "
-                                            "verify or restore"
-                                          : "repository '%s' is locked by a running prune",
-                                s->root);
-        struct timespec pause = {0, 100 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
-}
-
-static void posix_unlock(void *impl)
-{
-    PosixStorage *s = impl;
-    if (s->lock_fd >= 0)
-        flock(s->lock_fd, LOCK_UN);
-}
-
 static const char *const posix_schemes[] = {"file", NULL};
 
 const StorageDriver storage_posix_driver = {
     .name = "file",
     .schemes = posix_schemes,
-    .features = STORAGE_FEAT_EXCLUSIVE_PUT | STORAGE_FEAT_LOCAL_LOCK,
+    .features = STORAGE_FEAT_EXCLUSIVE_PUT,
     .configure = posix_configure,
     .open = posix_open,
     .exists = posix_exists,
+    .clone = posix_clone,
     .put = posix_put,
     .get = posix_get,
     .read_range = posix_read_range,
@@ -372,7 +342,5 @@ const StorageDriver storage_posix_driver = {
     .write = posix_write,
     .write_commit = posix_write_commit,
     .write_abort = posix_write_abort,
-    .lock = posix_lock,
-    .unlock = posix_unlock,
     .free = posix_free,
 };

@@ -1,0 +1,113 @@
+#!/bin/bash
+# S3 repositories against a real S3 server that checks every request's signature (s3rver
+# behind test/services/s3proxy.js): backup, verify, restore and prune through s3://; the
+# credentials' order (config, environment, shared credentials file and profile); a wrong
+# secret; a server that fails for a while, drops connections or is slow (retried, the
+# backup completes), or keeps failing (the backup fails cleanly and no manifest names a
+# missing object); multipart uploads; secrets in no log, state or repository.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../services/s3.sh"
+s3_up
+"$GENDB" app.db --size-mb 8 >/dev/null
+cat > upkeep.conf <<CONF
+[upkeep]
+state = state/state.db
+[database app]
+url = sqlite://app.db
+[repository offsite]
+url = s3://$S3_BUCKET/hosts/app
+endpoint = $S3_ENDPOINT
+region = $S3_REGION
+retry_for = 20s
+keep_last = 2
+CONF
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+rejections() { jq -r .rejected <<<"$(s3_stats)"; }
+
+expect_status 0 "$UPKEEP" backup app --json
+first=$(jq -r .id <<<"$OUT")
+expect_status 0 "$UPKEEP" verify "$first"
+expect_contains "$OUT" "ok"
+expect_status 0 "$UPKEEP" restore latest --database app --to restored.db
+[ "$(sqlite3 restored.db 'SELECT count(*) FROM forms')" = "$(sqlite3 app.db 'SELECT count(*) FROM forms')" ] ||
+    fail "the restored database differs"
+expect_status 0 "$UPKEEP" backups --json
+[ "$(jq -r '.[0].repository' <<<"$OUT")" = offsite ] || fail "backups does not list the S3 backup: $OUT"
+[ "$(rejections)" = 0 ] || fail "the server rejected $(rejections) requests: $(grep REJECT "$S3_PROXY_LOG" | head -3)"
+pass "backup, verify, restore and listing through s3://, every request signed"
+
+# The secret is in no log, state database or object, and not in upkeep's arguments.
+"$UPKEEP" -v backup app >verbose.log 2>&1
+grep -q "s3 credentials from the environment" verbose.log || fail "the credentials' source is not logged: $(cat verbose.log)"
+if grep -rqa -- "$S3_SECRET_KEY" verbose.log state upkeep.conf; then fail "the secret is stored or logged"; fi
+if curl -s "$S3_ENDPOINT/__upkeep/stats" >/dev/null && grep -rqa -- "$S3_SECRET_KEY" "$S3_DIR/data"; then
+    fail "the secret is in an object"
+fi
+pass "the secret appears in no log, state or object"
+
+# The order of credentials: the config's keys first, then the environment, then the shared
+# credentials file's profile.
+printf 'access_key_id = %s\nsecret_access_key = wrong-secret\n' "$S3_ACCESS_KEY" >> upkeep.conf
+expect_status 1 "$UPKEEP" backups
+expect_contains "$ERR" "403 SignatureDoesNotMatch"
+if grep -q wrong-secret <<<"$ERR$OUT"; then fail "the secret is in the message"; fi
+sed -i '/^access_key_id\|^secret_access_key/d' upkeep.conf
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+mkdir -p home/.aws
+printf '[default]\naws_access_key_id = nobody\naws_secret_access_key = x\n[backups]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+    "$S3_ACCESS_KEY" "$S3_SECRET_KEY" > home/.aws/credentials
+HOME=$PWD/home expect_status 1 "$UPKEEP" backups
+expect_contains "$ERR" "403"
+HOME=$PWD/home AWS_PROFILE=backups expect_status 0 "$UPKEEP" backups
+printf 'profile = backups\n' >> upkeep.conf
+HOME=$PWD/home expect_status 0 "$UPKEEP" backups
+HOME=$PWD/nowhere expect_status 2 "$UPKEEP" backups
+expect_contains "$ERR" "no S3 credentials: give access_key_id and secret_access_key, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or profile [backups] in '$PWD/nowhere/.aws/credentials' (no such file)"
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+pass "credentials come from the config, the environment, then the credentials file's profile"
+
+# A server that fails for a while (503), drops connections or answers slowly: requests are
+# tried again and the backup completes.
+"$GENDB" app.db --mutate 2 --seed 3 >/dev/null
+s3_fault status=503 count=4
+s3_fault drop=2
+s3_fault delay_ms=1500 count=2
+expect_status 0 "$UPKEEP" backup app --json
+faulted=$(jq -r .id <<<"$OUT")
+[ "$(jq -r .faults <<<"$(s3_stats)")" -ge 8 ] || fail "the faults were not all met: $(s3_stats)"
+expect_status 0 "$UPKEEP" verify "$faulted"
+pass "failures that pass are tried again with growing waits: the backup completes"
+
+# A server that keeps failing: the backup fails within retry_for, says why, and the
+# repository holds no manifest of it (the backups before it still verify).
+sed -i 's/^retry_for = .*/retry_for = 2s/' upkeep.conf
+n_before=$("$UPKEEP" backups --json | jq length)
+"$GENDB" app.db --mutate 2 --seed 4 >/dev/null
+s3_fault status=500 count=100000
+expect_status 1 "$UPKEEP" backup app
+expect_contains "$ERR" "InternalError"
+expect_contains "$ERR" "still failing after"
+s3_reset
+[ "$("$UPKEEP" backups --json | jq length)" = "$n_before" ] || fail "a failed backup left a manifest"
+expect_status 0 "$UPKEEP" verify --all
+pass "a server that keeps failing fails the backup cleanly: no manifest, the others verify"
+
+# Large objects go up in parts (here above 1 MiB instead of 32 MiB); a failed part aborts
+# the upload and nothing of it is visible.
+sed -i 's/^retry_for = .*/retry_for = 20s/' upkeep.conf
+"$GENDB" app.db --mutate 30 --seed 5 >/dev/null
+UPKEEP_S3_PUT_WHOLE_MAX=1048576 expect_status 0 "$UPKEEP" backup app --json
+multi=$(jq -r .id <<<"$OUT")
+[ "$(jq -r .POST <<<"$(s3_stats)")" -ge 2 ] || fail "no multipart upload was made: $(s3_stats)"
+expect_status 0 "$UPKEEP" verify "$multi"
+expect_status 0 "$UPKEEP" restore "$multi" --database app --to multi.db
+[ "$(sqlite3 multi.db 'PRAGMA integrity_check')" = ok ] || fail "the multipart backup does not restore"
+pass "objects above the limit go up as multipart uploads and restore"
+
+# Prune applies keep_last = 2 on S3 too and deletes what no backup needs.
+expect_status 0 "$UPKEEP" prune --json
+[ "$(jq -r '.[0].removed' <<<"$OUT")" -ge 1 ] || fail "prune removed nothing: $OUT"
+[ "$("$UPKEEP" backups --json | jq length)" = 2 ] || fail "prune did not keep 2"
+expect_status 0 "$UPKEEP" verify --all
+[ "$(rejections)" = 0 ] || fail "the server rejected requests: $(grep REJECT "$S3_PROXY_LOG" | head -3)"
+pass "prune on S3 keeps the newest two and everything they need"
