@@ -242,7 +242,9 @@ static const ConfigKey config_keys[] = {
     {SECTION_JOB, "require_env", KEY_STRING, NULL, false, J(require_env),
      "NAME=value that must hold for this job to run (default: the [upkeep] require_env)", FOR_ALL},
     {SECTION_JOB, "repository", KEY_STRING, NULL, false, J(repository_name),
-     "name of the [repository] section backups go to", FOR_BACKUP, FOR_BACKUP},
+     "the [repository] sections backups go to, comma-separated: a backup succeeds once the "
+     "first has it, then is copied to the others (only the chunks each lacks)",
+     FOR_BACKUP, FOR_BACKUP},
     {SECTION_JOB, "cluster_lock", KEY_BOOL, "yes", false, J(cluster_lock),
      "for a database on a server: hold a lock on the server while the job runs, so that when "
      "several hosts run upkeep for one database the job runs on one of them at a time "
@@ -1245,11 +1247,34 @@ static void validate(ParseState *ps)
         }
         if (j->kind != TASK_BACKUP)
             continue;
-        j->repository = config_find_repository(c, j->repository_name);
-        if (!j->repository) {
-            fail(ps, j->line, "job '%s': no [repository %s] section", j->name, j->repository_name);
-            break;
+        char *names = xstrdup(j->repository_name);
+        for (char *save = NULL, *name = strtok_r(names, ",", &save); name && !ps->failed;
+             name = strtok_r(NULL, ",", &save)) {
+            while (*name == ' ' || *name == '\t')
+                name++;
+            size_t len = strlen(name);
+            while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+                name[--len] = '\0';
+            ConfigRepository *r = config_find_repository(c, name);
+            bool twice = r == j->repository;
+            for (size_t k = 0; k < j->n_copy_to && !twice; k++)
+                twice = j->copy_to[k] == r;
+            if (!r) {
+                fail(ps, j->line, "job '%s': no [repository %s] section", j->name, name);
+            } else if (twice) {
+                fail(ps, j->line, "job '%s': repository '%s' is named twice", j->name, name);
+            } else if (!j->repository) {
+                j->repository = r;
+            } else {
+                j->copy_to = xrealloc(j->copy_to, (j->n_copy_to + 1) * sizeof *j->copy_to);
+                j->copy_to[j->n_copy_to++] = r;
+            }
         }
+        free(names);
+        if (!ps->failed && !j->repository)
+            fail(ps, j->line, "job '%s': repository names no section", j->name, NULL);
+        if (ps->failed)
+            break;
     }
     for (size_t i = 0; i < c->n_databases && !ps->failed; i++) {
         ConfigDatabase *d = c->databases[i];
@@ -1386,6 +1411,7 @@ void config_free(Config *c)
         free(c->jobs[i]->archive_table);
         free(c->jobs[i]->archive_dir);
         free(c->jobs[i]->archive_format);
+        free(c->jobs[i]->copy_to);
         free(c->jobs[i]->name);
         free(c->jobs[i]);
     }

@@ -145,10 +145,13 @@ typedef struct ConfigJob {
     char *naming, *date_format, *compress, *rotate_mode, *post_command;
     bool delay_compress, not_if_empty, missing_ok;
     /* disk (report_larger_than is larger_than) */
-    char *paths;              /* comma-separated, relative to the config file's folder */
-    ConfigDatabase *database; /* resolved references, owned by Config; NULL for clean
-                                 without a database */
-    ConfigRepository *repository;
+    char *paths;                  /* comma-separated, relative to the config file's folder */
+    ConfigDatabase *database;     /* resolved references, owned by Config; NULL for clean
+                                     without a database */
+    ConfigRepository *repository; /* the first of `repository`: where backups go */
+    /* The others: each backup is copied there once the first has it. */
+    ConfigRepository **copy_to;
+    size_t n_copy_to;
 } ConfigJob;
 
 typedef struct ConfigAlert {

@@ -78,6 +78,42 @@ static json_t *backup_summary(const BackupResult *b)
                      "read_seconds", b->read_seconds);
 }
 
+/* A job with several repositories: what the first holds of this database and another lacks
+ * is copied there (this backup, and any an earlier run failed to copy), then that
+ * repository's retention applied. Every repository is tried; the first failure is the run's. */
+static int copy_backups(State *st, const ConfigJob *job, const char *id, json_t *summary,
+                        UkError *err)
+{
+    if (job->n_copy_to == 0)
+        return 0;
+    json_t *copies = json_array();
+    int rc = 0;
+    for (size_t i = 0; i < job->n_copy_to; i++) {
+        const ConfigRepository *to = job->copy_to[i];
+        CopyTotals totals;
+        UkError copy_err = {0};
+        int copied =
+            task_copy_missing(st, job->repository, to, job->database->name, &totals, &copy_err);
+        if (copied == 0 && !retention_policy_is_empty(&to->retention)) {
+            PruneResult pr;
+            copied = task_prune(st, to, false, &pr, &copy_err);
+            prune_result_free(&pr);
+        }
+        json_array_append_new(copies, json_pack("{s:s, s:I, s:I, s:s}", "repository", to->name,
+                                                "copied", (json_int_t)totals.copied, "bytes_stored",
+                                                (json_int_t)totals.stored_bytes, "error",
+                                                copied == 0 ? "" : copy_err.msg));
+        if (copied != 0 && rc == 0) {
+            *err = copy_err;
+            uk_error_prefix(err, "backup '%s' is stored in '%s', but copying to '%s' failed: ", id,
+                            job->repository->name, to->name);
+            rc = -1;
+        }
+    }
+    json_object_set_new(summary, "copies", copies);
+    return rc;
+}
+
 static int run_backup_job(const Config *config, State *st, const ConfigJob *job,
                           const RunOptions *opts, json_t *summary, UkError *err)
 {
@@ -113,7 +149,7 @@ static int run_backup_job(const Config *config, State *st, const ConfigJob *job,
             return -1;
         json_object_set_new(summary, "verify_seconds", json_real(vr.seconds));
     }
-    return 0;
+    return copy_backups(st, job, res.manifest.id, summary, err);
 }
 
 static int run_rows_job(State *st, const ConfigJob *job, const RunOptions *opts, json_t *summary,

@@ -187,6 +187,44 @@ static void check_database(const ConfigDatabase *db, HealthReport *r)
         check_slow_queries(db, r);
 }
 
+/* A database backed up into several repositories: each repository's newest backup of it, so
+ * that copies that keep failing show (backup_max_age applies to each). */
+static void check_repository_copies(const Config *config, const ConfigDatabase *db,
+                                    const BackupRecord *list, size_t n, time_t now, HealthReport *r)
+{
+    for (size_t j = 0; j < config->n_jobs; j++) {
+        const ConfigJob *job = config->jobs[j];
+        if (job->kind != TASK_BACKUP || job->database != db || job->n_copy_to == 0)
+            continue;
+        for (size_t k = 0; k <= job->n_copy_to; k++) {
+            const ConfigRepository *repo = k == 0 ? job->repository : job->copy_to[k - 1];
+            time_t newest = 0;
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(list[i].database, db->name) == 0 &&
+                    strcmp(list[i].repository, repo->name) == 0 && list[i].created_at > newest)
+                    newest = list[i].created_at;
+            char subject[300], a[32], b[32];
+            snprintf(subject, sizeof subject, "%s in %s", db->name, repo->name);
+            HealthCheck *c = add(r, "repository_backup_age", subject, "seconds");
+            if (db->backup_max_age)
+                c->critical = (double)db->backup_max_age;
+            if (!newest) {
+                say(c, db->backup_max_age ? HEALTH_CRITICAL : HEALTH_WARNING,
+                    "no backup of '%s' in repository '%s'", db->name, repo->name);
+                continue;
+            }
+            c->value = difftime(now, newest);
+            if (db->backup_max_age && c->value > c->critical)
+                say(c, HEALTH_CRITICAL, "newest backup of '%s' in '%s' is %s old (max %s)",
+                    db->name, repo->name, age_text(c->value, a, sizeof a),
+                    age_text(c->critical, b, sizeof b));
+            else
+                say(c, HEALTH_OK, "newest backup of '%s' in '%s' is %s old", db->name, repo->name,
+                    age_text(c->value, a, sizeof a));
+        }
+    }
+}
+
 static void check_backups(const Config *config, State *st, const ConfigDatabase *db, time_t now,
                           HealthReport *r)
 {
@@ -198,6 +236,7 @@ static void check_backups(const Config *config, State *st, const ConfigDatabase 
     UkError err = {0};
     if (state_backups(st, NULL, &list, &n, &err) != 0)
         n = 0;
+    check_repository_copies(config, db, list, n, now, r);
     time_t newest = 0, newest_verified = 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(list[i].database, db->name) != 0)

@@ -92,6 +92,28 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
                UkError *err);
 void prune_result_free(PruneResult *res);
 
+typedef struct CopyResult {
+    char id[64];
+    bool skipped; /* the target had it already */
+    uint64_t image_size, stored_bytes, new_chunks, reused_chunks;
+    double seconds;
+} CopyResult;
+
+/* Copies backup ID (or "latest") of repository FROM into TO (created when missing) under the
+ * same id and metadata, storing only the chunks TO lacks, and records it in the catalogue. */
+int task_copy(State *st, const ConfigRepository *from, const ConfigRepository *to, const char *id,
+              CopyResult *res, UkError *err);
+
+typedef struct CopyTotals {
+    size_t copied;
+    uint64_t stored_bytes;
+} CopyTotals;
+
+/* Copies every backup FROM holds that TO lacks (of DATABASE only, unless NULL), oldest
+ * first: how a job with several repositories catches up after a failed copy. */
+int task_copy_missing(State *st, const ConfigRepository *from, const ConfigRepository *to,
+                      const char *database, CopyTotals *totals, UkError *err);
+
 /* Opens a configured repository. */
 int task_open_repo(const ConfigRepository *cfg, bool create, Repo **out, UkError *err);
 

@@ -111,3 +111,50 @@ expect_status 0 "$UPKEEP" prune --json
 expect_status 0 "$UPKEEP" verify --all
 [ "$(rejections)" = 0 ] || fail "the server rejected requests: $(grep REJECT "$S3_PROXY_LOG" | head -3)"
 pass "prune on S3 keeps the newest two and everything they need"
+
+# A job with two repositories: the backup goes to the first, then is copied to the second,
+# which stores only the chunks it lacks. A copy that fails fails the run (the backup is kept
+# in the first and health names the repository behind); the next run copies what is missing.
+cat >> upkeep.conf <<CONF
+[repository local]
+url = file://local-repo
+[job nightly]
+task = backup
+database = app
+repository = local, offsite
+CONF
+sed -i 's/^retry_for = .*/retry_for = 2s/' upkeep.conf
+expect_status 0 "$UPKEEP" run nightly --json
+[ "$(jq -r '.[0].summary.copies[0].copied' <<<"$OUT")" = 1 ] || fail "the backup was not copied: $OUT"
+id=$(jq -r '.[0].summary.backup_id' <<<"$OUT")
+expect_status 0 "$UPKEEP" verify "$id" --repository offsite
+"$GENDB" app.db --mutate 1 --seed 6 >/dev/null
+s3_fault status=500 count=100000
+expect_status 1 "$UPKEEP" run nightly
+expect_contains "$OUT$ERR" "is stored in 'local', but copying to 'offsite' failed: "
+s3_reset
+[ "$(ls local-repo/snapshots | wc -l)" = 2 ] || fail "the backup is not in the first repository"
+expect_status 2 "$UPKEEP" health --json
+[ "$(jq -r '.checks[] | select(.check == "job" and .subject == "nightly") | .status' <<<"$OUT")" = CRITICAL ] ||
+    fail "health does not show the failed copy: $OUT"
+[ "$(jq -r '[.checks[] | select(.check == "repository_backup_age")] | length' <<<"$OUT")" = 2 ] ||
+    fail "health does not show each repository's newest backup: $OUT"
+"$GENDB" app.db --mutate 1 --seed 7 >/dev/null
+expect_status 0 "$UPKEEP" run nightly --json
+[ "$(jq -r '.[0].summary.copies[0].copied' <<<"$OUT")" = 2 ] || fail "the missed copy was not made: $OUT"
+second_copy=$(jq -r '.[0].summary.copies[0].bytes_stored' <<<"$OUT")
+image=$(jq -r '.[0].summary.image_bytes' <<<"$OUT")
+[ "$second_copy" -lt $((image / 10)) ] || fail "two copies stored $second_copy bytes of a $image-byte image"
+expect_status 0 "$UPKEEP" verify --all --repository offsite
+pass "a job with two repositories copies each backup, catching up after a failed copy"
+
+# By hand: upkeep copy.
+sed -i 's/^\[job nightly\]/[repository other]\nurl = file:\/\/other-repo\n&/' upkeep.conf
+expect_status 0 "$UPKEEP" copy latest --from offsite --to other --json
+[ "$(jq -r '.[0].copied' <<<"$OUT")" = true ] || fail "copy did not copy: $OUT"
+expect_status 0 "$UPKEEP" copy latest --from offsite --to other --json
+[ "$(jq -r '.[0].copied' <<<"$OUT")" = false ] || fail "a second copy copied again: $OUT"
+expect_status 0 "$UPKEEP" copy --from local --to other
+expect_contains "$OUT" "copied 2 backups from 'local' to 'other'"
+expect_status 0 "$UPKEEP" verify --all --repository other
+pass "upkeep copy copies one backup or every missing one, and never twice"
