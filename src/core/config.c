@@ -208,6 +208,17 @@ static const ConfigKey config_keys[] = {
      "keep every backup younger than this, counted back from the newest backup (e.g. 180d)"},
     {SECTION_REPOSITORY, "keep_tag", KEY_STRING, NULL, false, RP(keep_tag),
      "keep every backup carrying one of these comma-separated tags"},
+    {SECTION_REPOSITORY, "encryption", KEY_CHOICE, "none", false, R(encryption),
+     "none, aes-256 (everything sealed with AES-256-GCM under keys only key holders have) or "
+     "public-key (also: a host with a write-only key writes backups it cannot read); set when "
+     "the repository is made",
+     0, 0, "none|aes-256|public-key"},
+    {SECTION_REPOSITORY, "key_file", KEY_PATH, NULL, false, R(key_file),
+     "encrypted repositories: a file of 32 random bytes (upkeep key generate), readable by its "
+     "owner only, that opens a key of the repository"},
+    {SECTION_REPOSITORY, "passphrase_file", KEY_PATH, NULL, false, R(passphrase_file),
+     "encrypted repositories: a file holding a passphrase (owner only) that opens a key of the "
+     "repository; without this or key_file, UPKEEP_PASSPHRASE"},
     {SECTION_REPOSITORY, "prune_grace", KEY_DURATION, "1d", false, R(prune_grace),
      "prune first marks the data no backup needs, and deletes it in a prune at least this much "
      "later, so that a backup running on another host meanwhile never loses a chunk it reused; "

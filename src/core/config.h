@@ -51,7 +51,10 @@ typedef struct ConfigRepository {
     char *compression;     /* "zstd:3" or "none" */
     int compression_level; /* 0 = store uncompressed */
     RetentionPolicy retention;
-    int64_t prune_grace; /* seconds an unneeded pack stays marked before prune deletes it */
+    int64_t prune_grace;   /* seconds an unneeded pack stays marked before prune deletes it */
+    char *encryption;      /* none, aes-256 or public-key (for a new repository) */
+    char *key_file;        /* 32 random bytes that open a key of the repository */
+    char *passphrase_file; /* or a passphrase (else UPKEEP_PASSPHRASE) */
     /* s3:// repositories (repo/storage/s3/) */
     char *endpoint;          /* http(s)://host[:port]; NULL: AWS's for the region */
     char *region;            /* NULL: AWS_REGION, AWS_DEFAULT_REGION, us-east-1 */

@@ -57,6 +57,7 @@ struct BackupWriter {
 
     bool stream;
     ChunkerParams chunking;
+    uint64_t gear[256];     /* the repository's (repo/keyring.h) */
     unsigned char *pending; /* streams: bytes not yet cut into chunks */
     size_t pending_start, pending_len;
     ChunkIndex *session; /* chunks stored by this backup */
@@ -84,15 +85,10 @@ struct BackupWriter {
     double started;
 };
 
-static void hash_chunk(const void *data, size_t len, unsigned char out[32])
-{
-    crypto_sha256(data, len, out);
-}
-
-static void process_batch(BackupWriter *w, Batch *b, Compressor *comp)
+static void process_batch(BackupWriter *w, Batch *b, Compressor *comp, ChunkNamer *namer)
 {
     for (size_t i = 0; i < b->n; i++) {
-        hash_chunk(b->raw + b->offset[i], b->length[i], b->hash[i]);
+        chunk_namer_id(namer, b->raw + b->offset[i], b->length[i], b->hash[i]);
         b->known[i] = chunk_index_get(w->repo->index, b->hash[i]) != NULL;
     }
     /* Move the new chunks together (in place: offsets only ever decrease) and compress them
@@ -116,6 +112,7 @@ static void *worker_main(void *arg)
 {
     BackupWriter *w = arg;
     Compressor *comp = compressor_new(w->repo->compression_level);
+    ChunkNamer *namer = chunk_namer_new(w->repo->keys);
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->stopping && w->next_work == w->fill)
@@ -125,13 +122,14 @@ static void *worker_main(void *arg)
         Batch *b = &w->slots[w->next_work % w->n_slots];
         w->next_work++;
         pthread_mutex_unlock(&w->lock);
-        process_batch(w, b, comp);
+        process_batch(w, b, comp, namer);
         pthread_mutex_lock(&w->lock);
         b->state = BATCH_DONE;
         pthread_cond_broadcast(&w->work_done);
     }
     pthread_mutex_unlock(&w->lock);
     compressor_free(comp);
+    chunk_namer_free(namer);
     return NULL;
 }
 
@@ -140,7 +138,7 @@ static BackupWriter *writer_new(Repo *repo)
     BackupWriter *w = xcalloc(1, sizeof *w);
     w->repo = repo;
     w->session = chunk_index_new();
-    w->packs = pack_writer_new(repo->storage);
+    w->packs = pack_writer_new(repo);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     w->n_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
     w->n_slots = w->n_threads * 4;
@@ -175,6 +173,7 @@ BackupWriter *backup_writer_new_stream(Repo *repo, const ChunkerParams *chunking
     BackupWriter *w = writer_new(repo);
     w->stream = true;
     w->chunking = *chunking;
+    chunker_gear_table(keyring_gear_seed(repo->keys), w->gear);
     w->chunk_size = chunking->max_size;
     w->hashes_cap = 1024;
     w->hashes = xcalloc(w->hashes_cap, 32);
@@ -316,7 +315,7 @@ static int cut_pending(BackupWriter *w, bool at_end, UkError *err)
 {
     while (w->pending_len > 0 && (at_end || w->pending_len >= w->chunking.max_size)) {
         const unsigned char *start = w->pending + w->pending_start;
-        size_t len = chunker_cut(&w->chunking, start, w->pending_len);
+        size_t len = chunker_cut_with(&w->chunking, w->gear, start, w->pending_len);
         if (w->chunk_count == w->hashes_cap) {
             w->hashes_cap *= 2;
             w->hashes = xrealloc(w->hashes, (size_t)w->hashes_cap * 32);
@@ -427,7 +426,7 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
     if (rc != 0)
         return -1;
     char *path = xasprintf("snapshots/%s", m->id);
-    rc = storage_put(w->repo->storage, path, data, len, true, err);
+    rc = repo_put_object(w->repo, path, data, len, true, err);
     free(path);
     free(data);
     return rc;

@@ -13,16 +13,23 @@ ChunkerParams chunker_params_for(uint32_t avg_size)
 static uint64_t gear[256];
 static pthread_once_t gear_once = PTHREAD_ONCE_INIT;
 
-/* splitmix64 from a fixed seed: random-looking, and the same table on every build. */
-static void make_gear(void)
+#define FIXED_SEED 0x7570b3ee9c0dc0deULL
+
+void chunker_gear_table(uint64_t seed, uint64_t table[256])
 {
-    uint64_t state = 0x7570b3ee9c0dc0deULL;
+    uint64_t state = seed ? seed : FIXED_SEED;
     for (int i = 0; i < 256; i++) {
         uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        gear[i] = z ^ (z >> 31);
+        table[i] = z ^ (z >> 31);
     }
+}
+
+/* splitmix64 from a fixed seed: random-looking, and the same table on every build. */
+static void make_gear(void)
+{
+    chunker_gear_table(0, gear);
 }
 
 /* BITS one-bits spread evenly over bits 16..63: a bit k of the gear hash depends on the last
@@ -55,6 +62,12 @@ int chunker_params_valid(const ChunkerParams *p)
 size_t chunker_cut(const ChunkerParams *p, const unsigned char *data, size_t len)
 {
     pthread_once(&gear_once, make_gear);
+    return chunker_cut_with(p, gear, data, len);
+}
+
+size_t chunker_cut_with(const ChunkerParams *p, const uint64_t gear[256], const unsigned char *data,
+                        size_t len)
+{
     if (len <= p->min_size)
         return len;
     if (len > p->max_size)

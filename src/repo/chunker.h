@@ -47,5 +47,11 @@ int chunker_params_valid(const ChunkerParams *p);
  * max_size bytes except at the end of the stream, so that a cut never depends on where a
  * read happened to end. */
 size_t chunker_cut(const ChunkerParams *p, const unsigned char *data, size_t len);
+/* The same with a gear table of one's own (an encrypted repository's, seeded from its keys,
+ * so that where chunks are cut says nothing about what they hold). */
+size_t chunker_cut_with(const ChunkerParams *p, const uint64_t gear[256], const unsigned char *data,
+                        size_t len);
+/* The gear table for SEED (0: the fixed one every plain repository uses). */
+void chunker_gear_table(uint64_t seed, uint64_t table[256]);
 
 #endif

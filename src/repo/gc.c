@@ -53,7 +53,7 @@ static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore
         char *path = xasprintf("snapshots/%s", names[i]);
         unsigned char *data = NULL;
         size_t len = 0;
-        rc = storage_get(r->storage, path, &data, &len, err);
+        rc = repo_get_object(r, path, &data, &len, err);
         if (rc == 0)
             rc = manifest_decode(data, len, true, &m, err);
         free(data);
@@ -109,7 +109,11 @@ static int repack_flush(Repacker *rp, UkError *err)
 static int repack_pack(Repacker *rp, const char *name, const PackIndex *pi, const ChunkIndex *refs,
                        UkError *err)
 {
-    char *path = repo_pack_path(name);
+    unsigned char key[32];
+    Repo *r = rp->repo;
+    if (r->keys && pack_key(r->storage, r->keys, name, key, err) != 0)
+        return -1;
+    ChunkNamer *namer = chunk_namer_new(r->keys);
     int rc = 0;
     for (size_t f = 0; f < pi->n_frames && rc == 0; f++) {
         bool wanted = false;
@@ -124,17 +128,15 @@ static int repack_pack(Repacker *rp, const char *name, const PackIndex *pi, cons
             rp->frame = xrealloc(rp->frame, rp->frame_cap);
         }
         unsigned char *stored = rp->frame + fr->raw_len;
-        rc = storage_read_range(rp->repo->storage, path, fr->offset, fr->stored_len, stored, err);
-        if (rc == 0)
-            rc = decompress_frame(fr->compression, stored, fr->stored_len, rp->frame, fr->raw_len,
-                                  err);
+        rc = pack_read_frame(r->storage, name, r->keys ? key : NULL, (uint32_t)f, fr, stored,
+                             rp->frame, err);
         for (size_t e = 0; e < pi->n_entries && rc == 0; e++) {
             const PackEntry *pe = &pi->entries[e];
             if (pe->frame != f || !chunk_index_get(refs, pe->hash) ||
                 !chunk_index_add(rp->copied, pe->hash, NULL))
                 continue;
             unsigned char check[32];
-            crypto_sha256(rp->frame + pe->offset, pe->length, check);
+            chunk_namer_id(namer, rp->frame + pe->offset, pe->length, check);
             if (memcmp(check, pe->hash, 32) != 0) {
                 rc = uk_error_set(err, UK_E_CORRUPT, 0,
                                   "pack '%s' holds a corrupt chunk; not repacking it", name);
@@ -152,7 +154,8 @@ static int repack_pack(Repacker *rp, const char *name, const PackIndex *pi, cons
             rp->batch_len += pe->length;
         }
     }
-    free(path);
+    chunk_namer_free(namer);
+    explicit_bzero(key, sizeof key);
     return rc;
 }
 
@@ -180,11 +183,9 @@ typedef struct GcPack {
 /* The pack's own copy of its index, for an index object that is missing or unreadable. */
 static bool rebuild_from_trailer(Repo *r, GcPack *p)
 {
-    char *path = repo_pack_path(p->name);
     UkError err = {0};
-    bool ok =
-        pack_read_trailer(r->storage, path, &p->index, &p->encoded, &p->encoded_len, &err) == 0;
-    free(path);
+    bool ok = pack_read_trailer(r->storage, r->keys, p->name, &p->index, &p->encoded,
+                                &p->encoded_len, &err) == 0;
     if (ok)
         p->have_index = p->write_index = true;
     return ok;
@@ -215,7 +216,7 @@ static int gc_collect(Repo *r, GcPack **packs, size_t *n, GcStats *stats, UkErro
         unsigned char *data = NULL;
         size_t len = 0;
         UkError read_err = {0};
-        p->have_index = storage_get(r->storage, path, &data, &len, &read_err) == 0 &&
+        p->have_index = repo_get_object(r, path, &data, &len, &read_err) == 0 &&
                         pack_index_decode(data, len, &p->index, &read_err) == 0;
         free(data);
         free(path);
@@ -265,7 +266,7 @@ static int marks_load(Repo *r, json_t **out, UkError *err)
     unsigned char *data = NULL;
     size_t len = 0;
     UkError get_err = {0};
-    if (storage_get(r->storage, MARKS_OBJECT, &data, &len, &get_err) != 0) {
+    if (repo_get_object(r, MARKS_OBJECT, &data, &len, &get_err) != 0) {
         if (get_err.code != UK_E_NOTFOUND) {
             *err = get_err;
             return -1;
@@ -289,7 +290,7 @@ static int marks_load(Repo *r, json_t **out, UkError *err)
 static int marks_save(Repo *r, json_t *marks, UkError *err)
 {
     char *text = json_dumps(marks, JSON_COMPACT | JSON_SORT_KEYS);
-    int rc = storage_put(r->storage, MARKS_OBJECT, text, strlen(text), false, err);
+    int rc = repo_put_object(r, MARKS_OBJECT, text, strlen(text), false, err);
     free(text);
     return rc;
 }
@@ -316,7 +317,7 @@ int repo_marked_packs(Repo *r, char ***names, size_t *n, UkError *err)
 static int repack_sparse(Repo *r, GcPack *packs, size_t n_packs, const ChunkIndex *refs,
                          ChunkIndex *kept, Repacker *rp, UkError *err)
 {
-    rp->out = pack_writer_new(r->storage);
+    rp->out = pack_writer_new(r);
     rp->comp = compressor_new(r->compression_level);
     rp->copied = kept; /* what stays need not be copied */
     rp->batch = xmalloc(REPACK_BATCH);
@@ -453,7 +454,7 @@ int repo_gc(Repo *r, const GcOptions *opts, GcStats *stats, UkError *err)
             continue;
         stats->indexes_rebuilt++;
         char *path = xasprintf("index/%s", p->name);
-        int put_rc = storage_put(r->storage, path, p->encoded, p->encoded_len, false, err);
+        int put_rc = repo_put_object(r, path, p->encoded, p->encoded_len, false, err);
         free(path);
         if (put_rc != 0)
             goto out;

@@ -21,6 +21,7 @@ typedef struct CachedFrame {
 
 struct ImageReader {
     Repo *repo;
+    ChunkNamer *namer;
     const Manifest *manifest;
     uint64_t next;
     uint64_t bytes; /* handed out so far */
@@ -35,6 +36,7 @@ ImageReader *image_reader_new(Repo *repo, const Manifest *manifest)
     ImageReader *r = xcalloc(1, sizeof *r);
     r->repo = repo;
     r->manifest = manifest;
+    r->namer = chunk_namer_new(repo->keys);
     return r;
 }
 
@@ -45,6 +47,7 @@ void image_reader_free(ImageReader *r)
     for (int i = 0; i < FRAME_CACHE; i++)
         free(r->cache[i].data);
     free(r->stored);
+    chunk_namer_free(r->namer);
     free(r);
 }
 
@@ -71,14 +74,17 @@ static CachedFrame *load_frame(ImageReader *r, uint32_t pack_no, uint32_t frame_
         victim->cap = f->raw_len;
     }
     victim->valid = false;
-    char *path = repo_pack_path(pack->name);
-    int rc = storage_read_range(r->repo->storage, path, f->offset, f->stored_len, r->stored, err);
+    int rc = 0;
+    Keyring *keys = r->repo->keys;
+    if (keys && !pack->have_key) {
+        rc = pack_key(r->repo->storage, keys, pack->name, pack->key, err);
+        pack->have_key = rc == 0;
+    }
     if (rc == 0)
-        rc = decompress_frame(f->compression, r->stored, f->stored_len, victim->data, f->raw_len,
-                              err);
+        rc = pack_read_frame(r->repo->storage, pack->name, keys ? pack->key : NULL, frame_no, f,
+                             r->stored, victim->data, err);
     if (rc != 0)
         uk_error_prefix(err, "pack '%s' frame %u: ", pack->name, frame_no);
-    free(path);
     if (rc != 0)
         return NULL;
     victim->pack = pack_no;
@@ -117,7 +123,7 @@ static int read_located(ImageReader *r, const ChunkLocation *loc, const unsigned
         return -1;
     }
     unsigned char actual[32];
-    crypto_sha256(frame->data + loc->offset, loc->length, actual);
+    chunk_namer_id(r->namer, frame->data + loc->offset, loc->length, actual);
     if (memcmp(actual, hash, 32) != 0) {
         char hex[65];
         hex_encode(hash, 32, hex);

@@ -6,6 +6,7 @@
 #include "common/crypto.h"
 #include "common/util.h"
 #include "filter/compress.h"
+#include "repo/repo_int.h"
 
 #define FRAME_RECORD 20
 #define ENTRY_RECORD 44
@@ -107,11 +108,26 @@ void pack_index_clear(PackIndex *idx)
 
 #define TRAILER_ENTRY 12
 
-void pack_trailer_encode(const PackIndex *idx, unsigned char **out, size_t *len)
+/* Pack NAME's 16-byte id, from its name (32 hex digits). */
+static int pack_id_of(const char *name, unsigned char id[16], UkError *err)
 {
+    if (hex_decode(name, id, 16) != 0)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "'%s' is not a pack's name", name);
+    return 0;
+}
+
+static char *trailer_name(const char *name)
+{
+    return xasprintf("packs/%s/trailer", name);
+}
+
+int pack_trailer_encode(const PackIndex *idx, const Keyring *keys, const char *name,
+                        unsigned char **out, size_t *len, UkError *err)
+{
+    *out = NULL;
+    *len = 0;
     size_t body = 8 + idx->n_frames * FRAME_RECORD + idx->n_entries * TRAILER_ENTRY + 32;
-    size_t total = body + PACK_TRAILER_BYTES;
-    unsigned char *buf = xcalloc(1, total), *p = buf;
+    unsigned char *buf = xcalloc(1, body), *p = buf;
     put_le(p, idx->n_frames, 4);
     put_le(p + 4, idx->n_entries, 4);
     p += 8;
@@ -123,21 +139,35 @@ void pack_trailer_encode(const PackIndex *idx, unsigned char **out, size_t *len)
         put_le(p + 8, idx->entries[i].length, 4);
     }
     crypto_sha256(buf, (size_t)(p - buf), p);
-    p += 32;
-    put_le(p, body, 8);
-    memcpy(p + 8, PACK_TRAILER_MAGIC, 8);
-    *out = buf;
-    *len = total;
+    /* Sealed in an encrypted repository: the layout says where chunks begin and end. */
+    unsigned char *sealed = buf;
+    size_t sealed_len = body;
+    if (keys) {
+        char *what = trailer_name(name);
+        int rc = keyring_seal(keys, what, buf, body, &sealed, &sealed_len, err);
+        free(what);
+        free(buf);
+        if (rc != 0)
+            return -1;
+    }
+    unsigned char *all = xrealloc(sealed, sealed_len + PACK_TRAILER_BYTES);
+    put_le(all + sealed_len, sealed_len, 8);
+    memcpy(all + sealed_len + 8, keys ? PACK_TRAILER_MAGIC_SEALED : PACK_TRAILER_MAGIC, 8);
+    *out = all;
+    *len = sealed_len + PACK_TRAILER_BYTES;
+    return 0;
 }
 
 /* Decodes a trailer body (its hash checked) into IDX, hashes not yet filled in. */
-static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_end, PackIndex *idx,
-                          UkError *err)
+static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_start,
+                          uint64_t data_end, PackIndex *idx, UkError *err)
 {
     memset(idx, 0, sizeof *idx);
     unsigned char check[32];
+    if (len < 8 + 32)
+        return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer is damaged");
     crypto_sha256(buf, len - 32, check);
-    if (len < 8 + 32 || memcmp(check, buf + len - 32, 32) != 0)
+    if (memcmp(check, buf + len - 32, 32) != 0)
         return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer is damaged");
     size_t n_frames = (size_t)get_le(buf, 4), n_entries = (size_t)get_le(buf + 4, 4);
     if (8 + n_frames * FRAME_RECORD + n_entries * TRAILER_ENTRY + 32 != len)
@@ -150,8 +180,8 @@ static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_en
     for (size_t i = 0; i < n_frames; i++, p += FRAME_RECORD) {
         PackFrame *f = &idx->frames[i];
         get_frame(p, f);
-        if (f->offset < 8 || f->offset > data_end || f->stored_len > data_end - f->offset ||
-            f->raw_len > (1u << 28)) {
+        if (f->offset < data_start || f->offset > data_end ||
+            f->stored_len > data_end - f->offset || f->raw_len > (1u << 28)) {
             pack_index_clear(idx);
             return uk_error_set(err, UK_E_CORRUPT, 0, "its trailer names frame %zu out of range",
                                 i);
@@ -172,57 +202,121 @@ static int decode_trailer(const unsigned char *buf, size_t len, uint64_t data_en
     return 0;
 }
 
-int pack_read_trailer(Storage *s, const char *path, PackIndex *idx, unsigned char **encoded,
-                      size_t *len, UkError *err)
+int pack_key(Storage *s, const Keyring *keys, const char *name, unsigned char key[32], UkError *err)
+{
+    unsigned char head[PACK_SEALED_START], id[16];
+    char *path = repo_pack_path(name);
+    int rc = pack_id_of(name, id, err);
+    if (rc == 0)
+        rc = storage_read_range(s, path, 0, sizeof head, head, err);
+    if (rc == 0 && memcmp(head, PACK_MAGIC_SEALED, 8) != 0)
+        rc = uk_error_set(err, UK_E_CORRUPT, 0, "pack '%s' is not an encrypted pack", name);
+    if (rc == 0)
+        rc = keyring_pack_key_for_reading(keys, id, head + 8, key, err);
+    free(path);
+    return rc;
+}
+
+int pack_read_frame(Storage *s, const char *name, const unsigned char *key, uint32_t frame_no,
+                    const PackFrame *f, unsigned char *stored, unsigned char *raw, UkError *err)
+{
+    char *path = repo_pack_path(name);
+    int rc = storage_read_range(s, path, f->offset, f->stored_len, stored, err);
+    free(path);
+    size_t len = f->stored_len;
+    if (rc == 0 && key) {
+        unsigned char id[16];
+        rc = pack_id_of(name, id, err);
+        if (rc == 0 && (f->stored_len < 16 ||
+                        keyring_frame_open(key, id, frame_no, f->offset, f->compression, f->raw_len,
+                                           stored, f->stored_len, stored, err) != 0))
+            rc = uk_error_set(err, UK_E_CORRUPT, 0, "it fails authentication");
+        len -= 16;
+    }
+    if (rc == 0)
+        rc = decompress_frame(f->compression, stored, len, raw, f->raw_len, err);
+    return rc;
+}
+
+int pack_read_trailer(Storage *s, const Keyring *keys, const char *name, PackIndex *idx,
+                      unsigned char **encoded, size_t *len, UkError *err)
 {
     memset(idx, 0, sizeof *idx);
     if (encoded) {
         *encoded = NULL;
         *len = 0;
     }
+    char *path = repo_pack_path(name);
     uint64_t size = 0;
     unsigned char tail[PACK_TRAILER_BYTES];
+    const char *magic = keys ? PACK_TRAILER_MAGIC_SEALED : PACK_TRAILER_MAGIC;
+    uint64_t data_start = keys ? PACK_SEALED_START : 8;
+    unsigned char *buf = NULL, *body = NULL, *stored = NULL, *raw = NULL;
+    size_t body_len = 0;
+    unsigned char key[32];
+    ChunkNamer *namer = NULL;
+    int rc = -1;
     if (storage_size(s, path, &size, err) != 0)
-        return -1;
-    if (size < 8 + PACK_TRAILER_BYTES ||
+        goto out;
+    if (size < data_start + PACK_TRAILER_BYTES ||
         storage_read_range(s, path, size - PACK_TRAILER_BYTES, PACK_TRAILER_BYTES, tail, err) !=
             0 ||
-        memcmp(tail + 8, PACK_TRAILER_MAGIC, 8) != 0)
-        return uk_error_set(err, UK_E_NOTFOUND, 0, "pack '%s' carries no index layout", path);
-    uint64_t body = get_le(tail, 8);
-    if (body < 8 + 32 || body > size - 8 - PACK_TRAILER_BYTES)
-        return uk_error_set(err, UK_E_CORRUPT, 0, "pack '%s': its trailer is damaged", path);
-    uint64_t data_end = size - PACK_TRAILER_BYTES - body;
-    unsigned char *buf = xmalloc((size_t)body);
-    unsigned char *stored = NULL, *raw = NULL;
-    int rc = -1;
-    if (storage_read_range(s, path, data_end, (size_t)body, buf, err) != 0)
-        goto out;
-    if (decode_trailer(buf, (size_t)body, data_end, idx, err) != 0) {
-        uk_error_prefix(err, "pack '%s': ", path);
+        memcmp(tail + 8, magic, 8) != 0) {
+        uk_error_set(err, UK_E_NOTFOUND, 0, "pack '%s' carries no index layout", name);
         goto out;
     }
-    /* The hashes, from the data itself: a frame that fails to decompress fails the rebuild. */
+    uint64_t stored_len = get_le(tail, 8);
+    if (stored_len < 8 + 32 || stored_len > size - data_start - PACK_TRAILER_BYTES) {
+        uk_error_set(err, UK_E_CORRUPT, 0, "pack '%s': its trailer is damaged", name);
+        goto out;
+    }
+    uint64_t data_end = size - PACK_TRAILER_BYTES - stored_len;
+    buf = xmalloc((size_t)stored_len);
+    if (storage_read_range(s, path, data_end, (size_t)stored_len, buf, err) != 0)
+        goto out;
+    if (keys) {
+        char *what = trailer_name(name);
+        int opened = keyring_open(keys, what, buf, (size_t)stored_len, &body, &body_len, err);
+        free(what);
+        if (opened != 0)
+            goto out;
+    } else {
+        body = buf;
+        body_len = (size_t)stored_len;
+        buf = NULL;
+    }
+    if (decode_trailer(body, body_len, data_start, data_end, idx, err) != 0) {
+        uk_error_prefix(err, "pack '%s': ", name);
+        goto out;
+    }
+    if (keys && pack_key(s, keys, name, key, err) != 0)
+        goto out;
+    /* The ids, from the data itself: a frame that fails to open or decompress fails the
+     * rebuild. */
+    namer = chunk_namer_new(keys);
     for (size_t f = 0; f < idx->n_frames; f++) {
         const PackFrame *fr = &idx->frames[f];
         stored = xrealloc(stored, fr->stored_len ? fr->stored_len : 1);
         raw = xrealloc(raw, fr->raw_len ? fr->raw_len : 1);
-        if (storage_read_range(s, path, fr->offset, fr->stored_len, stored, err) != 0 ||
-            decompress_frame(fr->compression, stored, fr->stored_len, raw, fr->raw_len, err) != 0) {
-            uk_error_prefix(err, "pack '%s': frame %zu: ", path, f);
+        if (pack_read_frame(s, name, keys ? key : NULL, (uint32_t)f, fr, stored, raw, err) != 0) {
+            uk_error_prefix(err, "pack '%s': frame %zu: ", name, f);
             goto out;
         }
         for (size_t e = 0; e < idx->n_entries; e++)
             if (idx->entries[e].frame == f)
-                crypto_sha256(raw + idx->entries[e].offset, idx->entries[e].length,
-                              idx->entries[e].hash);
+                chunk_namer_id(namer, raw + idx->entries[e].offset, idx->entries[e].length,
+                               idx->entries[e].hash);
     }
     rc = encoded ? pack_index_encode(idx, encoded, len, err) : 0;
 out:
     if (rc != 0)
         pack_index_clear(idx);
+    explicit_bzero(key, sizeof key);
+    chunk_namer_free(namer);
     free(stored);
     free(raw);
     free(buf);
+    free(body);
+    free(path);
     return rc;
 }

@@ -15,7 +15,12 @@ typedef struct Finished {
 } Finished;
 
 struct PackWriter {
+    Repo *repo;
     Storage *storage;
+    unsigned char pack_id[16];
+    unsigned char key[32]; /* encrypted repositories: the current pack's */
+    unsigned char *sealed; /* scratch for a sealed frame */
+    size_t sealed_cap;
     Finished *finished; /* written, not yet published */
     size_t n_finished;
     StorageWrite *pack;
@@ -26,28 +31,33 @@ struct PackWriter {
     uint64_t bytes;
 };
 
-PackWriter *pack_writer_new(Storage *storage)
+PackWriter *pack_writer_new(Repo *repo)
 {
     PackWriter *w = xcalloc(1, sizeof *w);
-    w->storage = storage;
+    w->repo = repo;
+    w->storage = repo->storage;
     return w;
 }
 
 static int pack_begin(PackWriter *w, UkError *err)
 {
-    unsigned char id[16];
-    if (crypto_random(id, sizeof id, err) != 0)
+    if (crypto_random(w->pack_id, sizeof w->pack_id, err) != 0)
         return -1;
-    hex_encode(id, sizeof id, w->name);
+    hex_encode(w->pack_id, sizeof w->pack_id, w->name);
+    unsigned char header[KEYRING_PACK_HEADER];
+    Keyring *keys = w->repo->keys;
+    if (keys && keyring_pack_key_for_writing(keys, w->pack_id, header, w->key, err) != 0)
+        return -1;
     char *path = repo_pack_path(w->name);
     w->pack = storage_write_begin(w->storage, path, err);
     free(path);
     if (!w->pack)
         return -1;
-    if (storage_write(w->pack, PACK_MAGIC, 8, err) != 0)
+    if (storage_write(w->pack, keys ? PACK_MAGIC_SEALED : PACK_MAGIC, 8, err) != 0 ||
+        (keys && storage_write(w->pack, header, sizeof header, err) != 0))
         return -1;
-    w->offset = 8;
-    w->bytes += 8;
+    w->offset = keys ? PACK_SEALED_START : 8;
+    w->bytes += w->offset;
     return 0;
 }
 
@@ -60,10 +70,13 @@ int pack_writer_flush(PackWriter *w, UkError *err)
     unsigned char *data = NULL, *trailer = NULL;
     size_t len = 0, trailer_len = 0;
     pack_index_encode(&w->index, &data, &len, err);
-    pack_trailer_encode(&w->index, &trailer, &trailer_len);
+    int written =
+        pack_trailer_encode(&w->index, w->repo->keys, w->name, &trailer, &trailer_len, err);
     pack_index_clear(&w->index);
     w->frames_cap = w->entries_cap = 0;
-    int written = storage_write(pack, trailer, trailer_len, err);
+    explicit_bzero(w->key, sizeof w->key);
+    if (written == 0)
+        written = storage_write(pack, trailer, trailer_len, err);
     free(trailer);
     if (written != 0) {
         storage_write_abort(pack);
@@ -88,7 +101,7 @@ int pack_writer_publish(PackWriter *w, UkError *err)
     while (w->n_finished > 0) {
         Finished *f = &w->finished[0];
         char *path = xasprintf("index/%s", f->name);
-        int rc = storage_put(w->storage, path, f->index, f->len, false, err);
+        int rc = repo_put_object(w->repo, path, f->index, f->len, false, err);
         free(path);
         if (rc != 0)
             return -1;
@@ -103,9 +116,22 @@ int pack_writer_add(PackWriter *w, const void *stored, size_t stored_len, uint32
 {
     if (!w->pack && pack_begin(w, err) != 0)
         return -1;
+    PackIndex *pi = &w->index;
+    /* Compressed, then sealed: frame number and place as the keyring's nonce and associated
+     * data. */
+    if (w->repo->keys) {
+        if (w->sealed_cap < stored_len + 16) {
+            w->sealed_cap = stored_len + 16;
+            w->sealed = xrealloc(w->sealed, w->sealed_cap);
+        }
+        if (keyring_frame_seal(w->key, w->pack_id, (uint32_t)pi->n_frames, w->offset, compression,
+                               raw_len, stored, stored_len, w->sealed, err) != 0)
+            return -1;
+        stored = w->sealed;
+        stored_len += 16;
+    }
     if (storage_write(w->pack, stored, stored_len, err) != 0)
         return -1;
-    PackIndex *pi = &w->index;
     if (pi->n_frames == w->frames_cap) {
         w->frames_cap = w->frames_cap ? w->frames_cap * 2 : 64;
         pi->frames = xrealloc(pi->frames, w->frames_cap * sizeof *pi->frames);
@@ -139,6 +165,8 @@ void pack_writer_free(PackWriter *w)
         return;
     storage_write_abort(w->pack);
     pack_index_clear(&w->index);
+    explicit_bzero(w->key, sizeof w->key);
+    free(w->sealed);
     for (size_t i = 0; i < w->n_finished; i++) {
         char *path = repo_pack_path(w->finished[i].name);
         storage_remove(w->storage, path, NULL);

@@ -7,13 +7,15 @@
 #define UK_PACK_WRITER_H
 
 #include "repo/pack.h"
+#include "repo/repo.h"
 #include "repo/storage.h"
 
 #define PACK_TARGET_BYTES (16u * 1024 * 1024)
 
 typedef struct PackWriter PackWriter;
 
-PackWriter *pack_writer_new(Storage *storage);
+/* Packs of REPO (sealed with its keys when it is encrypted). */
+PackWriter *pack_writer_new(Repo *repo);
 /* Adds one encoded frame and the chunks it holds (entries' `frame` is filled in). */
 int pack_writer_add(PackWriter *w, const void *stored, size_t stored_len, uint32_t raw_len,
                     uint8_t compression, const PackEntry *entries, size_t n_entries, UkError *err);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/cipher.h"
 #include "common/crypto.h"
 #include "common/util.h"
 #include "core/log.h"
@@ -27,7 +28,111 @@ char *repo_pack_path(const char *pack_name)
     return xasprintf("packs/%.2s/%s", pack_name, pack_name);
 }
 
-static int check_or_create_marker(Repo *r, bool create, UkError *err)
+int repo_get_object(Repo *r, const char *name, unsigned char **data, size_t *len, UkError *err)
+{
+    *data = NULL;
+    *len = 0;
+    unsigned char *stored = NULL;
+    size_t stored_len = 0;
+    if (storage_get(r->storage, name, &stored, &stored_len, err) != 0)
+        return -1;
+    if (!r->keys) { /* a plain repository: as stored */
+        *data = stored;
+        *len = stored_len;
+        return 0;
+    }
+    int rc = keyring_open(r->keys, name, stored, stored_len, data, len, err);
+    free(stored);
+    return rc;
+}
+
+int repo_put_object(Repo *r, const char *name, const void *data, size_t len, bool exclusive,
+                    UkError *err)
+{
+    if (!r->keys)
+        return storage_put(r->storage, name, data, len, exclusive, err);
+    unsigned char *sealed = NULL;
+    size_t sealed_len = 0;
+    if (keyring_seal(r->keys, name, data, len, &sealed, &sealed_len, err) != 0)
+        return -1;
+    int rc = storage_put(r->storage, name, sealed, sealed_len, exclusive, err);
+    free(sealed);
+    return rc;
+}
+
+/* What the section asks for a new repository: 0 (none), or a KeyringMode. */
+static int wanted_mode(const ConfigRepository *cfg)
+{
+    if (!cfg->encryption || strcmp(cfg->encryption, "none") == 0)
+        return 0;
+    return strcmp(cfg->encryption, "public-key") == 0 ? KEYRING_PUBLIC_KEY : KEYRING_AES;
+}
+
+static const char *mode_name(int mode)
+{
+    return mode == KEYRING_PUBLIC_KEY ? "public-key" : mode == KEYRING_AES ? "aes-256" : "none";
+}
+
+/* The section's credential; an error that says what to give when there is none. */
+static int need_credential(const Repo *r, const ConfigRepository *cfg, KeyCredential *cred,
+                           UkError *err)
+{
+    bool found = false;
+    if (key_credential_load(cfg, cred, &found, err) != 0)
+        return uk_error_prefix(err, "repository '%s': ", r->name), -1;
+    if (!found)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "repository '%s' is encrypted: give key_file or passphrase_file, or "
+                            "set UPKEEP_PASSPHRASE",
+                            r->name);
+    return 0;
+}
+
+/* A new repository: its marker (and, encrypted, its first key), written exclusively. 1 when
+ * another process made it first. */
+static int create_marker(Repo *r, const ConfigRepository *cfg, UkError *err)
+{
+    unsigned char id[16];
+    char id_hex[33];
+    if (crypto_random(id, sizeof id, err) != 0)
+        return -1;
+    hex_encode(id, sizeof id, id_hex);
+    int mode = wanted_mode(cfg);
+    if (mode) {
+        KeyCredential cred;
+        int rc = need_credential(r, cfg, &cred, err);
+        if (rc == 0 && cipher_load(err) != 0)
+            rc = -1;
+        if (rc == 0)
+            rc = keyring_create(r->storage, (KeyringMode)mode, &cred, &r->keys, err);
+        key_credential_clear(&cred);
+        if (rc != 0)
+            return uk_error_prefix(err, "repository '%s': ", r->name), -1;
+    }
+    char *marker =
+        xasprintf("{\"format\":\"upkeep-repository\",\"version\":%d,"
+                  "\"id\":\"%s\",\"chunk_hash\":\"%s\",\"encryption\":\"%s\"}\n",
+                  REPO_FORMAT_VERSION, id_hex, mode ? "hmac-sha256" : "sha256", mode_name(mode));
+    unsigned char *sealed = NULL;
+    size_t sealed_len = 0;
+    UkError put_err = {0};
+    int rc = keyring_seal(r->keys, "config", marker, strlen(marker), &sealed, &sealed_len, err);
+    if (rc == 0)
+        rc = storage_put(r->storage, "config", sealed, sealed_len, true, &put_err);
+    free(marker);
+    free(sealed);
+    r->version = REPO_FORMAT_VERSION;
+    if (rc != 0 && put_err.code == UK_E_EXISTS) { /* made concurrently: use that one */
+        keyring_free(r->keys);
+        r->keys = NULL;
+        return 1;
+    }
+    if (rc != 0 && put_err.code)
+        *err = put_err;
+    return rc;
+}
+
+static int check_or_create_marker(Repo *r, const ConfigRepository *cfg, bool create, UkError *err)
 {
     unsigned char *data = NULL;
     size_t len = 0;
@@ -41,30 +146,31 @@ static int check_or_create_marker(Repo *r, bool create, UkError *err)
             return uk_error_set(err, UK_E_NOTFOUND, 0,
                                 "repository '%s' at '%s' has no backups yet (no repository there)",
                                 r->name, storage_location(r->storage));
-        unsigned char id[16];
-        char id_hex[33];
-        if (crypto_random(id, sizeof id, err) != 0)
-            return -1;
-        hex_encode(id, sizeof id, id_hex);
-        char *marker = xasprintf("{\"format\":\"upkeep-repository\",\"version\":%d,"
-                                 "\"id\":\"%s\",\"chunk_hash\":\"sha256\"}\n",
-                                 REPO_FORMAT_VERSION, id_hex);
-        r->version = REPO_FORMAT_VERSION;
-        UkError put_err = {0};
-        int rc = storage_put(r->storage, "config", marker, strlen(marker), true, &put_err);
-        free(marker);
-        if (rc != 0 && put_err.code != UK_E_EXISTS) { /* EXISTS: created concurrently */
-            *err = put_err;
-            return -1;
-        }
-        return rc == 0 ? 0 : check_or_create_marker(r, false, err);
+        int made = create_marker(r, cfg, err);
+        return made == 1 ? check_or_create_marker(r, cfg, false, err) : made;
     }
-    json_error_t jerr;
-    json_t *doc = json_loadb((const char *)data, len, 0, &jerr);
+    int rc = 0;
+    unsigned char *plain = NULL;
+    size_t plain_len = 0;
+    if (keyring_is_sealed(data, len)) {
+        KeyCredential cred;
+        rc = need_credential(r, cfg, &cred, err);
+        if (rc == 0 && (rc = cipher_load(err)) == 0 &&
+            (rc = keyring_unlock(r->storage, &cred, data, len, &r->keys, err)) != 0)
+            uk_error_prefix(err, "repository '%s': ", r->name);
+        key_credential_clear(&cred);
+    }
+    if (rc == 0)
+        rc = keyring_open(r->keys, "config", data, len, &plain, &plain_len, err);
     free(data);
+    if (rc != 0)
+        return -1;
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)plain, plain_len, 0, &jerr);
+    free(plain);
     const char *format = json_string_value(json_object_get(doc, "format"));
     json_int_t version = json_integer_value(json_object_get(doc, "version"));
-    int rc = 0;
+    int mode = r->keys ? (int)keyring_mode(r->keys) : 0, wanted = wanted_mode(cfg);
     if (!doc || !format || strcmp(format, "upkeep-repository") != 0)
         rc = uk_error_set(err, UK_E_FORMAT, 0, "'%s' is not an upkeep repository",
                           storage_location(r->storage));
@@ -73,6 +179,11 @@ static int check_or_create_marker(Repo *r, bool create, UkError *err)
                           "repository '%s' has format version %lld; this upkeep reads versions "
                           "1 to %d",
                           r->name, (long long)version, REPO_FORMAT_VERSION);
+    else if (mode != wanted)
+        rc = uk_error_set(err, UK_E_CONFIG, 0,
+                          "repository '%s' has encryption %s, its section says encryption = %s "
+                          "(set when a repository is made)",
+                          r->name, mode_name(mode), mode_name(wanted));
     else
         r->version = (int)version;
     json_decref(doc);
@@ -92,7 +203,7 @@ int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err)
     r->storage = storage;
     r->compression_level = opts->config->compression_level;
     r->index = chunk_index_new();
-    if (check_or_create_marker(r, opts->create, err) != 0) {
+    if (check_or_create_marker(r, opts->config, opts->create, err) != 0) {
         repo_close(r);
         return -1;
     }
@@ -105,6 +216,7 @@ void repo_close(Repo *r)
     if (!r)
         return;
     repo_lock_release(r->lock);
+    keyring_free(r->keys);
     storage_free(r->storage);
     chunk_index_free(r->index);
     for (size_t i = 0; i < r->n_packs; i++)
@@ -118,6 +230,112 @@ const char *repo_name(const Repo *r)
 {
     return r->name;
 }
+/* Lock objects of an encrypted repository are sealed like its other objects. */
+static unsigned char *seal_lock(void *ctx, const char *name, const void *data, size_t len,
+                                size_t *out_len)
+{
+    unsigned char *out = NULL;
+    UkError err = {0};
+    if (keyring_seal(ctx, name, data, len, &out, out_len, &err) != 0)
+        abort(); /* only a broken libcrypto fails to seal */
+    return out;
+}
+
+static int open_lock(void *ctx, const char *name, const unsigned char *data, size_t len,
+                     unsigned char **out, size_t *out_len, UkError *err)
+{
+    return keyring_open(ctx, name, data, len, out, out_len, err);
+}
+
+int repo_store_proof(Repo *r, const char *name, const char *json, UkError *err)
+{
+    return repo_put_object(r, name, json, strlen(json), false, err);
+}
+
+int repo_each_proof(Repo *r, void (*visit)(void *ctx, const char *json), void *ctx, UkError *err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (storage_list(r->storage, "proofs", &names, &n, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char *name = xasprintf("proofs/%s", names[i]);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        UkError get_err = {0};
+        if (repo_get_object(r, name, &data, &len, &get_err) == 0)
+            visit(ctx, (const char *)data); /* objects come back NUL-terminated */
+        else
+            log_debug("%s: %s", name, get_err.msg);
+        free(data);
+        free(name);
+    }
+    storage_names_free(names, n);
+    return 0;
+}
+
+bool repo_is_encrypted(const Repo *r)
+{
+    return r->keys != NULL;
+}
+
+bool repo_can_read(const Repo *r)
+{
+    return keyring_can_read(r->keys);
+}
+
+int repo_keys(Repo *r, KeyInfo **list, size_t *n, long *current, UkError *err)
+{
+    *current = -1;
+    if (!r->keys)
+        return uk_error_set(err, UK_E_USAGE, 0, "repository '%s' is not encrypted", r->name);
+    if (keyring_list(r->storage, list, n, err) != 0)
+        return -1;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*list)[i].id, keyring_opened_id(r->keys)) == 0)
+            *current = (long)i;
+    return 0;
+}
+
+int repo_key_add(Repo *r, const KeyCredential *new_cred, bool write_only, char *id_out,
+                 UkError *err)
+{
+    if (!r->keys)
+        return uk_error_set(err, UK_E_USAGE, 0, "repository '%s' is not encrypted", r->name);
+    return keyring_add_key(r->storage, r->keys, new_cred, write_only, id_out, err);
+}
+
+int repo_key_remove(Repo *r, const char *id, UkError *err)
+{
+    KeyInfo *list = NULL;
+    size_t n = 0;
+    long current = -1;
+    if (repo_keys(r, &list, &n, &current, err) != 0)
+        return -1;
+    long found = -1;
+    size_t full = 0;
+    for (size_t i = 0; i < n; i++) {
+        full += strcmp(list[i].kind, "full") == 0;
+        if (strcmp(list[i].id, id) == 0)
+            found = (long)i;
+    }
+    int rc = 0;
+    if (found < 0)
+        rc = uk_error_set(err, UK_E_NOTFOUND, 0, "repository '%s' has no key '%s'", r->name, id);
+    else if (strcmp(list[found].kind, "full") == 0 && full == 1)
+        rc = uk_error_set(err, UK_E_USAGE, 0,
+                          "key '%s' is the last full key of repository '%s': without it nobody "
+                          "could read the backups (add another first)",
+                          id, r->name);
+    free(list);
+    if (rc != 0)
+        return -1;
+    char *name = xasprintf("keys/%s", id);
+    rc = storage_remove(r->storage, name, err);
+    free(name);
+    return rc;
+}
+
 int repo_lock(Repo *r, bool exclusive, const char *what, UkError *err)
 {
     if (r->lock)
@@ -132,8 +350,9 @@ int repo_lock(Repo *r, bool exclusive, const char *what, UkError *err)
                             "other hosts' locks cannot be trusted: refusing",
                             r->name, what);
     const char *wait = getenv("UPKEEP_LOCK_WAIT");
-    return repo_lock_take(r->storage, r->name, exclusive, what, wait ? atoi(wait) : 600, NULL,
-                          &r->lock, err);
+    LockSeal seal = {r->keys, seal_lock, open_lock};
+    return repo_lock_take(r->storage, r->name, exclusive, what, wait ? atoi(wait) : 600,
+                          r->keys ? &seal : NULL, &r->lock, err);
 }
 
 bool repo_is_pack_name(const char *name)
@@ -162,6 +381,7 @@ void repo_add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi)
 {
     r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
     RepoPack *p = &r->packs[r->n_packs];
+    memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
     p->n_frames = pi->n_frames;
     p->frames = xmalloc((pi->n_frames ? pi->n_frames : 1) * sizeof *p->frames);
@@ -192,16 +412,14 @@ static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
         unsigned char *data = NULL;
         size_t len = 0;
         UkError read_err = {0};
-        bool ok = storage_get(r->storage, path, &data, &len, &read_err) == 0 &&
+        bool ok = repo_get_object(r, path, &data, &len, &read_err) == 0 &&
                   pack_index_decode(data, len, &loaded[n_loaded], &read_err) == 0;
         if (!ok) {
             /* One bad index must not stop every read: use the copy its pack carries, or go
              * on without it (a backup that needs its chunks then says which are missing). */
-            char *pack = repo_pack_path(names[i]);
             UkError trailer_err = {0};
-            ok = pack_read_trailer(r->storage, pack, &loaded[n_loaded], NULL, NULL, &trailer_err) ==
-                 0;
-            free(pack);
+            ok = pack_read_trailer(r->storage, r->keys, names[i], &loaded[n_loaded], NULL, NULL,
+                                   &trailer_err) == 0;
             if (!ok) {
                 r->unreadable_indexes++;
                 snprintf(r->unreadable_example, sizeof r->unreadable_example, "%s", names[i]);
@@ -212,6 +430,7 @@ static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
         if (ok) {
             r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
             RepoPack *p = &r->packs[r->n_packs++];
+            memset(p, 0, sizeof *p);
             snprintf(p->name, sizeof p->name, "%s", names[i]);
             p->frames = loaded[n_loaded].frames;
             p->n_frames = loaded[n_loaded].n_frames;
@@ -295,11 +514,12 @@ int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out,
     unsigned char *data = NULL;
     size_t len = 0;
     int rc;
-    if (with_hashes) {
-        rc = storage_get(r->storage, path, &data, &len, err);
+    if (with_hashes || r->keys) { /* a sealed manifest opens only whole */
+        rc = repo_get_object(r, path, &data, &len, err);
         if (rc == 0)
-            rc = manifest_decode(data, len, true, out, err);
-        if (rc == 0 && out->version == 2 && (rc = repo_resolve_list(r, out, err)) != 0)
+            rc = manifest_decode(data, len, with_hashes, out, err);
+        if (rc == 0 && with_hashes && out->version == 2 &&
+            (rc = repo_resolve_list(r, out, err)) != 0)
             manifest_clear(out);
     } else {
         /* Metadata only: the hash list (32 bytes per chunk) is not read. */

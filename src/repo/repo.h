@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "repo/chunk_index.h"
+#include "repo/keyring.h"
 #include "repo/manifest.h"
 #include "repo/storage.h"
 
@@ -45,6 +46,25 @@ int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err);
 /* with_hashes: the whole hash list too, which for a version 2 manifest loads the index and
  * reads the list blocks (each checked against its hash, the list against the image hash). */
 int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out, UkError *err);
+/* Proofs: what verify found, as proofs/<id> (JSON, sealed in an encrypted repository), for
+ * every host that shares the repository. */
+int repo_store_proof(Repo *r, const char *name, const char *json, UkError *err);
+/* Calls visit(ctx, json) with each proof's JSON. */
+int repo_each_proof(Repo *r, void (*visit)(void *ctx, const char *json), void *ctx, UkError *err);
+
+/* ---- keys of an encrypted repository (repo/keyring.h) ---- */
+
+/* Is the repository encrypted? Can this host read its packs (not a write-only key)? */
+bool repo_is_encrypted(const Repo *r);
+bool repo_can_read(const Repo *r);
+/* The key objects; *current the index of the one this host opened it with (or -1). */
+int repo_keys(Repo *r, KeyInfo **list, size_t *n, long *current, UkError *err);
+/* Adds a key for NEW_CRED (a full one, or write-only); its id into id_out (33 bytes). */
+int repo_key_add(Repo *r, const KeyCredential *new_cred, bool write_only, char *id_out,
+                 UkError *err);
+/* Removes key object ID; the last full key is never removed. */
+int repo_key_remove(Repo *r, const char *id, UkError *err);
+
 /* Resolves "latest" (optionally of one database, optionally the newest carrying TAG) or
  * checks an id exists (and carries TAG, when given). */
 int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database, const char *tag,

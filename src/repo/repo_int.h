@@ -2,6 +2,7 @@
 #ifndef UK_REPO_INT_H
 #define UK_REPO_INT_H
 
+#include "repo/keyring.h"
 #include "repo/lock.h"
 #include "repo/pack.h"
 #include "repo/repo.h"
@@ -10,6 +11,8 @@ typedef struct RepoPack {
     char name[40]; /* 32 hex digits */
     PackFrame *frames;
     size_t n_frames;
+    bool have_key; /* encrypted repositories: key read from the pack's header */
+    unsigned char key[32];
 } RepoPack;
 
 struct Repo {
@@ -17,7 +20,8 @@ struct Repo {
     RepoLock *lock;
     Storage *storage;
     int compression_level;
-    int version; /* the repository's format version (config) */
+    int version;   /* the repository's format version (config) */
+    Keyring *keys; /* encrypted repositories; NULL for plain ones */
     ChunkIndex *index;
     RepoPack *packs;
     size_t n_packs;
@@ -26,6 +30,12 @@ struct Repo {
     char unreadable_example[40]; /* the name of one of them, for messages */
 };
 
+/* Object NAME as the repository holds it: opened with its keys (encrypted repositories), or
+ * as stored. Caller frees *data. */
+int repo_get_object(Repo *r, const char *name, unsigned char **data, size_t *len, UkError *err);
+/* Stores object NAME, sealed with the repository's keys when it has them. */
+int repo_put_object(Repo *r, const char *name, const void *data, size_t len, bool exclusive,
+                    UkError *err);
 /* "packs/ab/ab12…" for a pack name. Caller frees. */
 char *repo_pack_path(const char *pack_name);
 /* Version 2 manifests: the hash list, read from the list blocks M names. */

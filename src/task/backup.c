@@ -1,5 +1,6 @@
 /* The backup task: snapshot the database through its driver straight into a BackupWriter,
  * publish the manifest, then record the backup in the catalogue. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "common/crypto.h"
 #include "common/progress.h"
 #include "common/util.h"
+#include "core/log.h"
 #include "db/db.h"
 #include "repo/backup_writer.h"
 #include "task/task.h"
@@ -81,6 +83,39 @@ static int new_backup_id(time_t *now, char *out, size_t len, UkError *err)
     return 0;
 }
 
+typedef struct ProofSync {
+    State *st;
+    const char *repository;
+    const Manifest *list;
+    size_t n;
+    const BackupRecord *known;
+    size_t n_known;
+    int rc;
+    UkError *err;
+} ProofSync;
+
+/* A proof another host (or this one) stored: the catalogue takes it when it is newer than
+ * what the catalogue knows, for a backup the repository still holds. */
+static void take_proof(void *ctx, const char *json)
+{
+    ProofSync *p = ctx;
+    json_t *doc = json_loads(json, 0, NULL);
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    const char *result = json_string_value(json_object_get(doc, "result"));
+    time_t at = (time_t)json_integer_value(json_object_get(doc, "verified_at"));
+    bool held = false;
+    for (size_t i = 0; id && i < p->n && !held; i++)
+        held = strcmp(p->list[i].id, id) == 0;
+    bool newer = true;
+    for (size_t k = 0; held && k < p->n_known; k++)
+        if (strcmp(p->known[k].id, id) == 0)
+            newer = p->known[k].verified_at < at;
+    if (p->rc == 0 && held && newer && result &&
+        (strcmp(result, "ok") == 0 || strcmp(result, "failed") == 0))
+        p->rc = state_backup_set_verified(p->st, p->repository, id, at, result, p->err);
+    json_decref(doc);
+}
+
 int task_sync_catalogue(State *st, Repo *repo, UkError *err)
 {
     Manifest *list = NULL;
@@ -107,6 +142,11 @@ int task_sync_catalogue(State *st, Repo *repo, UkError *err)
         if (rc == 0 && list[i].damaged)
             rc = state_backup_set_verified(st, repo_name(repo), b.id, time(NULL), "failed", err);
     }
+    ProofSync sync = {st, repo_name(repo), list, n, known, n_known, 0, err};
+    if (rc == 0)
+        rc = repo_each_proof(repo, take_proof, &sync, err);
+    if (rc == 0)
+        rc = sync.rc;
     for (size_t k = 0; rc == 0 && k < n_known; k++) {
         bool present = false;
         for (size_t i = 0; i < n && !present; i++)
@@ -175,6 +215,10 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
         uk_error_prefix(err, "backup '%s' is stored, but ", m->id);
         goto out;
     }
+    /* What other hosts proved (a write-only host cannot verify its own backups). */
+    UkError sync_err = {0};
+    if (task_sync_catalogue(st, repo, &sync_err) != 0)
+        log_debug("catalogue of '%s' not synced: %s", repo_name(repo), sync_err.msg);
     rc = 0;
 out:
     free(info.details);

@@ -26,6 +26,12 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
         }
         return -1;
     }
+    if (!repo_can_read(repo)) {
+        uk_error_set(err, UK_E_USAGE, 0,
+                     "repository '%s': this host's key is write-only: prune where a full key is",
+                     repo_cfg->name);
+        goto out;
+    }
     if (repo_lock(repo, !dry_run, dry_run ? "prune --dry-run" : "prune", err) != 0 ||
         repo_list_backups(repo, &list, &n, err) != 0)
         goto out;

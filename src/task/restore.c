@@ -32,8 +32,17 @@ int task_load_backup(const ConfigRepository *cfg, const char *id_or_latest, cons
 {
     *repo = NULL;
     char id[64];
-    if (task_open_repo(cfg, false, repo, err) != 0 ||
-        repo_lock(*repo, false, "restore or verify", err) != 0 ||
+    if (task_open_repo(cfg, false, repo, err) != 0)
+        return -1;
+    if (!repo_can_read(*repo)) {
+        repo_close(*repo);
+        *repo = NULL;
+        return uk_error_set(err, UK_E_USAGE, 0,
+                            "repository '%s': this host's key is write-only: it writes backups "
+                            "but cannot read them; verify and restore where a full key is",
+                            cfg->name);
+    }
+    if (repo_lock(*repo, false, "restore or verify", err) != 0 ||
         repo_resolve_backup(*repo, id_or_latest, database, NULL, id, sizeof id, err) != 0 ||
         repo_read_manifest(*repo, id, true, m, err) != 0 || repo_load_index(*repo, err) != 0) {
         repo_close(*repo);

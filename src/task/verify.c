@@ -3,6 +3,7 @@
  * check. The outcome and its time go into the catalogue, so `upkeep backups` (and health)
  * know when each backup was last proven. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "core/log.h"
 #include "db/db.h"
 #include "task/task_int.h"
 
@@ -42,6 +44,27 @@ static int verify_on_server(const Config *config, Repo *repo, const Manifest *m,
     return rc;
 }
 
+/* The outcome goes into the catalogue, and into the repository as proofs/<id>, where every
+ * host sharing it (a write-only one, which cannot verify) finds when its backups were last
+ * proven (task_sync_catalogue). */
+static void record_outcome(State *st, Repo *repo, const char *repo_name, const char *id, bool ok)
+{
+    time_t now = time(NULL);
+    state_backup_set_verified(st, repo_name, id, now, ok ? "ok" : "failed", NULL);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    json_t *proof = json_pack("{s:s, s:s, s:I, s:s}", "id", id, "result", ok ? "ok" : "failed",
+                              "verified_at", (json_int_t)now, "host", host);
+    char *text = json_dumps(proof, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(proof);
+    char *name = xasprintf("proofs/%s", id);
+    UkError err = {0};
+    if (repo_store_proof(repo, name, text, &err) != 0)
+        log_warn("backup '%s': the proof was not stored in the repository: %s", id, err.msg);
+    free(name);
+    free(text);
+}
+
 int task_verify(State *st, const Config *config, const ConfigRepository *repo_cfg, const char *id,
                 bool progress, VerifyResult *res, UkError *err)
 {
@@ -65,7 +88,7 @@ int task_verify(State *st, const Config *config, const ConfigRepository *repo_cf
     if (db_has_feature(m.driver, DB_FEAT_RESTORE_SERVER)) {
         if (verify_on_server(config, repo, &m, progress, res, err) != 0) {
             if (err->code == UK_E_CORRUPT || err->code == UK_E_FORMAT)
-                state_backup_set_verified(st, repo_cfg->name, m.id, time(NULL), "failed", NULL);
+                record_outcome(st, repo, repo_cfg->name, m.id, false);
             goto out;
         }
         goto checked;
@@ -93,7 +116,7 @@ int task_verify(State *st, const Config *config, const ConfigRepository *repo_cf
     p = NULL;
     if (rebuilt != 0) {
         if (err->code == UK_E_CORRUPT || err->code == UK_E_FORMAT)
-            state_backup_set_verified(st, repo_cfg->name, m.id, time(NULL), "failed", NULL);
+            record_outcome(st, repo, repo_cfg->name, m.id, false);
         goto out;
     }
     close(fd);
@@ -103,7 +126,7 @@ int task_verify(State *st, const Config *config, const ConfigRepository *repo_cf
         goto out;
 checked:;
     bool ok = db_check_passed(res->integrity);
-    state_backup_set_verified(st, repo_cfg->name, m.id, time(NULL), ok ? "ok" : "failed", NULL);
+    record_outcome(st, repo, repo_cfg->name, m.id, ok);
     if (!ok) {
         uk_error_set(err, UK_E_CORRUPT, 0, "backup '%s': integrity check failed: %s", m.id,
                      res->integrity);

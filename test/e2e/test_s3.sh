@@ -158,3 +158,15 @@ expect_status 0 "$UPKEEP" copy --from local --to other
 expect_contains "$OUT" "copied 2 backups from 'local' to 'other'"
 expect_status 0 "$UPKEEP" verify --all --repository other
 pass "upkeep copy copies one backup or every missing one, and never twice"
+
+# An encrypted repository on S3.
+printf 'vault-passphrase\n' > vault.pass
+chmod 600 vault.pass
+sed -i 's/^\[job nightly\]/[repository vault]\nurl = s3:\/\/'"$S3_BUCKET"'\/vault\nendpoint = '"${S3_ENDPOINT//\//\\/}"'\nencryption = aes-256\npassphrase_file = vault.pass\n&/' upkeep.conf
+expect_status 0 "$UPKEEP" backup app --repository vault --json
+sealed_id=$(jq -r .id <<<"$OUT")
+expect_status 0 "$UPKEEP" verify "$sealed_id" --repository vault
+expect_status 0 "$UPKEEP" restore "$sealed_id" --database app --repository vault --to vault.db
+[ "$(sqlite3 vault.db 'PRAGMA integrity_check')" = ok ] || fail "the encrypted S3 backup does not restore"
+[ "$(rejections)" = 0 ] || fail "the server rejected requests: $(grep REJECT "$S3_PROXY_LOG" | head -3)"
+pass "an encrypted repository on S3 backs up, verifies and restores"

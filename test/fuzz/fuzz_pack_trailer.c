@@ -26,14 +26,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     }
-    if (storage_put(storage, "pack", data, size, false, &err) != 0) {
+    static const char name[] = "00112233445566778899aabbccddeeff";
+    if (storage_put(storage, "packs/00/00112233445566778899aabbccddeeff", data, size, false,
+                    &err) != 0) {
         fprintf(stderr, "fuzz_pack_trailer: %s\n", err.msg);
         abort();
     }
     PackIndex idx;
     unsigned char *encoded = NULL;
     size_t len = 0;
-    if (pack_read_trailer(storage, "pack", &idx, &encoded, &len, &err) == 0) {
+    if (pack_read_trailer(storage, NULL, name, &idx, &encoded, &len, &err) == 0) {
         pack_index_clear(&idx);
         free(encoded);
     }
