@@ -20,6 +20,14 @@ int crypto_load(UkError *err);
  * it exits with a message (the installation is broken; nothing has been hashed yet). */
 void crypto_sha256(const void *data, size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
 
+/* SHA-256 over data given in pieces: new, update as often as needed, then final (which frees
+ * it; free alone discards it). */
+typedef struct CryptoSha256 CryptoSha256;
+CryptoSha256 *crypto_sha256_new(void);
+void crypto_sha256_update(CryptoSha256 *h, const void *data, size_t len);
+void crypto_sha256_final(CryptoSha256 *h, unsigned char out[CRYPTO_SHA256_LEN]);
+void crypto_sha256_free(CryptoSha256 *h);
+
 /* Whether the n bytes at a and b are equal, in time that does not depend on where they
  * differ (tokens). */
 bool crypto_equal(const void *a, const void *b, size_t n);

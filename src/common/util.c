@@ -366,6 +366,60 @@ int write_all(int fd, const void *buf, size_t len, const char *what, UkError *er
     return 0;
 }
 
+int pwrite_all(int fd, const void *buf, size_t len, uint64_t offset, const char *what, UkError *err)
+{
+    const unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return uk_error_set(err, errno == ENOSPC || errno == EDQUOT ? UK_E_NOSPACE : UK_E_IO,
+                                errno, "unable to write %s", what);
+        }
+        p += n;
+        len -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return 0;
+}
+
+int pread_all(int fd, void *buf, size_t len, uint64_t offset, const char *what, UkError *err)
+{
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(fd, p, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return uk_error_set(err, UK_E_IO, n < 0 ? errno : 0, "unable to read %s%s", what,
+                                n == 0 ? " (it is shorter than written)" : "");
+        p += n;
+        len -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return 0;
+}
+
+int temp_file_open(UkError *err)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/var/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    char *path = xasprintf("%s/upkeep-XXXXXX", dir); /* file systems without O_TMPFILE */
+    fd = mkstemp(path);
+    if (fd >= 0)
+        unlink(path);
+    else
+        uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno,
+                     "unable to create a temporary file in '%s'", dir);
+    free(path);
+    return fd;
+}
+
 void start_writeback(int fd, uint64_t *flushed, uint64_t written)
 {
     const uint64_t step = 8u << 20;

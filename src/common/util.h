@@ -66,6 +66,14 @@ int read_file_all(const char *path, size_t max_len, unsigned char **data, size_t
                   UkError *err);
 /* Writes all of buf, retrying short writes; maps ENOSPC to UK_E_NOSPACE. */
 int write_all(int fd, const void *buf, size_t len, const char *what, UkError *err);
+/* The same at an offset (pwrite), and its reading counterpart: fewer bytes than asked is an
+ * error (UK_E_IO). */
+int pwrite_all(int fd, const void *buf, size_t len, uint64_t offset, const char *what,
+               UkError *err);
+int pread_all(int fd, void *buf, size_t len, uint64_t offset, const char *what, UkError *err);
+/* An unnamed scratch file, gone when closed, in $TMPDIR or else /var/tmp (on disk, where /tmp
+ * may be memory): for what a run must not hold in memory. */
+int temp_file_open(UkError *err);
 /* Directory part of a path, copied ("." when none). */
 char *path_dirname(const char *path);
 /* Joins dir and rel unless rel is absolute. */

@@ -51,16 +51,15 @@ struct BackupWriter {
     uint64_t image_size;
     uint32_t chunk_size;
     uint64_t chunk_count;
-    unsigned char *hashes;
-    uint64_t hashes_cap; /* streams: chunks the hash list has room for */
-    unsigned char *have; /* pages: one flag per chunk: arrived */
+    int hashes_fd;  /* the hash list, 32 bytes a chunk at 32 * index (temp_file_open) */
+    uint64_t *have; /* pages: one bit per chunk: arrived */
 
     bool stream;
     ChunkerParams chunking;
     uint64_t gear[256];     /* the repository's (repo/keyring.h) */
     unsigned char *pending; /* streams: bytes not yet cut into chunks */
     size_t pending_start, pending_len;
-    ChunkIndex *session; /* chunks stored by this backup */
+    ChunkSet *session; /* chunks stored by this backup */
 
     Batch *slots;
     size_t n_slots, fill, retire;
@@ -81,15 +80,17 @@ struct BackupWriter {
 
     uint64_t new_chunks, reused_chunks;
     unsigned char *list_hashes; /* version 2: the list blocks' hashes */
-    uint64_t list_count;
+    uint64_t list_count, list_cap;
+    unsigned char image_hash[32];
     double started;
 };
 
 static void process_batch(BackupWriter *w, Batch *b, Compressor *comp, ChunkNamer *namer)
 {
     for (size_t i = 0; i < b->n; i++) {
+        ChunkLocation loc;
         chunk_namer_id(namer, b->raw + b->offset[i], b->length[i], b->hash[i]);
-        b->known[i] = chunk_index_get(w->repo->index, b->hash[i]) != NULL;
+        b->known[i] = chunk_set_find(w->repo->index, b->hash[i], &loc);
     }
     /* Move the new chunks together (in place: offsets only ever decrease) and compress them
      * as one frame. */
@@ -137,11 +138,15 @@ static BackupWriter *writer_new(Repo *repo)
 {
     BackupWriter *w = xcalloc(1, sizeof *w);
     w->repo = repo;
-    w->session = chunk_index_new();
+    w->session = chunk_set_new();
     w->packs = pack_writer_new(repo);
+    w->hashes_fd = temp_file_open(&w->failure);
+    w->failed = w->hashes_fd < 0; /* reported by the first call */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     w->n_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
-    w->n_slots = w->n_threads * 4;
+    /* Two batches a worker (one it works on, one waiting) and two for the calling thread
+     * (the one it fills, the one it retires): 2 MiB each, whatever the image's size. */
+    w->n_slots = w->n_threads * 2 + 2;
     w->slots = xcalloc(w->n_slots, sizeof *w->slots);
     for (size_t i = 0; i < w->n_slots; i++) {
         w->slots[i].raw = xmalloc(BATCH_BYTES);
@@ -163,8 +168,7 @@ BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_
     w->image_size = image_size;
     w->chunk_size = chunk_size;
     w->chunk_count = (image_size + chunk_size - 1) / chunk_size;
-    w->hashes = xcalloc(w->chunk_count ? w->chunk_count : 1, 32);
-    w->have = xcalloc(w->chunk_count ? w->chunk_count : 1, 1);
+    w->have = xcalloc(w->chunk_count / 64 + 1, sizeof *w->have);
     return w;
 }
 
@@ -175,8 +179,6 @@ BackupWriter *backup_writer_new_stream(Repo *repo, const ChunkerParams *chunking
     w->chunking = *chunking;
     chunker_gear_table(keyring_gear_seed(repo->keys), w->gear);
     w->chunk_size = chunking->max_size;
-    w->hashes_cap = 1024;
-    w->hashes = xcalloc(w->hashes_cap, 32);
     w->pending = xmalloc(STREAM_BUFFER);
     return w;
 }
@@ -200,15 +202,27 @@ static void stop_workers(BackupWriter *w)
  * the frame, unreferenced, which costs a few compressed bytes and keeps workers lock-free. */
 static int retire_batch(BackupWriter *w, Batch *b, UkError *err)
 {
+    /* A batch holds consecutive chunks, of the image or of its list (add_chunk). */
+    if (b->n > 0 && !(b->index[0] & LIST_CHUNK) &&
+        pwrite_all(w->hashes_fd, b->hash, b->n * 32, b->index[0] * 32, "the backup's hash list",
+                   err) != 0)
+        return -1;
     bool any_new = false;
     for (size_t i = 0; i < b->n; i++) {
         bool listed = (b->index[i] & LIST_CHUNK) != 0;
+        uint64_t block = b->index[i] & ~LIST_CHUNK;
+        if (listed && block >= w->list_cap) {
+            w->list_cap = w->list_cap ? w->list_cap * 2 : 64;
+            w->list_hashes = xrealloc(w->list_hashes, w->list_cap * 32);
+        }
         if (listed)
-            memcpy(w->list_hashes + (b->index[i] & ~LIST_CHUNK) * 32, b->hash[i], 32);
-        else
-            memcpy(w->hashes + b->index[i] * 32, b->hash[i], 32);
-        if (!b->known[i] && !chunk_index_add(w->session, b->hash[i], NULL))
-            b->known[i] = true;
+            memcpy(w->list_hashes + block * 32, b->hash[i], 32);
+        if (!b->known[i]) {
+            int added = chunk_set_add(w->session, b->hash[i], NULL, err);
+            if (added < 0)
+                return -1;
+            b->known[i] = added == 0;
+        }
         any_new |= !b->known[i];
         if (!listed) /* the image's chunks: the list's own are not the backup's content */
             *(b->known[i] ? &w->reused_chunks : &w->new_chunks) += 1;
@@ -302,10 +316,10 @@ int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_
         return -1;
     }
     if (w->stream || index >= w->chunk_count || len == 0 || len > w->chunk_size ||
-        len > BATCH_BYTES || w->have[index])
+        len > BATCH_BYTES || (w->have[index / 64] >> (index % 64) & 1))
         return uk_error_set(err, UK_E_INTERNAL, 0, "unexpected chunk %llu of %llu",
                             (unsigned long long)index, (unsigned long long)w->chunk_count);
-    w->have[index] = 1;
+    w->have[index / 64] |= UINT64_C(1) << (index % 64);
     return add_chunk(w, index, data, len, err);
 }
 
@@ -316,10 +330,6 @@ static int cut_pending(BackupWriter *w, bool at_end, UkError *err)
     while (w->pending_len > 0 && (at_end || w->pending_len >= w->chunking.max_size)) {
         const unsigned char *start = w->pending + w->pending_start;
         size_t len = chunker_cut_with(&w->chunking, w->gear, start, w->pending_len);
-        if (w->chunk_count == w->hashes_cap) {
-            w->hashes_cap *= 2;
-            w->hashes = xrealloc(w->hashes, (size_t)w->hashes_cap * 32);
-        }
         if (add_chunk(w, w->chunk_count, start, len, err) != 0)
             return -1;
         w->chunk_count++;
@@ -356,25 +366,65 @@ int backup_writer_write(BackupWriter *w, const void *data, size_t len, UkError *
     return 0;
 }
 
-/* Version 2: cuts the finished hash list into blocks (manifest_list_cut) and stores them as
- * chunks, through the same batches; their hashes go to list_hashes. */
-static int store_list(BackupWriter *w, UkError *err)
+/* Flushes the batches still queued. */
+static int retire_all(BackupWriter *w, UkError *err)
 {
-    for (uint64_t start = 0; start < w->chunk_count; w->list_count++)
-        start += manifest_list_cut(w->hashes, w->chunk_count, start);
-    w->list_hashes = xcalloc(w->list_count ? w->list_count : 1, 32);
-    uint64_t block = 0;
-    for (uint64_t start = 0; start < w->chunk_count; block++) {
-        uint64_t n = manifest_list_cut(w->hashes, w->chunk_count, start);
-        if (add_chunk(w, LIST_CHUNK | block, w->hashes + start * 32, (size_t)n * 32, err) != 0)
-            return -1;
-        start += n;
-    }
     submit_current(w, err);
     while (w->retire < w->fill)
         if (retire_oldest(w, err) != 0)
             return -1;
     return 0;
+}
+
+/* The finished hash list, read back once from its file: the image hash over it and, for a
+ * version 2 manifest, the list cut into blocks (manifest_list_cut) that are stored as chunks
+ * through the same batches, their ids in list_hashes. A window of the list at a time: it
+ * always holds a whole block's worth past the cut, or the list's end, so the blocks are those
+ * the whole list would give. */
+#define LIST_WINDOW 8192 /* hashes */
+static int finish_list(BackupWriter *w, bool store, UkError *err)
+{
+    unsigned char *window = xmalloc(LIST_WINDOW * 32);
+    uint64_t base = 0, have = 0; /* the window holds hashes [base, base + have) */
+    CryptoSha256 *image_hash = crypto_sha256_new();
+    int rc = 0;
+    for (uint64_t start = 0; start < w->chunk_count && rc == 0;) {
+        if (start + MANIFEST_LIST_MAX > base + have && base + have < w->chunk_count) {
+            uint64_t keep = base + have - start, room = LIST_WINDOW - keep;
+            uint64_t more = w->chunk_count - (base + have);
+            more = more < room ? more : room;
+            memmove(window, window + (start - base) * 32, keep * 32);
+            rc = pread_all(w->hashes_fd, window + keep * 32, more * 32, (base + have) * 32,
+                           "the backup's hash list", err);
+            if (rc != 0)
+                break;
+            crypto_sha256_update(image_hash, window + keep * 32, more * 32);
+            base = start;
+            have = keep + more;
+        }
+        const unsigned char *at = window + (start - base) * 32;
+        uint64_t n = manifest_list_cut(at, base + have - start, 0);
+        if (store)
+            rc = add_chunk(w, LIST_CHUNK | w->list_count++, at, (size_t)n * 32, err);
+        start += n;
+    }
+    crypto_sha256_final(image_hash, w->image_hash);
+    free(window);
+    if (rc == 0 && store)
+        rc = retire_all(w, err);
+    return rc;
+}
+
+/* Version 1 manifests carry the whole list: read back into memory (caller frees). */
+static unsigned char *read_whole_list(BackupWriter *w, UkError *err)
+{
+    unsigned char *hashes = xmalloc(w->chunk_count * 32 + 1);
+    if (pread_all(w->hashes_fd, hashes, w->chunk_count * 32, 0, "the backup's hash list", err) !=
+        0) {
+        free(hashes);
+        return NULL;
+    }
+    return hashes;
 }
 
 int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
@@ -385,28 +435,31 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
     }
     if (w->stream && cut_pending(w, true, err) != 0)
         return -1;
-    submit_current(w, err);
-    while (w->retire < w->fill)
-        if (retire_oldest(w, err) != 0)
-            return -1;
+    if (retire_all(w, err) != 0)
+        return -1;
     for (uint64_t i = 0; !w->stream && i < w->chunk_count; i++)
-        if (!w->have[i])
+        if (!(w->have[i / 64] >> (i % 64) & 1))
             return uk_error_set(err, UK_E_INTERNAL, 0, "backup image is missing chunk %llu",
                                 (unsigned long long)i);
     m->version = w->repo->version >= 2 ? 2 : 1;
-    if (m->version == 2 && store_list(w, err) != 0)
+    if (finish_list(w, m->version == 2, err) != 0)
         return -1;
-    if (pack_writer_flush(w->packs, err) != 0 || pack_writer_publish(w->packs, err) != 0)
+    unsigned char *hashes = NULL;
+    if (m->version == 1 && !(hashes = read_whole_list(w, err)))
         return -1;
+    if (pack_writer_flush(w->packs, err) != 0 || pack_writer_publish(w->packs, err) != 0) {
+        free(hashes);
+        return -1;
+    }
     snprintf(m->format, sizeof m->format, "%s", w->stream ? MANIFEST_STREAM : MANIFEST_PAGES);
     m->chunking = w->stream ? w->chunking : (ChunkerParams){0};
     m->image_size = w->image_size;
     m->chunk_size = w->chunk_size;
     m->chunk_count = w->chunk_count;
-    m->hashes = w->hashes;
+    m->hashes = hashes;
     m->list_hashes = w->list_hashes;
     m->list_count = w->list_count;
-    manifest_image_hash(w->hashes, w->chunk_count, m->image_hash);
+    memcpy(m->image_hash, w->image_hash, 32);
     m->new_chunks = w->new_chunks;
     m->reused_chunks = w->reused_chunks;
     m->duration = monotonic_seconds() - w->started;
@@ -415,13 +468,13 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
     /* The manifest's own size is part of what this backup stores; encode twice to include it. */
     uint64_t stored = pack_writer_bytes(w->packs);
     m->stored_bytes = stored;
-    if (manifest_encode(m, &data, &len, err) != 0) {
-        m->hashes = m->list_hashes = NULL;
-        return -1;
-    }
-    free(data);
-    m->stored_bytes = stored + len;
     int rc = manifest_encode(m, &data, &len, err);
+    free(data);
+    data = NULL;
+    m->stored_bytes = stored + len;
+    if (rc == 0)
+        rc = manifest_encode(m, &data, &len, err);
+    free(hashes);
     m->hashes = m->list_hashes = NULL;
     if (rc != 0)
         return -1;
@@ -443,8 +496,9 @@ void backup_writer_free(BackupWriter *w)
         free(w->slots[i].out);
     }
     free(w->slots);
-    chunk_index_free(w->session);
-    free(w->hashes);
+    chunk_set_free(w->session);
+    if (w->hashes_fd >= 0)
+        close(w->hashes_fd);
     free(w->list_hashes);
     free(w->have);
     free(w->pending);

@@ -89,6 +89,15 @@ bool chunk_index_add(ChunkIndex *idx, const unsigned char *hash, const ChunkLoca
     return true;
 }
 
+void chunk_index_foreach(const ChunkIndex *idx,
+                         void (*fn)(void *ctx, const unsigned char *hash, const ChunkLocation *loc),
+                         void *ctx)
+{
+    for (size_t i = 0; i < idx->capacity; i++)
+        if (idx->slots[i].loc.length != 0)
+            fn(ctx, idx->slots[i].hash, &idx->slots[i].loc);
+}
+
 const ChunkLocation *chunk_index_get(const ChunkIndex *idx, const unsigned char *hash)
 {
     Slot *s = find_slot(idx->slots, idx->capacity, hash);

@@ -30,5 +30,9 @@ void chunk_index_reserve(ChunkIndex *idx, size_t count);
 bool chunk_index_add(ChunkIndex *idx, const unsigned char *hash, const ChunkLocation *loc);
 /* Returns the stored location, or NULL. The pointer is valid until the next add. */
 const ChunkLocation *chunk_index_get(const ChunkIndex *idx, const unsigned char *hash);
+/* Calls fn for every entry, in no order. */
+void chunk_index_foreach(const ChunkIndex *idx,
+                         void (*fn)(void *ctx, const unsigned char *hash, const ChunkLocation *loc),
+                         void *ctx);
 
 #endif

@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "filter/compress.h"
+#include "repo/image_reader.h"
 #include "repo/pack_writer.h"
 #include "repo/repo_int.h"
 
@@ -62,14 +63,18 @@ static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore
             uk_error_prefix(err, "backup '%s': ", names[i]);
             break;
         }
+        ImageReader *list = image_reader_new(r, &m);
+        const unsigned char *hash = NULL;
         UkError list_err = {0};
-        if (m.version == 2 && repo_resolve_list(r, &m, &list_err) != 0) {
+        int got;
+        while ((got = image_reader_next_hash(list, &hash, &list_err)) == 1)
+            chunk_index_add(refs, hash, NULL);
+        image_reader_free(list);
+        if (got < 0) {
             log_warn("repository '%s': backup '%s': %s: removing no packs", r->name, names[i],
                      list_err.msg);
             (*unknown)++;
         }
-        for (uint64_t c = 0; m.hashes && c < m.chunk_count; c++)
-            chunk_index_add(refs, m.hashes + c * 32, NULL);
         for (uint64_t b = 0; b < m.list_count; b++) /* the list's own chunks */
             chunk_index_add(refs, m.list_hashes + b * 32, NULL);
         manifest_clear(&m);
@@ -352,8 +357,9 @@ int repo_gc(Repo *r, const GcOptions *opts, GcStats *stats, UkError *err)
     if (repo_load_index(r, err) != 0 || gc_collect(r, &packs, &n_packs, stats, err) != 0)
         goto out;
     for (size_t i = 0; i < n_packs; i++)
-        if (packs[i].no_index_file && packs[i].have_index)
-            repo_add_rebuilt_pack(r, packs[i].name, &packs[i].index);
+        if (packs[i].no_index_file && packs[i].have_index &&
+            repo_add_rebuilt_pack(r, packs[i].name, &packs[i].index, err) != 0)
+            goto out;
     /* A manifest that fails to read stops GC: deleting chunks it might need would be worse. */
     size_t unknown_lists = 0;
     if (referenced_chunks(r, opts->ignore, opts->n_ignore, refs, &unknown_lists, err) != 0)

@@ -248,21 +248,6 @@ int manifest_decode_header(const unsigned char *buf, size_t len, Manifest *m, Uk
     return decode(buf, len, true, false, m, err);
 }
 
-int manifest_set_hashes(Manifest *m, unsigned char *hashes, uint64_t count, UkError *err)
-{
-    unsigned char image_hash[32];
-    if (count == m->chunk_count)
-        manifest_image_hash(hashes, count, image_hash);
-    if (count != m->chunk_count || memcmp(image_hash, m->image_hash, 32) != 0) {
-        free(hashes);
-        return uk_error_set(err, UK_E_CORRUPT, 0,
-                            "manifest chunk list does not match its image hash");
-    }
-    free(m->hashes);
-    m->hashes = hashes;
-    return 0;
-}
-
 void manifest_clear(Manifest *m)
 {
     free(m->hashes);

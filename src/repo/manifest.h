@@ -7,7 +7,7 @@
  * as a chunk of its own, and carries only the blocks' hashes: the next day's backup of a
  * slowly changing database shares most blocks with today's, so its list costs little instead
  * of as much as the changed data itself (a 1 GiB database: 4 MiB of hashes a day). The hash
- * list is then resolved through the repository (repo_read_manifest). */
+ * list is then read through the repository, a block at a time (repo/image_reader.h). */
 #ifndef UK_MANIFEST_H
 #define UK_MANIFEST_H
 
@@ -71,9 +71,6 @@ int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError
  * or the list blocks' hashes (version 2, whose hash list is not in the manifest itself). */
 int manifest_decode(const unsigned char *buf, size_t len, bool with_hashes, Manifest *out,
                     UkError *err);
-/* Version 2: takes HASHES (chunk_count * 32 bytes, owned from now on), the list rebuilt
- * from the blocks, after checking it against the image hash. */
-int manifest_set_hashes(Manifest *m, unsigned char *hashes, uint64_t count, UkError *err);
 /* How many hashes the list block starting at hash START holds (the cut rule above). */
 uint64_t manifest_list_cut(const unsigned char *hashes, uint64_t count, uint64_t start);
 /* Reading only the metadata: manifest_header_length() tells, from the first 12 bytes, how

@@ -3,14 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/crypto.h"
 #include "common/util.h"
 #include "repo/repo_int.h"
 
+/* A pack written, its index not yet published. The encoded indexes wait in a temporary file
+ * (about 1% of what a backup stores would be too much memory for a large one). */
 typedef struct Finished {
     char name[40];
-    unsigned char *index; /* encoded, to be published as index/<name> */
+    uint64_t at; /* where its encoded index is in the spool */
     size_t len;
 } Finished;
 
@@ -23,6 +26,8 @@ struct PackWriter {
     size_t sealed_cap;
     Finished *finished; /* written, not yet published */
     size_t n_finished;
+    int spool_fd; /* their encoded indexes; -1 until the first */
+    uint64_t spool_len;
     StorageWrite *pack;
     char name[40];
     uint64_t offset;
@@ -36,6 +41,7 @@ PackWriter *pack_writer_new(Repo *repo)
     PackWriter *w = xcalloc(1, sizeof *w);
     w->repo = repo;
     w->storage = repo->storage;
+    w->spool_fd = -1;
     return w;
 }
 
@@ -87,28 +93,42 @@ int pack_writer_flush(PackWriter *w, UkError *err)
         free(data);
         return -1;
     }
+    /* Listed before its index is spooled: a failure now still has the pack removed. */
     w->finished = xrealloc(w->finished, (w->n_finished + 1) * sizeof *w->finished);
     Finished *f = &w->finished[w->n_finished++];
     snprintf(f->name, sizeof f->name, "%s", w->name);
-    f->index = data;
+    f->at = w->spool_len;
     f->len = len;
+    int rc = 0;
+    if (w->spool_fd < 0 && (w->spool_fd = temp_file_open(err)) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = pwrite_all(w->spool_fd, data, len, f->at, "a pack index", err);
+    free(data);
+    w->spool_len += len;
     w->bytes += len + trailer_len; /* the index object, and the layout the pack carries */
-    return 0;
+    return rc;
 }
 
 int pack_writer_publish(PackWriter *w, UkError *err)
 {
-    while (w->n_finished > 0) {
-        Finished *f = &w->finished[0];
+    size_t done = 0;
+    int rc = 0;
+    while (done < w->n_finished && rc == 0) {
+        Finished *f = &w->finished[done];
+        unsigned char *data = xmalloc(f->len + 1);
         char *path = xasprintf("index/%s", f->name);
-        int rc = repo_put_object(w->repo, path, f->index, f->len, false, err);
+        rc = pread_all(w->spool_fd, data, f->len, f->at, "a pack index", err);
+        if (rc == 0)
+            rc = repo_put_object(w->repo, path, data, f->len, false, err);
         free(path);
-        if (rc != 0)
-            return -1;
-        free(f->index);
-        memmove(w->finished, w->finished + 1, --w->n_finished * sizeof *w->finished);
+        free(data);
+        done += rc == 0;
     }
-    return 0;
+    /* The published ones are the repository's now; the rest are removed by _free. */
+    memmove(w->finished, w->finished + done, (w->n_finished - done) * sizeof *w->finished);
+    w->n_finished -= done;
+    return rc;
 }
 
 int pack_writer_add(PackWriter *w, const void *stored, size_t stored_len, uint32_t raw_len,
@@ -171,8 +191,9 @@ void pack_writer_free(PackWriter *w)
         char *path = repo_pack_path(w->finished[i].name);
         storage_remove(w->storage, path, NULL);
         free(path);
-        free(w->finished[i].index);
     }
     free(w->finished);
+    if (w->spool_fd >= 0)
+        close(w->spool_fd);
     free(w);
 }

@@ -20,7 +20,6 @@
 #include "common/util.h"
 #include "core/log.h"
 #include "filter/compress.h"
-#include "repo/image_reader.h"
 #include "repo/pack_writer.h"
 
 char *repo_pack_path(const char *pack_name)
@@ -202,7 +201,7 @@ int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err)
     r->name = xstrdup(opts->config->name);
     r->storage = storage;
     r->compression_level = opts->config->compression_level;
-    r->index = chunk_index_new();
+    r->index = chunk_set_new();
     if (check_or_create_marker(r, opts->config, opts->create, err) != 0) {
         repo_close(r);
         return -1;
@@ -218,7 +217,7 @@ void repo_close(Repo *r)
     repo_lock_release(r->lock);
     keyring_free(r->keys);
     storage_free(r->storage);
-    chunk_index_free(r->index);
+    chunk_set_free(r->index);
     for (size_t i = 0; i < r->n_packs; i++)
         free(r->packs[i].frames);
     free(r->packs);
@@ -365,31 +364,38 @@ bool repo_is_pack_name(const char *name)
     return true;
 }
 
-/* Puts the chunks of pack number PACK (in r->packs) into the in-memory index. */
-static void add_entries(Repo *r, uint32_t pack, const PackIndex *pi)
+/* Adds pack NAME to r->packs (taking its frames from PI) and its chunks to the index. */
+static int add_pack(Repo *r, const char *name, PackIndex *pi, UkError *err)
 {
+    uint32_t pack = (uint32_t)r->n_packs;
+    r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
+    RepoPack *p = &r->packs[r->n_packs++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->frames = pi->frames;
+    p->n_frames = pi->n_frames;
+    pi->frames = NULL;
     for (size_t e = 0; e < pi->n_entries; e++) {
         ChunkLocation loc = {pack, pi->entries[e].frame, pi->entries[e].offset,
                              pi->entries[e].length};
-        chunk_index_add(r->index, pi->entries[e].hash, &loc);
+        if (chunk_set_add(r->index, pi->entries[e].hash, &loc, err) < 0)
+            return -1;
     }
+    return 0;
 }
 
 /* For garbage collection: a pack whose index it rebuilt from the pack's trailer, so that list
  * blocks in it can be read. The index must be loaded. */
-void repo_add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi)
+int repo_add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi, UkError *err)
 {
-    r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
-    RepoPack *p = &r->packs[r->n_packs];
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->n_frames = pi->n_frames;
-    p->frames = xmalloc((pi->n_frames ? pi->n_frames : 1) * sizeof *p->frames);
-    memcpy(p->frames, pi->frames, pi->n_frames * sizeof *p->frames);
-    add_entries(r, (uint32_t)r->n_packs++, pi);
+    PackIndex copy = *pi;
+    copy.frames = xmalloc((pi->n_frames ? pi->n_frames : 1) * sizeof *pi->frames);
+    memcpy(copy.frames, pi->frames, pi->n_frames * sizeof *pi->frames);
+    return add_pack(r, name, &copy, err);
 }
 
-/* SKIP (n_skip names, sorted or not) are left out. */
+/* SKIP (n_skip names, sorted or not) are left out. One pack index at a time: the chunk set
+ * keeps memory flat however many there are. */
 static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
 {
     if (r->index_loaded)
@@ -398,9 +404,6 @@ static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
     size_t n = 0;
     if (storage_list(r->storage, "index", &names, &n, err) != 0)
         return -1;
-    /* Decode every index first so the table is sized once, exactly. */
-    PackIndex *loaded = xcalloc(n ? n : 1, sizeof *loaded);
-    size_t n_loaded = 0, entries = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         bool skipped = false;
@@ -411,15 +414,19 @@ static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
         char *path = xasprintf("index/%s", names[i]);
         unsigned char *data = NULL;
         size_t len = 0;
+        PackIndex pi = {0};
         UkError read_err = {0};
         bool ok = repo_get_object(r, path, &data, &len, &read_err) == 0 &&
-                  pack_index_decode(data, len, &loaded[n_loaded], &read_err) == 0;
+                  pack_index_decode(data, len, &pi, &read_err) == 0;
+        free(data);
+        free(path);
         if (!ok) {
             /* One bad index must not stop every read: use the copy its pack carries, or go
              * on without it (a backup that needs its chunks then says which are missing). */
             UkError trailer_err = {0};
-            ok = pack_read_trailer(r->storage, r->keys, names[i], &loaded[n_loaded], NULL, NULL,
-                                   &trailer_err) == 0;
+            pack_index_clear(&pi);
+            ok = pack_read_trailer(r->storage, r->keys, names[i], &pi, NULL, NULL, &trailer_err) ==
+                 0;
             if (!ok) {
                 r->unreadable_indexes++;
                 snprintf(r->unreadable_example, sizeof r->unreadable_example, "%s", names[i]);
@@ -427,29 +434,11 @@ static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
                           read_err.msg);
             }
         }
-        if (ok) {
-            r->packs = xrealloc(r->packs, (r->n_packs + 1) * sizeof *r->packs);
-            RepoPack *p = &r->packs[r->n_packs++];
-            memset(p, 0, sizeof *p);
-            snprintf(p->name, sizeof p->name, "%s", names[i]);
-            p->frames = loaded[n_loaded].frames;
-            p->n_frames = loaded[n_loaded].n_frames;
-            loaded[n_loaded].frames = NULL;
-            entries += loaded[n_loaded].n_entries;
-            n_loaded++;
-        }
-        free(data);
-        free(path);
+        if (ok)
+            rc = add_pack(r, names[i], &pi, err);
+        pack_index_clear(&pi);
     }
-    if (rc == 0) {
-        chunk_index_reserve(r->index, entries);
-        for (size_t i = 0; i < n_loaded; i++)
-            add_entries(r, (uint32_t)i, &loaded[i]);
-        r->index_loaded = true;
-    }
-    for (size_t i = 0; i < n_loaded; i++)
-        pack_index_clear(&loaded[i]);
-    free(loaded);
+    r->index_loaded = rc == 0;
     storage_names_free(names, n);
     return rc;
 }
@@ -478,36 +467,6 @@ static int compare_manifests(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-/* Version 2: the hash list, read from the list blocks the manifest names. */
-int repo_resolve_list(Repo *r, Manifest *m, UkError *err)
-{
-    if (repo_load_index(r, err) != 0)
-        return -1;
-    ImageReader *reader = image_reader_new(r, NULL);
-    unsigned char *hashes = xmalloc((size_t)m->chunk_count * 32 + 1);
-    uint64_t have = 0;
-    int rc = 0;
-    for (uint64_t b = 0; b < m->list_count && rc == 0; b++) {
-        char what[48];
-        snprintf(what, sizeof what, "chunk list block %llu", (unsigned long long)b);
-        const unsigned char *data = NULL;
-        size_t len = 0;
-        rc = image_reader_chunk(reader, m->list_hashes + b * 32, what, &data, &len, err);
-        if (rc == 0 && (len % 32 != 0 || len / 32 > m->chunk_count - have))
-            rc = uk_error_set(err, UK_E_CORRUPT, 0, "%s does not fit the chunk count", what);
-        if (rc == 0) {
-            memcpy(hashes + have * 32, data, len);
-            have += len / 32;
-        }
-    }
-    image_reader_free(reader);
-    if (rc != 0) {
-        free(hashes);
-        return -1;
-    }
-    return manifest_set_hashes(m, hashes, have, err);
-}
-
 int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out, UkError *err)
 {
     char *path = xasprintf("snapshots/%s", id);
@@ -518,9 +477,6 @@ int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out,
         rc = repo_get_object(r, path, &data, &len, err);
         if (rc == 0)
             rc = manifest_decode(data, len, with_hashes, out, err);
-        if (rc == 0 && with_hashes && out->version == 2 &&
-            (rc = repo_resolve_list(r, out, err)) != 0)
-            manifest_clear(out);
     } else {
         /* Metadata only: the hash list (32 bytes per chunk) is not read. */
         unsigned char prefix[12];

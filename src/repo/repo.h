@@ -43,8 +43,8 @@ int repo_load_index_for_writing(Repo *r, UkError *err);
 
 /* All manifests' metadata (no hash lists), oldest first. Caller frees *out. */
 int repo_list_backups(Repo *r, Manifest **out, size_t *n, UkError *err);
-/* with_hashes: the whole hash list too, which for a version 2 manifest loads the index and
- * reads the list blocks (each checked against its hash, the list against the image hash). */
+/* with_hashes: the whole manifest, checked: a version 1 manifest's hash list, a version 2
+ * manifest's list blocks' ids (an ImageReader walks the list itself). */
 int repo_read_manifest(Repo *r, const char *id, bool with_hashes, Manifest *out, UkError *err);
 /* Proofs: what verify found, as proofs/<id> (JSON, sealed in an encrypted repository), for
  * every host that shares the repository. */

@@ -2,6 +2,7 @@
 #ifndef UK_REPO_INT_H
 #define UK_REPO_INT_H
 
+#include "repo/chunk_set.h"
 #include "repo/keyring.h"
 #include "repo/lock.h"
 #include "repo/pack.h"
@@ -20,9 +21,9 @@ struct Repo {
     RepoLock *lock;
     Storage *storage;
     int compression_level;
-    int version;   /* the repository's format version (config) */
-    Keyring *keys; /* encrypted repositories; NULL for plain ones */
-    ChunkIndex *index;
+    int version;     /* the repository's format version (config) */
+    Keyring *keys;   /* encrypted repositories; NULL for plain ones */
+    ChunkSet *index; /* every chunk of the loaded packs: where it is */
     RepoPack *packs;
     size_t n_packs;
     bool index_loaded;
@@ -38,11 +39,9 @@ int repo_put_object(Repo *r, const char *name, const void *data, size_t len, boo
                     UkError *err);
 /* "packs/ab/ab12…" for a pack name. Caller frees. */
 char *repo_pack_path(const char *pack_name);
-/* Version 2 manifests: the hash list, read from the list blocks M names. */
-int repo_resolve_list(Repo *r, Manifest *m, UkError *err);
 /* Garbage collection: a pack whose index it rebuilt from the pack's trailer, into the
  * in-memory index, so that list blocks in it can be read. The index must be loaded. */
-void repo_add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi);
+int repo_add_rebuilt_pack(Repo *r, const char *name, const PackIndex *pi, UkError *err);
 /* Is this a pack's name (32 hex digits)? */
 bool repo_is_pack_name(const char *name);
 

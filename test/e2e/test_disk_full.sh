@@ -32,3 +32,17 @@ expect_contains "$ERR" "No space left on device"
 [ ! -e small/restored.db ] || fail "partial restore left at the target"
 [ -z "$(ls -A small | grep upkeep-restore || true)" ] || fail "temporary restore file left"
 pass "full disk during restore: clear error, nothing left behind"
+# What a backup keeps in temporary files rather than memory (its hash list, unpublished pack
+# indexes, the chunk index past its limit) on a full TMPDIR: a clear error, no backup.
+rm -f small/filler small/restored.db
+sed -i 's|url = file://small/repo|url = file://repo|' upkeep.conf
+mkdir tiny
+mount -t tmpfs -o size=64k tmpfs tiny || fail "cannot mount a second tmpfs"
+trap 'umount "$SCRATCH/tiny" "$SCRATCH/small" 2>/dev/null; cleanup_scratch' EXIT
+expect_status 1 env TMPDIR="$SCRATCH/tiny" UPKEEP_CHUNK_SET_MEMORY=64 "$UPKEEP" backup app
+expect_contains "$ERR" "No space left on device"
+expect_status 1 env TMPDIR="$SCRATCH/missing" "$UPKEEP" backup app
+expect_contains "$ERR" "unable to create a temporary file in '$SCRATCH/missing'"
+[ ! -d repo/snapshots ] || [ -z "$(ls repo/snapshots)" ] || fail "a failed backup was listed"
+expect_status 0 env TMPDIR="$SCRATCH/small" UPKEEP_CHUNK_SET_MEMORY=64 "$UPKEEP" backup app
+pass "a full or missing TMPDIR: clear error, no backup; with room, the spilled index works"

@@ -8,7 +8,9 @@
 // - Signatures: every request must carry a valid AWS Signature V4 Authorization header
 //   (recomputed from the canonical request as S3 does it: URI re-encoded per segment, query
 //   decoded, re-encoded and sorted, signed headers trimmed, payload hash from
-//   x-amz-content-sha256, which must match the body). s3rver accepts any signature.
+//   x-amz-content-sha256, which must match the body, or STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+//   with every aws-chunked chunk's signature checked in turn, as the AWS SDKs and restic send
+//   over plain http; the decoded body goes on). s3rver accepts any signature.
 // - Conditional writes: PUT with If-None-Match: * fails with 412 when the key exists
 //   (s3rver ignores the header); such PUTs of one key are serialised, so two racing writers
 //   cannot both succeed.
@@ -29,6 +31,7 @@ const CFG = {
   region: process.env.S3_REGION || 'us-east-1',
 };
 
+const STREAMING = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
 const sha256hex = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const hmac = (k, s) => crypto.createHmac('sha256', k).update(s).digest();
 // RFC 3986 as S3 wants it: everything but A-Za-z0-9-_.~ as %XX, upper case.
@@ -84,7 +87,7 @@ function verify(method, url, rawHeaders, body, now = new Date()) {
   if (/^[0-9a-f]{64}$/.test(payloadHash)) {
     if (sha256hex(body) !== payloadHash)
       return fail(400, 'XAmzContentSHA256Mismatch', 'x-amz-content-sha256 does not match the body');
-  } else if (payloadHash !== 'UNSIGNED-PAYLOAD') {
+  } else if (payloadHash !== 'UNSIGNED-PAYLOAD' && payloadHash !== STREAMING) {
     return fail(400, 'InvalidArgument', 'bad x-amz-content-sha256');
   }
   const signed = signedHeaders.split(';');
@@ -106,7 +109,35 @@ function verify(method, url, rawHeaders, body, now = new Date()) {
   if (hmac(kSigning, toSign).toString('hex') !== given)
     return fail(403, 'SignatureDoesNotMatch', 'the signature does not match; canonical request:\n' + canonical);
   if (h.has('transfer-encoding')) return fail(501, 'NotImplemented', 'chunked uploads are not accepted');
-  return { ok: true, headers: h };
+  if (payloadHash !== STREAMING) return { ok: true, headers: h, body };
+  const decoded = decodeChunks(body, given, amzDate, scope, kSigning);
+  if (typeof decoded === 'string') return fail(403, 'SignatureDoesNotMatch', decoded);
+  if (String(decoded.length) !== h.get('x-amz-decoded-content-length'))
+    return fail(400, 'IncompleteBody', 'x-amz-decoded-content-length does not match the chunks');
+  return { ok: true, headers: h, body: decoded };
+}
+
+// aws-chunked: "HEX;chunk-signature=SIG\r\nDATA\r\n" ... ending with a chunk of size 0; each
+// signature chains from the one before (the seed is the Authorization header's). Returns the
+// data, or a message.
+function decodeChunks(body, seed, amzDate, scope, kSigning) {
+  const parts = [];
+  let previous = seed, at = 0;
+  for (;;) {
+    const eol = body.indexOf('\r\n', at);
+    if (eol < 0) return 'truncated aws-chunked body';
+    const m = /^([0-9a-fA-F]+);chunk-signature=([0-9a-f]{64})$/.exec(body.slice(at, eol).toString());
+    if (!m) return 'malformed aws-chunked header';
+    const size = parseInt(m[1], 16), data = body.slice(eol + 2, eol + 2 + size);
+    if (data.length !== size || body.slice(eol + 2 + size, eol + 4 + size).toString() !== '\r\n')
+      return 'truncated aws-chunked chunk';
+    const toSign = ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, previous, sha256hex(''), sha256hex(data)].join('\n');
+    if (hmac(kSigning, toSign).toString('hex') !== m[2]) return 'a chunk signature does not match';
+    previous = m[2];
+    at = eol + 4 + size;
+    if (size === 0) return at === body.length ? Buffer.concat(parts) : 'data after the last chunk';
+    parts.push(data);
+  }
 }
 
 const stats = { PUT: 0, GET: 0, HEAD: 0, DELETE: 0, LIST: 0, POST: 0, rejected: 0, faults: 0 };
@@ -129,6 +160,12 @@ function upstream(port, req, body, res, done) {
   const headers = { ...req.headers };
   delete headers.expect; delete headers['transfer-encoding']; delete headers.connection;
   delete headers['if-none-match'];
+  if (headers['x-amz-content-sha256'] === STREAMING) { // decoded by verify()
+    headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    delete headers['x-amz-decoded-content-length'];
+    const enc = (headers['content-encoding'] || '').split(',').map((e) => e.trim()).filter((e) => e && e !== 'aws-chunked');
+    if (enc.length) headers['content-encoding'] = enc.join(','); else delete headers['content-encoding'];
+  }
   if (body.length || req.method === 'PUT' || req.method === 'POST') headers['content-length'] = String(body.length);
   const up = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (ur) => {
     res.writeHead(ur.statusCode, ur.headers);
@@ -196,6 +233,7 @@ function serve(listenPort, upstreamPort) {
 
 function handle(req, res, body, upstreamPort) {
   const r = verify(req.method, req.url, req.rawHeaders, body);
+  if (r.ok) body = r.body;
   if (!r.ok) {
     stats.rejected++;
     process.stderr.write(`REJECT ${req.method} ${req.url}: ${r.code}: ${r.message.split('\n')[0]}\n`);

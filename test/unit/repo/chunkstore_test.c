@@ -2,7 +2,8 @@
  * BackupWriter, read it back through ImageReader, deduplicate a second backup, detect a
  * flipped byte, and survive a failing storage write at every possible point without
  * publishing a backup; the same for a stream (a dump) cut by content, whose second backup
- * after an insert stores only the chunks around it. */
+ * after an insert stores only the chunks around it. Run a second time with the chunk index
+ * spilled to disk every 64 entries (UPKEEP_CHUNK_SET_MEMORY), as a large repository's is. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -239,6 +240,37 @@ static void test_corrupt_pack_detected(void **state)
     repo_close(r);
 }
 
+/* A version 2 list is read a block at a time and checked against the image hash at its end:
+ * a manifest whose image hash does not match is refused there. */
+static void test_list_checked_against_image_hash(void **state)
+{
+    (void)state;
+    const char *dir = test_scratch_dir("list");
+    make_image(5);
+    UkError err = {0};
+    assert_int_equal(write_backup(dir, "b1", NULL, &err), 0);
+    Repo *r = open_repo(dir);
+    Manifest m;
+    assert_int_equal(repo_read_manifest(r, "b1", true, &m, &err), 0);
+    assert_int_equal(m.version, 2);
+    assert_true(m.list_count > 1);
+    assert_null(m.hashes); /* never held whole */
+    m.image_hash[3] ^= 1;
+    ImageReader *reader = image_reader_new(r, &m);
+    const unsigned char *hash;
+    uint64_t n = 0;
+    int rc;
+    while ((rc = image_reader_next_hash(reader, &hash, &err)) == 1)
+        n++;
+    assert_int_equal(rc, -1);
+    assert_int_equal(n, CHUNKS);
+    assert_int_equal(err.code, UK_E_CORRUPT);
+    assert_string_equal(err.msg, "backup 'b1': its chunk list does not match its image hash");
+    image_reader_free(reader);
+    manifest_clear(&m);
+    repo_close(r);
+}
+
 static void test_failing_storage_never_publishes(void **state)
 {
     (void)state;
@@ -271,6 +303,7 @@ int main(void)
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_roundtrip_and_dedup),
                                        cmocka_unit_test(test_stream_roundtrip_and_dedup),
                                        cmocka_unit_test(test_corrupt_pack_detected),
+                                       cmocka_unit_test(test_list_checked_against_image_hash),
                                        cmocka_unit_test(test_failing_storage_never_publishes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
