@@ -49,6 +49,8 @@ bench: test-deps build
 	bench/pg_purge.sh $(BUILD)
 	bench/mariadb.sh $(BUILD)
 	bench/my_purge.sh $(BUILD)
+	bench/s3.sh $(BUILD)
+	bench/memory.sh $(BUILD)
 
 install: build
 	meson install -C $(BUILD)

@@ -9,10 +9,11 @@ source "$(dirname "$0")/lib.sh" "${1:-build}"
 SIZE_GB=${SIZE_GB:-20}
 
 run() { # run LABEL CMD...: prints LABEL, time and peak RSS
-    local t rss
+    local label=$1 t rss
+    shift
     t=$(now)
     rss=$(peak "$@")
-    printf '  %-16s %8.2f s  %6s MiB peak RSS\n' "$1" "$(elapsed "$t")" "$(mib $((rss * 1024)))"
+    printf '  %-16s %8.2f s  %6s MiB peak RSS\n' "$label" "$(elapsed "$t")" "$(mib $((rss * 1024)))"
     echo "$rss" >> rss-all.txt
 }
 

@@ -2,15 +2,15 @@
  * repository's index of every chunk (repo_load_index), and the chunks a backup has stored so
  * far. Up to a limit the entries live in a hash table in memory (chunk_index.h); past it the
  * table is written out as a sorted run to an unlinked temporary file (temp_file_open), with,
- * in memory, the first id of every 4 KiB block of the run (to find the block to read) and a
+ * in memory, the first id of every 1 KiB block of the run (to find the block to read) and a
  * Bloom filter (to skip runs that do not hold an id, as most lookups of new chunks are).
  * Runs merge so that there are only a few. A lookup is a probe of the table, a Bloom filter
  * line for each run and, for an id that is there, one pread of a block the page cache
  * mostly holds.
  *
- * Memory: the table (about 70 bytes an entry, up to the limit) plus about 1.4 bytes an entry
+ * Memory: the table (about 70 bytes an entry, up to the limit) plus about 1.6 bytes an entry
  * for the Bloom filters and fences: a repository of 2.6 million chunks (20 GiB of SQLite
- * pages) takes about 8 MiB rather than 170. The limit is 65,536 entries
+ * pages) takes about 9 MiB rather than 170. The limit is 65,536 entries
  * (UPKEEP_CHUNK_SET_MEMORY sets another, for tests of the runs on small repositories).
  *
  * Threads: adds come from one thread; finds may come from several at once, but not while an

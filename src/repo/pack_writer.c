@@ -1,5 +1,12 @@
+/* Finished packs are committed (S3: uploaded in one PUT; a folder: fsynced and renamed) by
+ * threads of their own while the next pack fills, up to UPLOADS at a time: a backup to S3 over
+ * loopback took 1.6 times as long as to a folder when each upload held up the writer. Each
+ * pack is written through its own connection to the storage (one of UPLOADS + 1 lanes), so
+ * that the packs being committed and the one being filled never share one. Packs wait in
+ * files, not memory (S3: storage/s3), so uploads in flight cost no memory. */
 #include "repo/pack_writer.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +24,22 @@ typedef struct Finished {
     size_t len;
 } Finished;
 
+#define UPLOADS 2
+
+/* A pack being committed in the background. */
+typedef struct Upload {
+    pthread_t thread;
+    bool running;
+    StorageWrite *write;
+    int rc;
+    UkError err;
+} Upload;
+
 struct PackWriter {
     Repo *repo;
-    Storage *storage;
+    Storage *lanes[UPLOADS + 1]; /* clones of the repository's storage, made as needed */
+    unsigned packs_begun;        /* pack N goes through lanes[N % (UPLOADS + 1)] */
+    Upload uploads[UPLOADS];     /* pack N's commit is uploads[N % UPLOADS] */
     unsigned char pack_id[16];
     unsigned char key[32]; /* encrypted repositories: the current pack's */
     unsigned char *sealed; /* scratch for a sealed frame */
@@ -40,9 +60,52 @@ PackWriter *pack_writer_new(Repo *repo)
 {
     PackWriter *w = xcalloc(1, sizeof *w);
     w->repo = repo;
-    w->storage = repo->storage;
     w->spool_fd = -1;
     return w;
+}
+
+static void *upload_main(void *arg)
+{
+    Upload *u = arg;
+    u->rc = storage_write_commit(u->write, &u->err);
+    return NULL;
+}
+
+/* Waits for a commit, if one is running: its outcome. */
+static int upload_wait(Upload *u, UkError *err)
+{
+    if (!u->running)
+        return 0;
+    pthread_join(u->thread, NULL);
+    u->running = false;
+    if (u->rc != 0)
+        *err = u->err;
+    return u->rc;
+}
+
+static int upload_wait_all(PackWriter *w, UkError *err)
+{
+    int rc = 0;
+    for (int i = 0; i < UPLOADS; i++)
+        if (upload_wait(&w->uploads[i], err) != 0)
+            rc = -1;
+    return rc;
+}
+
+/* Commits PACK (the last begun) in the background, once the commit UPLOADS packs before it
+ * is done. */
+static int upload_start(PackWriter *w, StorageWrite *pack, UkError *err)
+{
+    Upload *u = &w->uploads[(w->packs_begun - 1) % UPLOADS];
+    if (upload_wait(u, err) != 0) {
+        storage_write_abort(pack);
+        return -1;
+    }
+    *u = (Upload){.write = pack};
+    if (pthread_create(&u->thread, NULL, upload_main, u) != 0) /* then in this thread */
+        return storage_write_commit(pack, err);
+    u->running = true;
+    return 0;
 }
 
 static int pack_begin(PackWriter *w, UkError *err)
@@ -54,8 +117,12 @@ static int pack_begin(PackWriter *w, UkError *err)
     Keyring *keys = w->repo->keys;
     if (keys && keyring_pack_key_for_writing(keys, w->pack_id, header, w->key, err) != 0)
         return -1;
+    Storage **lane = &w->lanes[w->packs_begun % (UPLOADS + 1)];
+    if (!*lane && !(*lane = storage_clone(w->repo->storage, err)))
+        return -1;
+    w->packs_begun++;
     char *path = repo_pack_path(w->name);
-    w->pack = storage_write_begin(w->storage, path, err);
+    w->pack = storage_write_begin(*lane, path, err);
     free(path);
     if (!w->pack)
         return -1;
@@ -89,11 +156,8 @@ int pack_writer_flush(PackWriter *w, UkError *err)
         free(data);
         return -1;
     }
-    if (storage_write_commit(pack, err) != 0) {
-        free(data);
-        return -1;
-    }
-    /* Listed before its index is spooled: a failure now still has the pack removed. */
+    /* Listed before its commit and its index's spooling: a failure of either, now or found
+     * by the next upload_wait, has the pack removed by _free. */
     w->finished = xrealloc(w->finished, (w->n_finished + 1) * sizeof *w->finished);
     Finished *f = &w->finished[w->n_finished++];
     snprintf(f->name, sizeof f->name, "%s", w->name);
@@ -107,13 +171,17 @@ int pack_writer_flush(PackWriter *w, UkError *err)
     free(data);
     w->spool_len += len;
     w->bytes += len + trailer_len; /* the index object, and the layout the pack carries */
-    return rc;
+    if (rc != 0) {
+        storage_write_abort(pack);
+        return -1;
+    }
+    return upload_start(w, pack, err);
 }
 
 int pack_writer_publish(PackWriter *w, UkError *err)
 {
     size_t done = 0;
-    int rc = 0;
+    int rc = upload_wait_all(w, err);
     while (done < w->n_finished && rc == 0) {
         Finished *f = &w->finished[done];
         unsigned char *data = xmalloc(f->len + 1);
@@ -126,8 +194,10 @@ int pack_writer_publish(PackWriter *w, UkError *err)
         done += rc == 0;
     }
     /* The published ones are the repository's now; the rest are removed by _free. */
-    memmove(w->finished, w->finished + done, (w->n_finished - done) * sizeof *w->finished);
-    w->n_finished -= done;
+    if (done > 0) {
+        memmove(w->finished, w->finished + done, (w->n_finished - done) * sizeof *w->finished);
+        w->n_finished -= done;
+    }
     return rc;
 }
 
@@ -183,17 +253,21 @@ void pack_writer_free(PackWriter *w)
 {
     if (!w)
         return;
+    UkError ignored = {0};
+    upload_wait_all(w, &ignored);
     storage_write_abort(w->pack);
     pack_index_clear(&w->index);
     explicit_bzero(w->key, sizeof w->key);
     free(w->sealed);
     for (size_t i = 0; i < w->n_finished; i++) {
         char *path = repo_pack_path(w->finished[i].name);
-        storage_remove(w->storage, path, NULL);
+        storage_remove(w->repo->storage, path, NULL);
         free(path);
     }
     free(w->finished);
     if (w->spool_fd >= 0)
         close(w->spool_fd);
+    for (int i = 0; i < UPLOADS + 1; i++)
+        storage_free(w->lanes[i]);
     free(w);
 }

@@ -2,6 +2,7 @@
  * all drivers: argument checks, and the fault-injection hook tests use to fail the Nth write. */
 #include "repo/storage.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,18 +34,22 @@ struct StorageWrite {
     void *impl;
 };
 
-static long fault_countdown; /* see storage_set_fault() */
+/* See storage_set_fault(). Atomic: packs are committed by a thread of their own. */
+static _Atomic long fault_countdown;
 
 static int fault_hit(UkError *err)
 {
-    if (fault_countdown > 0 && --fault_countdown == 0)
+    long left = atomic_load(&fault_countdown);
+    while (left > 0 && !atomic_compare_exchange_weak(&fault_countdown, &left, left - 1))
+        ;
+    if (left == 1)
         return uk_error_set(err, UK_E_IO, 5, "unable to write to storage (injected fault)");
     return 0;
 }
 
 void storage_set_fault(long nth_write)
 {
-    fault_countdown = nth_write > 0 ? nth_write : 0;
+    atomic_store(&fault_countdown, nth_write > 0 ? nth_write : 0);
 }
 
 int storage_configure(ConfigRepository *cfg, const char *config_dir, UkError *err)

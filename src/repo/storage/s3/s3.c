@@ -7,9 +7,11 @@
  * name with their values %-encoded and `=` after value-less names, %-encodes keys
  * (everything but A-Za-z0-9-._~ and '/'), and gives the region and service explicitly.
  *
- * Objects are small (indexes, manifests, locks) or packs of about 16 MiB: a stream is kept in
- * memory and sent in one PUT, or, above PUT_WHOLE_MAX, as a multipart upload in parts of
- * PART_BYTES, aborted when anything fails, so nothing half-written is ever visible. An
+ * Objects are small (indexes, manifests, locks) or packs of about 16 MiB: a stream waits in an
+ * unlinked temporary file (temp_file_open; two packs in memory, the one being uploaded and the
+ * next, were a third of a backup's memory) and is sent from it in one PUT, or, above
+ * PUT_WHOLE_MAX, as a multipart upload in parts of PART_BYTES, aborted when anything fails, so
+ * nothing half-written is ever visible. An
  * exclusive put sends If-None-Match: *, which the server answers with 412 when the object
  * exists (AWS since 2024, MinIO, Ceph RGW); storage_has_feature(EXCLUSIVE_PUT) promises that,
  * unless the repository says the server ignores it (conditional_writes = no).
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/crypto.h"
 #include "common/curl_lib.h"
@@ -73,10 +76,13 @@ typedef struct S3Storage {
 /* One request and its answer. */
 typedef struct S3Call {
     const char *method;
-    const char *key;   /* the object key (prefix included), or NULL for the bucket */
-    const char *query; /* sorted and encoded, or NULL */
-    const unsigned char *body;
+    const char *key;           /* the object key (prefix included), or NULL for the bucket */
+    const char *query;         /* sorted and encoded, or NULL */
+    const unsigned char *body; /* the body in memory, or */
+    int body_fd;               /* from a file (when body is NULL and body_len > 0), at */
+    uint64_t body_at;
     size_t body_len, body_sent;
+    char body_sha256[65];   /* hex, worked out by the first attempt */
     const char *headers[4]; /* extra, NULL-terminated */
     size_t out_max;         /* the longest answer body kept */
     /* answer */
@@ -185,9 +191,45 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ctx)
     size_t len = size * n, left = c->body_len - c->body_sent;
     if (len > left)
         len = left;
-    memcpy(buf, c->body + c->body_sent, len);
+    if (c->body)
+        memcpy(buf, c->body + c->body_sent, len);
+    else if (pread_all(c->body_fd, buf, len, c->body_at + c->body_sent, "", NULL) != 0)
+        return CURL_READFUNC_ABORT; /* the transfer fails, and is not tried again */
     c->body_sent += len;
     return len;
+}
+
+/* The body's SHA-256 in hex (x-amz-content-sha256); -1 when its file cannot be read. */
+static int body_hash(S3Call *c, UkError *err)
+{
+    if (c->body_sha256[0])
+        return 0;
+    unsigned char digest[32];
+    if (c->body_len == 0) {
+        snprintf(c->body_sha256, sizeof c->body_sha256, "%s", EMPTY_SHA256);
+        return 0;
+    }
+    if (c->body) {
+        crypto_sha256(c->body, c->body_len, digest);
+    } else {
+        CryptoSha256 *h = crypto_sha256_new();
+        unsigned char *piece = xmalloc(1 << 20);
+        for (size_t done = 0; done < c->body_len;) {
+            size_t n = c->body_len - done < (1u << 20) ? c->body_len - done : (1u << 20);
+            if (pread_all(c->body_fd, piece, n, c->body_at + done, "an upload's temporary file",
+                          err) != 0) {
+                free(piece);
+                crypto_sha256_free(h);
+                return -1;
+            }
+            crypto_sha256_update(h, piece, n);
+            done += n;
+        }
+        free(piece);
+        crypto_sha256_final(h, digest);
+    }
+    hex_encode(digest, 32, c->body_sha256);
+    return 0;
 }
 
 static bool retryable_status(long status)
@@ -221,14 +263,8 @@ static CURLcode attempt(S3Storage *s, S3Call *c, char *errbuf)
     c->status = 0;
     c->content_range[0] = c->etag[0] = '\0';
     c->content_length = -1;
-    char hash_header[100] = "x-amz-content-sha256: " EMPTY_SHA256;
-    if (c->body_len > 0) {
-        unsigned char digest[32];
-        char hex[65];
-        crypto_sha256(c->body, c->body_len, digest);
-        hex_encode(digest, 32, hex);
-        snprintf(hash_header, sizeof hash_header, "x-amz-content-sha256: %s", hex);
-    }
+    char hash_header[100];
+    snprintf(hash_header, sizeof hash_header, "x-amz-content-sha256: %s", c->body_sha256);
     struct curl_slist *headers = curl->slist_append(NULL, hash_header);
     if (s->token)
         headers = curl->slist_append(headers, s->token);
@@ -297,6 +333,8 @@ static void describe_failure(const S3Call *c, char *out, size_t len)
  * with a failure that may pass every time. */
 static int perform(S3Storage *s, S3Call *c, UkError *err)
 {
+    if (body_hash(c, err) != 0)
+        return -1;
     double deadline = monotonic_seconds() + s->retry_for;
     char errbuf[CURL_ERROR_SIZE];
     long bound = BACKOFF_FIRST_MS;
@@ -602,6 +640,20 @@ static bool holds(S3Storage *s, const char *name, const void *data, size_t len)
     return same;
 }
 
+/* A PUT of LEN bytes from FD at offset 0 (a streamed write's temporary file). */
+static int put_file(S3Storage *s, const char *name, int fd, size_t len, UkError *err)
+{
+    forget(s, name);
+    char *key = object_key(s, name);
+    S3Call c = {.method = "PUT", .key = key, .body_fd = fd, .body_len = len, .out_max = 1 << 20};
+    int rc = perform(s, &c, err);
+    if (rc == 0 && c.status != 200)
+        rc = answer_error(s, &c, name, err);
+    free(c.out.data);
+    free(key);
+    return rc;
+}
+
 static int put_whole(S3Storage *s, const char *name, const void *data, size_t len, bool exclusive,
                      UkError *err)
 {
@@ -653,14 +705,16 @@ static int multipart_begin(S3Storage *s, const char *name, Multipart *m, UkError
     return rc;
 }
 
-/* Uploads the next part; its number and ETag go into the Complete body. */
-static int multipart_part(S3Storage *s, Multipart *m, const void *data, size_t len, UkError *err)
+/* Uploads the next part, LEN bytes of FD at AT; its number and ETag go into the Complete
+ * body. */
+static int multipart_part(S3Storage *s, Multipart *m, int fd, uint64_t at, size_t len, UkError *err)
 {
     char *query = xasprintf("partNumber=%d&uploadId=%s", m->next_part, m->upload_id);
     S3Call c = {.method = "PUT",
                 .key = m->key,
                 .query = query,
-                .body = data,
+                .body_fd = fd,
+                .body_at = at,
                 .body_len = len,
                 .out_max = 1 << 20};
     int rc = perform(s, &c, err);
@@ -807,42 +861,29 @@ static int s3_list(void *impl, const char *prefix, char ***names, size_t *n, UkE
 typedef struct S3Write {
     S3Storage *storage;
     char *name;
-    Buffer data;
-    Multipart multipart; /* begun once the object outgrows one PUT */
-    bool failed;
+    int fd; /* the object so far (temp_file_open) */
+    uint64_t len;
+    Multipart multipart;
 } S3Write;
 
 static void *s3_write_begin(void *impl, const char *name, UkError *err)
 {
-    (void)err;
+    int fd = temp_file_open(err);
+    if (fd < 0)
+        return NULL;
     S3Write *w = xcalloc(1, sizeof *w);
     w->storage = impl;
     w->name = xstrdup(name);
+    w->fd = fd;
     return w;
 }
 
 static int s3_write(void *writer, const void *data, size_t len, UkError *err)
 {
     S3Write *w = writer;
-    S3Storage *s = w->storage;
-    buffer_add(&w->data, data, len);
-    if (w->data.len <= s->put_whole_max)
-        return 0;
-    if (!w->multipart.key && multipart_begin(s, w->name, &w->multipart, err) != 0) {
-        w->failed = true;
+    if (pwrite_all(w->fd, data, len, w->len, "an upload's temporary file", err) != 0)
         return -1;
-    }
-    size_t part = s->put_whole_max < PART_BYTES ? s->put_whole_max : PART_BYTES;
-    size_t sent = 0;
-    while (w->data.len - sent > part) {
-        if (multipart_part(s, &w->multipart, w->data.data + sent, part, err) != 0) {
-            w->failed = true;
-            return -1;
-        }
-        sent += part;
-    }
-    memmove(w->data.data, w->data.data + sent, w->data.len - sent);
-    w->data.len -= sent;
+    w->len += len;
     return 0;
 }
 
@@ -853,58 +894,65 @@ static void s3_write_abort(void *writer)
         return;
     if (w->multipart.key)
         multipart_abort(w->storage, &w->multipart);
-    free(w->data.data);
+    close(w->fd);
     free(w->name);
     free(w);
+}
+
+/* Create, the parts, Complete (any failure aborts the upload, in s3_write_abort). */
+static int multipart_upload(S3Write *w, UkError *err)
+{
+    S3Storage *s = w->storage;
+    Multipart *m = &w->multipart;
+    if (multipart_begin(s, w->name, m, err) != 0)
+        return -1;
+    size_t part = s->put_whole_max < PART_BYTES ? s->put_whole_max : PART_BYTES;
+    for (uint64_t at = 0; at < w->len;) {
+        size_t n = w->len - at < part ? (size_t)(w->len - at) : part;
+        if (multipart_part(s, m, w->fd, at, n, err) != 0)
+            return -1;
+        at += n;
+    }
+    Buffer body = {0};
+    static const char open[] = "<CompleteMultipartUpload>", close[] = "</CompleteMultipartUpload>";
+    buffer_add(&body, open, sizeof open - 1);
+    buffer_add(&body, m->parts.data, m->parts.len);
+    buffer_add(&body, close, sizeof close - 1);
+    char *query = xasprintf("uploadId=%s", m->upload_id);
+    S3Call c = {.method = "POST",
+                .key = m->key,
+                .query = query,
+                .body = body.data,
+                .body_len = body.len,
+                .headers = {"Content-Type: application/xml"},
+                .out_max = 1 << 20};
+    forget(s, w->name);
+    int rc = perform(s, &c, err);
+    /* S3 can answer 200 with an error in the body once the upload has begun. */
+    char *failed = rc == 0 && c.status == 200
+                       ? s3_xml_first((const char *)c.out.data, c.out.len, "Error/Code")
+                       : NULL;
+    if (rc == 0 && (c.status != 200 || failed))
+        rc = answer_error(s, &c, w->name, err);
+    free(failed);
+    free(c.out.data);
+    free(query);
+    free(body.data);
+    if (rc == 0) { /* complete: nothing to abort */
+        free(m->key);
+        free(m->upload_id);
+        free(m->parts.data);
+        memset(m, 0, sizeof *m);
+    }
+    return rc;
 }
 
 static int s3_write_commit(void *writer, UkError *err)
 {
     S3Write *w = writer;
-    S3Storage *s = w->storage;
-    int rc = -1;
-    if (w->failed) {
-        uk_error_set(err, UK_E_IO, 0, "the upload of '%s' failed earlier", w->name);
-    } else if (!w->multipart.key) {
-        rc = put_whole(s, w->name, w->data.data, w->data.len, false, err);
-    } else {
-        Multipart *m = &w->multipart;
-        rc = multipart_part(s, m, w->data.data, w->data.len, err);
-        if (rc == 0) {
-            Buffer body = {0};
-            static const char open[] = "<CompleteMultipartUpload>",
-                              close[] = "</CompleteMultipartUpload>";
-            buffer_add(&body, open, sizeof open - 1);
-            buffer_add(&body, m->parts.data, m->parts.len);
-            buffer_add(&body, close, sizeof close - 1);
-            char *query = xasprintf("uploadId=%s", m->upload_id);
-            S3Call c = {.method = "POST",
-                        .key = m->key,
-                        .query = query,
-                        .body = body.data,
-                        .body_len = body.len,
-                        .headers = {"Content-Type: application/xml"},
-                        .out_max = 1 << 20};
-            forget(s, w->name);
-            rc = perform(s, &c, err);
-            /* S3 can answer 200 with an error in the body once the upload has begun. */
-            char *failed = rc == 0 && c.status == 200
-                               ? s3_xml_first((const char *)c.out.data, c.out.len, "Error/Code")
-                               : NULL;
-            if (rc == 0 && (c.status != 200 || failed))
-                rc = answer_error(s, &c, w->name, err);
-            free(failed);
-            free(c.out.data);
-            free(query);
-            free(body.data);
-            if (rc == 0) { /* complete: nothing to abort */
-                free(m->key);
-                free(m->upload_id);
-                free(m->parts.data);
-                memset(m, 0, sizeof *m);
-            }
-        }
-    }
+    int rc = w->len <= w->storage->put_whole_max
+                 ? put_file(w->storage, w->name, w->fd, (size_t)w->len, err)
+                 : multipart_upload(w, err);
     s3_write_abort(w);
     return rc;
 }
