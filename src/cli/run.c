@@ -9,15 +9,17 @@
 
 static void help(void)
 {
-    printf("Usage: upkeep run JOB... | --all [--dry-run]\n"
+    printf("Usage: upkeep run JOB... | --all [--dry-run] [--force]\n"
            "\n"
            "Run jobs now, one after another. Each run is recorded (see 'upkeep history').\n"
            "A job that is already running is not started twice. With require_env set in\n"
-           "[upkeep] or the job, jobs are skipped unless the environment matches.\n"
+           "[upkeep] or the job, jobs are skipped unless the environment matches. A job\n"
+           "with enabled = no runs only with --force (--all leaves it out without).\n"
            "\n"
            "Options:\n"
            "  -a, --all      run every configured job\n"
            "  -n, --dry-run  say what each job would do, change nothing\n"
+           "  -f, --force    run disabled jobs too\n"
            "\n"
            "Exit status: 0 all jobs succeeded, 1 any job failed or was skipped.\n");
 }
@@ -46,14 +48,18 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
         help();
         return 0;
     }
-    static const struct option options[] = {
-        {"all", no_argument, NULL, 'a'}, {"dry-run", no_argument, NULL, 'n'}, {0}};
-    bool all = false, dry_run = false;
+    static const struct option options[] = {{"all", no_argument, NULL, 'a'},
+                                            {"dry-run", no_argument, NULL, 'n'},
+                                            {"force", no_argument, NULL, 'f'},
+                                            {0}};
+    bool all = false, dry_run = false, force = false;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "an", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "anf", options, NULL)) != -1) {
         if (opt == 'a')
             all = true;
+        else if (opt == 'f')
+            force = true;
         else if (opt == 'n')
             dry_run = true;
         else
@@ -78,6 +84,14 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
     json_t *out = json_array();
     for (size_t i = 0; i < n; i++) {
         ConfigJob *job = jobs[i];
+        if (all && !job->enabled && !force) {
+            if (ctx->json)
+                json_array_append_new(
+                    out, json_pack("{s:s, s:s}", "job", job->name, "result", "disabled"));
+            else if (!ctx->quiet)
+                printf("job '%s': disabled (enabled = no), not run\n", job->name);
+            continue;
+        }
         if (dry_run && job->kind == TASK_BACKUP) {
             const RetentionPolicy *p = &job->repository->retention;
             bool retention = p->keep_last || p->keep_hourly || p->keep_daily || p->keep_weekly ||
@@ -94,7 +108,8 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
                        job->verify ? ", then verify the new backup" : "");
             continue;
         }
-        RunOptions opts = {.trigger = "manual", .progress = cli_progress(ctx), .dry_run = dry_run};
+        RunOptions opts = {
+            .trigger = "manual", .progress = cli_progress(ctx), .dry_run = dry_run, .force = force};
         RunOutcome outcome;
         UkError err = {0};
         if (runner_run_job(c, ctx->state, job, &opts, &outcome, &err) != 0) {

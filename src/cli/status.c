@@ -77,13 +77,14 @@ int cmd_status(CliContext *ctx, int argc, char **argv)
         schedule_next_text(c, job, next, sizeof next);
         if (ctx->json) {
             json_array_append_new(
-                out, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "job", job->name, "task",
-                               job->task, "schedule",
+                out, json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "job", job->name, "task",
+                               job->task, "enabled", job->enabled, "schedule",
                                job->schedule ? json_string(job->schedule) : json_null(), "timezone",
                                job->timezone ? json_string(job->timezone)
                                : c->timezone ? json_string(c->timezone)
                                              : json_null(),
-                               "next_run", strcmp(next, "-") ? json_string(next) : json_null(),
+                               "next_run",
+                               job->enabled && strcmp(next, "-") ? json_string(next) : json_null(),
                                "last_run", found ? run_json(&last) : json_null()));
         } else {
             char t[32] = "never", d[32] = "-";

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "core/env_expand.h"
 #include "db/db.h"
 #include "repo/storage.h"
 #include "sched/cron.h"
@@ -40,7 +41,8 @@ typedef enum {
     KEY_SCHEDULE,
     KEY_ZONE,
     KEY_SIZE,
-    KEY_FREE
+    KEY_FREE,
+    KEY_AGE
 } KeyType;
 
 /* Which job tasks a job key applies to. */
@@ -256,6 +258,10 @@ static const ConfigKey config_keys[] = {
      "the [repository] sections backups go to, comma-separated: a backup succeeds once the "
      "first has it, then is copied to the others (only the chunks each lacks)",
      FOR_BACKUP, FOR_BACKUP},
+    {SECTION_JOB, "enabled", KEY_BOOL, "yes", false, J(enabled),
+     "no: the daemon and installed schedules leave the job out, status shows it disabled; "
+     "upkeep run JOB --force still runs it",
+     FOR_ALL},
     {SECTION_JOB, "cluster_lock", KEY_BOOL, "yes", false, J(cluster_lock),
      "for a database on a server: hold a lock on the server while the job runs, so that when "
      "several hosts run upkeep for one database the job runs on one of them at a time "
@@ -271,9 +277,9 @@ static const ConfigKey config_keys[] = {
     {SECTION_JOB, "age_column", KEY_IDENT, NULL, false, J(age_column),
      "column holding each row's age (ISO-8601 text, Unix seconds or milliseconds, Julian days)",
      FOR_ROWS, FOR_PURGE | FOR_ARCHIVE},
-    {SECTION_JOB, "older_than", KEY_DURATION, NULL, false, J(older_than),
-     "only rows whose age_column is older than this, e.g. 180d; for clean, files last modified "
-     "longer ago",
+    {SECTION_JOB, "older_than", KEY_AGE, NULL, false, J(older_than),
+     "only rows whose age_column is older than this, e.g. 180d, or in calendar months: 6mo, 1y; "
+     "for clean, files last modified longer ago",
      FOR_ROWS | FOR_CLEAN, FOR_PURGE | FOR_ARCHIVE},
     {SECTION_JOB, "where", KEY_STRING, NULL, false, J(where),
      "extra SQL condition rows must also meet, e.g. status = 'UPLOADED' (trusted)", FOR_ROWS},
@@ -678,6 +684,44 @@ static int check_words(const char *value, UkError *err)
     return rc;
 }
 
+/* A duration, or whole calendar months ("6mo") or years ("1y", twelve months). */
+static int parse_age(const char *text, Age *age, UkError *err)
+{
+    char *end = NULL;
+    size_t n = strlen(text);
+    bool months = n > 2 && strcmp(text + n - 2, "mo") == 0;
+    bool years = !months && n > 1 && text[n - 1] == 'y';
+    if (months || years) {
+        errno = 0;
+        long v = isdigit((unsigned char)text[0]) ? strtol(text, &end, 10) : -1;
+        if (v < 0 || errno || end != text + n - (months ? 2 : 1) || v > (months ? 1200 : 100))
+            return uk_error_set(err, UK_E_CONFIG, 0,
+                                "invalid age '%s' (expected 1mo to 1200mo, or 1y to 100y)", text);
+        *age = (Age){.months = (int)v * (years ? 12 : 1)};
+        return 0;
+    }
+    *age = (Age){0};
+    return parse_duration(text, &age->seconds, err);
+}
+
+time_t age_cutoff(const Age *age, time_t now)
+{
+    if (!age->months)
+        return now - (time_t)age->seconds;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int month = tm.tm_year * 12 + tm.tm_mon - age->months;
+    tm.tm_year = month / 12;
+    tm.tm_mon = month % 12;
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = tm.tm_year + 1900;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    int last = days[tm.tm_mon] + (tm.tm_mon == 1 && leap);
+    if (tm.tm_mday > last)
+        tm.tm_mday = last;
+    return timegm(&tm);
+}
+
 static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
 {
     char *field = (char *)ps->target + key->offset;
@@ -728,6 +772,10 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
     }
     case KEY_DURATION:
         if (parse_duration(value, (int64_t *)field, &perr) == 0)
+            return 0;
+        break;
+    case KEY_AGE:
+        if (parse_age(value, (Age *)field, &perr) == 0)
             return 0;
         break;
     case KEY_MILLIS:
@@ -874,7 +922,7 @@ static void check_job_keys(ParseState *ps)
              "job '%s': task update needs 'where' or 'age_column' with 'older_than'", job->name,
              NULL);
     if (!ps->failed && job->kind != TASK_CLEAN &&
-        (job->age_column != NULL) != (job->older_than != 0))
+        (job->age_column != NULL) != age_is_set(&job->older_than))
         fail(ps, ps->section_line, "job '%s': age_column and older_than go together", job->name,
              NULL);
     if (!ps->failed && job->kind == TASK_CLEAN) {
@@ -882,7 +930,7 @@ static void check_job_keys(ParseState *ps)
             fail(ps, ps->section_line, "job '%s': action = move needs move_to", job->name, NULL);
         else if (job->unreferenced_by && !job->database_name)
             fail(ps, ps->section_line, "job '%s': unreferenced_by needs database", job->name, NULL);
-        else if (job->unreferenced_by && !job->older_than)
+        else if (job->unreferenced_by && !age_is_set(&job->older_than))
             fail(ps, ps->section_line,
                  "job '%s': unreferenced_by needs older_than (a grace period, so files being "
                  "uploaded are never touched)",
@@ -1073,7 +1121,30 @@ static int handle_key(void *user, const char *section, const char *name, const c
         fail(ps, ps->line, "key '%s' has no value", name, NULL);
         return 0;
     }
-    return store_value(ps, key, value) == 0;
+    char *expanded = NULL, why[300];
+    int rc = env_expand(value, &expanded, why, sizeof why);
+    if (rc < 0) {
+        fail(ps, ps->line, "%s: %s", name, why);
+        return 0;
+    }
+    if (rc > 0) {
+        Config *c = ps->config;
+        c->expansions = xrealloc(c->expansions, (c->n_expansions + 1) * sizeof *c->expansions);
+        c->expansions[c->n_expansions++] = (ConfigExpansion){
+            .line = ps->line,
+            .key = xstrdup(name),
+            .written = xstrdup(value),
+            .used = shown_value(key, expanded),
+            .secret = key->secret != SECRET_NONE,
+        };
+        value = expanded;
+    }
+    if (!*value)
+        fail(ps, ps->line, "key '%s' is empty once its variables are expanded", name, NULL);
+    else
+        rc = store_value(ps, key, value);
+    free(expanded);
+    return !ps->failed && rc == 0;
 }
 
 /* inih reports sections only through the handler's section argument, so section changes
@@ -1432,6 +1503,12 @@ void config_free(Config *c)
         free(c->alerts[i]);
     }
     free(c->alerts);
+    for (size_t i = 0; i < c->n_expansions; i++) {
+        free(c->expansions[i].key);
+        free(c->expansions[i].written);
+        free(c->expansions[i].used);
+    }
+    free(c->expansions);
     free_strings_of(SECTION_UPKEEP, c);
     free(c->databases);
     free(c->repositories);
@@ -1470,6 +1547,7 @@ static const char *type_name(KeyType t)
     switch (t) {
     case KEY_STRING: return "text";
     case KEY_DURATION: return "duration";
+    case KEY_AGE: return "age";
     case KEY_MILLIS: return "duration";
     case KEY_IDENT: return "name";
     case KEY_CHOICE: return "choice";

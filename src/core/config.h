@@ -10,10 +10,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "core/error.h"
 
 /* A free-space threshold: a size ("10GB") or a share of the filesystem ("10%"). */
+/* An age limit: SECONDS, or calendar MONTHS ("6mo", "1y") counted back on the calendar. */
+typedef struct Age {
+    int64_t seconds;
+    int months;
+} Age;
+
+/* The moment AGE before NOW; months are calendar months in UTC, a day past the end of the
+ * shorter month (31 March less one month) clamped to its last day. */
+time_t age_cutoff(const Age *age, time_t now);
+static inline bool age_is_set(const Age *age)
+{
+    return age->seconds != 0 || age->months != 0;
+}
+
 typedef struct FreeThreshold {
     bool set;
     bool percent;
@@ -98,12 +113,13 @@ typedef struct ConfigJob {
     char *require_env;   /* NULL: the [upkeep] require_env */
     bool verify;
     bool cluster_lock; /* server engines: one host at a time runs the job */
+    bool enabled;      /* no: run only by hand, with --force */
     char *tag;
     /* purge */
     char *table;
     char *table_schema; /* servers: the table's schema when given as SCHEMA.TABLE */
     char *age_column;
-    int64_t older_than;     /* seconds */
+    Age older_than;
     char *where;            /* extra SQL condition (trusted config) */
     char *age_format;       /* auto, iso8601, unix, unix_ms, unix_us, unix_ns, julian */
     int transaction_budget; /* milliseconds per write transaction */
@@ -175,6 +191,15 @@ typedef struct ConfigAlert {
     int64_t timeout;
 } ConfigAlert;
 
+/* A value that named environment variables, as written and as used (secrets redacted). */
+typedef struct ConfigExpansion {
+    int line;
+    char *key;
+    char *written;
+    char *used;
+    bool secret; /* the key holds a secret: its variables are not written out by install */
+} ConfigExpansion;
+
 typedef struct Config {
     char *path;
     char *dir;
@@ -197,6 +222,8 @@ typedef struct Config {
     size_t n_jobs;
     ConfigAlert **alerts;
     size_t n_alerts;
+    ConfigExpansion *expansions;
+    size_t n_expansions;
 } Config;
 
 /* Loads and validates path. On failure err->msg is "FILE:LINE: message" (or "FILE: message"). */

@@ -297,6 +297,10 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
                    RunOutcome *out, UkError *err)
 {
     memset(out, 0, sizeof *out);
+    if (!job->enabled && !opts->force)
+        return uk_error_set(err, UK_E_USAGE, 0,
+                            "job '%s' is disabled (enabled = no): run it by hand with --force",
+                            job->name);
     int lock_fd = -1, database_fd = -1;
     if (job_lock(st, job->name, &lock_fd, err) != 0)
         return -1;

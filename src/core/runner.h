@@ -22,6 +22,7 @@ typedef struct RunOptions {
     const char *trigger; /* "manual" or "schedule" */
     bool progress;
     bool dry_run; /* report what would happen; nothing changes, nothing is recorded */
+    bool force;   /* run a job even when it is disabled (enabled = no) */
 } RunOptions;
 
 /* Returns 0 when the job ran (successfully or not: see outcome->result), -1 when it could

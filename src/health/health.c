@@ -388,7 +388,9 @@ static void check_jobs(const Config *config, State *st, time_t now, HealthReport
                        (found != 1 || last.started_at < due);
         if (found == 1)
             c->value = difftime(now, last.started_at);
-        if (found == 1 && strcmp(last.result, "failed") == 0)
+        if (!job->enabled) /* turned off on purpose: neither overdue nor still failing */
+            say(c, HEALTH_OK, "job '%s' is disabled", job->name);
+        else if (found == 1 && strcmp(last.result, "failed") == 0)
             say(c, HEALTH_CRITICAL, "job '%s' failed %s ago: %s", job->name,
                 age_text(c->value, a, sizeof a), last.error ? last.error : "");
         else if (overdue)

@@ -121,7 +121,8 @@ static void sync_slots(Daemon *d, double now)
             s->job = xstrdup(job->name);
         }
         char why[200];
-        s->scheduled = job->schedule && cron_parse(job->schedule, &s->spec, why, sizeof why) == 0;
+        s->scheduled = job->enabled && job->schedule &&
+                       cron_parse(job->schedule, &s->spec, why, sizeof why) == 0;
         plan_next(d, s, job, now);
     }
 }
@@ -234,6 +235,11 @@ static void check_health(Daemon *d, double now, bool act)
         free(changes);
         for (size_t i = 0; i < n_jobs && !d->stopping; i++) {
             Slot *s = find_slot(d, jobs[i]->name);
+            if (!jobs[i]->enabled) {
+                log_warn("a health check turned critical; its on_critical job '%s' is disabled",
+                         jobs[i]->name);
+                continue;
+            }
             log_warn("a health check turned critical: running job '%s' (on_critical)",
                      jobs[i]->name);
             if (s && !s->pid)

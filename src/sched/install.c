@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "core/env_expand.h"
 #include "sched/cron.h"
+
+/* Where a host keeps variables it does not want in unit files (secrets): read when present. */
+#define ENVIRONMENT_FILE "/etc/default/upkeep"
 
 static void add_file(InstallPlan *plan, char *name, char *text)
 {
@@ -66,6 +70,103 @@ static char *unit_name(const char *job, const char *suffix)
     return buf;
 }
 
+/* The environment an installed schedule runs with: what require_env asks for and what the
+ * config's ${NAME} values name, as NAME=value. Values come from the installing environment;
+ * a require_env variable it lacks gets the value require_env asks for (the point of
+ * installing a plan is that it runs). Secrets are left to ENVIRONMENT_FILE. */
+typedef struct Environment {
+    char **vars;
+    size_t n;
+    InstallPlan *plan;
+} Environment;
+
+static void env_add(Environment *env, const char *name, const char *value, const char *why)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < env->n; i++) {
+        if (strncmp(env->vars[i], name, n) != 0 || env->vars[i][n] != '=')
+            continue;
+        if (strcmp(env->vars[i] + n + 1, value) != 0)
+            add_note(env->plan, xasprintf("%s wants %s=%s, but %s is set: jobs that need the "
+                                          "other value skip",
+                                          why, name, value, env->vars[i]));
+        return;
+    }
+    if (strchr(value, '\n')) {
+        add_note(env->plan, xasprintf("%s: the value of %s holds a line break; set it in %s", why,
+                                      name, ENVIRONMENT_FILE));
+        return;
+    }
+    env->vars = xrealloc(env->vars, (env->n + 1) * sizeof *env->vars);
+    env->vars[env->n++] = xasprintf("%s=%s", name, value);
+}
+
+static void env_add_requirement(Environment *env, const char *require_env, const char *why)
+{
+    if (!require_env)
+        return;
+    const char *eq = strchr(require_env, '=');
+    char *name = xasprintf("%.*s", (int)(eq - require_env), require_env);
+    const char *now = getenv(name);
+    if (!now)
+        add_note(env->plan, xasprintf("%s: %s is not set here, so the schedule sets %s as "
+                                      "require_env asks; change it on hosts where it differs",
+                                      why, name, require_env));
+    env_add(env, name, now ? now : eq + 1, why);
+    free(name);
+}
+
+static void env_add_reference(const char *name, void *arg)
+{
+    Environment *env = arg;
+    const char *value = getenv(name);
+    if (value && *value)
+        env_add(env, name, value, "the config");
+}
+
+/* ONLY: the one job a timer runs; NULL: every job (the daemon, the cron file). */
+static void environment_of(const Config *c, const ConfigJob *only, InstallPlan *plan,
+                           Environment *env)
+{
+    *env = (Environment){.plan = plan};
+    env_add_requirement(env, c->require_env, "[upkeep] require_env");
+    for (size_t i = 0; i < c->n_jobs; i++) {
+        const ConfigJob *job = c->jobs[i];
+        if ((only && job != only) || !job->require_env || (!only && !job->enabled))
+            continue;
+        char why[300];
+        snprintf(why, sizeof why, "job '%s'", job->name);
+        env_add_requirement(env, job->require_env, why);
+    }
+    /* Every run reads the whole config, so every job needs every variable it names. */
+    for (size_t i = 0; i < c->n_expansions; i++) {
+        const ConfigExpansion *e = &c->expansions[i];
+        if (e->secret)
+            add_note(plan, xasprintf("line %d: %s takes a secret from the environment (%s): "
+                                     "put it in %s",
+                                     e->line, e->key, e->written, ENVIRONMENT_FILE));
+        else
+            env_names(e->written, env_add_reference, env);
+    }
+}
+
+static void environment_free(Environment *env)
+{
+    for (size_t i = 0; i < env->n; i++)
+        free(env->vars[i]);
+    free(env->vars);
+}
+
+static void put_systemd_environment(FILE *out, const Environment *env)
+{
+    for (size_t i = 0; i < env->n; i++) {
+        fputs("Environment=", out);
+        put_systemd_word(out, env->vars[i]);
+        fputc('\n', out);
+    }
+    fprintf(out, "EnvironmentFile=-%s\n", ENVIRONMENT_FILE);
+}
+
 static const char *job_zone(const Config *c, const ConfigJob *job)
 {
     return job->timezone ? job->timezone : c->timezone;
@@ -87,8 +188,12 @@ void install_systemd(const Config *c, const char *upkeep, const char *config, bo
                      "Wants=network-online.target\n"
                      "\n"
                      "[Service]\n"
-                     "Type=simple\n"
-                     "ExecStart=");
+                     "Type=simple\n");
+        Environment env;
+        environment_of(c, NULL, plan, &env);
+        put_systemd_environment(out, &env);
+        environment_free(&env);
+        fputs("ExecStart=", out);
         put_systemd_word(out, upkeep);
         fputs(" -c ", out);
         put_systemd_word(out, config);
@@ -113,6 +218,10 @@ void install_systemd(const Config *c, const char *upkeep, const char *config, bo
         const ConfigJob *job = c->jobs[i];
         if (!job->schedule)
             continue;
+        if (!job->enabled) {
+            add_note(plan, xasprintf("job '%s' is disabled (enabled = no): no timer", job->name));
+            continue;
+        }
         CronSpec spec;
         char why[200], calendar[4096];
         if (cron_parse(job->schedule, &spec, why, sizeof why) != 0 ||
@@ -125,7 +234,12 @@ void install_systemd(const Config *c, const char *upkeep, const char *config, bo
         fprintf(out, "# Written by 'upkeep install systemd --timers' for %s\n", config);
         fprintf(out, "[Unit]\nDescription=upkeep job %s (%s)\nDocumentation=man:upkeep(1)\n\n",
                 job->name, job->task);
-        fprintf(out, "[Service]\nType=oneshot\nExecStart=");
+        fprintf(out, "[Service]\nType=oneshot\n");
+        Environment env;
+        environment_of(c, job, plan, &env);
+        put_systemd_environment(out, &env);
+        environment_free(&env);
+        fputs("ExecStart=", out);
         put_systemd_word(out, upkeep);
         fputs(" -c ", out);
         put_systemd_word(out, config);
@@ -176,6 +290,21 @@ void install_cron(const Config *c, const char *upkeep, const char *config, Insta
             "SHELL=/bin/sh\n"
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n",
             config);
+    /* cron takes NAME=value lines as they are, or quoted to keep blanks at the ends. */
+    Environment env;
+    environment_of(c, NULL, plan, &env);
+    for (size_t i = 0; i < env.n; i++) {
+        const char *eq = strchr(env.vars[i], '=');
+        if (!strchr(eq + 1, '"'))
+            fprintf(out, "%.*s=\"%s\"\n", (int)(eq - env.vars[i]), env.vars[i], eq + 1);
+        else if (!strchr(eq + 1, '\''))
+            fprintf(out, "%.*s='%s'\n", (int)(eq - env.vars[i]), env.vars[i], eq + 1);
+        else
+            add_note(plan, xasprintf("%.*s holds both kinds of quote, which a cron file cannot "
+                                     "carry; set it in the job's environment by hand",
+                                     (int)(eq - env.vars[i]), env.vars[i]));
+    }
+    environment_free(&env);
     /* Jobs in the system's zone first: a cron file cannot unset CRON_TZ once set. */
     const char *zone_in_force = NULL;
     for (int zoned = 0; zoned < 2; zoned++) {
@@ -184,6 +313,11 @@ void install_cron(const Config *c, const char *upkeep, const char *config, Insta
             const char *zone = job_zone(c, job);
             if (!job->schedule || (zone != NULL) != zoned)
                 continue;
+            if (!job->enabled) {
+                add_note(plan,
+                         xasprintf("job '%s' is disabled (enabled = no): left out", job->name));
+                continue;
+            }
             CronSpec spec;
             char why[200];
             if (cron_parse(job->schedule, &spec, why, sizeof why) != 0 || spec.has_seconds) {

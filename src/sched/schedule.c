@@ -21,6 +21,10 @@ bool schedule_next(const Config *config, const ConfigJob *job, time_t after, tim
 const char *schedule_next_text(const Config *config, const ConfigJob *job, char *buf, size_t len)
 {
     time_t next;
+    if (!job->enabled) {
+        snprintf(buf, len, "disabled");
+        return buf;
+    }
     if (!schedule_next(config, job, time(NULL), &next)) {
         snprintf(buf, len, "-");
         return buf;

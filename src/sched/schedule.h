@@ -12,7 +12,8 @@
 const char *schedule_zone(const Config *config, const ConfigJob *job);
 /* The next run after AFTER; false when the job has no schedule. */
 bool schedule_next(const Config *config, const ConfigJob *job, time_t after, time_t *next);
-/* The next run as RFC 3339 in the job's zone, or "-" without a schedule. */
+/* The next run as RFC 3339 in the job's zone, "-" without a schedule, "disabled" for a job
+ * with enabled = no. */
 const char *schedule_next_text(const Config *config, const ConfigJob *job, char *buf, size_t len);
 
 #endif

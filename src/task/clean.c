@@ -154,7 +154,8 @@ static void consider(Cleaner *c, int dirfd, const char *name, const char *rel,
         return;
     res->files_matched++;
     char why[160];
-    snprintf(why, sizeof why, "%s%s%s", c->job->older_than ? "older than the limit" : "matches",
+    snprintf(why, sizeof why, "%s%s%s",
+             age_is_set(&c->job->older_than) ? "older than the limit" : "matches",
              c->job->larger_than ? ", larger than the limit" : "",
              c->job->unreferenced_by ? ", no row names it" : "");
     bool move = strcmp(c->job->action, "move") == 0;
@@ -237,8 +238,8 @@ int task_clean(const ConfigJob *job, bool dry_run, CleanResult *res, UkError *er
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
     Cleaner c = {.job = job, .dry_run = dry_run, .res = res, .planned = json_array()};
-    c.cutoff = time(NULL) - (time_t)job->older_than;
-    if (!job->older_than)
+    c.cutoff = age_cutoff(&job->older_than, time(NULL));
+    if (!age_is_set(&job->older_than))
         c.cutoff = time(NULL) + 1; /* no age limit */
     int rc = -1;
     const char *why;

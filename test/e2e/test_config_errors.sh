@@ -77,6 +77,16 @@ printf '[database app]\nurl = sqlite://app.db\nverify_cluster = yes\n' |
 printf '[repository r]\nurl = ftp://backup:hunter2@host/x\n' |
     check_bad "1: unsupported url 'ftp://backup:***@host/x' (expected file:///absolute/path or s3://bucket/prefix)"
 pass "credentials in URLs are redacted in messages"
+# Values from the environment: an unset variable without a default names itself and the line;
+# check shows what this environment made of each value.
+printf '[database app]\nurl = sqlite://pf.db\n[job j]\ntask = purge\ndatabase = app\ntable = forms\nage_column = deleted_at\nolder_than = ${LOG_RETENTION_DAYS}d\n' |
+    check_bad "8: older_than: environment variable LOG_RETENTION_DAYS is not set (give a default: \${LOG_RETENTION_DAYS:-VALUE})"
+printf '[database app]\nurl = sqlite://pf.db\n[job j]\ntask = purge\ndatabase = app\ntable = forms\nage_column = deleted_at\nolder_than = ${LOG_RETENTION_DAYS:-90}d\n' > env.conf
+expect_status 0 "$UPKEEP" -c env.conf check
+expect_contains "$OUT" "line 8: older_than = 90d (written \${LOG_RETENTION_DAYS:-90}d)"
+LOG_RETENTION_DAYS=30 expect_status 0 "$UPKEEP" -c env.conf --json check
+expect_contains "$OUT" '"used": "30d"'
+pass "values take \${NAME:-default} from the environment and check shows what it used"
 expect_status 2 "$UPKEEP" -c missing.conf check
 expect_contains "$ERR" "unable to open config file 'missing.conf': No such file or directory"
 pass "config errors name file and line"

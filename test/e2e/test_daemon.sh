@@ -26,16 +26,33 @@ CONF
 }
 mkdir -p state/locks
 
-# Runs happen on schedule, recorded with trigger 'schedule'; status shows the daemon.
+# Runs happen on schedule, recorded with trigger 'schedule'; status shows the daemon. A job
+# with enabled = no is left out, shown as disabled, and runs by hand only with --force.
 conf "[job tick]
 task = integrity
 database = app
-schedule = */1 * * * * *"
+schedule = */1 * * * * *
+[job off]
+task = integrity
+database = app
+schedule = */1 * * * * *
+enabled = no"
 start_daemon
 wait_for 15 at_least tick success 2
 expect_status 0 "$UPKEEP" status
 expect_contains "$OUT" "daemon: running (pid $dpid)"
 expect_contains "$OUT" "*/1 * * * * *"
+expect_contains "$(grep '^off ' <<< "$OUT")" "disabled"
+[ "$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE job = 'off'")" = 0 ] ||
+    fail "the daemon ran a disabled job"
+expect_status 0 "$UPKEEP" health
+expect_contains "$OUT" "job 'off' is disabled"
+expect_status 1 "$UPKEEP" run off
+expect_contains "$ERR" "job 'off' is disabled (enabled = no): run it by hand with --force"
+expect_status 0 "$UPKEEP" run off --force
+[ "$(sqlite3 state/state.db "SELECT result FROM runs WHERE job = 'off'")" = success ] ||
+    fail "run --force did not run the disabled job"
+pass "a disabled job is not scheduled, shows as disabled, and runs by hand with --force"
 expect_status 1 "$UPKEEP" daemon
 expect_contains "$ERR" "a daemon is already running for state"
 stop_daemon

@@ -104,6 +104,11 @@ for example in "$EXAMPLES"/*.conf; do
     feedforward)
         [ "$(q data/feedforward.db "SELECT count(*) FROM audit_logs WHERE created_at < datetime('now', '-91 days') AND detail != 'anonymised'")" = 0 ] ||
             fail "feedforward: audit entries not anonymised"
+        # Archived: everything older than six calendar months, nothing younger.
+        [ "$(q data/feedforward.db "SELECT count(*) FROM audit_logs WHERE created_at < datetime('now', '-6 months', '-1 day')")" = 0 ] &&
+            [ "$(q data/feedforward-archive.db "SELECT count(*) FROM audit_logs WHERE created_at > datetime('now', '-6 months', '+1 day')")" = 0 ] &&
+            [ "$(q data/feedforward-archive.db "SELECT count(*) FROM audit_logs")" -gt 0 ] ||
+            fail "feedforward: audit entries older than 6mo not archived"
         [ "$(zstd -qdc logs/app.log.1.zst | wc -l)" = 5000 ] && [ ! -s logs/app.log ] ||
             fail "feedforward: app.log not rotated"
         [ ! -e logs/worker.log.1.zst ] || fail "feedforward: a log under min_size was rotated" ;;

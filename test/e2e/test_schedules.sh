@@ -74,6 +74,51 @@ expect_contains "$OUT" "# /etc/cron.d/upkeep"
 ! grep -qsF "$cdir" /etc/cron.d/upkeep || fail "--dry-run wrote the file"
 pass "install cron writes lines /bin/sh runs as written"
 
+# Installed schedules keep the environment the plan needs: require_env and the variables the
+# config's values name; a disabled job gets no timer and no cron line.
+mkdir envconf
+cat > envconf/upkeep.conf <<CONF
+[upkeep]
+state = state/state.db
+require_env = FLASK_ENV=production
+[database app]
+url = sqlite://../app.db
+[job trim]
+task = purge
+database = app
+table = audit_logs
+age_column = created_at
+older_than = \${LOG_DAYS:-90}d
+schedule = 0 1 * * *
+[job off]
+task = integrity
+database = app
+schedule = 0 2 * * *
+enabled = no
+CONF
+LOG_DAYS=30 expect_status 0 env -u FLASK_ENV "$UPKEEP" -c envconf/upkeep.conf install systemd --timers --dir envunits
+grep -qx 'Environment="FLASK_ENV=production"' envunits/upkeep-trim.service &&
+    grep -qx 'Environment="LOG_DAYS=30"' envunits/upkeep-trim.service ||
+    fail "the timer's service lacks the environment: $(cat envunits/upkeep-trim.service)"
+[ ! -e envunits/upkeep-off.timer ] || fail "a disabled job got a timer"
+expect_contains "$OUT$ERR" "job 'off' is disabled (enabled = no): no timer"
+expect_contains "$OUT$ERR" "FLASK_ENV is not set here"
+systemd-analyze verify --man=no envunits/*.timer envunits/*.service || fail "systemd-analyze rejected the units"
+LOG_DAYS=30 expect_status 0 "$UPKEEP" -c envconf/upkeep.conf install systemd --dir envunits
+grep -qx 'Environment="LOG_DAYS=30"' envunits/upkeep.service || fail "the daemon's unit lacks LOG_DAYS"
+LOG_DAYS=30 expect_status 0 env -u FLASK_ENV "$UPKEEP" -c envconf/upkeep.conf install cron --file envcron
+grep -qx 'FLASK_ENV="production"' envcron && grep -qx 'LOG_DAYS="30"' envcron ||
+    fail "the cron file lacks the environment: $(cat envcron)"
+! grep -q "run 'off'" envcron || fail "a disabled job got a cron line"
+# The job runs, not skips, with only what the cron file gives it (as cron would run it).
+line=$(grep "run 'trim'" envcron)
+command=${line#0 1 \* \* \* root }
+mapfile -t assignments < <(sed -n 's/^\([A-Z_]*\)="\(.*\)"$/\1=\2/p' envcron)
+env -i PATH="$PATH" "${assignments[@]}" sh -c "$command" || fail "the installed job did not run: $command"
+[ "$(sqlite3 envconf/state/state.db "SELECT result FROM runs WHERE job = 'trim'")" = success ] ||
+    fail "the installed job was skipped"
+pass "installed schedules carry require_env and the config's variables; disabled jobs are left out"
+
 # The five plans' schedules (the car-repair plan needs PostgreSQL: its schedules only).
 for conf in "$EXAMPLES"/*.conf; do
     sed -n 's/^schedule = //p' "$conf" | while read -r e; do

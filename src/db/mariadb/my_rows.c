@@ -306,7 +306,7 @@ static int age_condition(MyRows *p, char **out, UkError *err)
     if (column_type(p, job->age_column, &type, err) != 0)
         return -1;
     char *age = my_quote(job->age_column);
-    time_t cutoff = time(NULL) - (time_t)job->older_than;
+    time_t cutoff = age_cutoff(&job->older_than, time(NULL));
     p->base.cutoff = cutoff;
     AgeProbe a = {p, age};
     RowAgeProbe probe = {&a, age_sample_max, age_non_date};

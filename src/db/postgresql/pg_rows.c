@@ -318,7 +318,7 @@ static int age_condition(PgRows *p, const char *oid, char **out, UkError *err)
     if (column_category(p, oid, job->age_column, &category, err) != 0)
         return -1;
     char *age = quote(p, job->age_column);
-    time_t cutoff = time(NULL) - (time_t)job->older_than;
+    time_t cutoff = age_cutoff(&job->older_than, time(NULL));
     p->base.cutoff = cutoff;
     AgeProbe a = {p, age};
     RowAgeProbe probe = {&a, age_sample_max, age_non_date};

@@ -115,7 +115,7 @@ static int age_condition(SqliteRows *p, UkError *err)
         snprintf(format, sizeof format, "%s", job->age_format);
     }
     snprintf(p->base.age_format, sizeof p->base.age_format, "%s", format);
-    time_t cutoff = time(NULL) - (time_t)job->older_than;
+    time_t cutoff = age_cutoff(&job->older_than, time(NULL));
     p->base.cutoff = cutoff;
     const char *expr;
     if (strcmp(format, "iso8601") == 0) {

@@ -4,6 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "../test_util.h"
@@ -200,7 +203,8 @@ static void test_purge_job(void **state)
     ConfigJob *j = c->jobs[0];
     assert_int_equal(j->kind, TASK_PURGE);
     assert_string_equal(j->table, "forms");
-    assert_int_equal(j->older_than, 180 * 86400);
+    assert_int_equal(j->older_than.seconds, 180 * 86400);
+    assert_int_equal(j->older_than.months, 0);
     assert_int_equal(j->transaction_budget, 40);
     assert_int_equal(j->pause, 15);
     assert_string_equal(j->age_format, "auto");
@@ -221,6 +225,116 @@ static void test_missing_file(void **state)
                                  "file or directory");
 }
 
+static const char *purge_older_than(const char *older_than)
+{
+    static char text[400];
+    snprintf(text, sizeof text,
+             "[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
+             "table = forms\nage_column = deleted_at\nolder_than = %s\n",
+             older_than);
+    return text;
+}
+
+static ConfigJob *load_purge(Config **c, const char *older_than)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/age.conf", dir);
+    test_write_file(path, purge_older_than(older_than));
+    UkError err = {0};
+    assert_int_equal(config_load(path, c, &err), 0);
+    return (*c)->jobs[0];
+}
+
+static time_t utc(int year, int month, int day)
+{
+    struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_hour = 12};
+    return timegm(&tm);
+}
+
+/* "6mo" and "1y" are calendar months, counted back from the day; a day the shorter month
+ * lacks is its last. */
+static void test_calendar_ages(void **state)
+{
+    (void)state;
+    Config *c = NULL;
+    ConfigJob *j = load_purge(&c, "6mo");
+    assert_int_equal(j->older_than.months, 6);
+    assert_int_equal(j->older_than.seconds, 0);
+    assert_true(age_cutoff(&j->older_than, utc(2026, 8, 31)) == utc(2026, 2, 28));
+    assert_true(age_cutoff(&j->older_than, utc(2026, 3, 15)) == utc(2025, 9, 15));
+    config_free(c);
+    j = load_purge(&c, "1y");
+    assert_int_equal(j->older_than.months, 12);
+    assert_true(age_cutoff(&j->older_than, utc(2028, 2, 29)) == utc(2027, 2, 28));
+    config_free(c);
+    j = load_purge(&c, "90d");
+    assert_true(age_cutoff(&j->older_than, utc(2026, 4, 1)) == utc(2026, 4, 1) - 90 * 86400);
+    config_free(c);
+    expect_error(purge_older_than("1.5mo"),
+                 ":8: older_than: invalid age '1.5mo' (expected 1mo to 1200mo, or 1y to 100y)");
+    expect_error(purge_older_than("101y"),
+                 ":8: older_than: invalid age '101y' (expected 1mo to 1200mo, or 1y to 100y)");
+    expect_error(purge_older_than("6months"),
+                 ":8: older_than: invalid duration '6months' "
+                 "(expected a number with s, m, h, d or w, e.g. 180d)");
+}
+
+/* ${NAME} and ${NAME:-default} take the environment's value; an unset variable without a
+ * default is an error naming it and the line; check lists what was used. */
+static void test_environment_in_values(void **state)
+{
+    (void)state;
+    unsetenv("UPKEEP_TEST_DAYS");
+    Config *c = NULL;
+    ConfigJob *j = load_purge(&c, "${UPKEEP_TEST_DAYS:-90}d");
+    assert_int_equal(j->older_than.seconds, 90 * 86400);
+    assert_int_equal(c->n_expansions, 1);
+    assert_int_equal(c->expansions[0].line, 8);
+    assert_string_equal(c->expansions[0].key, "older_than");
+    assert_string_equal(c->expansions[0].written, "${UPKEEP_TEST_DAYS:-90}d");
+    assert_string_equal(c->expansions[0].used, "90d");
+    config_free(c);
+    setenv("UPKEEP_TEST_DAYS", "30", 1);
+    j = load_purge(&c, "${UPKEEP_TEST_DAYS:-90}d");
+    assert_int_equal(j->older_than.seconds, 30 * 86400);
+    config_free(c);
+    j = load_purge(&c, "${UPKEEP_TEST_DAYS}d");
+    assert_int_equal(j->older_than.seconds, 30 * 86400);
+    config_free(c);
+    unsetenv("UPKEEP_TEST_DAYS");
+    expect_error(purge_older_than("${UPKEEP_TEST_DAYS}d"),
+                 ":8: older_than: environment variable UPKEEP_TEST_DAYS is not set (give a "
+                 "default: ${UPKEEP_TEST_DAYS:-VALUE})");
+    expect_error(purge_older_than("${UPKEEP_TEST_DAYS"),
+                 ":8: older_than: '${' without its closing '}'");
+    expect_error(purge_older_than("${1X}d"),
+                 ":8: older_than: invalid variable '${1X}' (expected ${NAME} or ${NAME:-default})");
+    /* The value it expands to is checked like any other, and a secret stays hidden. */
+    setenv("UPKEEP_TEST_DAYS", "soon", 1);
+    expect_error(purge_older_than("${UPKEEP_TEST_DAYS}"),
+                 ":8: older_than: invalid duration 'soon' (expected a number with s, m, h, d "
+                 "or w, e.g. 180d)");
+    unsetenv("UPKEEP_TEST_DAYS");
+    char path[600];
+    snprintf(path, sizeof path, "%s/secret.conf", dir);
+    setenv("UPKEEP_TEST_SECRET", "hunter2", 1);
+    test_write_file(path, "[alert a]\nwebhook = https://hooks.example/${UPKEEP_TEST_SECRET}\n");
+    UkError err = {0};
+    assert_int_equal(config_load(path, &c, &err), 0);
+    assert_string_equal(c->alerts[0]->webhook, "https://hooks.example/hunter2");
+    assert_int_equal(c->n_expansions, 1);
+    assert_null(strstr(c->expansions[0].used, "hunter2"));
+    config_free(c);
+    unsetenv("UPKEEP_TEST_SECRET");
+    /* $${ is a literal ${, and a lone $ is kept. */
+    snprintf(path, sizeof path, "%s/literal.conf", dir);
+    test_write_file(path, "[job s]\ntask = sql\ndatabase = app\nsql = SELECT '$${X}', '$1'\n"
+                          "[database app]\nurl = sqlite:///a.db\n");
+    assert_int_equal(config_load(path, &c, &err), 0);
+    assert_string_equal(c->jobs[0]->sql, "SELECT '${X}', '$1'");
+    config_free(c);
+}
+
 static void test_require_env(void **state)
 {
     (void)state;
@@ -235,9 +349,10 @@ int main(void)
 {
     snprintf(dir, sizeof dir, "%s", test_scratch_dir("config"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_config), cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_require_env),  cmocka_unit_test(test_purge_job),
+        cmocka_unit_test(test_valid_config),  cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_errors),        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_require_env),   cmocka_unit_test(test_purge_job),
+        cmocka_unit_test(test_calendar_ages), cmocka_unit_test(test_environment_in_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
