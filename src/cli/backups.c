@@ -6,18 +6,20 @@
 
 #include "cli/cli.h"
 #include "common/util.h"
+#include "repo/manifest.h"
 #include "task/task.h"
 
 static void help(void)
 {
-    printf("Usage: upkeep backups [--repository NAME] [--database NAME]\n"
+    printf("Usage: upkeep backups [--repository NAME] [--database NAME] [--tag TAG]\n"
            "\n"
            "List backups, oldest first: id, time, database, image size, bytes this backup\n"
            "added to the repository, tags, and when it was last proven restorable.\n"
            "\n"
            "Options:\n"
            "  -r, --repository NAME  only this repository\n"
-           "  -d, --database NAME    only backups of this database\n");
+           "  -d, --database NAME    only backups of this database\n"
+           "  -t, --tag TAG          only backups carrying this tag (e.g. pre-update)\n");
 }
 
 int cmd_backups(CliContext *ctx, int argc, char **argv)
@@ -28,13 +30,16 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
     }
     static const struct option options[] = {{"repository", required_argument, NULL, 'r'},
                                             {"database", required_argument, NULL, 'd'},
+                                            {"tag", required_argument, NULL, 't'},
                                             {0}};
-    const char *only_repo = NULL, *only_db = NULL;
+    const char *only_repo = NULL, *only_db = NULL, *only_tag = NULL;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "r:d:", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "r:d:t:", options, NULL)) != -1) {
         if (opt == 'r')
             only_repo = optarg;
+        else if (opt == 't')
+            only_tag = optarg;
         else if (opt == 'd')
             only_db = optarg;
         else
@@ -71,7 +76,8 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             BackupRecord *b = &list[i];
-            if (only_db && strcmp(b->database, only_db) != 0)
+            if ((only_db && strcmp(b->database, only_db) != 0) ||
+                (only_tag && !manifest_has_tag(b->tags, only_tag)))
                 continue;
             json_array_append_new(
                 arr,
@@ -88,7 +94,8 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
                "HOST", "REPOSITORY", "SIZE", "STORED", "TAGS", "VERIFIED");
         for (size_t i = 0; i < n; i++) {
             BackupRecord *b = &list[i];
-            if (only_db && strcmp(b->database, only_db) != 0)
+            if ((only_db && strcmp(b->database, only_db) != 0) ||
+                (only_tag && !manifest_has_tag(b->tags, only_tag)))
                 continue;
             char t[32], s1[32], s2[32], v[48];
             if (b->verified_at)

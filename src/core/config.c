@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file_owner.h"
 #include "common/util.h"
 #include "core/env_expand.h"
 #include "db/db.h"
@@ -407,6 +408,10 @@ static const ConfigKey config_keys[] = {
      "the application reopen) or copytruncate (copy, then truncate: lines written in between "
      "are lost)",
      FOR_ROTATE, 0, "create|copytruncate"},
+    {SECTION_JOB, "create", KEY_STRING, NULL, false, J(rotate_create),
+     "the new log's mode, owner and group as logrotate writes them, e.g. 0640 carapp carapp "
+     "(default: the old log's)",
+     FOR_ROTATE},
     {SECTION_JOB, "post_command", KEY_STRING, NULL, false, J(post_command),
      "program and arguments run (no shell) after logs were rotated in create mode, e.g. "
      "/usr/bin/systemctl kill -s HUP app.service",
@@ -762,6 +767,9 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
         }
         if (strcmp(key->name, "checks") == 0 && check_words(value, &perr) != 0)
             break;
+        FileOwner owner;
+        if (strcmp(key->name, "create") == 0 && file_owner_parse(value, false, &owner, &perr) != 0)
+            break;
         if (strcmp(key->name, "listen") == 0 && web_enabled(value) &&
             web_parse_listen(value, NULL, &perr) != 0)
             break;
@@ -945,6 +953,12 @@ static void check_job_keys(ParseState *ps)
                      job->unreferenced_by, NULL);
         }
     }
+    if (!ps->failed && job->rotate_create && job->rotate_mode &&
+        strcmp(job->rotate_mode, "copytruncate") == 0)
+        fail(ps, ps->section_line,
+             "job '%s': create sets the new log's owner and mode, which copytruncate keeps "
+             "(mode = create)",
+             job->name, NULL);
     if (!ps->failed && job->batch_size > 100000)
         fail(ps, ps->section_line,
              "job '%s': batch_size is at most 100000 (one batch holds the database for all "

@@ -162,6 +162,7 @@ typedef struct ConfigJob {
     int keep;
     int64_t max_age;
     char *naming, *date_format, *compress, *rotate_mode, *post_command;
+    char *rotate_create; /* "0640 carapp carapp": the new log's mode, owner, group */
     bool delay_compress, not_if_empty, missing_ok;
     /* disk (report_larger_than is larger_than) */
     char *paths;                  /* comma-separated, relative to the config file's folder */

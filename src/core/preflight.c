@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/file_owner.h"
 #include "common/util.h"
 #include "db/row_store.h"
 #include "db/sqlite/sqlite_ops.h"
@@ -105,6 +106,11 @@ static int check_job(const Config *c, const ConfigJob *job, UkError *err)
         same_file(job->archive_path, job->database->path))
         return problem(err, c, job->line, "job '%s': archive_to is the database itself ('%s')",
                        job->name, job->archive_path, NULL);
+    FileOwner owner;
+    UkError why = {0};
+    if (job->kind == TASK_ROTATE && job->rotate_create &&
+        file_owner_parse(job->rotate_create, true, &owner, &why) != 0)
+        return problem(err, c, job->line, "job '%s': create: %s", job->name, why.msg, NULL);
     if (job->unreferenced_by && job->database && job->database->path) {
         const char *dot = strchr(job->unreferenced_by, '.');
         char *table = xasprintf("%.*s", (int)(dot - job->unreferenced_by), job->unreferenced_by);

@@ -321,18 +321,18 @@ int runner_run_job(const Config *config, State *st, const ConfigJob *job, const 
         task_rc = -1;
         snprintf(out->result, sizeof out->result, "failed");
     } else if (!config_env_requirement_holds(require_env)) {
-        uk_error_set(&out->error, UK_E_USAGE, 0,
-                     "job '%s' skipped: require_env %s does not hold in this environment",
-                     job->name, require_env);
+        /* A skip's error is its reason alone: whoever shows it says "skipped" once. */
+        uk_error_set(&out->error, UK_E_USAGE, 0, "require_env %s does not hold in this environment",
+                     require_env);
         task_rc = -1;
         snprintf(out->result, sizeof out->result, "skipped");
     } else if (!opts->dry_run && job->database && job->cluster_lock &&
                (held = db_cluster_lock(job->database, job->name, &cluster, &out->error)) != 1) {
         if (held == 0)
             uk_error_set(&out->error, UK_E_LOCKED, 0,
-                         "job '%s' skipped: another host is running it (its cluster lock on "
-                         "database '%s' is taken)",
-                         job->name, job->database->name);
+                         "another host is running it (its cluster lock on database '%s' is "
+                         "taken)",
+                         job->database->name);
         task_rc = -1;
         snprintf(out->result, sizeof out->result, "%s", held == 0 ? "skipped" : "failed");
     } else {

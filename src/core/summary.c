@@ -10,6 +10,40 @@
 
 #include "common/util.h"
 
+/* What a vacuum job did besides VACUUM: "; then ANALYZE, REINDEX", or "". */
+static void vacuum_extras(json_t *doc, bool dry, char *buf, size_t len)
+{
+    static const struct {
+        const char *field, *name;
+    } extras[] = {{"analyzed", "ANALYZE"},
+                  {"reindexed", "REINDEX"},
+                  {"optimized", "optimize"},
+                  {"checkpointed", "checkpoint"}};
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof extras / sizeof extras[0] && n < len; i++)
+        if (json_is_true(json_object_get(doc, extras[i].field)))
+            n += (size_t)snprintf(buf + n, len - n, "%s%s",
+                                  n ? ", " : (dry ? "; would then run " : "; then "),
+                                  extras[i].name);
+}
+
+/* The integrity checks that ran, each with its answer: "quick_check: ok, foreign_key_check:
+ * ok". A check that did not run is left out. */
+static void integrity_line(json_t *doc, char *buf, size_t len)
+{
+    static const char *checks[] = {"quick_check", "integrity_check", "foreign_key_check"};
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0] && n < len; i++) {
+        const char *answer = json_string_value(json_object_get(doc, checks[i]));
+        if (answer && *answer)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s: %s", n ? ", " : "", checks[i], answer);
+    }
+    if (!n)
+        snprintf(buf, len, "no checks ran");
+}
+
 void run_summary_line(const char *summary_json, char *buf, size_t len)
 {
     buf[0] = '\0';
@@ -68,22 +102,24 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
         bool dry = json_is_true(json_object_get(doc, "dry_run"));
         const char *mode = json_string_value(json_object_get(doc, "mode"));
         const char *skipped = json_string_value(json_object_get(doc, "skipped"));
-        char before[32], after[32], freed[32];
+        char before[32], after[32], freed[32], extras[96];
         int64_t reclaimed = json_integer_value(json_object_get(doc, "bytes_reclaimed"));
+        vacuum_extras(doc, dry, extras, sizeof extras);
         if (skipped && *skipped)
-            snprintf(buf, len, "VACUUM skipped: %s", skipped);
+            snprintf(buf, len, "VACUUM skipped: %s%s", skipped, extras);
         else if (dry)
-            snprintf(buf, len, "would run VACUUM (%s) on %s with %lld free pages%s", mode,
+            snprintf(buf, len, "would run VACUUM (%s) on %s with %lld free pages%s%s", mode,
                      format_size((uint64_t)json_integer_value(json_object_get(doc, "size_before")),
                                  before, sizeof before),
                      (long long)json_integer_value(json_object_get(doc, "freelist_before")),
                      mode && strcmp(mode, "full") == 0
                          ? "; a full VACUUM blocks the application's writers until it ends"
-                         : "");
+                         : "",
+                     extras);
         else
             snprintf(buf, len,
                      "VACUUM (%s): %s -> %s, reclaimed %s (%.1f%%), longest "
-                     "transaction %.1f ms",
+                     "transaction %.1f ms%s",
                      mode,
                      format_size((uint64_t)json_integer_value(json_object_get(doc, "size_before")),
                                  before, sizeof before),
@@ -91,7 +127,7 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                                  after, sizeof after),
                      format_size(reclaimed > 0 ? (uint64_t)reclaimed : 0, freed, sizeof freed),
                      json_number_value(json_object_get(doc, "percent_reclaimed")),
-                     json_number_value(json_object_get(doc, "longest_transaction_ms")));
+                     json_number_value(json_object_get(doc, "longest_transaction_ms")), extras);
     } else if (json_object_get(doc, "rows_changed")) {
         snprintf(buf, len, "%s %lld rows in one transaction (%.1f ms)",
                  json_is_true(json_object_get(doc, "dry_run")) ? "would change" : "changed",
@@ -152,14 +188,7 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                  (long long)json_integer_value(json_object_get(doc, "files_failed")),
                  (long long)json_integer_value(json_object_get(doc, "dirs_removed")));
     } else if (json_object_get(doc, "integrity_ok")) {
-        snprintf(buf, len, "quick_check: %s, integrity_check: %s, foreign_key_check: %s",
-                 json_string_value(json_object_get(doc, "quick_check")),
-                 json_string_value(json_object_get(doc, "integrity_check"))[0]
-                     ? json_string_value(json_object_get(doc, "integrity_check"))
-                     : "not run",
-                 json_string_value(json_object_get(doc, "foreign_key_check"))[0]
-                     ? json_string_value(json_object_get(doc, "foreign_key_check"))
-                     : "not run");
+        integrity_line(doc, buf, len);
     }
     json_decref(doc);
 }

@@ -1,7 +1,7 @@
 /* Rotate: log files matched by globs are renamed aside (numbered app.log.1, app.log.2 … or
- * dated app.log-20261122) and a fresh file is created with the old owner and mode
- * (mode = create; post_command then tells the application to reopen), or copied aside and
- * truncated (mode = copytruncate, for applications that cannot reopen: lines written between
+ * dated app.log-20261122) and a fresh file is created with the old owner and mode, or those
+ * create names (mode = create; post_command then tells the application to reopen), or copied aside
+ * and truncated (mode = copytruncate, for applications that cannot reopen: lines written between
  * the copy and the truncation are lost). Rotated files are compressed (gzip or zstd, the
  * newest one left as is with delay_compress), and the oldest removed beyond keep, max_age and
  * max_total. Same results as logrotate for the same settings (a test compares them).
@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/file_owner.h"
 #include "common/safe_path.h"
 #include "common/util.h"
 #include "filter/compress_file.h"
@@ -211,9 +212,59 @@ static void trim(const ConfigJob *job, const LogDir *d, Rotated *r, size_t n, Ro
     }
 }
 
+/* Makes the log that replaces LOG: first under a hidden name, given its owner and mode (CREATE,
+ * else the old log's ST), then put in place unless the application has made one meanwhile.
+ * The old log is renamed to TARGET between the two, so a failure to give the new one away
+ * leaves everything as it was. */
+static int replace_log(const LogDir *d, const char *log, const char *target, const struct stat *st,
+                       const FileOwner *create, UkError *err)
+{
+    char *fresh = xasprintf(".%s.upkeep-new", log);
+    unlinkat(d->fd, fresh, 0); /* left by an interrupted run */
+    int rc = -1,
+        fd = openat(d->fd, fresh, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        uk_error_set(err, UK_E_IO, errno, "unable to create a new '%s/%s'", d->path, log);
+        goto out;
+    }
+    if ((create->has_uid || create->has_gid) &&
+        fchown(fd, create->has_uid ? create->uid : (uid_t)-1,
+               create->has_gid ? create->gid : (gid_t)-1) != 0) {
+        uk_error_set(err, UK_E_IO, errno,
+                     "unable to give the new '%s/%s' the owner create asks for", d->path, log);
+        goto out;
+    }
+    /* The old log's owner where create says nothing: only root can give a file away, and a
+     * run as someone else keeps its own. */
+    if (fchown(fd, create->has_uid ? (uid_t)-1 : st->st_uid,
+               create->has_gid ? (gid_t)-1 : st->st_gid) != 0) {
+    }
+    /* After the owner: chown clears set-id bits. */
+    if (fchmod(fd, create->has_mode ? create->mode : st->st_mode & 07777) != 0) {
+        uk_error_set(err, UK_E_IO, errno, "unable to set the mode of the new '%s/%s'", d->path,
+                     log);
+        goto out;
+    }
+    if (renameat(d->fd, log, d->fd, target) != 0) {
+        uk_error_set(err, UK_E_IO, errno, "unable to rename '%s/%s'", d->path, log);
+        goto out;
+    }
+    if (renameat2(d->fd, fresh, d->fd, log, RENAME_NOREPLACE) != 0 && errno != EEXIST) {
+        uk_error_set(err, UK_E_IO, errno, "unable to create a new '%s/%s'", d->path, log);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    unlinkat(d->fd, fresh, 0); /* gone once renamed; else not wanted */
+    free(fresh);
+    return rc;
+}
+
 /* Rotates LOG, a name in the folder D. */
 static int rotate_one(const ConfigJob *job, const LogDir *d, const char *log, const struct stat *st,
-                      RotateResult *res, UkError *err)
+                      const FileOwner *create, RotateResult *res, UkError *err)
 {
     char *target = NULL;
     Rotated *r = NULL;
@@ -264,22 +315,8 @@ static int rotate_one(const ConfigJob *job, const LogDir *d, const char *log, co
             goto out;
         }
         close(fd);
-    } else {
-        if (renameat(d->fd, log, d->fd, target) != 0) {
-            uk_error_set(err, UK_E_IO, errno, "unable to rename '%s/%s'", d->path, log);
-            goto out;
-        }
-        int fd = openat(d->fd, log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                        st->st_mode & 07777);
-        if (fd < 0) {
-            uk_error_set(err, UK_E_IO, errno, "unable to create a new '%s/%s'", d->path, log);
-            goto out;
-        }
-        if (fchown(fd, st->st_uid, st->st_gid) != 0) {
-            /* Only root can give a file away; a non-root run keeps its own. */
-        }
-        fchmod(fd, st->st_mode & 07777);
-        close(fd);
+    } else if (replace_log(d, log, target, st, create, err) != 0) {
+        goto out;
     }
     res->files_rotated++;
     res->bytes_rotated += (uint64_t)st->st_size;
@@ -499,6 +536,13 @@ int task_rotate(const ConfigJob *job, const char *config_dir, State *state, bool
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
     res->planned = json_array();
+    /* Owner and group names are looked up before any log is touched. */
+    FileOwner create = {0};
+    if (job->rotate_create && file_owner_parse(job->rotate_create, true, &create, err) != 0) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return uk_error_set(err, UK_E_CONFIG, 0, "job '%s': create: %s", job->name, why);
+    }
     size_t n_patterns = 0;
     char **patterns = split_list(job->files, &n_patterns);
     int rc = 0;
@@ -535,7 +579,7 @@ int task_rotate(const ConfigJob *job, const char *config_dir, State *state, bool
                 res->bytes_rotated += (uint64_t)st.st_size;
             } else {
                 uint64_t rotated_before = res->files_rotated;
-                rc = rotate_one(job, d, logs[i].name, &st, res, err);
+                rc = rotate_one(job, d, logs[i].name, &st, &create, res, err);
                 UkError ignored = {0};
                 if (rc == 0 && res->files_rotated > rotated_before && state)
                     state_rotation_set(state, log, time(NULL), &ignored);

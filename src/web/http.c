@@ -208,7 +208,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (!authorized(conn, config->token))
         return respond(conn, MHD_HTTP_UNAUTHORIZED, "text/plain",
                        xstrdup("a bearer token is required\n"));
-    bool health = strcmp(url, "/health") == 0, db = strcmp(url, "/health/db") == 0;
+    /* /health/detailed is /health?detail=1 under the name some monitoring setups use. */
+    bool detailed = strcmp(url, "/health/detailed") == 0;
+    bool health = detailed || strcmp(url, "/health") == 0, db = strcmp(url, "/health/db") == 0;
     if (!health && !db && strcmp(url, "/metrics") != 0 && strcmp(url, "/") != 0)
         return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain", xstrdup("not found\n"));
     HealthReport report;
@@ -225,7 +227,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         }
         unsigned code = status == HEALTH_CRITICAL ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
         const char *detail = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "detail");
-        if (db || (detail && strcmp(detail, "0") != 0))
+        if (db || detailed || (detail && strcmp(detail, "0") != 0))
             ret = respond(conn, code, "application/json", health_json(&report, db));
         else
             ret = respond(conn, code, "text/plain", xasprintf("%s\n", health_status_name(status)));

@@ -138,6 +138,11 @@ expect_status 0 "$UPKEEP" restore latest --tag pre-update --database app --to ro
 [ "$(sqlite3 rollback.db "SELECT sum(v) FROM prices")" = 30 ] || fail "the rollback is not the tagged backup"
 expect_status 1 "$UPKEEP" restore latest --tag no-such-tag --database app --to other.db
 expect_contains "$ERR" "no backups of database app tagged no-such-tag found"
+expect_status 0 "$UPKEEP" --json backups --tag pre-update
+[ "$(jq length <<< "$OUT")" = 1 ] && [ "$(jq -r '.[0].tags' <<< "$OUT")" = pre-update ] ||
+    fail "backups --tag: $OUT"
+expect_status 0 "$UPKEEP" backups --tag pre-update
+[ "$(grep -c pre-update <<< "$OUT")" = 1 ] || fail "backups --tag lists: $OUT"
 pass "restore latest --tag restores the newest backup carrying the tag"
 
 # A version 1 repository (made by an upkeep before format 2) stays version 1: backups into it

@@ -72,6 +72,8 @@ for example in "$EXAMPLES"/*.conf; do
     car-repair)
         [ "$(wc -l < logs/access.log.1)" = 2000 ] && [ ! -s logs/access.log ] ||
             fail "car-repair: access.log not rotated (delay_compress keeps the newest copy plain)"
+        [ "$(stat -c '%a %U %G' logs/access.log)" = "640 root adm" ] ||
+            fail "car-repair: the new access.log is $(stat -c '%a %U %G' logs/access.log), not create's 0640 root adm"
         [ ! -e logs/mail.log.1 ] || fail "car-repair: an empty log was rotated"
         # The pre-update backup and the rollback restore the config's comments describe.
         expect_status 0 "$UPKEEP" backup shop --tag pre-update

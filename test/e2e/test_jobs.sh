@@ -27,7 +27,8 @@ pass "a running job is not started twice"
 # require_env
 sed -i 's|^state = state/state.db|state = state/state.db\nrequire_env = UPKEEP_TEST_ENV=production|' upkeep.conf
 expect_status 1 env -u UPKEEP_TEST_ENV "$UPKEEP" run nightly
-expect_contains "$ERR" "require_env UPKEEP_TEST_ENV=production does not hold"
+expect_contains "$ERR" "upkeep: job 'nightly' skipped: require_env UPKEEP_TEST_ENV=production does not hold"
+[ "$(grep -o skipped <<< "$ERR" | wc -l)" = 1 ] || fail "a skip says 'skipped' more than once: $ERR"
 expect_status 0 "$UPKEEP" history nightly --json
 expect_contains "$OUT" '"result": "skipped"'
 expect_status 0 env UPKEEP_TEST_ENV=production "$UPKEEP" run --all

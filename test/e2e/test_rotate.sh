@@ -55,6 +55,37 @@ naming = dated
 date_format = -%Y%m%d" 2 "" may-fail
 pass "dated names (one copy a day; logrotate calls the second an error, upkeep skips it): same files as logrotate"
 
+# create = MODE OWNER GROUP as logrotate writes it: the new log gets them, as logrotate's does.
+compare "rotate 2
+create 0640 www-data backup" "keep = 2
+compress = none
+create = 0640 www-data backup" 3
+[ "$(stat -c '%a %U %G' up/app.log)" = "640 www-data backup" ] &&
+    [ "$(stat -c '%a %U %G' up/app.log)" = "$(stat -c '%a %U %G' lr/app.log)" ] ||
+    fail "create: upkeep's new log is $(stat -c '%a %U %G' up/app.log), logrotate's $(stat -c '%a %U %G' lr/app.log)"
+pass "create = 0640 www-data backup: the new log's mode and owner, as logrotate sets them"
+# A name this host lacks is a config error with its line; so are create with copytruncate and
+# a malformed value.
+printf '[job rot]\ntask = rotate\nfiles = up/app.log\ncreate = 0640 nosuchuser adm\n' > bad.conf
+expect_status 2 "$UPKEEP" -c bad.conf check
+expect_contains "$ERR" "bad.conf:1: job 'rot': create: no user 'nosuchuser' on this system"
+printf '[job rot]\ntask = rotate\nfiles = up/app.log\nmode = copytruncate\ncreate = 0640\n' > bad.conf
+expect_status 2 "$UPKEEP" -c bad.conf check
+expect_contains "$ERR" "create sets the new log's owner and mode, which copytruncate keeps"
+printf '[job rot]\ntask = rotate\nfiles = up/app.log\ncreate = 0999 a b\n' > bad.conf
+expect_status 2 "$UPKEEP" -c bad.conf check
+expect_contains "$ERR" "bad.conf:4: create: invalid create '0999 a b'"
+# Someone who may not give files away: refused before anything is renamed.
+rm -rf own; mkdir -p own/state; echo "kept" > own/app.log
+printf '[upkeep]\nstate = state/state.db\n[job rot]\ntask = rotate\nfiles = app.log\ncreate = 0640 root root\n' > own/upkeep.conf
+chown -R nobody:nogroup own
+chmod o+x "$SCRATCH" # so that nobody reaches own/
+expect_status 1 setpriv --reuid=nobody --regid=nogroup --clear-groups "$UPKEEP" -c own/upkeep.conf run rot
+expect_contains "$ERR" "unable to give the new 'own/app.log' the owner create asks for: Operation not permitted"
+[ "$(ls -A own | sort | tr '\n' ' ')" = "app.log state upkeep.conf " ] && [ "$(cat own/app.log)" = kept ] ||
+    fail "a refused create changed the folder: $(ls -A own)"
+pass "create: unknown names, copytruncate and bad values are config errors; a refused owner changes nothing"
+
 # max_total caps the rotated copies together; zstd copies read back with zstd -d.
 rm -rf up; mkdir up
 cat > upkeep.conf <<'CONF'

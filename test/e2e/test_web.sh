@@ -44,6 +44,10 @@ expect_contains "$(cat daemon.log)" "serving /health, /metrics and the status pa
 [ "$(get "$url/health?detail=1")" = 200 ] || fail "/health?detail=1"
 [ "$(jq -r .status body)" = OK ] || fail "detail status"
 [ "$(jq '[.checks[] | select(.check == "rows")] | length' body)" -eq 2 ] || fail "detail checks"
+cp body detail-1.json
+[ "$(get $url/health/detailed)" = 200 ] || fail "/health/detailed"
+[ "$(jq -c '[.status, [.checks[].check]]' body)" = "$(jq -c '[.status, [.checks[].check]]' detail-1.json)" ] ||
+    fail "/health/detailed differs from ?detail=1: $(cat body)"
 [ "$(get $url/health/db)" = 200 ] || fail "/health/db"
 [ "$(jq -r '.checks[0].check' body)" = reachable ] || fail "/health/db checks"
 [ "$(get $url/metrics)" = 200 ] || fail "/metrics"
@@ -51,7 +55,7 @@ promtool check metrics < body || fail "promtool rejected /metrics"
 grep -q '^upkeep_job_runs_total{job="nightly-backup",task="backup",result="success"} 2' body || fail "metrics content"
 [ "$(get $url/nowhere)" = 404 ] || fail "unknown path"
 [ "$(get -X POST $url/health)" = 405 ] || fail "POST"
-pass "/health, /health/db, /metrics; 404 and 405"
+pass "/health, /health/detailed, /health/db, /metrics; 404 and 405"
 
 # The status page, as a browser shows it.
 [ "$(get $url/)" = 200 ] || fail "/"
