@@ -42,6 +42,19 @@ interrupt() {
     wait "$pid" 2>/dev/null || true
 }
 
+# free_port [N]: N (default 1) distinct loopback TCP ports nobody listens on now, one a line
+# (the kernel's choice, so they do not collide with other tests or with outgoing connections
+# the way a random pick can).
+free_port() {
+    python3 - "${1:-1}" <<'PY'
+import socket, sys
+held = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in held:
+    s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in held))
+PY
+}
+
 expect_contains() { # expect_contains HAYSTACK NEEDLE
     case "$1" in *"$2"*) ;; *) fail "expected to find '$2' in: $1" ;; esac
 }

@@ -6,8 +6,7 @@
 helpers=$(cd "$(dirname "$0")/../helpers" && pwd)
 source "$(dirname "$0")/lib.sh"
 "$GENDB" app.db --size-mb 1 --seed 1 >/dev/null
-base=$((20000 + RANDOM % 20000))
-hook=$base smtp=$((base + 1)) bad=$((base + 2)) slow=$((base + 3))
+read -r hook smtp bad slow <<< "$(free_port 4 | tr '\n' ' ')"
 python3 "$helpers/receiver.py" $hook hook.log 200 & sleep 0
 python3 "$helpers/receiver.py" $bad bad.log 500 &
 python3 "$helpers/receiver.py" $slow slow.log hang &

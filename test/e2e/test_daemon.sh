@@ -8,7 +8,16 @@ runs() { # runs JOB RESULT: how many scheduled runs of JOB ended with RESULT
     sqlite3 state/state.db "SELECT count(*) FROM runs WHERE job = '$1' AND trigger = 'schedule' AND result = '$2'"
 }
 at_least() { [ "$(runs "$1" "$2")" -ge "$3" ]; }
-start_daemon() { "$UPKEEP" daemon >>daemon.log 2>&1 & dpid=$!; wait_for 10 grep -q "daemon started" daemon.log; }
+start_daemon() {
+    "$UPKEEP" daemon >>daemon.log 2>&1 &
+    dpid=$!
+    local deadline=$(($(date +%s) + 10))
+    until grep -q "daemon started" daemon.log; do
+        kill -0 "$dpid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ] ||
+            fail "the daemon did not start: $(tail -5 daemon.log)"
+        sleep 0.1
+    done
+}
 stop_daemon() { kill -TERM "$dpid"; wait "$dpid"; }
 soon() { echo $(( ($(date +%s) + ${1:-2}) % 60 )); } # a seconds field that comes up in N s
 hold_database() { flock -x state/locks/database-app.lock sleep "$1" & holder=$!; sleep 0.3; }
@@ -243,7 +252,7 @@ task = backup
 database = app
 repository = local
 schedule = */1 * * * * *"
-sed -i "s/^listen = off/listen = 127.0.0.1:$((20000 + RANDOM % 20000))/" upkeep.conf # the default: on
+sed -i "s/^listen = off/listen = 127.0.0.1:$(free_port)/" upkeep.conf # the default: on
 : > daemon.log
 start_daemon
 wait_for 15 at_least snap success 1

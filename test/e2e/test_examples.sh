@@ -4,8 +4,7 @@
 helpers=$(cd "$(dirname "$0")/../helpers" && pwd)
 source "$(dirname "$0")/lib.sh"
 EXAMPLES=${EXAMPLES:?}
-port=$((20000 + RANDOM % 20000))
-hook=$((port + 1)) smtp=$((port + 2))
+read -r port hook smtp <<< "$(free_port 3 | tr '\n' ' ')"
 python3 "$helpers/receiver.py" $hook "$SCRATCH/hook.log" 200 &
 python3 "$helpers/smtp_sink.py" $smtp "$SCRATCH/mail.log" &
 n=0

@@ -4,7 +4,7 @@
 # token enforcement, including the refusal to listen beyond loopback without one.
 source "$(dirname "$0")/lib.sh"
 "$GENDB" app.db --size-mb 2 --seed 1 >/dev/null
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 web_conf() { # web_conf UPKEEP-KEYS DATABASE-KEYS
     cat > upkeep.conf <<CONF
 [upkeep]
