@@ -1,4 +1,5 @@
-# Sample data for feedforward.conf: the generated application database.
+# Sample data for feedforward.conf: the generated application database, and the backups' key.
+"$UPKEEP" key generate backup.key >/dev/null
 "$GENDB" data/feedforward.db --size-mb 3 >/dev/null
 # The application's logs: one big enough to rotate, one too small.
 mkdir -p logs

@@ -24,11 +24,6 @@ static void help(void)
            "Exit status: 0 all proven, 1 any backup failed to verify.\n");
 }
 
-typedef struct Target {
-    const ConfigRepository *repo;
-    char id[64];
-} Target;
-
 int cmd_verify(CliContext *ctx, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -59,7 +54,7 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
     if (only_repo && !config_find_repository(ctx->config, only_repo))
         return cli_usage_error("verify", "no [repository %s]", only_repo);
     UkError err = {0};
-    Target *targets = NULL;
+    VerifyTarget *targets = NULL;
     size_t n = 0;
     if (optind < argc) {
         targets = xcalloc(1, sizeof *targets);
@@ -71,40 +66,12 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
         n = 1;
     } else {
         /* --all: every backup; default: the newest backup of each database. */
-        for (size_t r = 0; r < ctx->config->n_repositories; r++) {
-            const ConfigRepository *rcfg = ctx->config->repositories[r];
-            if (only_repo && strcmp(rcfg->name, only_repo) != 0)
-                continue;
-            Repo *repo = NULL;
-            Manifest *list = NULL;
-            size_t count = 0;
-            if (task_open_repo(rcfg, false, &repo, &err) != 0) {
-                if (err.code == UK_E_NOTFOUND)
-                    continue;
-                free(targets);
-                return cli_fail(&err);
-            }
-            if (repo_list_backups(repo, &list, &count, &err) != 0) {
-                repo_close(repo);
-                free(targets);
-                return cli_fail(&err);
-            }
-            for (size_t i = 0; i < count; i++) {
-                if (only_db && strcmp(list[i].database, only_db) != 0)
-                    continue;
-                bool newer_exists = false;
-                for (size_t j = i + 1; j < count && !all; j++)
-                    newer_exists |= strcmp(list[j].database, list[i].database) == 0;
-                if (newer_exists)
-                    continue;
-                targets = xrealloc(targets, (n + 1) * sizeof *targets);
-                targets[n].repo = rcfg;
-                snprintf(targets[n].id, sizeof targets[n].id, "%s", list[i].id);
-                n++;
-            }
-            free(list);
-            repo_close(repo);
-        }
+        const ConfigRepository *only =
+            only_repo ? config_find_repository(ctx->config, only_repo) : NULL;
+        VerifySelection sel = {
+            .repos = only ? &only : NULL, .n_repos = only ? 1 : 0, .database = only_db, .all = all};
+        if (task_verify_select(ctx->config, &sel, &targets, &n, &err) != 0)
+            return cli_fail(&err);
         if (n == 0) {
             free(targets);
             if (!ctx->quiet)

@@ -58,14 +58,15 @@ enum {
     FOR_CLEAN = 128,
     FOR_DISK = 256,
     FOR_ROTATE = 512,
-    FOR_ALL = 1023,
+    FOR_VERIFY = 1024,
+    FOR_ALL = 2047,
     FOR_ROWS = FOR_PURGE | FOR_UPDATE | FOR_ARCHIVE
 };
 /* In TaskKind order (config.h); the "task" key's choices list the same names. */
-static const char *task_names[] = {"backup",  "purge", "vacuum", "integrity", "update",
-                                   "archive", "sql",   "clean",  "disk",      "rotate"};
+static const char *task_names[] = {"backup", "purge", "vacuum", "integrity", "update", "archive",
+                                   "sql",    "clean", "disk",   "rotate",    "verify"};
 #define N_TASKS (sizeof task_names / sizeof task_names[0])
-_Static_assert(N_TASKS == TASK_ROTATE + 1, "task_names must list every TaskKind, in order");
+_Static_assert(N_TASKS == TASK_VERIFY + 1, "task_names must list every TaskKind, in order");
 
 /* Secret values never appear in a message: a secret key's value is shown as <redacted>, a
  * URL's password as "user:***@". Every message about a value goes through shown_value(). */
@@ -228,11 +229,12 @@ static const ConfigKey config_keys[] = {
      "longer than the longest backup (0s: at once, for a repository one host writes)"},
 
     {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
-     "what the job does: backup, purge, archive, update, sql, vacuum, integrity, clean, disk or "
-     "rotate",
+     "what the job does: backup, purge, archive, update, sql, vacuum, integrity, clean, disk, "
+     "rotate or verify",
      FOR_ALL, 0, NULL /* the names of task_names */},
     {SECTION_JOB, "database", KEY_STRING, NULL, false, J(database_name),
-     "name of a [database] section", FOR_ALL, FOR_ALL & ~FOR_CLEAN & ~FOR_DISK & ~FOR_ROTATE},
+     "name of a [database] section (verify: only its backups)", FOR_ALL,
+     FOR_ALL & ~FOR_CLEAN & ~FOR_DISK & ~FOR_ROTATE & ~FOR_VERIFY},
     {SECTION_JOB, "schedule", KEY_SCHEDULE, NULL, false, J(schedule),
      "when the daemon runs the job: cron (minute hour day-of-month month day-of-week, optional "
      "seconds first) or @hourly, @daily, @weekly, @monthly, @yearly, e.g. 0 3 * * *",
@@ -257,8 +259,9 @@ static const ConfigKey config_keys[] = {
      "NAME=value that must hold for this job to run (default: the [upkeep] require_env)", FOR_ALL},
     {SECTION_JOB, "repository", KEY_STRING, NULL, false, J(repository_name),
      "the [repository] sections backups go to, comma-separated: a backup succeeds once the "
-     "first has it, then is copied to the others (only the chunks each lacks)",
-     FOR_BACKUP, FOR_BACKUP},
+     "first has it, then is copied to the others (only the chunks each lacks); verify: the "
+     "repositories whose backups it proves (default: all)",
+     FOR_BACKUP | FOR_VERIFY, FOR_BACKUP},
     {SECTION_JOB, "enabled", KEY_BOOL, "yes", false, J(enabled),
      "no: the daemon and installed schedules leave the job out, status shows it disabled; "
      "upkeep run JOB --force still runs it",
@@ -408,6 +411,11 @@ static const ConfigKey config_keys[] = {
      "the application reopen) or copytruncate (copy, then truncate: lines written in between "
      "are lost)",
      FOR_ROTATE, 0, "create|copytruncate"},
+    {SECTION_JOB, "backups", KEY_STRING, "latest", false, J(verify_backups),
+     "which backups a verify job proves: latest (the newest of each database), all, or subset "
+     "N/T (N of T parts each run, rotating, so that every backup is proven once in T/N runs, "
+     "e.g. subset 1/12)",
+     FOR_VERIFY},
     {SECTION_JOB, "create", KEY_STRING, NULL, false, J(rotate_create),
      "the new log's mode, owner and group as logrotate writes them, e.g. 0640 carapp carapp "
      "(default: the old log's)",
@@ -689,6 +697,24 @@ static int check_words(const char *value, UkError *err)
     return rc;
 }
 
+/* A verify job's backups: latest, all or subset N/T (1 <= N <= T <= 1000). */
+static int parse_verify_backups(const char *value, ConfigJob *job, UkError *err)
+{
+    int n = 0, t = 0, used = 0;
+    if (strcmp(value, "latest") == 0 || strcmp(value, "all") == 0)
+        return 0;
+    if (sscanf(value, "subset %d/%d%n", &n, &t, &used) == 2 && value[used] == '\0' && n >= 1 &&
+        n <= t && t <= 1000) {
+        job->subset_n = n;
+        job->subset_t = t;
+        return 0;
+    }
+    return uk_error_set(err, UK_E_CONFIG, 0,
+                        "invalid backups '%s' (expected latest, all or subset N/T, e.g. subset "
+                        "1/12)",
+                        value);
+}
+
 /* A duration, or whole calendar months ("6mo") or years ("1y", twelve months). */
 static int parse_age(const char *text, Age *age, UkError *err)
 {
@@ -769,6 +795,9 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
             break;
         FileOwner owner;
         if (strcmp(key->name, "create") == 0 && file_owner_parse(value, false, &owner, &perr) != 0)
+            break;
+        if (strcmp(key->name, "backups") == 0 &&
+            parse_verify_backups(value, ps->target, &perr) != 0)
             break;
         if (strcmp(key->name, "listen") == 0 && web_enabled(value) &&
             web_parse_listen(value, NULL, &perr) != 0)
@@ -1241,7 +1270,8 @@ static void validate(ParseState *ps)
             fail(ps, j->line, "job '%s': no [database %s] section", j->name, j->database_name);
             break;
         }
-        bool row_task = j->kind != TASK_BACKUP && j->kind != TASK_DISK && j->kind != TASK_ROTATE;
+        bool row_task = j->kind != TASK_BACKUP && j->kind != TASK_DISK && j->kind != TASK_ROTATE &&
+                        j->kind != TASK_VERIFY;
         bool server_vacuum = (j->kind == TASK_VACUUM || j->kind == TASK_INTEGRITY) && j->database &&
                              db_has_feature(j->database->driver, DB_FEAT_MAINTENANCE);
         if (server_vacuum && strcmp(j->vacuum, "incremental") == 0) {
@@ -1341,7 +1371,7 @@ static void validate(ParseState *ps)
                 break;
             }
         }
-        if (j->kind != TASK_BACKUP)
+        if (j->kind != TASK_BACKUP && !(j->kind == TASK_VERIFY && j->repository_name))
             continue;
         char *names = xstrdup(j->repository_name);
         for (char *save = NULL, *name = strtok_r(names, ",", &save); name && !ps->failed;

@@ -92,7 +92,8 @@ typedef enum {
     TASK_SQL,
     TASK_CLEAN,
     TASK_DISK,
-    TASK_ROTATE
+    TASK_ROTATE,
+    TASK_VERIFY
 } TaskKind;
 
 typedef struct ConfigJob {
@@ -163,6 +164,9 @@ typedef struct ConfigJob {
     int64_t max_age;
     char *naming, *date_format, *compress, *rotate_mode, *post_command;
     char *rotate_create; /* "0640 carapp carapp": the new log's mode, owner, group */
+    /* verify */
+    char *verify_backups;   /* latest, all, subset N/T */
+    int subset_n, subset_t; /* subset N/T; 0/0 otherwise */
     bool delay_compress, not_if_empty, missing_ok;
     /* disk (report_larger_than is larger_than) */
     char *paths;                  /* comma-separated, relative to the config file's folder */

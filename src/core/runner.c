@@ -268,6 +268,74 @@ static int run_rotate_job(const Config *config, State *st, const ConfigJob *job,
     return rc;
 }
 
+/* A verify job: the backups its selection names this round, each proven as `upkeep verify`
+ * would; the run fails when any does not verify (or, but for a subset, when there are none). */
+static int run_verify_job(const Config *config, State *st, const ConfigJob *job,
+                          const RunOptions *opts, json_t *summary, UkError *err)
+{
+    const ConfigRepository **repos = NULL;
+    size_t n_repos = 0;
+    if (job->repository) {
+        repos = xcalloc(job->n_copy_to + 1, sizeof *repos);
+        repos[n_repos++] = job->repository;
+        for (size_t i = 0; i < job->n_copy_to; i++)
+            repos[n_repos++] = job->copy_to[i];
+    }
+    int64_t round = 0;
+    if (job->subset_t > 0 && state_finished_runs(st, job->name, &round, err) != 0) {
+        free(repos);
+        return -1;
+    }
+    VerifySelection sel = {.repos = repos,
+                           .n_repos = n_repos,
+                           .database = job->database ? job->database->name : NULL,
+                           .all = strcmp(job->verify_backups, "all") == 0,
+                           .subset_n = job->subset_n,
+                           .subset_t = job->subset_t,
+                           .round = round};
+    VerifyTarget *targets = NULL;
+    size_t n = 0, failed = 0;
+    int rc = task_verify_select(config, &sel, &targets, &n, err);
+    free(repos);
+    if (rc != 0)
+        return -1;
+    json_t *list = json_array();
+    UkError first = {0};
+    for (size_t i = 0; i < n; i++) {
+        VerifyResult res = {0};
+        UkError e = {0};
+        int vrc = opts->dry_run ? 0
+                                : task_verify(st, config, targets[i].repo, targets[i].id,
+                                              opts->progress, &res, &e);
+        if (vrc != 0 && failed++ == 0)
+            first = e;
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "id", targets[i].id,
+                                              "repository", targets[i].repo->name, "result",
+                                              opts->dry_run ? "planned"
+                                              : vrc == 0    ? "ok"
+                                                            : "failed",
+                                              "error", vrc == 0 ? "" : e.msg));
+    }
+    json_object_set_new(summary, "verify", json_true());
+    json_object_set_new(summary, "backups", list);
+    json_object_set_new(summary, "backups_verified", json_integer((json_int_t)(n - failed)));
+    json_object_set_new(summary, "backups_failed", json_integer((json_int_t)failed));
+    json_object_set_new(summary, "dry_run", json_boolean(opts->dry_run));
+    if (job->subset_t > 0) {
+        char part[64];
+        snprintf(part, sizeof part, "%d/%d, round %lld", job->subset_n, job->subset_t,
+                 (long long)round);
+        json_object_set_new(summary, "subset", json_string(part));
+    }
+    free(targets);
+    if (failed)
+        return uk_error_set(err, first.code, 0, "%zu of %zu backups did not verify; the first: %s",
+                            failed, n, first.msg);
+    if (n == 0 && job->subset_t == 0)
+        return uk_error_set(err, UK_E_NOTFOUND, 0, "no backups to verify");
+    return 0;
+}
+
 static int run_task(const Config *config, State *st, const ConfigJob *job, const RunOptions *opts,
                     json_t *summary, UkError *err)
 {
@@ -289,6 +357,7 @@ static int run_task(const Config *config, State *st, const ConfigJob *job, const
     }
     case TASK_VACUUM: return run_vacuum_job(job, opts, summary, err);
     case TASK_INTEGRITY: return run_integrity_job(job, summary, err);
+    case TASK_VERIFY: return run_verify_job(config, st, job, opts, summary, err);
     }
     return uk_error_set(err, UK_E_INTERNAL, 0, "job '%s': unknown task", job->name);
 }

@@ -498,6 +498,21 @@ int state_run_of_process(State *st, const char *job, pid_t pid, RunRecord *out, 
     return newest_run(st, job, pid, out, err);
 }
 
+int state_finished_runs(State *st, const char *job, int64_t *count, UkError *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT count(*) FROM runs WHERE job = ?1 AND result IN "
+                           "('success', 'failed')",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return db_error(st, err, "count runs");
+    sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt) == SQLITE_ROW ? 0 : -1;
+    *count = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return rc == 0 ? 0 : db_error(st, err, "count runs");
+}
+
 int state_history(State *st, const char *job, int limit, RunRecord **out, size_t *n, UkError *err)
 {
     mark_interrupted(st);

@@ -63,6 +63,8 @@ int state_run_of_process(State *st, const char *job, pid_t pid, RunRecord *out, 
 int state_last_run(State *st, const char *job, RunRecord *out, UkError *err);
 /* Runs newest first; job NULL for all. Caller frees with state_runs_free. */
 int state_history(State *st, const char *job, int limit, RunRecord **out, size_t *n, UkError *err);
+/* How many runs of JOB ended in success or failure (not skipped, not running). */
+int state_finished_runs(State *st, const char *job, int64_t *count, UkError *err);
 void state_runs_free(RunRecord *runs, size_t n);
 
 /* Records a health check's status; PREVIOUS gets the one recorded before ("" the first time),

@@ -187,6 +187,18 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                  (long long)json_integer_value(json_object_get(doc, "files_skipped")),
                  (long long)json_integer_value(json_object_get(doc, "files_failed")),
                  (long long)json_integer_value(json_object_get(doc, "dirs_removed")));
+    } else if (json_object_get(doc, "verify")) {
+        const char *subset = json_string_value(json_object_get(doc, "subset"));
+        json_int_t ok = json_integer_value(json_object_get(doc, "backups_verified"));
+        json_int_t bad = json_integer_value(json_object_get(doc, "backups_failed"));
+        if (json_is_true(json_object_get(doc, "dry_run")))
+            snprintf(buf, len, "would verify %zu backups%s%s%s",
+                     json_array_size(json_object_get(doc, "backups")), subset ? " (subset " : "",
+                     subset ? subset : "", subset ? ")" : "");
+        else
+            snprintf(buf, len, "verified %lld backups%s%s%s, %lld failed", (long long)ok,
+                     subset ? " (subset " : "", subset ? subset : "", subset ? ")" : "",
+                     (long long)bad);
     } else if (json_object_get(doc, "integrity_ok")) {
         integrity_line(doc, buf, len);
     }

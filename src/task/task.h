@@ -45,6 +45,29 @@ typedef struct VerifyResult {
 int task_verify(State *st, const Config *config, const ConfigRepository *repo_cfg, const char *id,
                 bool progress, VerifyResult *res, UkError *err);
 
+/* Which backups to verify: the newest of each database, all, or a rotating part of them. */
+typedef struct VerifySelection {
+    const ConfigRepository *const *repos; /* NULL: every repository */
+    size_t n_repos;
+    const char *database; /* NULL: every database */
+    bool all;
+    /* subset_t > 0: the backups are split into subset_t parts by a hash of their id (a
+     * backup keeps its part); run ROUND verifies parts ROUND * subset_n ... + subset_n - 1
+     * (mod subset_t), so subset_t / subset_n rounds prove every backup once. */
+    int subset_n, subset_t;
+    int64_t round;
+} VerifySelection;
+
+typedef struct VerifyTarget {
+    const ConfigRepository *repo;
+    char id[64];
+} VerifyTarget;
+
+/* The backups SEL names, oldest first within each repository. Repositories that do not
+ * exist yet hold none. */
+int task_verify_select(const Config *config, const VerifySelection *sel, VerifyTarget **out,
+                       size_t *n, UkError *err);
+
 typedef struct RestoreRequest {
     const ConfigRepository *repository;
     const char *id;       /* or "latest" */

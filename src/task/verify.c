@@ -146,3 +146,69 @@ out:
     repo_close(repo);
     return rc;
 }
+
+/* A backup's part among T: FNV-1a of its id, which never changes. */
+static int part_of(const char *id, int t)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return (int)(h % (uint32_t)t);
+}
+
+static bool selected(const VerifySelection *sel, const Manifest *list, size_t count, size_t i)
+{
+    if (sel->database && strcmp(list[i].database, sel->database) != 0)
+        return false;
+    if (sel->subset_t > 0) {
+        int first = (int)((sel->round * sel->subset_n) % sel->subset_t);
+        int offset = (part_of(list[i].id, sel->subset_t) - first + sel->subset_t) % sel->subset_t;
+        return offset < sel->subset_n;
+    }
+    if (sel->all)
+        return true;
+    for (size_t j = i + 1; j < count; j++) /* the newest of its database only */
+        if (strcmp(list[j].database, list[i].database) == 0)
+            return false;
+    return true;
+}
+
+int task_verify_select(const Config *config, const VerifySelection *sel, VerifyTarget **out,
+                       size_t *n, UkError *err)
+{
+    *out = NULL;
+    *n = 0;
+    size_t n_repos = sel->repos ? sel->n_repos : config->n_repositories;
+    for (size_t r = 0; r < n_repos; r++) {
+        const ConfigRepository *rcfg = sel->repos ? sel->repos[r] : config->repositories[r];
+        Repo *repo = NULL;
+        Manifest *list = NULL;
+        size_t count = 0;
+        if (task_open_repo(rcfg, false, &repo, err) != 0) {
+            if (err->code == UK_E_NOTFOUND) {
+                uk_error_clear(err);
+                continue;
+            }
+            goto fail;
+        }
+        int rc = repo_list_backups(repo, &list, &count, err);
+        repo_close(repo);
+        if (rc != 0)
+            goto fail;
+        for (size_t i = 0; i < count; i++) {
+            if (!selected(sel, list, count, i))
+                continue;
+            *out = xrealloc(*out, (*n + 1) * sizeof **out);
+            (*out)[*n].repo = rcfg;
+            snprintf((*out)[*n].id, sizeof(*out)[*n].id, "%s", list[i].id);
+            (*n)++;
+        }
+        free(list);
+    }
+    return 0;
+fail:
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    return -1;
+}

@@ -110,6 +110,13 @@ for example in "$EXAMPLES"/*.conf; do
             [ "$(q data/feedforward-archive.db "SELECT count(*) FROM audit_logs WHERE created_at > datetime('now', '-6 months', '+1 day')")" = 0 ] &&
             [ "$(q data/feedforward-archive.db "SELECT count(*) FROM audit_logs")" -gt 0 ] ||
             fail "feedforward: audit entries older than 6mo not archived"
+        # The backups are encrypted: the repository holds key objects, and without the key
+        # file nothing opens.
+        [ -n "$(ls backups/keys)" ] || fail "feedforward: the repository is not encrypted"
+        mv backup.key backup.key.aside
+        expect_status 2 "$UPKEEP" verify latest
+        expect_contains "$ERR" "unable to read key file 'backup.key'"
+        mv backup.key.aside backup.key
         [ "$(zstd -qdc logs/app.log.1.zst | wc -l)" = 5000 ] && [ ! -s logs/app.log ] ||
             fail "feedforward: app.log not rotated"
         [ ! -e logs/worker.log.1.zst ] || fail "feedforward: a log under min_size was rotated" ;;

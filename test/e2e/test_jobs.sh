@@ -54,3 +54,45 @@ expect_status 0 env UPKEEP_TEST_ENV=production "$UPKEEP" run nightly --dry-run
 expect_contains "$OUT" "would back up 'app' to 'local'"
 [ "$(ls repo/snapshots | wc -l)" = "$n" ] || fail "dry run made a backup"
 pass "run --dry-run changes nothing"
+# task = verify: the newest backup of each database, or a rotating subset N/T of all of them
+# (every backup proven once in T/N runs); a backup that does not verify fails the run.
+export UPKEEP_TEST_ENV=production
+for i in 1 2 3 4 5; do
+    sqlite3 app.db "UPDATE users SET name = name || '$i' WHERE id % 7 = $i"
+    expect_status 0 "$UPKEEP" -q backup app
+done
+cat >> upkeep.conf <<'CONF'
+[job proof-latest]
+task = verify
+[job proof-half]
+task = verify
+repository = local
+database = app
+backups = subset 1/2
+CONF
+expect_status 0 "$UPKEEP" check
+all=$("$UPKEEP" --json backups | jq -r '.[].id' | sort)
+ids_of() { jq -r '.[0].summary.backups[].id' <<< "$1" | sort; }
+expect_status 0 "$UPKEEP" --json run proof-half
+first=$(ids_of "$OUT")
+expect_status 0 "$UPKEEP" --json run proof-half
+second=$(ids_of "$OUT")
+[ "$(printf '%s\n%s\n' "$first" "$second" | grep . | sort)" = "$all" ] ||
+    fail "two runs of subset 1/2 did not prove each backup once: $first / $second / $all"
+expect_status 0 "$UPKEEP" run proof-half
+expect_contains "$OUT" "(subset 1/2, round 2)"
+expect_status 0 "$UPKEEP" --json run proof-half
+[ "$(ids_of "$OUT")" = "$second" ] || fail "the fourth run did not repeat the second's part"
+expect_status 0 "$UPKEEP" run proof-latest
+expect_contains "$OUT" "verified 1 backups, 0 failed"
+newest=$("$UPKEEP" --json backups | jq -r '.[-1].id')
+cp -a repo pristine-jobs
+for pack in repo/packs/*/*; do printf '\x5a\x5a\x5a\x5a' | dd of="$pack" bs=1 seek=100 conv=notrunc status=none; done
+expect_status 1 "$UPKEEP" run proof-latest
+expect_contains "$ERR" "1 of 1 backups did not verify; the first:"
+expect_contains "$ERR" "$newest"
+rm -rf repo && mv pristine-jobs repo
+printf '[job v]\ntask = verify\nbackups = subset 3/2\n' > bad.conf
+expect_status 2 "$UPKEEP" -c bad.conf check
+expect_contains "$ERR" "bad.conf:3: backups: invalid backups 'subset 3/2' (expected latest, all or subset N/T, e.g. subset 1/12)"
+pass "verify jobs prove the latest backups or a rotating subset, and fail on a damaged one"
