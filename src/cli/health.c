@@ -75,11 +75,11 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
     }
     HealthReport report;
     health_evaluate(ctx->config, ctx->state, &report);
-    const ConfigJob **jobs = NULL;
-    size_t n_jobs = 0, n_changes = 0;
+    HealthAction *todo = NULL;
+    size_t n_todo = 0, n_changes = 0;
     HealthChange *changes = NULL;
     if (actions) {
-        health_record(ctx->config, ctx->state, &report, &jobs, &n_jobs, &changes, &n_changes);
+        health_record(ctx->config, ctx->state, &report, &todo, &n_todo, &changes, &n_changes);
         alerts_health(ctx->config, ctx->state, &report, changes, n_changes);
         alerts_flush(ctx->config, ctx->state);
     }
@@ -100,19 +100,27 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
                    c->subject, value_text(c, v, sizeof v), c->message);
         }
     }
-    for (size_t i = 0; i < n_jobs; i++) {
+    for (size_t i = 0; i < n_todo; i++) {
+        const HealthAction *a = &todo[i];
+        const HealthCheck *c = &report.checks[a->check];
         if (!ctx->json)
-            fprintf(stderr, "upkeep: a check turned critical: running job '%s' (on_critical)\n",
-                    jobs[i]->name);
+            fprintf(stderr, "upkeep: %s %s turned critical: running %s%s%s (%s)\n", c->check,
+                    c->subject, a->job ? "job '" : "'", a->job ? a->job->name : a->command, "'",
+                    a->key);
+        UkError err = {0};
+        if (a->command) {
+            if (health_run_command(&report, a, &err) != 0)
+                cli_fail(&err);
+            continue;
+        }
         RunOptions opts = {.trigger = "health"};
         RunOutcome outcome;
-        UkError err = {0};
-        if (runner_run_job(ctx->config, ctx->state, jobs[i], &opts, &outcome, &err) != 0)
+        if (runner_run_job(ctx->config, ctx->state, a->job, &opts, &outcome, &err) != 0)
             cli_fail(&err);
         else
             run_outcome_clear(&outcome);
     }
-    free(jobs);
+    free(todo);
     free(changes);
     int status = (int)report.overall;
     health_report_clear(&report);

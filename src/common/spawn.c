@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -198,4 +199,51 @@ void child_kill(Child *c)
     c->err = -1;
     while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
         ;
+}
+
+int child_run(const char *const *argv, const char *const *env, double timeout, const char *what,
+              UkError *err)
+{
+    Child c;
+    if (child_start(&c, argv, env, 0, 0, err) != 0)
+        return -1;
+    double deadline = monotonic_seconds() + timeout;
+    /* Its stderr is read as it comes (a full pipe would stop it) until it closes; then the
+     * exit is waited for, within what is left of the timeout. */
+    while (c.err >= 0) {
+        int left = (int)((deadline - monotonic_seconds()) * 1000);
+        struct pollfd fd = {.fd = c.err, .events = POLLIN};
+        if (left <= 0)
+            break;
+        if (poll(&fd, 1, left) > 0 && !child_read_errors(&c)) {
+            close(c.err);
+            c.err = -1;
+        }
+    }
+    int status = 0;
+    pid_t done;
+    while ((done = waitpid(c.pid, &status, WNOHANG)) == 0 && monotonic_seconds() < deadline) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    if (done == 0) {
+        kill(c.pid, SIGKILL);
+        while (waitpid(c.pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        if (c.err >= 0)
+            close(c.err);
+        return uk_error_set(err, UK_E_IO, 0, "%s did not finish within %.0f s", what, timeout);
+    }
+    if (c.err >= 0)
+        close(c.err);
+    c.err = -1;
+    c.pid = 0;
+    char *nl = strchr(c.errors, '\n');
+    if (nl)
+        *nl = '\0';
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    return uk_error_set(err, UK_E_IO, 0, "%s failed (exit status %d)%s%s", what,
+                        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                        *c.errors ? ": " : "", c.errors);
 }

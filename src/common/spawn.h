@@ -37,5 +37,10 @@ int child_wait(Child *c, int fd, short events, const char *what, UkError *err);
 int child_finish(Child *c, const char *what, UkError *err);
 /* Stops a child we no longer need (SIGTERM, then waits). */
 void child_kill(Child *c);
+/* Runs ARGV to its end within TIMEOUT seconds (then kills it), its stdin and stdout on
+ * /dev/null: 0 when it exited with status 0, else an error naming WHAT with the start of
+ * what it wrote to stderr. */
+int child_run(const char *const *argv, const char *const *env, double timeout, const char *what,
+              UkError *err);
 
 #endif

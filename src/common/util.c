@@ -599,6 +599,23 @@ char **split_list(const char *text, size_t *n)
     return items;
 }
 
+char **split_words(const char *text, size_t *n)
+{
+    char **words = xcalloc(1, sizeof *words);
+    *n = 0;
+    for (const char *p = text ? text : ""; *p;) {
+        p += strspn(p, " \t");
+        size_t len = strcspn(p, " \t");
+        if (len > 0) {
+            words = xrealloc(words, (*n + 2) * sizeof *words);
+            words[(*n)++] = xasprintf("%.*s", (int)len, p);
+            words[*n] = NULL;
+        }
+        p += len;
+    }
+    return words;
+}
+
 void free_list(char **items, size_t n)
 {
     for (size_t i = 0; i < n; i++)

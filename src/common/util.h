@@ -92,6 +92,10 @@ char *redact_url(const char *url, bool keep_path);
 /* Splits a comma-separated config list ("a, b,c") into trimmed, non-empty items. Caller
  * frees with free_list. */
 char **split_list(const char *text, size_t *n);
+/* Splits a command line from the config ("/usr/bin/systemctl kill -s HUP app") into the words
+ * between blanks, NULL-terminated as an argv: no quoting, no shell. Caller frees with
+ * free_list. */
+char **split_words(const char *text, size_t *n);
 void free_list(char **items, size_t n);
 
 #endif

@@ -116,6 +116,9 @@ static const ConfigKey config_keys[] = {
     {SECTION_UPKEEP, "disk_free_warning", KEY_FREE, NULL, false, G(disk_free_warning),
      "health warns when a disk_paths filesystem has less free space than this: a size (10GB) "
      "or a percentage (10%)"},
+    {SECTION_UPKEEP, "on_critical", KEY_STRING, NULL, false, G(on_critical),
+     "job to run when a disk_paths free-space check turns critical (once per transition), "
+     "e.g. one that moves old archives elsewhere"},
     {SECTION_UPKEEP, "disk_free_critical", KEY_FREE, NULL, false, G(disk_free_critical),
      "health is critical below this free space: a size or a percentage"},
     {SECTION_UPKEEP, "listen", KEY_STRING, "127.0.0.1:9187", false, G(listen),
@@ -142,6 +145,15 @@ static const ConfigKey config_keys[] = {
      "health warns when the database (with its WAL) is larger, e.g. 5GB"},
     {SECTION_DATABASE, "size_critical", KEY_SIZE, NULL, false, D(size_critical),
      "health is critical when the database is larger, e.g. 8GB"},
+    {SECTION_DATABASE, "size_maximum", KEY_SIZE, NULL, false, D(size_maximum),
+     "a third level above size_critical, e.g. 10GB: when the database grows past it, "
+     "on_maximum runs (once, until it is below again)"},
+    {SECTION_DATABASE, "on_maximum", KEY_STRING, NULL, false, D(on_maximum),
+     "job to run when the database grows past size_maximum, e.g. an sql job that closes new "
+     "submissions"},
+    {SECTION_DATABASE, "on_maximum_command", KEY_STRING, NULL, false, D(on_maximum_command),
+     "program and arguments (no shell) run when the database grows past size_maximum, with "
+     "the event in UPKEEP_* variables; it has 30 s"},
     {SECTION_DATABASE, "count_tables", KEY_STRING, NULL, false, D(count_tables),
      "comma-separated tables whose row counts health and metrics report"},
     {SECTION_DATABASE, "backup_max_age", KEY_DURATION, NULL, false, D(backup_max_age),
@@ -1406,6 +1418,12 @@ static void validate(ParseState *ps)
         ConfigDatabase *d = c->databases[i];
         if (d->on_critical && !config_find_job(c, d->on_critical))
             fail(ps, d->line, "on_critical: no [job %s]", d->on_critical, NULL);
+        else if (d->on_maximum && !config_find_job(c, d->on_maximum))
+            fail(ps, d->line, "on_maximum: no [job %s]", d->on_maximum, NULL);
+        else if ((d->on_maximum || d->on_maximum_command) && !d->size_maximum)
+            fail(ps, d->line, "database '%s': on_maximum needs size_maximum", d->name, NULL);
+        else if (d->size_maximum && d->size_critical && d->size_critical > d->size_maximum)
+            fail(ps, d->line, "database '%s': size_critical is above size_maximum", d->name, NULL);
         if (d->size_warning && d->size_critical && d->size_warning > d->size_critical)
             fail(ps, d->line, "database '%s': size_warning is above size_critical", d->name, NULL);
     }
@@ -1434,6 +1452,10 @@ static void validate(ParseState *ps)
              j = strtok_r(NULL, ", ", &save))
             if (!config_find_job(c, j))
                 fail(ps, a->line, "alert '%s': no [job %s]", a->name, j);
+    }
+    if (!ps->failed && c->on_critical && !config_find_job(c, c->on_critical)) {
+        int idx = (int)(find_key(SECTION_UPKEEP, "on_critical") - config_keys);
+        fail(ps, ps->key_line[idx], "on_critical: no [job %s]", c->on_critical, NULL);
     }
     if (!ps->failed && web_enabled(c->listen)) {
         UkError lerr = {0};

@@ -46,10 +46,13 @@ typedef struct ConfigDatabase {
     uint64_t size_warning, size_critical;                      /* bytes; 0: no threshold */
     char *count_tables;                                        /* comma-separated */
     int64_t backup_max_age, verify_max_age, integrity_max_age; /* seconds; 0: none */
-    int slow_query_warning; /* ms: health warns when a statement's mean time is above */
-    bool verify_cluster;    /* servers: verify in a throwaway cluster upkeep starts itself */
-    bool lock_non_innodb;   /* MariaDB: dump non-InnoDB tables with locks instead of refusing */
-    char *on_critical;      /* job to run */
+    int slow_query_warning;   /* ms: health warns when a statement's mean time is above */
+    bool verify_cluster;      /* servers: verify in a throwaway cluster upkeep starts itself */
+    bool lock_non_innodb;     /* MariaDB: dump non-InnoDB tables with locks instead of refusing */
+    char *on_critical;        /* job to run */
+    uint64_t size_maximum;    /* bytes; 0: none. Past it on_maximum / on_maximum_command run */
+    char *on_maximum;         /* job */
+    char *on_maximum_command; /* argv words, no shell */
 } ConfigDatabase;
 
 typedef struct RetentionPolicy {
@@ -215,8 +218,9 @@ typedef struct Config {
     int64_t shutdown_grace; /* seconds */
     char *disk_paths;       /* comma-separated, checked by health */
     FreeThreshold disk_free_warning, disk_free_critical;
-    char *listen; /* host:port of the daemon's HTTP endpoint; "" or "off": none */
-    char *token;  /* bearer token required by the endpoint */
+    char *on_critical; /* job to run when a disk_free check turns critical */
+    char *listen;      /* host:port of the daemon's HTTP endpoint; "" or "off": none */
+    char *token;       /* bearer token required by the endpoint */
     char *metrics_textfile;
     int64_t health_interval; /* seconds between the daemon's health evaluations */
     ConfigDatabase **databases;

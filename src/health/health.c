@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "common/spawn.h"
 #include "common/util.h"
 #include "db/db.h"
 #include "sched/cron.h"
@@ -142,6 +143,17 @@ static void check_database(const ConfigDatabase *db, HealthReport *r)
             format_size(db->size_warning, b, sizeof b));
     else
         say(c, HEALTH_OK, "database '%s' is %s", db->name, a);
+    if (db->size_maximum) { /* its own check: passing it is a transition of its own */
+        HealthCheck *m = add(r, "size_maximum", db->name, "bytes");
+        m->value = c->value;
+        m->critical = (double)db->size_maximum;
+        if (m->value > m->critical)
+            say(m, HEALTH_CRITICAL, "database '%s' is %s, past its maximum %s", db->name, a,
+                format_size(db->size_maximum, b, sizeof b));
+        else
+            say(m, HEALTH_OK, "database '%s' is %s, below its maximum %s", db->name, a,
+                format_size(db->size_maximum, b, sizeof b));
+    }
 
     if (stats.has_pages) {
         c = add(r, "pages", db->name, "pages");
@@ -446,12 +458,65 @@ static HealthStatus status_from_name(const char *name)
     return HEALTH_OK;
 }
 
-void health_record(const Config *config, State *st, const HealthReport *r,
-                   const ConfigJob ***critical_jobs, size_t *n_jobs, HealthChange **changes,
-                   size_t *n_changes)
+static void add_action(HealthAction **actions, size_t *n, const ConfigJob *job, const char *command,
+                       const char *key, size_t check)
 {
-    *critical_jobs = NULL;
-    *n_jobs = 0;
+    for (size_t k = 0; job && k < *n; k++)
+        if ((*actions)[k].job == job)
+            return;
+    *actions = xrealloc(*actions, (*n + 1) * sizeof **actions);
+    (*actions)[(*n)++] = (HealthAction){.job = job, .command = command, .key = key, .check = check};
+}
+
+/* What check C, just turned critical, sets off. */
+static void actions_of(const Config *config, const HealthCheck *c, size_t check,
+                       HealthAction **actions, size_t *n)
+{
+    if (strcmp(c->check, "disk_free") == 0 && config->on_critical) {
+        add_action(actions, n, config_find_job(config, config->on_critical), NULL, "on_critical",
+                   check);
+        return;
+    }
+    for (size_t d = 0; d < config->n_databases; d++) {
+        const ConfigDatabase *db = config->databases[d];
+        if (!concerns(c, db))
+            continue;
+        if (strcmp(c->check, "size_maximum") == 0) {
+            if (db->on_maximum)
+                add_action(actions, n, config_find_job(config, db->on_maximum), NULL, "on_maximum",
+                           check);
+            if (db->on_maximum_command)
+                add_action(actions, n, NULL, db->on_maximum_command, "on_maximum_command", check);
+        } else if (db->on_critical) {
+            add_action(actions, n, config_find_job(config, db->on_critical), NULL, "on_critical",
+                       check);
+        }
+    }
+}
+
+int health_run_command(const HealthReport *r, const HealthAction *a, UkError *err)
+{
+    const HealthCheck *c = &r->checks[a->check];
+    size_t n = 0;
+    char **words = split_words(a->command, &n);
+    char *env[] = {
+        xasprintf("UPKEEP_EVENT=%s", a->key),       xasprintf("UPKEEP_CHECK=%s", c->check),
+        xasprintf("UPKEEP_SUBJECT=%s", c->subject), xasprintf("UPKEEP_VALUE=%.0f", c->value),
+        xasprintf("UPKEEP_MESSAGE=%s", c->message), NULL};
+    char *what = xasprintf("%s '%s'", a->key, a->command);
+    int rc = n ? child_run((const char *const *)words, (const char *const *)env, 30, what, err) : 0;
+    free(what);
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free_list(words, n);
+    return rc;
+}
+
+void health_record(const Config *config, State *st, const HealthReport *r, HealthAction **actions,
+                   size_t *n_actions, HealthChange **changes, size_t *n_changes)
+{
+    *actions = NULL;
+    *n_actions = 0;
     *changes = NULL;
     *n_changes = 0;
     for (size_t i = 0; i < r->n; i++) {
@@ -467,21 +532,8 @@ void health_record(const Config *config, State *st, const HealthReport *r,
             *changes = xrealloc(*changes, (*n_changes + 1) * sizeof **changes);
             (*changes)[(*n_changes)++] = (HealthChange){.check = i, .from = from};
         }
-        if (c->status != HEALTH_CRITICAL || strcmp(previous, "CRITICAL") == 0)
-            continue;
-        for (size_t d = 0; d < config->n_databases; d++) {
-            const ConfigDatabase *db = config->databases[d];
-            if (!db->on_critical || !concerns(c, db))
-                continue;
-            const ConfigJob *job = config_find_job(config, db->on_critical);
-            bool listed = false;
-            for (size_t k = 0; k < *n_jobs; k++)
-                listed |= (*critical_jobs)[k] == job;
-            if (job && !listed) {
-                *critical_jobs = xrealloc(*critical_jobs, (*n_jobs + 1) * sizeof **critical_jobs);
-                (*critical_jobs)[(*n_jobs)++] = job;
-            }
-        }
+        if (c->status == HEALTH_CRITICAL && strcmp(previous, "CRITICAL") != 0)
+            actions_of(config, c, i, actions, n_actions);
     }
 }
 

@@ -47,12 +47,25 @@ typedef struct HealthChange {
     HealthStatus from;
 } HealthChange;
 
-/* Records every check's status in the state database. Sets *CRITICAL_JOBS to the on_critical
- * jobs of databases that have a check which just turned critical (each job once), and
- * *CHANGES to the checks whose status changed. The caller frees both arrays. */
+/* What a check that just turned critical sets off: a job to run, or a command. */
+typedef struct HealthAction {
+    const ConfigJob *job;
+    const char *command; /* argv words, no shell */
+    const char *key;     /* the key that asks for it, e.g. "on_maximum" */
+    size_t check;        /* index into the report */
+} HealthAction;
+
+/* Records every check's status in the state database. Sets *ACTIONS to what checks that
+ * just turned critical ask for (each job once): a database's on_critical for its checks,
+ * on_maximum / on_maximum_command when it grows past size_maximum, the [upkeep] on_critical
+ * for disk_free; and *CHANGES to the checks whose status changed. The caller frees both. */
 void health_record(const Config *config, State *st, const HealthReport *report,
-                   const ConfigJob ***critical_jobs, size_t *n_jobs, HealthChange **changes,
+                   HealthAction **actions, size_t *n_actions, HealthChange **changes,
                    size_t *n_changes);
+
+/* Runs ACTION's command (30 s at most) with the check in UPKEEP_EVENT, UPKEEP_CHECK,
+ * UPKEEP_SUBJECT, UPKEEP_VALUE and UPKEEP_MESSAGE. */
+int health_run_command(const HealthReport *report, const HealthAction *action, UkError *err);
 
 const char *health_status_name(HealthStatus s);
 

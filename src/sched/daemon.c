@@ -226,26 +226,36 @@ static void check_health(Daemon *d, double now, bool act)
     HealthReport report;
     health_evaluate(d->config, d->st, &report);
     if (act) {
-        const ConfigJob **jobs = NULL;
-        size_t n_jobs = 0, n_changes = 0;
+        HealthAction *actions = NULL;
+        size_t n_actions = 0, n_changes = 0;
         HealthChange *changes = NULL;
-        health_record(d->config, d->st, &report, &jobs, &n_jobs, &changes, &n_changes);
+        health_record(d->config, d->st, &report, &actions, &n_actions, &changes, &n_changes);
         if (d->config->n_alerts > 0)
             send_health_alerts(d, &report, changes, n_changes);
         free(changes);
-        for (size_t i = 0; i < n_jobs && !d->stopping; i++) {
-            Slot *s = find_slot(d, jobs[i]->name);
-            if (!jobs[i]->enabled) {
-                log_warn("a health check turned critical; its on_critical job '%s' is disabled",
-                         jobs[i]->name);
+        for (size_t i = 0; i < n_actions && !d->stopping; i++) {
+            const HealthAction *a = &actions[i];
+            const HealthCheck *c = &report.checks[a->check];
+            if (a->command) {
+                UkError err = {0};
+                log_warn("%s %s turned critical: running '%s' (%s)", c->check, c->subject,
+                         a->command, a->key);
+                if (health_run_command(&report, a, &err) != 0)
+                    log_error("%s", err.msg);
                 continue;
             }
-            log_warn("a health check turned critical: running job '%s' (on_critical)",
-                     jobs[i]->name);
+            if (!a->job->enabled) {
+                log_warn("%s %s turned critical; its %s job '%s' is disabled", c->check, c->subject,
+                         a->key, a->job->name);
+                continue;
+            }
+            log_warn("%s %s turned critical: running job '%s' (%s)", c->check, c->subject,
+                     a->job->name, a->key);
+            Slot *s = find_slot(d, a->job->name);
             if (s && !s->pid)
-                start_child(d, s, jobs[i], 1, now);
+                start_child(d, s, a->job, 1, now);
         }
-        free(jobs);
+        free(actions);
         if (report.overall != HEALTH_OK)
             for (size_t i = 0; i < report.n; i++)
                 if (report.checks[i].status != HEALTH_OK)

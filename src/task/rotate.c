@@ -28,6 +28,7 @@
 
 #include "common/file_owner.h"
 #include "common/safe_path.h"
+#include "common/spawn.h"
 #include "common/util.h"
 #include "filter/compress_file.h"
 #include "task/maintenance.h"
@@ -358,26 +359,14 @@ out:
 
 static int run_post_command(const ConfigJob *job, UkError *err)
 {
-    char copy[1024];
-    snprintf(copy, sizeof copy, "%s", job->post_command);
-    char *argv[32];
-    int argc = 0;
-    char *save = NULL;
-    for (char *w = strtok_r(copy, " \t", &save); w && argc < 31; w = strtok_r(NULL, " \t", &save))
-        argv[argc++] = w;
-    argv[argc] = NULL;
-    if (argc == 0)
-        return 0;
-    pid_t pid = fork();
-    if (pid == 0) {
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-        return uk_error_set(err, UK_E_IO, 0, "post_command '%s' failed (status %d)",
-                            job->post_command, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    return 0;
+    size_t n = 0;
+    char **words = split_words(job->post_command, &n);
+    char *what = xasprintf("post_command '%s'", job->post_command);
+    /* An application that does not reopen within a minute is not going to. */
+    int rc = n ? child_run((const char *const *)words, NULL, 60, what, err) : 0;
+    free(what);
+    free_list(words, n);
+    return rc;
 }
 
 /* Whether LOG is due: size rotates by size alone; max_size as soon as the log is that big;

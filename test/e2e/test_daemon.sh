@@ -259,3 +259,27 @@ wait_for 15 at_least snap success 1
 if grep -E 'libcrypto|libcurl' "/proc/$dpid/maps"; then fail "the daemon process loaded libcrypto or libcurl"; fi
 stop_daemon
 pass "the daemon loads neither libcrypto nor libcurl; its backup runs do"
+
+# Health actions from the daemon: past size_maximum it runs on_maximum_command and the
+# on_maximum job once, and again only after the database was below it in between.
+cat > on-max.sh <<'SH'
+#!/bin/sh
+echo "$UPKEEP_EVENT $UPKEEP_SUBJECT" >> "$(dirname "$0")/on-max.log"
+SH
+chmod +x on-max.sh
+UPKEEP_EXTRA="health_interval = 1s" conf "[job close]
+task = sql
+database = app
+sql = INSERT INTO closed VALUES (1)"
+sqlite3 app.db "CREATE TABLE IF NOT EXISTS closed(v)"
+sed -i "s|^url = sqlite://app.db|&\nsize_maximum = 1KB\non_maximum = close\non_maximum_command = $SCRATCH/on-max.sh|" upkeep.conf
+: > daemon.log
+start_daemon
+wait_for 15 test -s on-max.log
+wait_for 15 grep -q "job 'close' success" daemon.log
+sleep 2.5 # two more evaluations, still past the maximum: nothing more runs
+stop_daemon
+[ "$(cat on-max.log)" = "on_maximum_command app" ] || fail "on_maximum_command ran: $(cat on-max.log)"
+[ "$(sqlite3 app.db "SELECT count(*) FROM closed")" = 1 ] || fail "on_maximum ran $(sqlite3 app.db "SELECT count(*) FROM closed") times"
+expect_contains "$(cat daemon.log)" "size_maximum app turned critical: running job 'close' (on_maximum)"
+pass "the daemon runs on_maximum and on_maximum_command once when the database passes size_maximum"

@@ -93,7 +93,8 @@ expect_health 0 OK
 health_conf "" "disk_paths = .
 disk_free_warning = 100%" ""
 expect_health 1 WARNING
-health_conf "" "disk_paths = .
+mkdir -p fresh-disk # a path whose check has no recorded status yet
+health_conf "" "disk_paths = fresh-disk
 disk_free_critical = 100%" ""
 expect_health 2 CRITICAL
 expect_contains "$OUT" ":;0;" # the plugins' range for "alert below"
@@ -140,6 +141,48 @@ expect_status 2 "$UPKEEP" health
 [ "$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE job = 'check'")" -eq $((before + 2)) ] ||
     fail "unexpected runs"
 pass "on_critical runs once per transition to CRITICAL"
+
+# size_maximum, a third level with its own actions (a job, a command), once per transition;
+# the database's on_critical does not run again for it. [upkeep] on_critical for disk checks.
+cat > on-max.sh <<'SH'
+#!/bin/sh
+echo "$UPKEEP_EVENT $UPKEEP_CHECK $UPKEEP_SUBJECT $UPKEEP_VALUE" >> "$(dirname "$0")/on-max.log"
+SH
+chmod +x on-max.sh
+size=$(stat -c %s app.db)
+health_conf "size_critical = 1KB
+size_maximum = 2KB
+on_critical = check
+on_maximum = close
+on_maximum_command = $SCRATCH/on-max.sh" "" "[job close]
+task = sql
+database = app
+sql = CREATE TABLE IF NOT EXISTS closed(at)"
+expect_status 0 "$UPKEEP" check
+expect_status 2 "$UPKEEP" health
+expect_contains "$ERR" "size_maximum app turned critical: running job 'close' (on_maximum)"
+expect_contains "$ERR" "running '$SCRATCH/on-max.sh' (on_maximum_command)"
+[ "$(status_of size_maximum app)" = CRITICAL ] || fail "size_maximum should be CRITICAL"
+[ "$(cat on-max.log)" = "on_maximum_command size_maximum app $size" ] || fail "on-max.log: $(cat on-max.log)"
+[ "$(sqlite3 app.db "SELECT count(*) FROM sqlite_master WHERE name = 'closed'")" = 1 ] ||
+    fail "on_maximum did not run its job"
+expect_status 2 "$UPKEEP" health
+[ "$(wc -l < on-max.log)" = 1 ] || fail "on_maximum_command ran twice without a transition"
+[ "$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE job = 'close'")" = 1 ] ||
+    fail "on_maximum ran twice without a transition"
+sqlite3 app.db "DROP TABLE closed"
+printf '[database app]\nurl = sqlite://app.db\non_maximum = x\n' > bad.conf
+expect_status 2 "$UPKEEP" -c bad.conf check
+expect_contains "$ERR" "on_maximum: no [job x]"
+health_conf "" "disk_paths = .
+disk_free_critical = 100%
+on_critical = check" ""
+before=$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE job = 'check'")
+expect_status 2 "$UPKEEP" health
+expect_contains "$ERR" "running job 'check' (on_critical)"
+[ "$(sqlite3 state/state.db "SELECT count(*) FROM runs WHERE job = 'check'")" = $((before + 1)) ] ||
+    fail "[upkeep] on_critical did not run for the disk check"
+pass "size_maximum runs on_maximum and its command once per transition; [upkeep] on_critical for disks"
 
 # A broken config is UNKNOWN for monitors.
 echo "nonsense" >> upkeep.conf

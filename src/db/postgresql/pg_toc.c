@@ -46,7 +46,7 @@ static int replay_next(void *ctx, const unsigned char **data, size_t *len, UkErr
 }
 
 /* The fields of one list line: "ID; CATALOG OID DESCRIPTION… SCHEMA NAME OWNER". */
-static size_t split_words(char *line, char **words, size_t max)
+static size_t toc_fields(char *line, char **words, size_t max)
 {
     size_t n = 0;
     for (char *save = NULL, *w = strtok_r(line, " \n", &save); w && n < max;
@@ -63,7 +63,7 @@ static const char *extension_of(const char *line, char *copy, size_t len, bool *
         return NULL;
     snprintf(copy, len, "%s", line);
     char *w[8];
-    size_t n = split_words(copy, w, 8);
+    size_t n = toc_fields(copy, w, 8);
     if (n >= 6 && strcmp(w[3], "EXTENSION") == 0 && strcmp(w[4], "-") == 0)
         return w[5];
     *comment = true;

@@ -120,11 +120,34 @@ static void test_hex_and_time(void **state)
     assert_int_equal(parse_time_rfc3339("yesterday", &t), -1);
 }
 
+/* Config lists split on commas, trimmed; command lines on blanks, as a NULL-ended argv. */
+static void test_lists_and_words(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    char **items = split_list(" a, b ,,c ", &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(items[0], "a");
+    assert_string_equal(items[1], "b");
+    assert_string_equal(items[2], "c");
+    free_list(items, n);
+    char **words = split_words("  /usr/bin/systemctl kill\t-s HUP  ", &n);
+    assert_int_equal(n, 4);
+    assert_string_equal(words[0], "/usr/bin/systemctl");
+    assert_string_equal(words[3], "HUP");
+    assert_null(words[4]);
+    free_list(words, n);
+    words = split_words("   ", &n);
+    assert_int_equal(n, 0);
+    assert_null(words[0]);
+    free_list(words, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_durations), cmocka_unit_test(test_ranges),
-        cmocka_unit_test(test_redact_url), cmocka_unit_test(test_sizes),
-        cmocka_unit_test(test_hex_and_time)};
+        cmocka_unit_test(test_durations),    cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_redact_url),   cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_hex_and_time), cmocka_unit_test(test_lists_and_words)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
