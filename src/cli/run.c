@@ -42,6 +42,35 @@ static void print_planned(const char *summary_json)
     json_decref(doc);
 }
 
+/* A report's rows (those the summary keeps), tab-separated under their column names. */
+static void print_report_rows(const char *summary_json)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(summary_json, 0, &jerr);
+    json_t *columns = json_object_get(doc, "columns"), *rows = json_object_get(doc, "rows");
+    json_t *line = json_array(); /* the header, then each row */
+    json_array_extend(line, columns);
+    for (size_t r = 0; r <= json_array_size(rows); r++) {
+        printf("   ");
+        for (size_t i = 0; i < json_array_size(line); i++) {
+            json_t *value = json_array_get(line, i);
+            char *text = json_is_string(value) ? xstrdup(json_string_value(value))
+                                               : json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+            printf("%s%s", i ? "\t" : " ", text);
+            free(text);
+        }
+        printf("\n");
+        json_array_clear(line);
+        json_array_extend(line, json_array_get(rows, r));
+    }
+    json_decref(line);
+    json_int_t total = json_integer_value(json_object_get(doc, "row_count"));
+    if ((size_t)total > json_array_size(rows))
+        printf("    (%zu of %lld rows shown; all are in the output file)\n", json_array_size(rows),
+               (long long)total);
+    json_decref(doc);
+}
+
 int cmd_run(CliContext *ctx, int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -138,9 +167,12 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
                 if (dry_run) {
                     printf("job '%s' (dry run, nothing changed):\n  %s\n", job->name, line);
                     print_planned(outcome.summary_json);
-                } else
+                } else {
                     printf("job '%s': success in %s\n  %s\n", job->name,
                            format_duration(outcome.seconds, d, sizeof d), line);
+                    if (job->kind == TASK_REPORT)
+                        print_report_rows(outcome.summary_json);
+                }
             }
         } else {
             fprintf(stderr, "upkeep: job '%s' %s: %s\n", job->name, outcome.result,

@@ -20,6 +20,7 @@
 #include "repo/storage.h"
 #include "sched/cron.h"
 #include "sched/tz.h"
+#include "task/row_output.h"
 #include "web/http.h"
 
 typedef enum {
@@ -59,14 +60,17 @@ enum {
     FOR_DISK = 256,
     FOR_ROTATE = 512,
     FOR_VERIFY = 1024,
-    FOR_ALL = 2047,
+    FOR_REPORT = 2048,
+    FOR_EXPORT = 4096,
+    FOR_ALL = 8191,
     FOR_ROWS = FOR_PURGE | FOR_UPDATE | FOR_ARCHIVE
 };
 /* In TaskKind order (config.h); the "task" key's choices list the same names. */
-static const char *task_names[] = {"backup", "purge", "vacuum", "integrity", "update", "archive",
-                                   "sql",    "clean", "disk",   "rotate",    "verify"};
+static const char *task_names[] = {"backup",  "purge",  "vacuum", "integrity", "update",
+                                   "archive", "sql",    "clean",  "disk",      "rotate",
+                                   "verify",  "report", "export"};
 #define N_TASKS (sizeof task_names / sizeof task_names[0])
-_Static_assert(N_TASKS == TASK_VERIFY + 1, "task_names must list every TaskKind, in order");
+_Static_assert(N_TASKS == TASK_EXPORT + 1, "task_names must list every TaskKind, in order");
 
 /* Secret values never appear in a message: a secret key's value is shown as <redacted>, a
  * URL's password as "user:***@". Every message about a value goes through shown_value(). */
@@ -156,6 +160,9 @@ static const ConfigKey config_keys[] = {
      "the event in UPKEEP_* variables; it has 30 s"},
     {SECTION_DATABASE, "count_tables", KEY_STRING, NULL, false, D(count_tables),
      "comma-separated tables whose row counts health and metrics report"},
+    {SECTION_DATABASE, "count_by", KEY_STRING, NULL, false, D(count_by),
+     "comma-separated TABLE.COLUMN whose rows health and metrics count per value (the 50 most "
+     "common), e.g. print_jobs.status"},
     {SECTION_DATABASE, "backup_max_age", KEY_DURATION, NULL, false, D(backup_max_age),
      "health is critical when the newest backup is older, e.g. 25h"},
     {SECTION_DATABASE, "verify_max_age", KEY_DURATION, NULL, false, D(verify_max_age),
@@ -242,7 +249,7 @@ static const ConfigKey config_keys[] = {
 
     {SECTION_JOB, "task", KEY_CHOICE, NULL, true, J(task),
      "what the job does: backup, purge, archive, update, sql, vacuum, integrity, clean, disk, "
-     "rotate or verify",
+     "rotate, verify, report or export",
      FOR_ALL, 0, NULL /* the names of task_names */},
     {SECTION_JOB, "database", KEY_STRING, NULL, false, J(database_name),
      "name of a [database] section (verify: only its backups)", FOR_ALL,
@@ -423,6 +430,16 @@ static const ConfigKey config_keys[] = {
      "the application reopen) or copytruncate (copy, then truncate: lines written in between "
      "are lost)",
      FOR_ROTATE, 0, "create|copytruncate"},
+    {SECTION_JOB, "query", KEY_STRING, NULL, false, J(query),
+     "report, export: the SELECT whose rows go out, run in a read-only transaction (trusted)",
+     FOR_REPORT | FOR_EXPORT, FOR_REPORT},
+    {SECTION_JOB, "tables", KEY_STRING, NULL, false, J(tables),
+     "export: tables exported whole (comma-separated), instead of a query", FOR_EXPORT},
+    {SECTION_JOB, "output", KEY_STRING, NULL, false, J(output),
+     "report, export: the file written; its name gives the format (.jsonl, .json, .csv) and "
+     "compression (.zst, .gz); {table} and {date} are filled in, e.g. exports/{table}-{date}"
+     ".jsonl.zst",
+     FOR_REPORT | FOR_EXPORT, FOR_EXPORT},
     {SECTION_JOB, "backups", KEY_STRING, "latest", false, J(verify_backups),
      "which backups a verify job proves: latest (the newest of each database), all, or subset "
      "N/T (N of T parts each run, rotating, so that every backup is proven once in T/N runs, "
@@ -808,6 +825,10 @@ static int store_value(ParseState *ps, const ConfigKey *key, const char *value)
         FileOwner owner;
         if (strcmp(key->name, "create") == 0 && file_owner_parse(value, false, &owner, &perr) != 0)
             break;
+        const char *format, *compress;
+        if (strcmp(key->name, "output") == 0 &&
+            row_output_kind(value, &format, &compress, &perr) != 0)
+            break;
         if (strcmp(key->name, "backups") == 0 &&
             parse_verify_backups(value, ps->target, &perr) != 0)
             break;
@@ -994,6 +1015,14 @@ static void check_job_keys(ParseState *ps)
                      job->unreferenced_by, NULL);
         }
     }
+    if (!ps->failed && job->kind == TASK_EXPORT && (job->query != NULL) == (job->tables != NULL))
+        fail(ps, ps->section_line, "job '%s': export takes a query or tables, one of them",
+             job->name, NULL);
+    if (!ps->failed && job->kind == TASK_EXPORT && job->tables && strchr(job->tables, ',') &&
+        !strstr(job->output, "{table}"))
+        fail(ps, ps->section_line,
+             "job '%s': an export of several tables needs {table} in its output, one file each",
+             job->name, NULL);
     if (!ps->failed && job->rotate_create && job->rotate_mode &&
         strcmp(job->rotate_mode, "copytruncate") == 0)
         fail(ps, ps->section_line,

@@ -51,6 +51,7 @@ typedef struct ConfigDatabase {
     bool lock_non_innodb;     /* MariaDB: dump non-InnoDB tables with locks instead of refusing */
     char *on_critical;        /* job to run */
     uint64_t size_maximum;    /* bytes; 0: none. Past it on_maximum / on_maximum_command run */
+    char *count_by;           /* TABLE.COLUMN, ...: rows per value in health and metrics */
     char *on_maximum;         /* job */
     char *on_maximum_command; /* argv words, no shell */
 } ConfigDatabase;
@@ -96,7 +97,9 @@ typedef enum {
     TASK_CLEAN,
     TASK_DISK,
     TASK_ROTATE,
-    TASK_VERIFY
+    TASK_VERIFY,
+    TASK_REPORT,
+    TASK_EXPORT
 } TaskKind;
 
 typedef struct ConfigJob {
@@ -167,6 +170,10 @@ typedef struct ConfigJob {
     int64_t max_age;
     char *naming, *date_format, *compress, *rotate_mode, *post_command;
     char *rotate_create; /* "0640 carapp carapp": the new log's mode, owner, group */
+    /* report, export */
+    char *query;  /* SQL whose rows go out (trusted config) */
+    char *tables; /* export: comma-separated tables, instead of query */
+    char *output; /* file path; {table} and {date} filled in */
     /* verify */
     char *verify_backups;   /* latest, all, subset N/T */
     int subset_n, subset_t; /* subset N/T; 0/0 otherwise */

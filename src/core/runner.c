@@ -336,6 +336,28 @@ static int run_verify_job(const Config *config, State *st, const ConfigJob *job,
     return 0;
 }
 
+static int run_report_job(const Config *config, const ConfigJob *job, json_t *summary, UkError *err)
+{
+    ReportResult r;
+    int rc = task_report(job, config->dir, &r, err);
+    json_object_set_new(summary, "report", json_true());
+    json_object_set_new(summary, "columns", r.columns);
+    json_object_set_new(summary, "rows", r.rows);
+    json_object_set_new(summary, "row_count", json_integer((json_int_t)r.row_count));
+    json_object_set_new(summary, "output", r.output[0] ? json_string(r.output) : json_null());
+    return rc;
+}
+
+static int run_export_job(const Config *config, const ConfigJob *job, json_t *summary, UkError *err)
+{
+    ExportResult r;
+    int rc = task_export(job, config->dir, &r, err);
+    json_object_set_new(summary, "export", json_true());
+    json_object_set_new(summary, "files", r.files);
+    json_object_set_new(summary, "rows_exported", json_integer((json_int_t)r.rows));
+    return rc;
+}
+
 static int run_task(const Config *config, State *st, const ConfigJob *job, const RunOptions *opts,
                     json_t *summary, UkError *err)
 {
@@ -358,6 +380,8 @@ static int run_task(const Config *config, State *st, const ConfigJob *job, const
     case TASK_VACUUM: return run_vacuum_job(job, opts, summary, err);
     case TASK_INTEGRITY: return run_integrity_job(job, summary, err);
     case TASK_VERIFY: return run_verify_job(config, st, job, opts, summary, err);
+    case TASK_REPORT: return run_report_job(config, job, summary, err);
+    case TASK_EXPORT: return run_export_job(config, job, summary, err);
     }
     return uk_error_set(err, UK_E_INTERNAL, 0, "job '%s': unknown task", job->name);
 }

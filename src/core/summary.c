@@ -187,6 +187,16 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                  (long long)json_integer_value(json_object_get(doc, "files_skipped")),
                  (long long)json_integer_value(json_object_get(doc, "files_failed")),
                  (long long)json_integer_value(json_object_get(doc, "dirs_removed")));
+    } else if (json_object_get(doc, "report")) {
+        const char *output = json_string_value(json_object_get(doc, "output"));
+        snprintf(buf, len, "report: %lld rows%s%s",
+                 (long long)json_integer_value(json_object_get(doc, "row_count")),
+                 output ? ", written to " : "", output ? output : "");
+    } else if (json_object_get(doc, "export")) {
+        size_t files = json_array_size(json_object_get(doc, "files"));
+        snprintf(buf, len, "exported %lld rows to %zu file%s",
+                 (long long)json_integer_value(json_object_get(doc, "rows_exported")), files,
+                 files == 1 ? "" : "s");
     } else if (json_object_get(doc, "verify")) {
         const char *subset = json_string_value(json_object_get(doc, "subset"));
         json_int_t ok = json_integer_value(json_object_get(doc, "backups_verified"));

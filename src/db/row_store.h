@@ -43,6 +43,20 @@ typedef struct RowBatchFigures {
 /* Called per row by the scans; non-zero stops the scan and is returned. */
 typedef int (*RowVisit)(void *ctx, int64_t key, const char *value);
 
+/* A value of a query's row: its kind, and its text as the engine writes it (a BLOB's bytes
+ * as they are). Exact numbers (NUMERIC, DECIMAL) come as text, so that no digit is lost. */
+typedef enum { DB_NULL, DB_INTEGER, DB_REAL, DB_TEXT, DB_BLOB } DbValueType;
+typedef struct DbValue {
+    DbValueType type;
+    const char *data; /* NULL for DB_NULL */
+    size_t len;
+    double real; /* DB_REAL: the value itself (its text may be rounded) */
+} DbValue;
+
+/* Called per row of a query with its columns' names and values, and once before the first
+ * (with VALUES NULL) to announce the columns, rows or none; non-zero stops it. */
+typedef int (*QueryRow)(void *ctx, size_t n, const char *const *names, const DbValue *values);
+
 struct RowStoreOps {
     /* Connects and checks the job against the table: columns exist, the row key, the age
      * column's format, the condition compiles, an archive's target (created unless
@@ -85,6 +99,11 @@ struct RowStoreOps {
      * clean's unreferenced_by; key is 0. */
     int (*scan_column)(const ConfigDatabase *db, const char *table, const char *column,
                        RowVisit visit, void *ctx, UkError *err);
+    /* A report's or an export's SQL (trusted config), in a read-only transaction, its rows
+     * streamed to ROW. */
+    int (*query)(const ConfigDatabase *db, const char *sql, QueryRow row, void *ctx, UkError *err);
+    /* NAME (a table, or SCHEMA.TABLE on a server) quoted for the engine's SQL. */
+    char *(*quote_name)(const char *name);
 };
 
 /* The engine's row operations (DB_FEAT_ROW_TASKS), or NULL with err set. */

@@ -11,6 +11,7 @@
 #include "common/spawn.h"
 #include "common/util.h"
 #include "db/db.h"
+#include "db/row_store.h"
 #include "sched/cron.h"
 
 /* A scheduled job counts as overdue once its last due time is this far past without a run. */
@@ -114,6 +115,59 @@ static void check_slow_queries(const ConfigDatabase *db, HealthReport *r)
     free(report);
 }
 
+typedef struct GroupCounts {
+    HealthReport *report;
+    const char *subject; /* DATABASE.TABLE.COLUMN */
+} GroupCounts;
+
+static int add_group(void *ctx, size_t n, const char *const *names, const DbValue *values)
+{
+    (void)names;
+    GroupCounts *g = ctx;
+    if (!values || n < 2)
+        return 0;
+    char subject[400];
+    snprintf(subject, sizeof subject, "%s=%.*s", g->subject,
+             values[0].type == DB_NULL ? 4 : (int)values[0].len,
+             values[0].type == DB_NULL ? "NULL" : values[0].data);
+    HealthCheck *c = add(g->report, "rows_by", subject, "rows");
+    c->value = strtod(values[1].data, NULL);
+    const char *column = strrchr(g->subject, '.') + 1;
+    say(c, HEALTH_OK, "%.0f rows with %s%s", c->value, column, subject + strlen(g->subject));
+    return 0;
+}
+
+/* count_by: rows per value of each TABLE.COLUMN, the most common first. */
+static void check_groups(const ConfigDatabase *db, HealthReport *r)
+{
+    size_t n = 0;
+    char **specs = split_list(db->count_by, &n);
+    UkError err = {0};
+    const RowStoreOps *ops = n ? db_row_store(db, &err) : NULL;
+    for (size_t i = 0; ops && i < n; i++) {
+        char *dot = strrchr(specs[i], '.');
+        char subject[300];
+        snprintf(subject, sizeof subject, "%s.%s", db->name, specs[i]);
+        if (!dot) {
+            say(add(r, "rows_by", subject, "rows"), HEALTH_UNKNOWN,
+                "count_by '%s': expected TABLE.COLUMN", specs[i]);
+            continue;
+        }
+        *dot = '\0';
+        char *table = ops->quote_name(specs[i]), *column = ops->quote_name(dot + 1);
+        char *sql = xasprintf("SELECT %s, count(*) FROM %s GROUP BY %s ORDER BY 2 DESC LIMIT 50",
+                              column, table, column);
+        GroupCounts g = {.report = r, .subject = subject};
+        uk_error_clear(&err);
+        if (ops->query(db, sql, add_group, &g, &err) != 0)
+            say(add(r, "rows_by", subject, "rows"), HEALTH_UNKNOWN, "count_by: %s", err.msg);
+        free(sql);
+        free(table);
+        free(column);
+    }
+    free_list(specs, n);
+}
+
 static void check_database(const ConfigDatabase *db, HealthReport *r)
 {
     DbStats stats;
@@ -144,8 +198,9 @@ static void check_database(const ConfigDatabase *db, HealthReport *r)
     else
         say(c, HEALTH_OK, "database '%s' is %s", db->name, a);
     if (db->size_maximum) { /* its own check: passing it is a transition of its own */
-        HealthCheck *m = add(r, "size_maximum", db->name, "bytes");
-        m->value = c->value;
+        double size = c->value;
+        HealthCheck *m = add(r, "size_maximum", db->name, "bytes"); /* C may move */
+        m->value = size;
         m->critical = (double)db->size_maximum;
         if (m->value > m->critical)
             say(m, HEALTH_CRITICAL, "database '%s' is %s, past its maximum %s", db->name, a,
@@ -431,6 +486,7 @@ void health_evaluate(const Config *config, State *st, HealthReport *r)
     for (size_t i = 0; i < config->n_databases; i++) {
         const ConfigDatabase *db = config->databases[i];
         check_database(db, r);
+        check_groups(db, r);
         check_integrity(config, st, db, r->at, r);
         check_backups(config, st, db, r->at, r);
     }

@@ -278,6 +278,22 @@ static void health_metrics(const HealthReport *report, FILE *out)
             sample(out, figures[f].family.name, c->value, figures[f].label, c->subject, NULL);
         }
     }
+    /* count_by: DATABASE.TABLE.COLUMN=VALUE, as labels of their own. */
+    static const Family by_value = {"upkeep_table_rows_by_value", "gauge",
+                                    "Rows per value of a count_by column (the 50 most common)."};
+    header(out, &by_value);
+    for (size_t i = 0; i < report->n; i++) {
+        const HealthCheck *c = &report->checks[i];
+        const char *eq = strchr(c->subject, '=');
+        if (strcmp(c->check, "rows_by") != 0 || isnan(c->value) || !eq)
+            continue;
+        char *where = xasprintf("%.*s", (int)(eq - c->subject), c->subject);
+        char *column = strrchr(where, '.');
+        *column++ = '\0';
+        sample(out, by_value.name, c->value, "table", where, "column", column, "value", eq + 1,
+               NULL);
+        free(where);
+    }
     static const Family status = {"upkeep_health_status", "gauge",
                                   "Health check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."};
     header(out, &status);

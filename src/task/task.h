@@ -4,6 +4,7 @@
 #ifndef UK_TASK_H
 #define UK_TASK_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,6 +68,25 @@ typedef struct VerifyTarget {
  * exist yet hold none. */
 int task_verify_select(const Config *config, const VerifySelection *sel, VerifyTarget **out,
                        size_t *n, UkError *err);
+
+/* A report job: its query's rows, the first REPORT_ROWS_KEPT of them kept for the run's
+ * summary, all of them in its output file when it has one. */
+#define REPORT_ROWS_KEPT 100
+typedef struct ReportResult {
+    json_t *columns; /* [names]; owned by the caller */
+    json_t *rows;    /* [[values]] in the columns' order; owned by the caller */
+    uint64_t row_count;
+    char output[1024]; /* the file written, or "" */
+} ReportResult;
+int task_report(const ConfigJob *job, const char *config_dir, ReportResult *res, UkError *err);
+
+/* An export job: each of its tables (SELECT *) or its query into its output file, whose name
+ * gives the format and compression; {table} and {date} in it are filled in. */
+typedef struct ExportResult {
+    json_t *files; /* [{table, path, rows}], owned by the caller */
+    uint64_t rows;
+} ExportResult;
+int task_export(const ConfigJob *job, const char *config_dir, ExportResult *res, UkError *err);
 
 typedef struct RestoreRequest {
     const ConfigRepository *repository;

@@ -139,6 +139,10 @@ for example in "$EXAMPLES"/*.conf; do
         grep -q "^OK *integrity *books" health.txt || fail "accounting: integrity status" ;;
     print-service)
         [ "$(grep -c '^[A-Z]* *disk_free ' health.txt)" -eq 2 ] || fail "print-service: disk checks"
+        for status in UPLOADED COMPLETED; do
+            [ "$(grep -c "^upkeep_table_rows_by_value{table=\"prints.print_jobs\",column=\"status\",value=\"$status\"} [1-9]" <<< "$OUT")" = 1 ] ||
+                fail "print-service: no $status count in the metrics"
+        done
         # The disk alert at 90 % full: pretend the disk needs 100 % free.
         sed -i 's/^disk_free_warning = .*/disk_free_warning = 100%/' upkeep.conf
         expect_status 1 "$UPKEEP" health

@@ -269,3 +269,24 @@ conf "[job purge]" "task = purge" "database = app" "table = app.sessions" "age_c
 expect_status 2 "$UPKEEP" check
 expect_contains "$ERR" "table = SCHEMA.TABLE is for servers (mariadb has no schemas)"
 pass "row task errors on MariaDB name the job, the table and the column"
+
+# Reports and exports read every kind of value as it is: DECIMAL exact (as text), BOOL as a
+# number, doubles to the last digit, binary strings as bytes; count_by groups in health.
+my_app app -e "CREATE TABLE kinds(id BIGINT PRIMARY KEY, price DECIMAL(20,4), ok BOOL,
+        ratio DOUBLE, raw VARBINARY(10), label VARCHAR(10));
+    INSERT INTO kinds VALUES (1, 12345678901234.5678, TRUE, 0.1, x'00ff', 'a,b'),
+        (2, NULL, FALSE, 1e300, NULL, '')"
+conf 'count_by = users.active' '[job kinds]' 'task = report' 'database = app' \
+    'query = SELECT * FROM kinds ORDER BY id' 'output = kinds.jsonl' \
+    '[job dump]' 'task = export' 'database = app' 'tables = kinds, users' 'output = dump-{table}.csv.zst'
+expect_status 0 "$UPKEEP" run kinds dump
+jq -e '.price == "12345678901234.5678" and .ok == 1 and .ratio == 0.1 and .raw == {"hex": "00ff"} and .label == "a,b"' \
+    <<< "$(sed -n 1p kinds.jsonl)" >/dev/null || fail "report row: $(sed -n 1p kinds.jsonl)"
+jq -e '.ratio == 1e300 and .ok == 0 and .price == null and .label == ""' <<< "$(sed -n 2p kinds.jsonl)" >/dev/null ||
+    fail "report row 2: $(sed -n 2p kinds.jsonl)"
+[ "$(zstd -qdc dump-users.csv.zst | wc -l)" = "$(( $(my_app -N app -e 'SELECT COUNT(*) FROM users') + 1 ))" ] ||
+    fail "export of users"
+expect_status 0 "$UPKEEP" --json health --no-actions
+[ "$(jq -r '.checks[] | select(.subject == "app.users.active=1") | .value' <<< "$OUT")" = "$(my_app -N app -e 'SELECT COUNT(*) FROM users WHERE active')" ] ||
+    fail "count_by on MariaDB: $(jq -c '[.checks[] | select(.check == "rows_by")]' <<< "$OUT")"
+pass "reports and exports on MariaDB keep every value; count_by groups"

@@ -332,3 +332,25 @@ CONF
 expect_status 2 "$UPKEEP" check
 expect_contains "$ERR" "table = SCHEMA.TABLE is for servers"
 pass "row task errors on PostgreSQL name the job, the table and the column"
+
+# Reports and exports read every kind of value as it is: numeric exact (as text), booleans as
+# 1 and 0, floats to the last digit, bytea as PostgreSQL writes it; whole tables by name,
+# SCHEMA.TABLE too; count_by groups in health.
+pg_app -d app -c "CREATE TABLE kinds(id int8 PRIMARY KEY, price numeric(20,4), ok bool,
+        ratio float8, raw bytea, label text);
+    INSERT INTO kinds VALUES (1, 12345678901234.5678, true, 0.1, '\x00ff', 'a,b'),
+        (2, NULL, false, 'Infinity', NULL, '')" >/dev/null
+conf 'count_by = users.active' '[job kinds]' 'task = report' 'database = app' \
+    'query = SELECT * FROM kinds ORDER BY id' 'output = kinds.jsonl' \
+    '[job dump]' 'task = export' 'database = app' 'tables = kinds, public.users' 'output = dump-{table}.csv.gz'
+expect_status 0 "$UPKEEP" run kinds dump
+jq -e '.id == 1 and .price == "12345678901234.5678" and .ok == 1 and .ratio == 0.1 and .raw == "\\x00ff" and .label == "a,b"' <<< "$(sed -n 1p kinds.jsonl)" >/dev/null ||
+    fail "report row: $(sed -n 1p kinds.jsonl)"
+jq -e '.ratio == {"real": "Infinity"} and .ok == 0 and .price == null and .label == ""' <<< "$(sed -n 2p kinds.jsonl)" >/dev/null ||
+    fail "report row 2: $(sed -n 2p kinds.jsonl)"
+[ "$(gzip -dc dump-public.users.csv.gz | wc -l)" = "$(( $(count users) + 1 ))" ] || fail "export of public.users"
+[ "$(gzip -dc dump-kinds.csv.gz | sed -n 1p)" = "id,price,ok,ratio,raw,label" ] || fail "CSV header"
+expect_status 0 "$UPKEEP" --json health --no-actions
+[ "$(jq -r '.checks[] | select(.subject == "app.users.active=1") | .value' <<< "$OUT")" = "$(count users)" ] ||
+    fail "count_by on PostgreSQL: $(jq -c '[.checks[] | select(.check == "rows_by")]' <<< "$OUT")"
+pass "reports and exports on PostgreSQL keep every value; count_by groups"

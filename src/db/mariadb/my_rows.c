@@ -1036,6 +1036,86 @@ static int my_rows_scan_column(const ConfigDatabase *db, const char *table, cons
     return rc;
 }
 
+/* A column's kind: integers, floating point, binary strings (the binary character set, 63) as
+ * bytes; DECIMAL and everything else as the server writes it. */
+static DbValueType my_value_type(const MYSQL_FIELD *f)
+{
+    switch (f->type) {
+    case MYSQL_TYPE_TINY:
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_YEAR: return DB_INTEGER;
+    case MYSQL_TYPE_FLOAT:
+    case MYSQL_TYPE_DOUBLE: return DB_REAL;
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VAR_STRING: return f->charsetnr == 63 ? DB_BLOB : DB_TEXT;
+    default: return DB_TEXT;
+    }
+}
+
+static int my_rows_query(const ConfigDatabase *db, const char *sql, QueryRow row, void *ctx,
+                         UkError *err)
+{
+    MYSQL *conn = my_connect(db, NULL, err);
+    if (!conn) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    int rc = 0;
+    MYSQL_RES *res = NULL;
+    if (my_fn.query(conn, "START TRANSACTION READ ONLY") != 0 || my_fn.query(conn, sql) != 0 ||
+        !(res = my_fn.use_result(conn))) {
+        rc = uk_error_set(err, UK_E_DB, 0, "database '%s': %s", db->name, my_fn.error(conn));
+    } else {
+        unsigned n = my_fn.num_fields(res);
+        MYSQL_FIELD *fields = my_fn.fetch_fields(res);
+        const char **names = xcalloc(n + 1, sizeof *names);
+        DbValue *values = xcalloc(n + 1, sizeof *values);
+        for (unsigned c = 0; c < n; c++)
+            names[c] = fields[c].name;
+        rc = row(ctx, n, names, NULL);
+        MYSQL_ROW r;
+        while (rc == 0 && (r = my_fn.fetch_row(res))) {
+            unsigned long *lengths = my_fn.fetch_lengths(res);
+            for (unsigned c = 0; c < n; c++)
+                values[c] = (DbValue){.type = r[c] ? my_value_type(&fields[c]) : DB_NULL,
+                                      .data = r[c],
+                                      .len = r[c] ? lengths[c] : 0,
+                                      .real = r[c] ? strtod(r[c], NULL) : 0};
+            rc = row(ctx, n, names, values);
+        }
+        if (rc == 0 && my_fn.errno_(conn))
+            rc = uk_error_set(err, UK_E_DB, 0, "database '%s': %s", db->name, my_fn.error(conn));
+        free(names);
+        free(values);
+        my_fn.free_result(res);
+    }
+    my_fn.query(conn, "COMMIT");
+    my_fn.close(conn);
+    return rc;
+}
+
+/* `database`.`table`, or `table`. */
+static char *my_rows_quote_name(const char *name)
+{
+    const char *dot = strchr(name, '.');
+    if (!dot)
+        return my_quote(name);
+    char *schema = xasprintf("%.*s", (int)(dot - name), name);
+    char *q_schema = my_quote(schema), *q_table = my_quote(dot + 1);
+    char *out = xasprintf("%s.%s", q_schema, q_table);
+    free(schema);
+    free(q_schema);
+    free(q_table);
+    return out;
+}
+
 const RowStoreOps db_mariadb_rows = {
     .open = my_rows_open,
     .close = my_rows_close,
@@ -1052,4 +1132,6 @@ const RowStoreOps db_mariadb_rows = {
     .finish = my_rows_finish,
     .sql = my_rows_sql,
     .scan_column = my_rows_scan_column,
+    .query = my_rows_query,
+    .quote_name = my_rows_quote_name,
 };

@@ -1157,6 +1157,103 @@ static int pg_rows_scan_column(const ConfigDatabase *db, const char *table, cons
     return rc;
 }
 
+/* A column's kind from its type's OID (pg_type.h): integers, floating point, booleans (as 1
+ * and 0); everything else, NUMERIC too, as the server writes it. */
+static DbValueType pg_value_type(Oid type)
+{
+    switch (type) {
+    case 16: /* bool */
+    case 20: /* int8 */
+    case 21: /* int2 */
+    case 23: /* int4 */
+    case 26: /* oid */ return DB_INTEGER;
+    case 700: /* float4 */
+    case 701: /* float8 */ return DB_REAL;
+    default: return DB_TEXT;
+    }
+}
+
+static int pg_rows_query(const ConfigDatabase *db, const char *sql, QueryRow row, void *ctx,
+                         UkError *err)
+{
+    PgRows p = {.base.ops = &db_postgresql_rows};
+    p.conn = pg_connect(db, NULL, &p.pq, err);
+    if (!p.conn) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    const PqLib *pq = p.pq;
+    char *declare = xasprintf("BEGIN READ ONLY; DECLARE upkeep_query NO SCROLL CURSOR FOR %s", sql);
+    int rc = pg_run(pq, p.conn, declare, err);
+    free(declare);
+    char fetch[64];
+    snprintf(fetch, sizeof fetch, "FETCH %d FROM upkeep_query", FETCH_ROWS);
+    bool first_fetch = true;
+    while (rc == 0) {
+        PGresult *res = pg_query(pq, p.conn, fetch, err);
+        if (!res) {
+            rc = -1;
+            break;
+        }
+        int rows = pq->ntuples(res), n = pq->nfields(res);
+        const char **names = xcalloc((size_t)n + 1, sizeof *names);
+        DbValue *values = xcalloc((size_t)n + 1, sizeof *values);
+        for (int c = 0; c < n; c++)
+            names[c] = pq->fname(res, c);
+        if (first_fetch)
+            rc = row(ctx, (size_t)n, names, NULL);
+        first_fetch = false;
+        for (int r = 0; r < rows && rc == 0; r++) {
+            for (int c = 0; c < n; c++) {
+                bool null = pq->getisnull(res, r, c);
+                const char *text = null ? NULL : pq->getvalue(res, r, c);
+                DbValueType type = null ? DB_NULL : pg_value_type(pq->ftype(res, c));
+                if (type == DB_INTEGER && pq->ftype(res, c) == 16)
+                    text = text[0] == 't' ? "1" : "0";
+                values[c] = (DbValue){.type = type,
+                                      .data = text,
+                                      .len = text ? strlen(text) : 0,
+                                      .real = type == DB_REAL ? strtod(text, NULL) : 0};
+            }
+            rc = row(ctx, (size_t)n, names, values);
+        }
+        free(names);
+        free(values);
+        pq->clear(res);
+        if (rows < FETCH_ROWS)
+            break;
+    }
+    pg_run(pq, p.conn, rc == 0 ? "COMMIT" : "ROLLBACK", NULL);
+    if (rc != 0 && err->code)
+        uk_error_prefix(err, "database '%s': ", db->name);
+    pq->finish(p.conn);
+    return rc;
+}
+
+/* "schema"."table", each part's quotes doubled (what escape_identifier writes, without a
+ * connection). */
+static char *pg_rows_quote_name(const char *name)
+{
+    const char *dot = strchr(name, '.');
+    size_t n = strlen(name), o = 0;
+    char *out = xmalloc(2 * n + 6);
+    out[o++] = '"';
+    for (const char *p = name; *p; p++) {
+        if (p == dot) {
+            out[o++] = '"';
+            out[o++] = '.';
+            out[o++] = '"';
+            continue;
+        }
+        if (*p == '"')
+            out[o++] = '"';
+        out[o++] = *p;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
 const RowStoreOps db_postgresql_rows = {
     .open = pg_rows_open,
     .close = pg_rows_close,
@@ -1175,4 +1272,6 @@ const RowStoreOps db_postgresql_rows = {
     .finish = pg_rows_finish,
     .sql = pg_rows_sql,
     .scan_column = pg_rows_scan_column,
+    .query = pg_rows_query,
+    .quote_name = pg_rows_quote_name,
 };

@@ -169,3 +169,21 @@ void sqlite_ops_collation_stand_ins(sqlite3 *db, StandIns *seen)
     memset(seen, 0, sizeof *seen);
     sqlite3_collation_needed(db, seen, collation_needed);
 }
+
+DbValue sqlite_ops_value(sqlite3_stmt *stmt, int col)
+{
+    int type = sqlite3_column_type(stmt, col);
+    const void *data = type == SQLITE_BLOB ? sqlite3_column_blob(stmt, col)
+                                           : (const void *)sqlite3_column_text(stmt, col);
+    DbValue v = {.type = type == SQLITE_INTEGER ? DB_INTEGER
+                         : type == SQLITE_FLOAT ? DB_REAL
+                         : type == SQLITE_BLOB  ? DB_BLOB
+                         : type == SQLITE_NULL  ? DB_NULL
+                                                : DB_TEXT,
+                 .data = type == SQLITE_NULL ? NULL : data,
+                 .len = (size_t)sqlite3_column_bytes(stmt, col),
+                 .real = sqlite3_column_double(stmt, col)};
+    if (v.type == DB_BLOB && !v.data)
+        v.data = ""; /* an empty blob */
+    return v;
+}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "db/row_store.h"
 
 /* Opens an existing database read-write with upkeep's settings (busy timeout, foreign keys
  * on so cascades run). A missing file is an error, never created. */
@@ -22,6 +23,8 @@ int64_t sqlite_ops_int(sqlite3 *db, const char *sql);
 bool sqlite_ops_has(sqlite3 *db, const char *table, const char *column);
 /* "name" with embedded quotes doubled: safe to put in SQL. Caller frees. */
 char *sqlite_ops_quote(const char *identifier);
+/* Column COL of STMT's current row as a DbValue (valid until the next step). */
+DbValue sqlite_ops_value(sqlite3_stmt *stmt, int col);
 double sqlite_ops_elapsed_ms(double t0);
 
 /* Batched writers run with synchronous = NORMAL in WAL mode, so COMMIT does not fsync while

@@ -706,6 +706,52 @@ static int sqlite_rows_scan_column(const ConfigDatabase *db_cfg, const char *tab
     return rc;
 }
 
+static int sqlite_rows_query(const ConfigDatabase *db_cfg, const char *sql, QueryRow row, void *ctx,
+                             UkError *err)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(db_cfg->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        uk_error_set(err, UK_E_DB, 0, "database '%s': unable to open", db_cfg->name);
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_stmt *stmt = NULL;
+    int rc = -1;
+    /* One read transaction: the rows are one snapshot however long the reader takes. */
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        uk_error_set(err, UK_E_CONFIG, 0, "database '%s': %s", db_cfg->name, sqlite3_errmsg(db));
+        goto out;
+    }
+    int n = sqlite3_column_count(stmt);
+    const char **names = xcalloc((size_t)n + 1, sizeof *names);
+    DbValue *values = xcalloc((size_t)n + 1, sizeof *values);
+    for (int i = 0; i < n; i++)
+        names[i] = sqlite3_column_name(stmt, i);
+    int step = SQLITE_ROW;
+    rc = row(ctx, (size_t)n, names, NULL);
+    while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        for (int i = 0; i < n; i++)
+            values[i] = sqlite_ops_value(stmt, i);
+        rc = row(ctx, (size_t)n, names, values);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = uk_error_set(err, UK_E_DB, 0, "database '%s': %s", db_cfg->name, sqlite3_errmsg(db));
+    free(names);
+    free(values);
+out:
+    sqlite3_finalize(stmt);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+static char *sqlite_rows_quote_name(const char *name)
+{
+    return sqlite_ops_quote(name);
+}
+
 const RowStoreOps db_sqlite_rows = {
     .open = sqlite_rows_open,
     .close = sqlite_rows_close,
@@ -725,4 +771,6 @@ const RowStoreOps db_sqlite_rows = {
     .finish = sqlite_rows_finish,
     .sql = sqlite_rows_sql,
     .scan_column = sqlite_rows_scan_column,
+    .query = sqlite_rows_query,
+    .quote_name = sqlite_rows_quote_name,
 };
