@@ -53,6 +53,11 @@ typedef struct DbValue {
     double real; /* DB_REAL: the value itself (its text may be rounded) */
 } DbValue;
 
+/* The next record of an import: 1 with its columns' names and values (valid until the next
+ * call), 0 at the end, -1 with err set. */
+typedef int (*ImportNext)(void *ctx, size_t *n, const char *const **names, const DbValue **values,
+                          UkError *err);
+
 /* Called per row of a query with its columns' names and values, and once before the first
  * (with VALUES NULL) to announce the columns, rows or none; non-zero stops it. */
 typedef int (*QueryRow)(void *ctx, size_t n, const char *const *names, const DbValue *values);
@@ -104,6 +109,11 @@ struct RowStoreOps {
     int (*query)(const ConfigDatabase *db, const char *sql, QueryRow row, void *ctx, UkError *err);
     /* NAME (a table, or SCHEMA.TABLE on a server) quoted for the engine's SQL. */
     char *(*quote_name)(const char *name);
+    /* upkeep import: every record NEXT gives into TABLE, in one transaction (all or none);
+     * with UPSERT a record whose primary key exists replaces that row's columns it names.
+     * A record the database refuses is an error naming its number (counted from 1). */
+    int (*import)(const ConfigDatabase *db, const char *table, bool upsert, ImportNext next,
+                  void *ctx, uint64_t *records, UkError *err);
 };
 
 /* The engine's row operations (DB_FEAT_ROW_TASKS), or NULL with err set. */

@@ -290,3 +290,18 @@ expect_status 0 "$UPKEEP" --json health --no-actions
 [ "$(jq -r '.checks[] | select(.subject == "app.users.active=1") | .value' <<< "$OUT")" = "$(my_app -N app -e 'SELECT COUNT(*) FROM users WHERE active')" ] ||
     fail "count_by on MariaDB: $(jq -c '[.checks[] | select(.check == "rows_by")]' <<< "$OUT")"
 pass "reports and exports on MariaDB keep every value; count_by groups"
+# upkeep import puts them back as they were; a value of the wrong type names its record and
+# imports nothing; --upsert by the primary key.
+my_app app -e "CREATE TABLE kinds2 LIKE kinds"
+expect_status 0 "$UPKEEP" import kinds2 kinds.jsonl
+[ "$(q "SELECT COUNT(*) FROM kinds k JOIN kinds2 c USING (id) WHERE k.price <=> c.price AND k.ok <=> c.ok AND k.ratio <=> c.ratio AND k.raw <=> c.raw AND k.label <=> c.label")" = 2 ] ||
+    fail "import differs: $(q 'SELECT * FROM kinds2')"
+printf '{"id": 5, "price": 1}\n{"id": 6, "price": "lots"}\n' > bad.jsonl
+expect_status 1 "$UPKEEP" import kinds2 bad.jsonl
+expect_contains "$ERR" "record 2: "
+[ "$(q "SELECT COUNT(*) FROM kinds2")" = 2 ] || fail "a refused import changed the table"
+printf '{"id": 1, "label": "renamed"}\n' > up.jsonl
+expect_status 0 "$UPKEEP" import kinds2 up.jsonl --upsert
+[ "$(q "SELECT label, price FROM kinds2 WHERE id = 1")" = "renamed	12345678901234.5678" ] ||
+    fail "upsert: $(q 'SELECT * FROM kinds2')"
+pass "import on MariaDB: values back as they were, all or nothing, --upsert"

@@ -354,3 +354,19 @@ expect_status 0 "$UPKEEP" --json health --no-actions
 [ "$(jq -r '.checks[] | select(.subject == "app.users.active=1") | .value' <<< "$OUT")" = "$(count users)" ] ||
     fail "count_by on PostgreSQL: $(jq -c '[.checks[] | select(.check == "rows_by")]' <<< "$OUT")"
 pass "reports and exports on PostgreSQL keep every value; count_by groups"
+# upkeep import puts them back as they were; a value of the wrong type names its record and
+# imports nothing; --upsert by the primary key.
+pg_app -d app -c "CREATE TABLE kinds2 (LIKE kinds INCLUDING ALL)" >/dev/null
+expect_status 0 "$UPKEEP" import kinds2 kinds.jsonl
+[ "$(pg_app -d app -tAc "SELECT count(*) FROM ((TABLE kinds EXCEPT TABLE kinds2) UNION ALL (TABLE kinds2 EXCEPT TABLE kinds)) d")" = 0 ] ||
+    fail "import differs: $(pg_app -d app -tAc 'TABLE kinds2')"
+printf '{"id": 5, "price": 1}\n{"id": 6, "price": "lots"}\n' > bad.jsonl
+expect_status 1 "$UPKEEP" import kinds2 bad.jsonl
+expect_contains "$ERR" "record 2: "
+expect_contains "$ERR" "invalid input syntax for type numeric"
+[ "$(pg_app -d app -tAc "SELECT count(*) FROM kinds2")" = 2 ] || fail "a refused import changed the table"
+printf '{"id": 1, "label": "renamed"}\n' > up.jsonl
+expect_status 0 "$UPKEEP" import kinds2 up.jsonl --upsert
+[ "$(pg_app -d app -tAc "SELECT label, price FROM kinds2 WHERE id = 1")" = "renamed|12345678901234.5678" ] ||
+    fail "upsert: $(pg_app -d app -tAc 'TABLE kinds2')"
+pass "import on PostgreSQL: values back as they were, all or nothing, --upsert"

@@ -85,3 +85,37 @@ expect_contains "$ERR" "no such column: nosuch"
 [ ! -e out/broken.csv ] && [ -z "$(ls -A out | grep upkeep)" ] || fail "a failed report left a file: $(ls -A out)"
 pass "a failed query leaves no file"
 
+
+# upkeep import reads back what export and report write: every value as it was, into a table
+# of the same shape; a refused record (a NOT NULL, a duplicate key) imports nothing and says
+# which record; --upsert updates rows by primary key.
+sqlite3 app.db "CREATE TABLE t2(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, data BLOB, note TEXT)"
+expect_status 0 "$UPKEEP" run dump
+expect_status 0 "$UPKEEP" import t2 out/t.jsonl.zst
+expect_contains "$OUT" "imported 4 records from 'out/t.jsonl.zst' into t2 (app)"
+[ "$(sqlite3 app.db "SELECT quote(id), quote(name), quote(score), quote(data), quote(note) FROM t ORDER BY id")" = \
+  "$(sqlite3 app.db "SELECT quote(id), quote(name), quote(score), quote(data), quote(note) FROM t2 ORDER BY id")" ] ||
+    fail "the JSON Lines import differs: $(sqlite3 app.db 'SELECT * FROM t2')"
+sqlite3 app.db "DELETE FROM t2"
+expect_status 0 "$UPKEEP" import t2 "$csv"
+[ "$(sqlite3 app.db "SELECT quote(name), quote(note) FROM t2 ORDER BY id")" = \
+  "$(sqlite3 app.db "SELECT quote(name), quote(note) FROM t ORDER BY id")" ] ||
+    fail "the CSV import differs: $(sqlite3 app.db 'SELECT quote(name), quote(note) FROM t2')"
+gzip -dc out/t.json.gz > out/t.json
+expect_status 1 "$UPKEEP" import t2 out/t.json
+expect_contains "$ERR" "'out/t.json' into t2: nothing imported: record 1: UNIQUE constraint failed: t2.id"
+[ "$(sqlite3 app.db "SELECT count(*) FROM t2")" = 4 ] || fail "a refused import changed the table"
+printf '{"id": 7, "name": "new"}\n{"id": 8, "name": null}\n' > out/bad.jsonl
+expect_status 1 "$UPKEEP" import t2 out/bad.jsonl
+expect_contains "$ERR" "record 2: NOT NULL constraint failed: t2.name"
+[ "$(sqlite3 app.db "SELECT count(*) FROM t2 WHERE id = 7")" = 0 ] || fail "record 1 of a refused file stayed"
+printf '{"id": 1, "name": "renamed"}\n{"id": 9, "name": "added"}\n' > out/up.jsonl
+expect_status 0 "$UPKEEP" import t2 out/up.jsonl --upsert
+[ "$(sqlite3 app.db "SELECT name, score FROM t2 WHERE id = 1")" = "renamed|1.5" ] &&
+    [ "$(sqlite3 app.db "SELECT name FROM t2 WHERE id = 9")" = added ] || fail "upsert: $(sqlite3 app.db 'SELECT * FROM t2')"
+printf 'id,name\n10,"broken\n' > out/broken.csv
+expect_status 1 "$UPKEEP" import t2 out/broken.csv
+expect_contains "$ERR" "record 1: a quoted field never ends"
+expect_status 2 "$UPKEEP" import t2 out/t.txt
+expect_contains "$ERR" "the name says no format"
+pass "import: export's files back, all or nothing per file with the record named, --upsert by key"

@@ -25,6 +25,7 @@
  * session's time zone as NOW() writes them; numbers as Unix time (seconds to nanoseconds, told
  * apart by magnitude) or Julian days; text only where it starts like an ISO 8601 date. Tables
  * must be transactional (InnoDB): a batch that cannot be rolled back could lose rows. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1116,6 +1117,95 @@ static char *my_rows_quote_name(const char *name)
     return out;
 }
 
+/* A record's value as an SQL literal: text escaped for the connection, bytes as x'hex'. */
+static char *my_value_literal(MYSQL *conn, const DbValue *v)
+{
+    switch (v->type) {
+    case DB_NULL: return xstrdup("NULL");
+    case DB_BLOB: {
+        char *hex = xmalloc(2 * v->len + 4);
+        memcpy(hex, "x'", 2);
+        hex_encode((const unsigned char *)v->data, v->len, hex + 2);
+        strcat(hex, "'");
+        return hex;
+    }
+    case DB_INTEGER:
+    case DB_REAL:
+        if (v->type == DB_REAL && !isfinite(v->real))
+            /* MariaDB has no infinities: a numeric column refuses this, naming it. */
+            return xstrdup(isnan(v->real) ? "'NaN'" : v->real > 0 ? "'Infinity'" : "'-Infinity'");
+        if (strspn(v->data, "+-0123456789.eE") == v->len)
+            return xasprintf("%.*s", (int)v->len, v->data);
+        break;
+    case DB_TEXT: break;
+    }
+    char *out = xmalloc(2 * v->len + 3);
+    out[0] = '\'';
+    unsigned long len = my_fn.real_escape_string(conn, out + 1, v->data, (unsigned long)v->len);
+    out[len + 1] = '\'';
+    out[len + 2] = '\0';
+    return out;
+}
+
+static int my_rows_import(const ConfigDatabase *db, const char *table, bool upsert, ImportNext next,
+                          void *ctx, uint64_t *records, UkError *err)
+{
+    *records = 0;
+    MYSQL *conn = my_connect(db, NULL, err);
+    if (!conn) {
+        uk_error_prefix(err, "database '%s': ", db->name);
+        return -1;
+    }
+    char *q_table = my_rows_quote_name(table);
+    int rc = my_fn.query(conn, "START TRANSACTION") == 0
+                 ? 0
+                 : uk_error_set(err, UK_E_DB, 0, "%s", my_fn.error(conn));
+    size_t n;
+    const char *const *names;
+    const DbValue *values;
+    int got = 0;
+    while (rc == 0 && (got = next(ctx, &n, &names, &values, err)) == 1) {
+        char *cols = xstrdup(""), *vals = xstrdup(""), *sets = xstrdup("");
+        for (size_t i = 0; i < n; i++) {
+            char *q = my_quote(names[i]), *lit = my_value_literal(conn, &values[i]), *more;
+            more = xasprintf("%s%s%s", cols, i ? ", " : "", q);
+            free(cols);
+            cols = more;
+            more = xasprintf("%s%s%s", vals, i ? ", " : "", lit);
+            free(vals);
+            vals = more;
+            more = xasprintf("%s%s%s = VALUES(%s)", sets, i ? ", " : "", q, q);
+            free(sets);
+            sets = more;
+            free(q);
+            free(lit);
+        }
+        /* ON DUPLICATE KEY: the row whose primary (or another unique) key the record has. */
+        char *sql = xasprintf("INSERT INTO %s (%s) VALUES (%s)%s%s", q_table, cols, vals,
+                              upsert ? " ON DUPLICATE KEY UPDATE " : "", upsert ? sets : "");
+        if (my_fn.query(conn, sql) == 0)
+            (*records)++;
+        else
+            rc = uk_error_set(err, UK_E_FORMAT, 0, "record %llu: %s",
+                              (unsigned long long)*records + 1, my_fn.error(conn));
+        free(sql);
+        free(cols);
+        free(vals);
+        free(sets);
+    }
+    if (got < 0)
+        rc = -1;
+    if (rc == 0 && my_fn.query(conn, "COMMIT") != 0)
+        rc = uk_error_set(err, UK_E_DB, 0, "%s", my_fn.error(conn));
+    if (rc != 0) {
+        my_fn.query(conn, "ROLLBACK");
+        *records = 0;
+    }
+    free(q_table);
+    my_fn.close(conn);
+    return rc;
+}
+
 const RowStoreOps db_mariadb_rows = {
     .open = my_rows_open,
     .close = my_rows_close,
@@ -1134,4 +1224,5 @@ const RowStoreOps db_mariadb_rows = {
     .scan_column = my_rows_scan_column,
     .query = my_rows_query,
     .quote_name = my_rows_quote_name,
+    .import = my_rows_import,
 };

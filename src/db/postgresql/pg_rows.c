@@ -30,6 +30,7 @@
  * (a timestamp without time zone is read in the server's TimeZone, as now() writes it);
  * numbers as Unix time (seconds to nanoseconds, told apart by magnitude) or Julian days; text
  * only where it starts like an ISO 8601 date. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1136,15 +1137,22 @@ static int pg_rows_sql(const ConfigJob *job, bool dry_run, uint64_t *changed,
     return rc;
 }
 
+/* A connection of its own for a job-less operation (scans, queries, imports). */
+static bool connect_db(PgRows *p, const ConfigDatabase *db, UkError *err)
+{
+    *p = (PgRows){.base.ops = &db_postgresql_rows};
+    p->conn = pg_connect(db, NULL, &p->pq, err);
+    if (!p->conn)
+        uk_error_prefix(err, "database '%s': ", db->name);
+    return p->conn != NULL;
+}
+
 static int pg_rows_scan_column(const ConfigDatabase *db, const char *table, const char *column,
                                RowVisit visit, void *ctx, UkError *err)
 {
-    PgRows p = {.base.ops = &db_postgresql_rows};
-    p.conn = pg_connect(db, NULL, &p.pq, err);
-    if (!p.conn) {
-        uk_error_prefix(err, "database '%s': ", db->name);
+    PgRows p;
+    if (!connect_db(&p, db, err))
         return -1;
-    }
     char *q_table = quote(&p, table);
     char *q_column = quote(&p, column);
     char *sql =
@@ -1176,12 +1184,9 @@ static DbValueType pg_value_type(Oid type)
 static int pg_rows_query(const ConfigDatabase *db, const char *sql, QueryRow row, void *ctx,
                          UkError *err)
 {
-    PgRows p = {.base.ops = &db_postgresql_rows};
-    p.conn = pg_connect(db, NULL, &p.pq, err);
-    if (!p.conn) {
-        uk_error_prefix(err, "database '%s': ", db->name);
+    PgRows p;
+    if (!connect_db(&p, db, err))
         return -1;
-    }
     const PqLib *pq = p.pq;
     char *declare = xasprintf("BEGIN READ ONLY; DECLARE upkeep_query NO SCROLL CURSOR FOR %s", sql);
     int rc = pg_run(pq, p.conn, declare, err);
@@ -1254,6 +1259,122 @@ static char *pg_rows_quote_name(const char *name)
     return out;
 }
 
+/* A record's value as a text parameter: bytes as bytea's \x hex, infinities by name. */
+static char *pg_param(const DbValue *v)
+{
+    if (v->type == DB_NULL)
+        return NULL;
+    if (v->type == DB_BLOB) {
+        char *hex = xmalloc(2 * v->len + 3);
+        memcpy(hex, "\\x", 2);
+        hex_encode((const unsigned char *)v->data, v->len, hex + 2);
+        return hex;
+    }
+    if (v->type == DB_REAL && isinf(v->real))
+        return xstrdup(v->real > 0 ? "Infinity" : "-Infinity");
+    return xasprintf("%.*s", (int)v->len, v->data);
+}
+
+static int pg_rows_import(const ConfigDatabase *db, const char *table, bool upsert, ImportNext next,
+                          void *ctx, uint64_t *records, UkError *err)
+{
+    *records = 0;
+    PgRows p;
+    if (!connect_db(&p, db, err))
+        return -1;
+    const PqLib *pq = p.pq;
+    char *q_table = pg_rows_quote_name(table), *conflict = xstrdup("");
+    char **pk = NULL;
+    size_t n_pk = 0;
+    int rc = pg_run(pq, p.conn, "BEGIN", err);
+    if (rc == 0 && upsert) {
+        const char *params[] = {q_table};
+        PGresult *res = pg_query_params(
+            pq, p.conn,
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND "
+            "a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER "
+            "BY array_position(i.indkey, a.attnum)",
+            1, params, NULL, err);
+        if (!res)
+            rc = -1;
+        for (int i = 0; res && i < pq->ntuples(res); i++) {
+            pk = xrealloc(pk, (n_pk + 1) * sizeof *pk);
+            pk[n_pk++] = xstrdup(pq->getvalue(res, i, 0));
+            char *q = quote(&p, pk[n_pk - 1]),
+                 *more = xasprintf("%s%s%s", conflict, i ? ", " : "", q);
+            free(q);
+            free(conflict);
+            conflict = more;
+        }
+        pq->clear(res);
+        if (rc == 0 && n_pk == 0)
+            rc = uk_error_set(err, UK_E_USAGE, 0, "table '%s' has no primary key to upsert by",
+                              table);
+    }
+    size_t n;
+    const char *const *names;
+    const DbValue *values;
+    int got = 0;
+    while (rc == 0 && (got = next(ctx, &n, &names, &values, err)) == 1) {
+        char *cols = xstrdup(""), *marks = xstrdup(""), *sets = xstrdup("");
+        char **params = xcalloc(n + 1, sizeof *params);
+        for (size_t i = 0; i < n; i++) {
+            char *q = quote(&p, names[i]), *more;
+            more = xasprintf("%s%s%s", cols, i ? ", " : "", q);
+            free(cols);
+            cols = more;
+            more = xasprintf("%s%s$%zu", marks, i ? ", " : "", i + 1);
+            free(marks);
+            marks = more;
+            bool key = false;
+            for (size_t k = 0; k < n_pk; k++)
+                key |= strcmp(pk[k], names[i]) == 0;
+            if (!key) {
+                more = xasprintf("%s%s%s = EXCLUDED.%s", sets, *sets ? ", " : "", q, q);
+                free(sets);
+                sets = more;
+            }
+            free(q);
+            params[i] = pg_param(&values[i]);
+        }
+        char *sql =
+            upsert ? xasprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO %s%s", q_table,
+                               cols, marks, conflict, *sets ? "UPDATE SET " : "NOTHING", sets)
+                   : xasprintf("INSERT INTO %s (%s) VALUES (%s)", q_table, cols, marks);
+        PGresult *res =
+            pg_query_params(pq, p.conn, sql, (int)n, (const char *const *)params, NULL, err);
+        if (res)
+            (*records)++;
+        else
+            rc = -1;
+        pq->clear(res);
+        for (size_t i = 0; i < n; i++)
+            free(params[i]);
+        free(params);
+        free(sql);
+        free(cols);
+        free(marks);
+        free(sets);
+        if (rc != 0)
+            uk_error_prefix(err, "record %llu: ", (unsigned long long)*records + 1);
+    }
+    if (got < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = pg_run(pq, p.conn, "COMMIT", err);
+    if (rc != 0) {
+        pg_run(pq, p.conn, "ROLLBACK", NULL);
+        *records = 0;
+    }
+    for (size_t i = 0; i < n_pk; i++)
+        free(pk[i]);
+    free(pk);
+    free(conflict);
+    free(q_table);
+    pq->finish(p.conn);
+    return rc;
+}
+
 const RowStoreOps db_postgresql_rows = {
     .open = pg_rows_open,
     .close = pg_rows_close,
@@ -1274,4 +1395,5 @@ const RowStoreOps db_postgresql_rows = {
     .scan_column = pg_rows_scan_column,
     .query = pg_rows_query,
     .quote_name = pg_rows_quote_name,
+    .import = pg_rows_import,
 };

@@ -747,6 +747,162 @@ out:
     return rc;
 }
 
+/* The INSERT for a record's columns; with UPSERT, updating the row whose key PK names. */
+static char *insert_sql(const char *table, size_t n, const char *const *names, bool upsert,
+                        char **pk, size_t n_pk)
+{
+    char *q_table = sqlite_ops_quote(table);
+    char *cols = xstrdup(""), *marks = xstrdup(""), *sets = xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        char *q = sqlite_ops_quote(names[i]), *next;
+        next = xasprintf("%s%s%s", cols, i ? ", " : "", q);
+        free(cols);
+        cols = next;
+        next = xasprintf("%s%s?", marks, i ? ", " : "");
+        free(marks);
+        marks = next;
+        bool key = false;
+        for (size_t k = 0; k < n_pk; k++)
+            key |= strcmp(pk[k], names[i]) == 0;
+        if (!key) {
+            next = xasprintf("%s%s%s = excluded.%s", sets, *sets ? ", " : "", q, q);
+            free(sets);
+            sets = next;
+        }
+        free(q);
+    }
+    char *conflict = xstrdup("");
+    for (size_t k = 0; upsert && k < n_pk; k++) {
+        char *q = sqlite_ops_quote(pk[k]);
+        char *next = xasprintf("%s%s%s", conflict, k ? ", " : "", q);
+        free(q);
+        free(conflict);
+        conflict = next;
+    }
+    char *sql = upsert
+                    ? xasprintf("INSERT INTO %s(%s) VALUES (%s) ON CONFLICT(%s) DO %s%s", q_table,
+                                cols, marks, conflict, *sets ? "UPDATE SET " : "NOTHING", sets)
+                    : xasprintf("INSERT INTO %s(%s) VALUES (%s)", q_table, cols, marks);
+    free(q_table);
+    free(cols);
+    free(marks);
+    free(sets);
+    free(conflict);
+    return sql;
+}
+
+static int bind_value(sqlite3_stmt *stmt, int i, const DbValue *v)
+{
+    switch (v->type) {
+    case DB_NULL: return sqlite3_bind_null(stmt, i);
+    case DB_INTEGER: {
+        char *end = NULL;
+        errno = 0;
+        long long x = strtoll(v->data, &end, 10);
+        if (errno == 0 && end == v->data + v->len)
+            return sqlite3_bind_int64(stmt, i, x);
+        return sqlite3_bind_text(stmt, i, v->data, (int)v->len, SQLITE_TRANSIENT);
+    }
+    case DB_REAL: return sqlite3_bind_double(stmt, i, v->real);
+    case DB_TEXT: return sqlite3_bind_text(stmt, i, v->data, (int)v->len, SQLITE_TRANSIENT);
+    case DB_BLOB: return sqlite3_bind_blob(stmt, i, v->data, (int)v->len, SQLITE_TRANSIENT);
+    }
+    return SQLITE_MISUSE;
+}
+
+static int sqlite_rows_import(const ConfigDatabase *db_cfg, const char *table, bool upsert,
+                              ImportNext next, void *ctx, uint64_t *records, UkError *err)
+{
+    *records = 0;
+    sqlite3 *db = NULL;
+    if (sqlite_ops_open(db_cfg->path, &db, err) != 0) {
+        uk_error_prefix(err, "database '%s': ", db_cfg->name);
+        return -1;
+    }
+    char **pk = NULL;
+    size_t n_pk = 0;
+    sqlite3_stmt *stmt = NULL;
+    char *signature = NULL; /* the column list STMT was prepared for */
+    int rc = -1;
+    if (!sqlite_ops_has(db, table, NULL)) {
+        uk_error_set(err, UK_E_NOTFOUND, 0, "database '%s' has no table '%s'", db_cfg->name, table);
+        goto out;
+    }
+    sqlite3_stmt *info = NULL;
+    sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk", -1,
+                       &info, NULL);
+    sqlite3_bind_text(info, 1, table, -1, SQLITE_STATIC);
+    while (sqlite3_step(info) == SQLITE_ROW) {
+        pk = xrealloc(pk, (n_pk + 1) * sizeof *pk);
+        pk[n_pk++] = xstrdup((const char *)sqlite3_column_text(info, 0));
+    }
+    sqlite3_finalize(info);
+    if (upsert && n_pk == 0) {
+        uk_error_set(err, UK_E_USAGE, 0, "table '%s' has no primary key to upsert by", table);
+        goto out;
+    }
+    if (sqlite_ops_exec(db, "BEGIN IMMEDIATE", err) != 0)
+        goto out;
+    size_t n;
+    const char *const *names;
+    const DbValue *values;
+    int got;
+    while ((got = next(ctx, &n, &names, &values, err)) == 1) {
+        uint64_t record = *records + 1;
+        char *sig = xstrdup("");
+        for (size_t i = 0; i < n; i++) {
+            char *more = xasprintf("%s\x1f%s", sig, names[i]);
+            free(sig);
+            sig = more;
+        }
+        if (!signature || strcmp(sig, signature) != 0) { /* another set of columns */
+            sqlite3_finalize(stmt);
+            stmt = NULL;
+            free(signature);
+            signature = sig;
+            char *sql = insert_sql(table, n, names, upsert, pk, n_pk);
+            int prc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+            free(sql);
+            if (prc != SQLITE_OK) {
+                uk_error_set(err, UK_E_FORMAT, 0, "record %llu: %s", (unsigned long long)record,
+                             sqlite3_errmsg(db));
+                break;
+            }
+        } else {
+            free(sig);
+        }
+        sqlite3_reset(stmt);
+        for (size_t i = 0; i < n; i++)
+            bind_value(stmt, (int)i + 1, &values[i]);
+        if (sqlite3_step(stmt) != SQLITE_DONE) {
+            uk_error_set(err, UK_E_FORMAT, 0, "record %llu: %s", (unsigned long long)record,
+                         sqlite3_errmsg(db));
+            break;
+        }
+        (*records)++;
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (got != 0 || err->code) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        *records = 0;
+        goto out;
+    }
+    if (sqlite_ops_exec(db, "COMMIT", err) != 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(stmt);
+    free(signature);
+    for (size_t i = 0; i < n_pk; i++)
+        free(pk[i]);
+    free(pk);
+    sqlite3_close(db);
+    return rc;
+}
+
 static char *sqlite_rows_quote_name(const char *name)
 {
     return sqlite_ops_quote(name);
@@ -773,4 +929,5 @@ const RowStoreOps db_sqlite_rows = {
     .scan_column = sqlite_rows_scan_column,
     .query = sqlite_rows_query,
     .quote_name = sqlite_rows_quote_name,
+    .import = sqlite_rows_import,
 };

@@ -120,10 +120,11 @@ static void test_errors(void **state)
     expect_error("[database app]\nurl = sqlite:///a.db\n[job nightly]\ntask = backup\n"
                  "database = app\nrepository = r\n",
                  ":3: job 'nightly': no [repository r] section");
-    expect_error("[database app]\nurl = sqlite:///a.db\n[job nightly]\ntask = dance\n"
-                 "database = app\n",
-                 ":4: task: invalid value 'dance' (expected one of "
-                 "backup,purge,vacuum,integrity,update,archive,sql,clean,disk,rotate,verify,report,export)");
+    expect_error(
+        "[database app]\nurl = sqlite:///a.db\n[job nightly]\ntask = dance\n"
+        "database = app\n",
+        ":4: task: invalid value 'dance' (expected one of "
+        "backup,purge,vacuum,integrity,update,archive,sql,clean,disk,rotate,verify,report,export)");
     expect_error("[database app]\nurl = sqlite:///a.db\n[job p]\ntask = purge\ndatabase = app\n"
                  "table = forms; DROP TABLE users\nage_column = deleted_at\nolder_than = 180d\n",
                  ":6: table: invalid name 'forms; DROP TABLE users' (letters, digits and '_' "
