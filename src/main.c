@@ -31,6 +31,7 @@ static const struct {
     {"backups", cmd_backups, "list backups with size, new bytes stored and last verification"},
     {"restore", cmd_restore, "restore a backup to a new file or in place"},
     {"copy", cmd_copy, "copy backups into another repository (only what it lacks)"},
+    {"init", cmd_init, "propose an upkeep.conf from a database's schema"},
     {"import", cmd_import, "insert a JSON Lines, JSON or CSV file's records into a table"},
     {"key", cmd_key, "key files and keys of encrypted repositories"},
     {"verify", cmd_verify, "prove backups restorable (every chunk, the image, integrity)"},

@@ -43,6 +43,7 @@ int cmd_backup(CliContext *ctx, int argc, char **argv);
 int cmd_backups(CliContext *ctx, int argc, char **argv);
 int cmd_copy(CliContext *ctx, int argc, char **argv);
 int cmd_import(CliContext *ctx, int argc, char **argv);
+int cmd_init(CliContext *ctx, int argc, char **argv);
 int cmd_key(CliContext *ctx, int argc, char **argv);
 int cmd_restore(CliContext *ctx, int argc, char **argv);
 int cmd_verify(CliContext *ctx, int argc, char **argv);

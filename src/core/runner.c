@@ -210,12 +210,17 @@ static int run_integrity_job(const ConfigJob *job, json_t *summary, UkError *err
                                 r.full, "foreign_key_check", r.foreign_keys, "integrity_ok", r.ok);
     json_object_update(summary, figures);
     json_decref(figures);
-    if (!r.ok)
-        return uk_error_set(err, UK_E_CORRUPT, 0, "database '%s' has integrity problems: %s%s%s",
-                            job->database->name, strcmp(r.quick, "ok") ? r.quick : "",
-                            strcmp(r.full, "ok") ? r.full : "",
-                            strcmp(r.foreign_keys, "ok") ? r.foreign_keys : "");
-    return 0;
+    if (r.ok)
+        return 0;
+    /* The checks that found something, "; " between them (an "ok …" says nothing wrong). */
+    char problems[sizeof err->msg] = "";
+    const char *found[] = {r.quick, r.full, r.foreign_keys};
+    for (size_t i = 0; i < 3; i++)
+        if (found[i][0] && !db_check_passed(found[i]))
+            snprintf(problems + strlen(problems), sizeof problems - strlen(problems), "%s%s",
+                     problems[0] ? "; " : "", found[i]);
+    return uk_error_set(err, UK_E_CORRUPT, 0, "database '%s' has integrity problems: %s",
+                        job->database->name, problems);
 }
 
 static int run_clean_job(const ConfigJob *job, const RunOptions *opts, json_t *summary,
@@ -331,7 +336,8 @@ static int run_verify_job(const Config *config, State *st, const ConfigJob *job,
     if (failed)
         return uk_error_set(err, first.code, 0, "%zu of %zu backups did not verify; the first: %s",
                             failed, n, first.msg);
-    if (n == 0 && job->subset_t == 0)
+    /* A dry run before the first backup says so (0 backups) rather than failing. */
+    if (n == 0 && job->subset_t == 0 && !opts->dry_run)
         return uk_error_set(err, UK_E_NOTFOUND, 0, "no backups to verify");
     return 0;
 }

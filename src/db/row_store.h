@@ -109,6 +109,10 @@ struct RowStoreOps {
     int (*query)(const ConfigDatabase *db, const char *sql, QueryRow row, void *ctx, UkError *err);
     /* NAME (a table, or SCHEMA.TABLE on a server) quoted for the engine's SQL. */
     char *(*quote_name)(const char *name);
+    /* A query listing the user's tables' columns: (table, column, declared type), a table
+     * named as quote_name takes it (SCHEMA.TABLE outside the search path), in column order;
+     * for upkeep init. */
+    const char *columns_sql;
     /* upkeep import: every record NEXT gives into TABLE, in one transaction (all or none);
      * with UPSERT a record whose primary key exists replaces that row's columns it names.
      * A record the database refuses is an error naming its number (counted from 1). */

@@ -88,6 +88,15 @@ typedef struct ExportResult {
 } ExportResult;
 int task_export(const ConfigJob *job, const char *config_dir, ExportResult *res, UkError *err);
 
+/* upkeep init: a commented upkeep.conf proposed from DATABASE's schema (see task/init.c). */
+typedef struct InitRequest {
+    const ConfigDatabase *database; /* configured from URL */
+    const char *url;                /* as the user gave it */
+    const char *password_file;      /* written into the proposal; may be NULL */
+    const char *files_dir;          /* the application's files; may be NULL */
+} InitRequest;
+int task_init(const InitRequest *req, char **text, UkError *err);
+
 typedef struct RestoreRequest {
     const ConfigRepository *repository;
     const char *id;       /* or "latest" */

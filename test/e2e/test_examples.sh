@@ -32,6 +32,18 @@ for example in "$EXAMPLES"/*.conf; do
     if grep -q '^task = backup' upkeep.conf; then
         expect_status 0 "$UPKEEP" verify --all
     fi
+    # upkeep init proposes a config for the example's database that check accepts and whose
+    # jobs run (a dry run).
+    url=$(awk '/^\[database /{n++} n == 1 && /^url = /{print substr($0, 7); exit}' upkeep.conf)
+    pw=$(awk '/^\[database /{n++} n == 1 && /^password_file = /{print substr($0, 17); exit}' upkeep.conf)
+    mkdir -p init-files
+    expect_status 0 "$UPKEEP" init --database "$url" ${pw:+--password-file "$pw"} --files init-files --output proposal.conf
+    expect_status 2 "$UPKEEP" init --database "$url" ${pw:+--password-file "$pw"} --output proposal.conf
+    expect_contains "$ERR" "exists: init never writes over a file"
+    sed -i 's|^url = file://backups$|url = file://proposal-backups|' proposal.conf # not the example's
+    expect_status 0 "$UPKEEP" -c proposal.conf check
+    expect_status 0 "$UPKEEP" -c proposal.conf run --all --dry-run
+    grep -q '^\[job nightly-backup\]' proposal.conf || fail "$name: init proposed no backup"
     # Nothing old that a purge or archive targets is left, and the database is sound.
     for db in $(ls data/*.db 2>/dev/null); do
         [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || fail "$name: $db damaged"

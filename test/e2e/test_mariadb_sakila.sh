@@ -97,3 +97,15 @@ my_app sakila -e "UPDATE film SET title = 'RENAMED' WHERE film_id = 5"
 my_app -N sakila -e "CALL rewards_report(1, 1.00, @count); SELECT @count" >/dev/null || fail "the restored procedure does not run"
 [ "$(my_app -N sakila -e "SELECT COUNT(*) FROM sales_by_store")" = 2 ] || fail "the restored view does not answer"
 pass "the pre-update backup restored in place dumps identically; the broken database is kept aside"
+
+# upkeep init on a schema nobody here wrote: a proposal check accepts, naming Sakila's tables.
+expect_status 0 "$UPKEEP" init --database "$url" --password-file "$MY_PASSFILE" --output sakila.conf
+expect_status 0 "$UPKEEP" -c sakila.conf check
+expect_contains "$(cat sakila.conf)" "count_tables = payment, rental"
+# Its jobs run; the integrity job finds the 5 payments the generator gave rentals that do not
+# exist (rental_id 16045-16049, written with foreign key checks off).
+expect_status 1 "$UPKEEP" -c sakila.conf run --all --dry-run
+expect_contains "$ERR" "job 'weekly-integrity' failed: database 'app' has integrity problems"
+expect_contains "$ERR" "has integrity problems: payment.fk_payment_rental: 5 rows without a parent row"
+[ "$(grep -c failed <<< "$ERR")" = 1 ] || fail "another proposed job failed: $ERR"
+pass "upkeep init on Sakila proposes a config check accepts; its integrity job finds the orphans"

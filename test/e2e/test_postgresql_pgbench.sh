@@ -62,3 +62,11 @@ whole_dump at_rest --data-only | sort > restored.rows
 [ "$(wc -l < source.rows)" -gt 400000 ] || fail "the source dump lacks pgbench's rows"
 cmp -s source.rows restored.rows || fail "the restored rows differ: $(diff source.rows restored.rows | head -5)"
 pass "pgbench's database round-trips with an identical pg_dump"
+
+# upkeep init on pgbench's schema: its history table is a log by name (mtime its time).
+expect_status 0 "$UPKEEP" init --database "$PG_URL" --password-file "$PG_PASSFILE" --output proposal.conf
+expect_status 0 "$UPKEEP" -c proposal.conf check
+expect_contains "$(cat proposal.conf)" "[job trim-pgbench_history]"
+expect_contains "$(cat proposal.conf)" "age_column = mtime"
+expect_status 0 "$UPKEEP" -c proposal.conf run --all --dry-run
+pass "upkeep init on pgbench's schema proposes a config check accepts and runs dry"

@@ -1225,4 +1225,9 @@ const RowStoreOps db_mariadb_rows = {
     .query = my_rows_query,
     .quote_name = my_rows_quote_name,
     .import = my_rows_import,
+    .columns_sql =
+        "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns "
+        "c JOIN information_schema.tables t USING (table_schema, table_name) WHERE "
+        "t.table_type = 'BASE TABLE' AND c.table_schema = DATABASE() ORDER BY 1, "
+        "c.ordinal_position",
 };

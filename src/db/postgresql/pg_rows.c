@@ -1396,4 +1396,10 @@ const RowStoreOps db_postgresql_rows = {
     .query = pg_rows_query,
     .quote_name = pg_rows_quote_name,
     .import = pg_rows_import,
+    .columns_sql = "SELECT CASE WHEN c.table_schema = current_schema() THEN c.table_name ELSE "
+                   "c.table_schema || '.' || c.table_name END, c.column_name, c.data_type FROM "
+                   "information_schema.columns c JOIN information_schema.tables t USING "
+                   "(table_schema, table_name) WHERE t.table_type = 'BASE TABLE' AND "
+                   "c.table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, "
+                   "c.ordinal_position",
 };

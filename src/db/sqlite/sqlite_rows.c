@@ -930,4 +930,7 @@ const RowStoreOps db_sqlite_rows = {
     .query = sqlite_rows_query,
     .quote_name = sqlite_rows_quote_name,
     .import = sqlite_rows_import,
+    .columns_sql =
+        "SELECT m.name, p.name, p.type FROM sqlite_master m JOIN pragma_table_info(m.name) "
+        "p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid",
 };
