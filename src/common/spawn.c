@@ -208,23 +208,19 @@ int child_run(const char *const *argv, const char *const *env, double timeout, c
     if (child_start(&c, argv, env, 0, 0, err) != 0)
         return -1;
     double deadline = monotonic_seconds() + timeout;
-    /* Its stderr is read as it comes (a full pipe would stop it) until it closes; then the
-     * exit is waited for, within what is left of the timeout. */
-    while (c.err >= 0) {
-        int left = (int)((deadline - monotonic_seconds()) * 1000);
-        struct pollfd fd = {.fd = c.err, .events = POLLIN};
-        if (left <= 0)
-            break;
-        if (poll(&fd, 1, left) > 0 && !child_read_errors(&c)) {
-            close(c.err);
-            c.err = -1;
-        }
-    }
+    /* Its stderr is read as it comes (a full pipe would stop it) while it runs; its end is
+     * its exit, even when something it started in the background keeps stderr open. */
     int status = 0;
     pid_t done;
     while ((done = waitpid(c.pid, &status, WNOHANG)) == 0 && monotonic_seconds() < deadline) {
-        struct timespec pause = {0, 20 * 1000 * 1000};
-        nanosleep(&pause, NULL);
+        struct pollfd fd = {.fd = c.err, .events = POLLIN};
+        if (c.err < 0) {
+            struct timespec pause = {0, 20 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        } else if (poll(&fd, 1, 20) > 0 && !child_read_errors(&c)) {
+            close(c.err);
+            c.err = -1;
+        }
     }
     if (done == 0) {
         kill(c.pid, SIGKILL);
@@ -232,7 +228,7 @@ int child_run(const char *const *argv, const char *const *env, double timeout, c
             ;
         if (c.err >= 0)
             close(c.err);
-        return uk_error_set(err, UK_E_IO, 0, "%s did not finish within %.0f s", what, timeout);
+        return uk_error_set(err, UK_E_IO, 0, "%s did not finish within %g s", what, timeout);
     }
     if (c.err >= 0)
         close(c.err);

@@ -250,7 +250,11 @@ static int replace_log(const LogDir *d, const char *log, const char *target, con
         uk_error_set(err, UK_E_IO, errno, "unable to rename '%s/%s'", d->path, log);
         goto out;
     }
-    if (renameat2(d->fd, fresh, d->fd, log, RENAME_NOREPLACE) != 0 && errno != EEXIST) {
+    /* A filesystem without RENAME_NOREPLACE: the name is checked, then taken. */
+    int moved = renameat2(d->fd, fresh, d->fd, log, RENAME_NOREPLACE);
+    if (moved != 0 && errno == EINVAL && faccessat(d->fd, log, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+        moved = renameat(d->fd, fresh, d->fd, log);
+    if (moved != 0 && errno != EEXIST && errno != EINVAL) {
         uk_error_set(err, UK_E_IO, errno, "unable to create a new '%s/%s'", d->path, log);
         goto out;
     }
