@@ -222,6 +222,10 @@ int child_run(const char *const *argv, const char *const *env, double timeout, c
             c.err = -1;
         }
     }
+    /* What it wrote just before it ended (without waiting on a pipe others keep open). */
+    for (struct pollfd fd = {.fd = c.err, .events = POLLIN};
+         c.err >= 0 && poll(&fd, 1, 0) > 0 && child_read_errors(&c);)
+        ;
     if (done == 0) {
         kill(c.pid, SIGKILL);
         while (waitpid(c.pid, NULL, 0) < 0 && errno == EINTR)
