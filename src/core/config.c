@@ -754,7 +754,7 @@ static int parse_age(const char *text, Age *age, UkError *err)
     if (months || years) {
         errno = 0;
         long v = isdigit((unsigned char)text[0]) ? strtol(text, &end, 10) : -1;
-        if (v < 0 || errno || end != text + n - (months ? 2 : 1) || v > (months ? 1200 : 100))
+        if (v < 1 || errno || end != text + n - (months ? 2 : 1) || v > (months ? 1200 : 100))
             return uk_error_set(err, UK_E_CONFIG, 0,
                                 "invalid age '%s' (expected 1mo to 1200mo, or 1y to 100y)", text);
         *age = (Age){.months = (int)v * (years ? 12 : 1)};

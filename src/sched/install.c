@@ -19,6 +19,11 @@ static void add_file(InstallPlan *plan, char *name, char *text)
 
 static void add_note(InstallPlan *plan, char *note)
 {
+    for (size_t i = 0; i < plan->n_notes; i++)
+        if (strcmp(plan->notes[i], note) == 0) { /* said once, however many units it concerns */
+            free(note);
+            return;
+        }
     plan->notes = xrealloc(plan->notes, (plan->n_notes + 1) * sizeof *plan->notes);
     plan->notes[plan->n_notes++] = note;
 }

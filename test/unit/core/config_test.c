@@ -273,6 +273,8 @@ static void test_calendar_ages(void **state)
     config_free(c);
     expect_error(purge_older_than("1.5mo"),
                  ":8: older_than: invalid age '1.5mo' (expected 1mo to 1200mo, or 1y to 100y)");
+    expect_error(purge_older_than("0mo"),
+                 ":8: older_than: invalid age '0mo' (expected 1mo to 1200mo, or 1y to 100y)");
     expect_error(purge_older_than("101y"),
                  ":8: older_than: invalid age '101y' (expected 1mo to 1200mo, or 1y to 100y)");
     expect_error(purge_older_than("6months"),
