@@ -97,8 +97,11 @@ int cmd_backup(CliContext *ctx, int argc, char **argv)
         free(where);
         return 0;
     }
-    BackupRequest req = {
-        .database = db, .repository = repo, .tags = tags, .progress = cli_progress(ctx)};
+    BackupRequest req = {.config = ctx->config,
+                         .database = db,
+                         .repository = repo,
+                         .tags = tags,
+                         .progress = cli_progress(ctx)};
     BackupResult res;
     UkError err = {0};
     if (task_backup(ctx->state, &req, &res, &err) != 0)

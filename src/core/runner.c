@@ -71,11 +71,16 @@ int runner_lock_database(State *st, const char *database, bool exclusive, int *f
 static json_t *backup_summary(const BackupResult *b)
 {
     const Manifest *m = &b->manifest;
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "backup_id", m->id, "database",
-                     m->database, "image_bytes", (json_int_t)m->image_size, "bytes_stored",
-                     (json_int_t)m->stored_bytes, "chunks_new", (json_int_t)m->new_chunks,
-                     "chunks_reused", (json_int_t)m->reused_chunks, "duration_seconds", m->duration,
-                     "read_seconds", b->read_seconds);
+    json_t *s = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "backup_id", m->id,
+                          "database", m->database, "image_bytes", (json_int_t)m->image_size,
+                          "bytes_stored", (json_int_t)m->stored_bytes, "chunks_new",
+                          (json_int_t)m->new_chunks, "chunks_reused", (json_int_t)m->reused_chunks,
+                          "duration_seconds", m->duration, "read_seconds", b->read_seconds);
+    if (b->files_checked)
+        json_object_update_new(s, json_pack("{s:I, s:I}", "files_checked",
+                                            (json_int_t)b->files_checked, "files_missing",
+                                            (json_int_t)b->files_missing));
+    return s;
 }
 
 /* A job with several repositories: what the first holds of this database and another lacks
@@ -117,7 +122,8 @@ static int copy_backups(State *st, const ConfigJob *job, const char *id, json_t 
 static int run_backup_job(const Config *config, State *st, const ConfigJob *job,
                           const RunOptions *opts, json_t *summary, UkError *err)
 {
-    BackupRequest req = {.database = job->database,
+    BackupRequest req = {.config = config,
+                         .database = job->database,
                          .repository = job->repository,
                          .job = job->name,
                          .tags = job->tag,

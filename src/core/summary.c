@@ -68,7 +68,11 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                                   (long long)json_integer_value(pruned));
         const char *verified = json_string_value(json_object_get(doc, "verified"));
         if (verified && n < len)
-            snprintf(buf + n, len - n, ", verified %s", verified);
+            n += (size_t)snprintf(buf + n, len - n, ", verified %s", verified);
+        json_int_t missing = json_integer_value(json_object_get(doc, "files_missing"));
+        if (missing && n < len)
+            snprintf(buf + n, len - n, "; %lld of the files its rows name were missing",
+                     (long long)missing);
     } else if (json_object_get(doc, "rows_deleted") || json_object_get(doc, "rows_updated") ||
                json_object_get(doc, "rows_archived")) {
         bool dry = json_is_true(json_object_get(doc, "dry_run"));

@@ -4,13 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/safe_path.h"
 #include "common/progress.h"
 #include "common/util.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "db/row_store.h"
 #include "repo/backup_writer.h"
 #include "task/task.h"
 
@@ -159,6 +163,94 @@ int task_sync_catalogue(State *st, Repo *repo, UkError *err)
     return rc;
 }
 
+typedef struct MissingScan {
+    SafeRoot *root;
+    const char *column; /* TABLE.COLUMN */
+    uint64_t checked, missing;
+    json_t *examples;
+} MissingScan;
+
+static int check_file(void *ctx, int64_t key, const char *value)
+{
+    (void)key;
+    MissingScan *s = ctx;
+    const char *why;
+    char *rel = value && *value ? safe_relative(s->root, value, &why) : NULL;
+    if (!rel)
+        return 0; /* empty, or not a name below the root: nothing a purge would touch either */
+    s->checked++;
+    char *slash = strrchr(rel, '/');
+    char *dir = slash ? xasprintf("%.*s", (int)(slash - rel), rel) : xstrdup("");
+    int fd = safe_open_dir(s->root, dir, false);
+    struct stat st;
+    bool present = fd >= 0 && fstatat(fd, slash ? slash + 1 : rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!present && s->missing++ < 10)
+        json_array_append_new(s->examples,
+                              json_pack("{s:s, s:s}", "column", s->column, "file", value));
+    free(dir);
+    free(rel);
+    return 0;
+}
+
+/* The files the database's rows name, through the files_column of its purge and archive jobs
+ * (each column once): how many were looked for and which are missing. Read at backup time, so
+ * that a restore knows which uploads were already gone. NULL when no job names files. */
+static json_t *missing_files(const BackupRequest *req, BackupResult *res)
+{
+    const Config *c = req->config;
+    json_t *examples = json_array(), *seen = json_object();
+    for (size_t i = 0; c && i < c->n_jobs; i++) {
+        const ConfigJob *job = c->jobs[i];
+        if (job->database != req->database || !job->files_column || !job->files_root)
+            continue;
+        char *column = xasprintf("%s.%s", job->table, job->files_column);
+        const char *why;
+        UkError err = {0};
+        const RowStoreOps *ops =
+            json_object_get(seen, column) ? NULL : db_row_store(req->database, &err);
+        SafeRoot *root = ops ? safe_root_open(job->files_root, false, &why) : NULL;
+        json_object_set_new(seen, column, json_true());
+        if (root) {
+            MissingScan s = {.root = root, .column = column, .examples = examples};
+            if (ops->scan_column(req->database, job->table, job->files_column, check_file, &s,
+                                 &err) == 0) {
+                res->files_checked += s.checked;
+                res->files_missing += s.missing;
+            }
+            safe_root_close(root);
+        }
+        free(column);
+    }
+    bool any = json_object_size(seen) > 0;
+    json_decref(seen);
+    if (!any) {
+        json_decref(examples);
+        return NULL;
+    }
+    return json_pack("{s:I, s:I, s:o}", "checked", (json_int_t)res->files_checked, "missing",
+                     (json_int_t)res->files_missing, "examples", examples);
+}
+
+/* DETAILS (the driver's JSON object, or NULL) with "files": FILES added. Takes both. */
+static char *details_with_files(char *details, json_t *files)
+{
+    if (!files)
+        return details;
+    json_error_t jerr;
+    json_t *doc = details ? json_loads(details, 0, &jerr) : NULL;
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        doc = json_object();
+    }
+    json_object_set_new(doc, "files", files);
+    free(details);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return text;
+}
+
 int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
@@ -195,7 +287,7 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
     if (db_snapshot(req->database, &sink, &info, err) != 0)
         goto out;
     m->page_size = info.page_size;
-    m->details = info.details; /* the manifest owns it now */
+    m->details = details_with_files(info.details, missing_files(req, res)); /* owned now */
     info.details = NULL;
     res->read_seconds = info.read_seconds;
     snprintf(res->journal_mode, sizeof res->journal_mode, "%s", info.journal_mode);

@@ -15,6 +15,7 @@
 #include "repo/retention.h"
 
 typedef struct BackupRequest {
+    const Config *config; /* its purge and archive jobs name the database's files; may be NULL */
     const ConfigDatabase *database;
     const ConfigRepository *repository;
     const char *job;  /* NULL for ad-hoc backups */
@@ -23,7 +24,8 @@ typedef struct BackupRequest {
 } BackupRequest;
 
 typedef struct BackupResult {
-    Manifest manifest; /* metadata of the new backup (no hash list) */
+    Manifest manifest;                     /* metadata of the new backup (no hash list) */
+    uint64_t files_checked, files_missing; /* files the database's rows name (files_column) */
     double read_seconds;
     char journal_mode[16];
 } BackupResult;
@@ -35,6 +37,9 @@ typedef struct VerifyResult {
     char database[128];
     uint64_t image_size, chunks;
     char integrity[256]; /* "ok" or the problems found */
+    /* Files the rows named that were missing when the backup was taken (its record). */
+    uint64_t files_missing;
+    char missing_example[256];
     double seconds;
 } VerifyResult;
 

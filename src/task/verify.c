@@ -25,6 +25,22 @@ static void remove_image(const char *driver, const char *path)
     }
 }
 
+/* The files the rows named that were missing when the backup was taken, as it recorded them
+ * (task/backup.c): a restore brings the rows back, not those files. */
+static void missing_at_backup(const char *details, VerifyResult *res)
+{
+    json_error_t jerr;
+    json_t *doc = details ? json_loads(details, 0, &jerr) : NULL;
+    json_t *files = json_object_get(doc, "files");
+    res->files_missing = (uint64_t)json_integer_value(json_object_get(files, "missing"));
+    json_t *first = json_array_get(json_object_get(files, "examples"), 0);
+    if (first)
+        snprintf(res->missing_example, sizeof res->missing_example, "%s: %s",
+                 json_string_value(json_object_get(first, "column")),
+                 json_string_value(json_object_get(first, "file")));
+    json_decref(doc);
+}
+
 /* A server engine's backup: its driver loads it into a scratch database, checks and drops it. */
 static int verify_on_server(const Config *config, Repo *repo, const Manifest *m, bool progress,
                             VerifyResult *res, UkError *err)
@@ -125,6 +141,7 @@ int task_verify(State *st, const Config *config, const ConfigRepository *repo_cf
         0)
         goto out;
 checked:;
+    missing_at_backup(m.details, res);
     bool ok = db_check_passed(res->integrity);
     record_outcome(st, repo, repo_cfg->name, m.id, ok);
     if (!ok) {

@@ -163,3 +163,38 @@ expect_status 0 "$UPKEEP" prune --repository old
 # and a version 2 repository's manifests are version 2
 [ "$(head -c 8 "repo/snapshots/$(ls repo/snapshots | tail -1)")" = UKSNAP2 ] || fail "a new repository does not get version 2 manifests"
 pass "a version 1 repository stays version 1 and works; new repositories are version 2"
+
+# A backup records which of the files the database's rows name (files_column of its purge
+# jobs) were missing when it was taken; the run's summary and verify say so.
+mkdir -p refs/uploads && echo a > refs/uploads/a.pdf && echo c > refs/uploads/c.pdf
+sqlite3 refs/app.db "CREATE TABLE docs(id INTEGER PRIMARY KEY, path TEXT, deleted_at TEXT);
+    INSERT INTO docs(path) VALUES ('a.pdf'), ('b.pdf'), ('c.pdf'), (NULL)"
+cat > refs/upkeep.conf <<'CONF'
+[upkeep]
+state = state/state.db
+[database app]
+url = sqlite://app.db
+[repository local]
+url = file://repo
+[job nightly]
+task = backup
+database = app
+repository = local
+[job purge-docs]
+task = purge
+database = app
+table = docs
+age_column = deleted_at
+older_than = 30d
+files_column = path
+files_root = uploads
+CONF
+expect_status 0 "$UPKEEP" -c refs/upkeep.conf run nightly
+expect_contains "$OUT" "1 of the files its rows name were missing"
+expect_status 0 "$UPKEEP" -c refs/upkeep.conf --json history nightly --limit 1
+[ "$(jq -r '.[0].summary.files_checked' <<< "$OUT")" = 3 ] || fail "files checked: $OUT"
+expect_status 0 "$UPKEEP" -c refs/upkeep.conf verify latest
+expect_contains "$OUT" "1 files its rows name were missing when it was taken (e.g. docs.path: b.pdf)"
+expect_status 0 "$UPKEEP" -c refs/upkeep.conf --json verify latest
+[ "$(jq -r '.[0].files_missing_at_backup' <<< "$OUT")" = 1 ] || fail "verify --json: $OUT"
+pass "a backup records the referenced files that were missing; verify reports them"
