@@ -217,14 +217,8 @@ static int gc_collect(Repo *r, GcPack **packs, size_t *n, GcStats *stats, UkErro
         if (!repo_is_pack_name(indexes[i]))
             continue;
         GcPack *p = gc_pack_add(packs, n, indexes[i]);
-        char *path = xasprintf("index/%s", indexes[i]);
-        unsigned char *data = NULL;
-        size_t len = 0;
         UkError read_err = {0};
-        p->have_index = repo_get_object(r, path, &data, &len, &read_err) == 0 &&
-                        pack_index_decode(data, len, &p->index, &read_err) == 0;
-        free(data);
-        free(path);
+        p->have_index = repo_read_pack_index(r, indexes[i], &p->index, &read_err) == 0;
         if (!p->have_index && !rebuild_from_trailer(r, p)) {
             stats->packs_unknown++;
             log_warn("repository '%s': index '%s' is unreadable (%s) and its pack carries no "
@@ -459,10 +453,7 @@ int repo_gc(Repo *r, const GcOptions *opts, GcStats *stats, UkError *err)
         if (!p->write_index || p->going)
             continue;
         stats->indexes_rebuilt++;
-        char *path = xasprintf("index/%s", p->name);
-        int put_rc = repo_put_object(r, path, p->encoded, p->encoded_len, false, err);
-        free(path);
-        if (put_rc != 0)
+        if (repo_put_pack_index(r, p->name, p->encoded, p->encoded_len, err) != 0)
             goto out;
     }
     if (dry_run) {
@@ -482,6 +473,7 @@ int repo_gc(Repo *r, const GcOptions *opts, GcStats *stats, UkError *err)
             continue;
         char *path = xasprintf("index/%s", packs[i].name);
         char *pack = repo_pack_path(packs[i].name);
+        index_cache_drop(r->cache, packs[i].name);
         int del_rc = packs[i].no_index_file ? 0 : storage_remove(r->storage, path, err);
         if (del_rc == 0)
             del_rc = storage_remove(r->storage, pack, err);

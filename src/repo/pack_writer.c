@@ -185,11 +185,9 @@ int pack_writer_publish(PackWriter *w, UkError *err)
     while (done < w->n_finished && rc == 0) {
         Finished *f = &w->finished[done];
         unsigned char *data = xmalloc(f->len + 1);
-        char *path = xasprintf("index/%s", f->name);
         rc = pread_all(w->spool_fd, data, f->len, f->at, "a pack index", err);
         if (rc == 0)
-            rc = repo_put_object(w->repo, path, data, f->len, false, err);
-        free(path);
+            rc = repo_put_pack_index(w->repo, f->name, data, f->len, err);
         free(data);
         done += rc == 0;
     }

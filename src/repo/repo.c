@@ -27,14 +27,10 @@ char *repo_pack_path(const char *pack_name)
     return xasprintf("packs/%.2s/%s", pack_name, pack_name);
 }
 
-int repo_get_object(Repo *r, const char *name, unsigned char **data, size_t *len, UkError *err)
+/* Object NAME from its stored bytes (taken): opened with the keys, or as it is. */
+static int open_object(Repo *r, const char *name, unsigned char *stored, size_t stored_len,
+                       unsigned char **data, size_t *len, UkError *err)
 {
-    *data = NULL;
-    *len = 0;
-    unsigned char *stored = NULL;
-    size_t stored_len = 0;
-    if (storage_get(r->storage, name, &stored, &stored_len, err) != 0)
-        return -1;
     if (!r->keys) { /* a plain repository: as stored */
         *data = stored;
         *len = stored_len;
@@ -45,17 +41,76 @@ int repo_get_object(Repo *r, const char *name, unsigned char **data, size_t *len
     return rc;
 }
 
+int repo_get_object(Repo *r, const char *name, unsigned char **data, size_t *len, UkError *err)
+{
+    *data = NULL;
+    *len = 0;
+    unsigned char *stored = NULL;
+    size_t stored_len = 0;
+    if (storage_get(r->storage, name, &stored, &stored_len, err) != 0)
+        return -1;
+    return open_object(r, name, stored, stored_len, data, len, err);
+}
+
+int repo_read_pack_index(Repo *r, const char *name, PackIndex *pi, UkError *err)
+{
+    char *path = xasprintf("index/%s", name);
+    unsigned char *stored = NULL, *data = NULL;
+    size_t stored_len = 0, len = 0;
+    int rc = -1;
+    if ((stored = index_cache_get(r->cache, name, &stored_len))) {
+        UkError cache_err = {0};
+        if (open_object(r, path, stored, stored_len, &data, &len, &cache_err) == 0 &&
+            pack_index_decode(data, len, pi, &cache_err) == 0) {
+            rc = 0;
+            goto out;
+        }
+        pack_index_clear(pi);
+        index_cache_drop(r->cache, name); /* not the object: read it again */
+        free(data);
+        data = NULL;
+    }
+    if (storage_get(r->storage, path, &stored, &stored_len, err) != 0)
+        goto out;
+    if (r->cache)
+        index_cache_put(r->cache, name, stored, stored_len);
+    rc = open_object(r, path, stored, stored_len, &data, &len, err) == 0 &&
+                 pack_index_decode(data, len, pi, err) == 0
+             ? 0
+             : -1;
+out:
+    free(data);
+    free(path);
+    return rc;
+}
+
+/* Stores NAME; with CACHE_AS set, also keeps the stored bytes in the index cache under it. */
+static int put_object(Repo *r, const char *name, const void *data, size_t len, bool exclusive,
+                      const char *cache_as, UkError *err)
+{
+    unsigned char *sealed = NULL;
+    size_t sealed_len = len;
+    if (r->keys && keyring_seal(r->keys, name, data, len, &sealed, &sealed_len, err) != 0)
+        return -1;
+    const void *stored = sealed ? sealed : data;
+    int rc = storage_put(r->storage, name, stored, sealed_len, exclusive, err);
+    if (rc == 0 && cache_as)
+        index_cache_put(r->cache, cache_as, stored, sealed_len);
+    free(sealed);
+    return rc;
+}
+
 int repo_put_object(Repo *r, const char *name, const void *data, size_t len, bool exclusive,
                     UkError *err)
 {
-    if (!r->keys)
-        return storage_put(r->storage, name, data, len, exclusive, err);
-    unsigned char *sealed = NULL;
-    size_t sealed_len = 0;
-    if (keyring_seal(r->keys, name, data, len, &sealed, &sealed_len, err) != 0)
-        return -1;
-    int rc = storage_put(r->storage, name, sealed, sealed_len, exclusive, err);
-    free(sealed);
+    return put_object(r, name, data, len, exclusive, NULL, err);
+}
+
+int repo_put_pack_index(Repo *r, const char *pack_name, const void *data, size_t len, UkError *err)
+{
+    char *path = xasprintf("index/%s", pack_name);
+    int rc = put_object(r, path, data, len, false, r->cache ? pack_name : NULL, err);
+    free(path);
     return rc;
 }
 
@@ -202,6 +257,7 @@ int repo_open(const RepoOpenOpts *opts, Repo **out, UkError *err)
     r->storage = storage;
     r->compression_level = opts->config->compression_level;
     r->index = chunk_set_new();
+    r->cache = index_cache_open(storage);
     if (check_or_create_marker(r, opts->config, opts->create, err) != 0) {
         repo_close(r);
         return -1;
@@ -216,6 +272,7 @@ void repo_close(Repo *r)
         return;
     repo_lock_release(r->lock);
     keyring_free(r->keys);
+    index_cache_close(r->cache);
     storage_free(r->storage);
     chunk_set_free(r->index);
     for (size_t i = 0; i < r->n_packs; i++)
@@ -411,15 +468,9 @@ static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
             skipped = strcmp(skip[k], names[i]) == 0;
         if (!repo_is_pack_name(names[i]) || skipped)
             continue;
-        char *path = xasprintf("index/%s", names[i]);
-        unsigned char *data = NULL;
-        size_t len = 0;
         PackIndex pi = {0};
         UkError read_err = {0};
-        bool ok = repo_get_object(r, path, &data, &len, &read_err) == 0 &&
-                  pack_index_decode(data, len, &pi, &read_err) == 0;
-        free(data);
-        free(path);
+        bool ok = repo_read_pack_index(r, names[i], &pi, &read_err) == 0;
         if (!ok) {
             /* One bad index must not stop every read: use the copy its pack carries, or go
              * on without it (a backup that needs its chunks then says which are missing). */
@@ -439,6 +490,8 @@ static int load_index(Repo *r, char **skip, size_t n_skip, UkError *err)
         pack_index_clear(&pi);
     }
     r->index_loaded = rc == 0;
+    if (rc == 0)
+        index_cache_keep_only(r->cache, names, n);
     storage_names_free(names, n);
     return rc;
 }

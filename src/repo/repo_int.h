@@ -2,6 +2,7 @@
 #ifndef UK_REPO_INT_H
 #define UK_REPO_INT_H
 
+#include "repo/index_cache.h"
 #include "repo/chunk_set.h"
 #include "repo/keyring.h"
 #include "repo/lock.h"
@@ -21,9 +22,10 @@ struct Repo {
     RepoLock *lock;
     Storage *storage;
     int compression_level;
-    int version;     /* the repository's format version (config) */
-    Keyring *keys;   /* encrypted repositories; NULL for plain ones */
-    ChunkSet *index; /* every chunk of the loaded packs: where it is */
+    int version;       /* the repository's format version (config) */
+    Keyring *keys;     /* encrypted repositories; NULL for plain ones */
+    IndexCache *cache; /* remote repositories: their pack indexes on local disk; else NULL */
+    ChunkSet *index;   /* every chunk of the loaded packs: where it is */
     RepoPack *packs;
     size_t n_packs;
     bool index_loaded;
@@ -37,6 +39,11 @@ int repo_get_object(Repo *r, const char *name, unsigned char **data, size_t *len
 /* Stores object NAME, sealed with the repository's keys when it has them. */
 int repo_put_object(Repo *r, const char *name, const void *data, size_t len, bool exclusive,
                     UkError *err);
+/* The index of pack NAME, decoded: from the local cache when it has a copy that decodes, else
+ * from the repository, then kept in the cache. */
+int repo_read_pack_index(Repo *r, const char *name, PackIndex *pi, UkError *err);
+/* Stores the index of pack PACK_NAME (index/PACK_NAME), and keeps it in the local cache. */
+int repo_put_pack_index(Repo *r, const char *pack_name, const void *data, size_t len, UkError *err);
 /* "packs/ab/ab12…" for a pack name. Caller frees. */
 char *repo_pack_path(const char *pack_name);
 /* Garbage collection: a pack whose index it rebuilt from the pack's trailer, into the

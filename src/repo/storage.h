@@ -18,6 +18,8 @@ typedef struct StorageWrite StorageWrite;
  * it (what lock objects and manifests rely on). */
 enum {
     STORAGE_FEAT_EXCLUSIVE_PUT = 1 << 0,
+    /* Reads are requests to another machine (billed, slow): worth a local cache. */
+    STORAGE_FEAT_REMOTE = 1 << 1,
 };
 
 /* Picks the driver for cfg->url's scheme and lets it check the url and its keys (config

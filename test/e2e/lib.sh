@@ -13,6 +13,8 @@ cleanup_scratch() {
 }
 trap cleanup_scratch EXIT
 cd "$SCRATCH"
+# Remote repositories' index caches go to the scratch folder, not the home folder.
+export UPKEEP_CACHE_DIR="$SCRATCH/cache"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }

@@ -36,6 +36,25 @@ expect_status 0 "$UPKEEP" backups --json
 [ "$(rejections)" = 0 ] || fail "the server rejected $(rejections) requests: $(grep REJECT "$S3_PROXY_LOG" | head -3)"
 pass "backup, verify, restore and listing through s3://, every request signed"
 
+# Pack indexes are kept in a local cache: a backup learns what the repository holds from one
+# listing, without a GET per pack; a damaged copy is read again; without the cache, the GETs
+# come back. (Each backup also reads every manifest's header: one GET more each time.)
+gets() { s3_reset; expect_status 0 "$UPKEEP" backup app; jq -r .GET <<<"$(s3_stats)"; }
+[ -n "$(ls "$UPKEEP_CACHE_DIR"/*/index)" ] || fail "no index was cached"
+before=$(gets)
+cached=$(gets)
+step=$((cached - before))
+first_index=$(ls "$UPKEEP_CACHE_DIR"/*/index/* | head -1)
+printf 'not an index' > "$first_index"
+damaged=$(gets)
+[ "$damaged" = $((cached + step + 1)) ] || fail "a damaged cached index: $damaged GETs, expected $((cached + step + 1))"
+rm -rf "$UPKEEP_CACHE_DIR"
+uncached=$(gets)
+n_indexes=$(ls "$UPKEEP_CACHE_DIR"/*/index | wc -l)
+[ "$uncached" = $((cached + 2 * step + n_indexes)) ] ||
+    fail "GETs with the cache $cached (then +$step a backup), without $uncached, indexes $n_indexes"
+pass "pack indexes come from the local cache (a GET each without it), a damaged copy is read again"
+
 # The secret is in no log, state database or object, and not in upkeep's arguments.
 "$UPKEEP" -v backup app >verbose.log 2>&1
 grep -q "s3 credentials from the environment" verbose.log || fail "the credentials' source is not logged: $(cat verbose.log)"
