@@ -2,7 +2,10 @@
 # Every command answers --help, the version prints, unknown commands and options are usage
 # errors (exit 2).
 source "$(dirname "$0")/lib.sh"
-for cmd in check run status history backup backups restore verify prune; do
+# Every command the top-level help lists (so a new one is covered when it is listed).
+commands=$("$UPKEEP" --help | awk '/^Commands:/ {f = 1; next} f && /^  [a-z]/ {print $1} f && /^$/ {exit}')
+[ "$(wc -w <<< "$commands")" -ge 20 ] || fail "the help lists too few commands: $commands"
+for cmd in $commands; do
     expect_status 0 "$UPKEEP" "$cmd" --help
     expect_contains "$OUT" "Usage: upkeep $cmd"
 done
