@@ -113,8 +113,7 @@ int crypto_random(void *buf, size_t len, UkError *err)
         if (got < 0) {
             if (errno == EINTR)
                 continue;
-            return uk_error_set(err, UK_E_IO, errno, "unable to read random bytes: %s",
-                                strerror(errno));
+            return uk_error_set(err, UK_E_IO, errno, "unable to read random bytes");
         }
         p += got;
         len -= (size_t)got;

@@ -63,8 +63,7 @@ int child_start_in(Child *c, const char *const *argv, const char *const *env, co
             if (out[i] >= 0)
                 close(out[i]);
         }
-        return uk_error_set(err, UK_E_IO, e, "unable to create a pipe for %s: %s", argv[0],
-                            strerror(e));
+        return uk_error_set(err, UK_E_IO, e, "unable to create a pipe for %s", argv[0]);
     }
     /* A dump streams hundreds of megabytes through these pipes: 1 MiB of room instead of
      * 64 KiB lets each side run for longer before the other must be woken (the dump's wall
@@ -113,7 +112,7 @@ int child_start_in(Child *c, const char *const *argv, const char *const *env, co
         if (want_out)
             close(out[0]);
         close(errp[0]);
-        return uk_error_set(err, UK_E_IO, rc, "unable to run %s: %s", argv[0], strerror(rc));
+        return uk_error_set(err, UK_E_IO, rc, "unable to run %s", argv[0]);
     }
     c->in = want_in ? in[1] : -1;
     c->out = want_out ? out[0] : -1;
@@ -145,8 +144,7 @@ int child_wait(Child *c, int fd, short events, const char *what, UkError *err)
         if (poll(fds, c->err >= 0 ? 2 : 1, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            return uk_error_set(err, UK_E_IO, errno, "unable to wait for %s: %s", what,
-                                strerror(errno));
+            return uk_error_set(err, UK_E_IO, errno, "unable to wait for %s", what);
         }
         if (c->err >= 0 && (fds[1].revents & (POLLIN | POLLHUP)) && !child_read_errors(c)) {
             close(c->err);

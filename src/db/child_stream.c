@@ -25,8 +25,7 @@ int child_stream_out(Child *child, ImageSink *sink, uint64_t expected, const cha
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            rc = uk_error_set(err, UK_E_IO, errno, "unable to read %s's output: %s", what,
-                              strerror(errno));
+            rc = uk_error_set(err, UK_E_IO, errno, "unable to read %s's output", what);
             break;
         }
         if (got == 0) {
@@ -70,8 +69,7 @@ int child_stream_in(Child *child, ImageSource *source, const char *what, UkError
         if (put < 0 && errno == EPIPE)
             return -2;
         if (put < 0)
-            return uk_error_set(err, UK_E_IO, errno, "unable to write to %s: %s", what,
-                                strerror(errno));
+            return uk_error_set(err, UK_E_IO, errno, "unable to write to %s", what);
         done += (size_t)put;
     }
     close(child->in);

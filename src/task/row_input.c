@@ -97,7 +97,7 @@ RowInput *row_input_open(const char *path, UkError *err)
         in->gz = gzopen(path, "rb");
     }
     if (!in->gz && !in->file) {
-        uk_error_set(err, UK_E_NOTFOUND, errno, "unable to read '%s': %s", path, strerror(errno));
+        uk_error_set(err, UK_E_NOTFOUND, errno, "unable to read '%s'", path);
         row_input_close(in);
         return NULL;
     }

@@ -144,7 +144,7 @@ RowOutput *row_output_open(const char *path, UkError *err)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     free(tmp);
     if (fd < 0 || !(o->out = fdopen(fd, "w"))) {
-        uk_error_set(err, UK_E_IO, errno, "unable to write '%s': %s", path, strerror(errno));
+        uk_error_set(err, UK_E_IO, errno, "unable to write '%s'", path);
         if (fd >= 0)
             close(fd);
         free(o->path);
@@ -194,8 +194,7 @@ int row_output_row(void *output, size_t n, const char *const *names, const DbVal
     o->rows++;
     if (ferror(o->out)) {
         o->failed = true;
-        return uk_error_set(&o->error, UK_E_IO, errno, "unable to write '%s': %s", o->path,
-                            strerror(errno));
+        return uk_error_set(&o->error, UK_E_IO, errno, "unable to write '%s'", o->path);
     }
     return 0;
 }
@@ -235,7 +234,7 @@ int row_output_close(RowOutput *o, uint64_t *rows, UkError *err)
         if (o->failed)
             *err = o->error;
         else
-            uk_error_set(err, UK_E_IO, e, "unable to write '%s': %s", o->path, strerror(e));
+            uk_error_set(err, UK_E_IO, e, "unable to write '%s'", o->path);
         discard(o);
         return -1;
     }
@@ -250,8 +249,7 @@ int row_output_close(RowOutput *o, uint64_t *rows, UkError *err)
     }
     const char *base = strrchr(o->path, '/') ? strrchr(o->path, '/') + 1 : o->path;
     if (rc == 0 && renameat(dirfd, ready, dirfd, base) != 0)
-        rc = uk_error_set(err, UK_E_IO, errno, "unable to rename into '%s': %s", o->path,
-                          strerror(errno));
+        rc = uk_error_set(err, UK_E_IO, errno, "unable to rename into '%s'", o->path);
     if (rc == 0)
         fsync(dirfd);
     else

@@ -116,6 +116,9 @@ expect_status 0 "$UPKEEP" import t2 out/up.jsonl --upsert
 printf 'id,name\n10,"broken\n' > out/broken.csv
 expect_status 1 "$UPKEEP" import t2 out/broken.csv
 expect_contains "$ERR" "record 1: a quoted field never ends"
+expect_status 1 "$UPKEEP" import t2 out/missing.jsonl
+[ "$ERR" = "upkeep: unable to read 'out/missing.jsonl': No such file or directory" ] ||
+    fail "a missing file: $ERR"
 expect_status 2 "$UPKEEP" import t2 out/t.txt
 expect_contains "$ERR" "the name says no format"
 pass "import: export's files back, all or nothing per file with the record named, --upsert by key"

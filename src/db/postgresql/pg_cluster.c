@@ -82,7 +82,7 @@ static int write_settings(const PgCluster *cl, UkError *err)
     FILE *f = fopen(conf, "a");
     if (!f) {
         int e = errno;
-        uk_error_set(err, UK_E_IO, e, "unable to open %s: %s", conf, strerror(e));
+        uk_error_set(err, UK_E_IO, e, "unable to open %s", conf);
         free(conf);
         return -1;
     }
@@ -98,7 +98,7 @@ static int write_settings(const PgCluster *cl, UkError *err)
     int rc = 0;
     if (fclose(f) != 0) {
         int e = errno;
-        rc = uk_error_set(err, UK_E_IO, e, "unable to write %s: %s", conf, strerror(e));
+        rc = uk_error_set(err, UK_E_IO, e, "unable to write %s", conf);
     }
     free(conf);
     return rc;
@@ -201,13 +201,12 @@ int pg_cluster_start(PgCluster *cl, const char *server_version, const char *enco
         int e = errno;
         return uk_error_set(err, UK_E_IO, e,
                             "unable to create a folder for the verify cluster "
-                            "(%s): %s",
-                            cl->dir, strerror(e));
+                            "(%s)",
+                            cl->dir);
     }
     if (cl->as_other_user && chown(cl->dir, cl->uid, cl->gid) != 0) {
         int e = errno;
-        uk_error_set(err, UK_E_IO, e, "unable to give %s to the %s user: %s", cl->dir, CLUSTER_USER,
-                     strerror(e));
+        uk_error_set(err, UK_E_IO, e, "unable to give %s to the %s user", cl->dir, CLUSTER_USER);
         remove_tree(cl->dir);
         return -1;
     }

@@ -18,8 +18,7 @@ static int recording_next(void *ctx, const unsigned char **data, size_t *len, Uk
     PgToc *toc = ctx;
     int got = toc->rest->next(toc->rest->ctx, data, len, err);
     if (got == 1 && fwrite(*data, 1, *len, toc->spool) != *len)
-        return uk_error_set(err, UK_E_IO, errno, "unable to keep the start of the backup: %s",
-                            strerror(errno));
+        return uk_error_set(err, UK_E_IO, errno, "unable to keep the start of the backup");
     return got;
 }
 
@@ -37,8 +36,7 @@ static int replay_next(void *ctx, const unsigned char **data, size_t *len, UkErr
         if (ferror(toc->spool))
             return uk_error_set(err, UK_E_IO, errno,
                                 "unable to read the start of the backup "
-                                "again: %s",
-                                strerror(errno));
+                                "again");
         fclose(toc->spool);
         toc->spool = NULL;
     }
@@ -77,7 +75,7 @@ static int read_extensions(PgToc *toc, const char *path, UkError *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return uk_error_set(err, UK_E_IO, errno, "unable to read %s: %s", path, strerror(errno));
+        return uk_error_set(err, UK_E_IO, errno, "unable to read %s", path);
     char line[4096], copy[4096];
     while (fgets(line, sizeof line, f)) {
         bool comment;
@@ -106,12 +104,10 @@ int pg_toc_read(PgToc *toc, ImageSource *source, const char *const *env, UkError
         toc->dir[0] = '\0';
         return uk_error_set(err, UK_E_IO, e,
                             "unable to create a folder for the restore's "
-                            "list: %s",
-                            strerror(e));
+                            "list");
     }
     if (!(toc->spool = tmpfile()))
-        return uk_error_set(err, UK_E_IO, errno, "unable to create a spool file: %s",
-                            strerror(errno));
+        return uk_error_set(err, UK_E_IO, errno, "unable to create a spool file");
     char *contents = xasprintf("%s/contents.list", toc->dir);
     const char *argv[] = {"pg_restore", "--list", "--file", contents, NULL};
     ImageSource recording = {.ctx = toc, .next = recording_next};
@@ -131,8 +127,7 @@ int pg_toc_read(PgToc *toc, ImageSource *source, const char *const *env, UkError
     long spooled = ftell(toc->spool);
     log_debug("pg_restore --list read the backup's contents in its first %ld bytes", spooled);
     if (fflush(toc->spool) != 0 || fseek(toc->spool, 0, SEEK_SET) != 0) {
-        uk_error_set(err, UK_E_IO, errno, "unable to keep the start of the backup: %s",
-                     strerror(errno));
+        uk_error_set(err, UK_E_IO, errno, "unable to keep the start of the backup");
         goto out;
     }
     rc = read_extensions(toc, contents, err);
@@ -149,8 +144,8 @@ int pg_toc_leave_out(PgToc *toc, const char *const *leave_out, UkError *err)
     FILE *out = in ? fopen(toc->list, "w") : NULL;
     int rc = 0;
     if (!in || !out) {
-        rc = uk_error_set(err, UK_E_IO, errno, "unable to write the restore's list in %s: %s",
-                          toc->dir, strerror(errno));
+        rc =
+            uk_error_set(err, UK_E_IO, errno, "unable to write the restore's list in %s", toc->dir);
     } else {
         char line[4096], copy[4096];
         while (fgets(line, sizeof line, in)) {
@@ -162,8 +157,7 @@ int pg_toc_leave_out(PgToc *toc, const char *const *leave_out, UkError *err)
             fprintf(out, "%s%s", out_of_it ? ";" : "", line);
         }
         if (ferror(in) || fclose(out) != 0)
-            rc = uk_error_set(err, UK_E_IO, errno, "unable to write %s: %s", toc->list,
-                              strerror(errno));
+            rc = uk_error_set(err, UK_E_IO, errno, "unable to write %s", toc->list);
         out = NULL;
     }
     if (in)

@@ -24,6 +24,16 @@ static void test_success_and_failure(void **state)
     assert_string_equal(err.msg, "the script failed (exit status 3): oops");
 }
 
+/* A program that is not there: the reason once. */
+static void test_missing_program(void **state)
+{
+    (void)state;
+    UkError err = {0};
+    const char *argv[] = {"/nonexistent/program", NULL};
+    assert_int_equal(child_run(argv, NULL, 5, "it", &err), -1);
+    assert_string_equal(err.msg, "unable to run /nonexistent/program: No such file or directory");
+}
+
 static void test_time_limit(void **state)
 {
     (void)state;
@@ -48,6 +58,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_success_and_failure),
+        cmocka_unit_test(test_missing_program),
         cmocka_unit_test(test_time_limit),
         cmocka_unit_test(test_background_child),
     };
