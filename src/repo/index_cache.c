@@ -21,9 +21,11 @@ IndexCache *index_cache_open(const Storage *s)
 {
     if (!storage_has_feature(s, STORAGE_FEAT_REMOTE))
         return NULL;
-    const char *base = getenv("UPKEEP_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
+    /* systemd's CacheDirectory= sets CACHE_DIRECTORY (its units have no HOME). */
+    const char *base = getenv("UPKEEP_CACHE_DIR"), *unit = getenv("CACHE_DIRECTORY");
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     char *root = base && *base   ? xstrdup(base)
+                 : unit && *unit ? xstrdup(unit)
                  : xdg && *xdg   ? xasprintf("%s/upkeep", xdg)
                  : home && *home ? xasprintf("%s/.cache/upkeep", home)
                                  : NULL;

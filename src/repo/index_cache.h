@@ -3,7 +3,8 @@
  * listing instead of a GET per pack. An index object never changes once written (it is named
  * by its pack), so a cached copy is the object; one that does not decode is dropped and read
  * again, and copies of packs no longer listed are removed. The folder is $UPKEEP_CACHE_DIR,
- * else $XDG_CACHE_HOME/upkeep, else ~/.cache/upkeep, one folder per repository location.
+ * else systemd's $CACHE_DIRECTORY, else $XDG_CACHE_HOME/upkeep, else ~/.cache/upkeep, one
+ * folder per repository location.
  * Nothing depends on the cache: when it cannot be written, the repository is read. */
 #ifndef UK_INDEX_CACHE_H
 #define UK_INDEX_CACHE_H

@@ -170,6 +170,8 @@ static void put_systemd_environment(FILE *out, const Environment *env)
         fputc('\n', out);
     }
     fprintf(out, "EnvironmentFile=-%s\n", ENVIRONMENT_FILE);
+    /* /var/cache/upkeep, in CACHE_DIRECTORY: S3 repositories' index cache. */
+    fprintf(out, "CacheDirectory=upkeep\n");
 }
 
 static const char *job_zone(const Config *c, const ConfigJob *job)

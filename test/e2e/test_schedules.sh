@@ -106,6 +106,7 @@ expect_contains "$OUT$ERR" "FLASK_ENV is not set here"
 systemd-analyze verify --man=no envunits/*.timer envunits/*.service || fail "systemd-analyze rejected the units"
 LOG_DAYS=30 expect_status 0 "$UPKEEP" -c envconf/upkeep.conf install systemd --dir envunits
 grep -qx 'Environment="LOG_DAYS=30"' envunits/upkeep.service || fail "the daemon's unit lacks LOG_DAYS"
+grep -qx 'CacheDirectory=upkeep' envunits/upkeep.service || fail "the daemon's unit has no cache folder"
 LOG_DAYS=30 expect_status 0 env -u FLASK_ENV "$UPKEEP" -c envconf/upkeep.conf install cron --file envcron
 grep -qx 'FLASK_ENV="production"' envcron && grep -qx 'LOG_DAYS="30"' envcron ||
     fail "the cron file lacks the environment: $(cat envcron)"
