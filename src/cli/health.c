@@ -22,11 +22,14 @@ static void health_help(void)
            "jobs. The first line is in the monitoring-plugins format, so Nagios, Icinga and\n"
            "similar run this command unchanged.\n"
            "\n"
-           "A database's on_critical job runs when one of its checks turns critical (once\n"
-           "per transition, not on every check).\n"
+           "The grouped counts of count_by, and size_maximum, are checks too. What a check\n"
+           "that turns critical asks for runs once per transition, not on every check: a\n"
+           "database's on_critical job, on_maximum and on_maximum_command past\n"
+           "size_maximum, the [upkeep] on_critical job for disk_paths.\n"
            "\n"
            "Options:\n"
-           "  --no-actions   do not record statuses or run on_critical jobs\n"
+           "  --no-actions   do not record statuses, alert, or run what a check that turns\n"
+           "                 critical asks for (on_critical, on_maximum)\n"
            "\n"
            "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also when the\n"
            "configuration or state cannot be read).\n");
@@ -54,7 +57,7 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
         return 0;
     }
     static const struct option options[] = {{"no-actions", no_argument, NULL, 'n'}, {0}};
-    bool actions = true;
+    bool act = true;
     optind = 1;
     opterr = 0;
     int opt;
@@ -63,7 +66,7 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
             cli_usage_error("health", "unknown option '%s'", argv[optind - 1]);
             return HEALTH_UNKNOWN;
         }
-        actions = false;
+        act = false;
     }
     if (optind < argc) {
         cli_usage_error("health", "unexpected argument '%s'", argv[optind]);
@@ -75,11 +78,11 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
     }
     HealthReport report;
     health_evaluate(ctx->config, ctx->state, &report);
-    HealthAction *todo = NULL;
-    size_t n_todo = 0, n_changes = 0;
+    HealthAction *actions = NULL;
+    size_t n_actions = 0, n_changes = 0;
     HealthChange *changes = NULL;
-    if (actions) {
-        health_record(ctx->config, ctx->state, &report, &todo, &n_todo, &changes, &n_changes);
+    if (act) {
+        health_record(ctx->config, ctx->state, &report, &actions, &n_actions, &changes, &n_changes);
         alerts_health(ctx->config, ctx->state, &report, changes, n_changes);
         alerts_flush(ctx->config, ctx->state);
     }
@@ -100,8 +103,8 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
                    c->subject, value_text(c, v, sizeof v), c->message);
         }
     }
-    for (size_t i = 0; i < n_todo; i++) {
-        const HealthAction *a = &todo[i];
+    for (size_t i = 0; i < n_actions; i++) {
+        const HealthAction *a = &actions[i];
         const HealthCheck *c = &report.checks[a->check];
         if (!ctx->json)
             fprintf(stderr, "upkeep: %s %s turned critical: running %s%s%s (%s)\n", c->check,
@@ -120,7 +123,7 @@ int cmd_health(CliContext *ctx, int argc, char **argv)
         else
             run_outcome_clear(&outcome);
     }
-    free(todo);
+    free(actions);
     free(changes);
     int status = (int)report.overall;
     health_report_clear(&report);

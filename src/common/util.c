@@ -599,6 +599,20 @@ char **split_list(const char *text, size_t *n)
     return items;
 }
 
+void list_appendf(char **list, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *item = NULL;
+    if (vasprintf(&item, fmt, ap) < 0)
+        uk_oom(0);
+    va_end(ap);
+    char *more = xasprintf("%s%s%s", *list ? *list : "", *list && **list ? ", " : "", item);
+    free(item);
+    free(*list);
+    *list = more;
+}
+
 char **split_words(const char *text, size_t *n)
 {
     char **words = xcalloc(1, sizeof *words);

@@ -96,6 +96,9 @@ char **split_list(const char *text, size_t *n);
  * between blanks, NULL-terminated as an argv: no quoting, no shell. Caller frees with
  * free_list. */
 char **split_words(const char *text, size_t *n);
+/* Appends an item made from FMT to *LIST, ", " before it unless the list is empty: the
+ * column lists and SET clauses SQL is built from. *LIST is malloc'd (NULL: empty). */
+void list_appendf(char **list, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void free_list(char **items, size_t n);
 
 #endif

@@ -131,3 +131,52 @@ void row_batch_committed(RowBatchFigures *figures, double t0)
         figures->longest_ms = figures->last_ms;
     figures->count++;
 }
+
+static char *quoted(const char *name)
+{
+    char *out = xmalloc(2 * strlen(name) + 3), *o = out;
+    *o++ = '"';
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            *o++ = '"';
+        *o++ = *p;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+char *row_insert_sql(const char *q_table, size_t n, const char *const *names, bool numbered,
+                     char *const *pk, size_t n_pk)
+{
+    char *cols = NULL, *marks = NULL, *sets = NULL, *conflict = NULL;
+    for (size_t i = 0; i < n; i++) {
+        char *q = quoted(names[i]);
+        list_appendf(&cols, "%s", q);
+        if (numbered)
+            list_appendf(&marks, "$%zu", i + 1);
+        else
+            list_appendf(&marks, "?");
+        bool key = false;
+        for (size_t k = 0; k < n_pk; k++)
+            key |= strcmp(pk[k], names[i]) == 0;
+        if (!key)
+            list_appendf(&sets, "%s = excluded.%s", q, q);
+        free(q);
+    }
+    for (size_t k = 0; k < n_pk; k++) {
+        char *q = quoted(pk[k]);
+        list_appendf(&conflict, "%s", q);
+        free(q);
+    }
+    char *sql = n_pk ? xasprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO %s%s",
+                                 q_table, cols ? cols : "", marks ? marks : "", conflict,
+                                 sets ? "UPDATE SET " : "NOTHING", sets ? sets : "")
+                     : xasprintf("INSERT INTO %s (%s) VALUES (%s)", q_table, cols ? cols : "",
+                                 marks ? marks : "");
+    free(cols);
+    free(marks);
+    free(sets);
+    free(conflict);
+    return sql;
+}

@@ -12,6 +12,13 @@
 #include "core/error.h"
 #include "db/row_store.h"
 
+/* upkeep import's INSERT of a record's columns NAMES into Q_TABLE (quoted), with "?" or, when
+ * NUMBERED, "$1" … placeholders; with N_PK primary-key columns PK, an upsert: ON CONFLICT
+ * (PK) DO UPDATE SET the record's other columns (DO NOTHING when it has none). The syntax
+ * SQLite and PostgreSQL share; names are quoted the standard way ("", quotes doubled). */
+char *row_insert_sql(const char *q_table, size_t n, const char *const *names, bool numbered,
+                     char *const *pk, size_t n_pk);
+
 /* What an age column holds, by its type. */
 typedef enum { ROW_AGE_DATE, ROW_AGE_NUMBER, ROW_AGE_TEXT, ROW_AGE_OTHER } RowAgeKind;
 

@@ -162,7 +162,8 @@ static void environment_free(Environment *env)
     free(env->vars);
 }
 
-static void put_systemd_environment(FILE *out, const Environment *env)
+/* What a run of upkeep needs from its unit: the environment and the cache folder. */
+static void put_systemd_run_settings(FILE *out, const Environment *env)
 {
     for (size_t i = 0; i < env->n; i++) {
         fputs("Environment=", out);
@@ -198,7 +199,7 @@ void install_systemd(const Config *c, const char *upkeep, const char *config, bo
                      "Type=simple\n");
         Environment env;
         environment_of(c, NULL, plan, &env);
-        put_systemd_environment(out, &env);
+        put_systemd_run_settings(out, &env);
         environment_free(&env);
         fputs("ExecStart=", out);
         put_systemd_word(out, upkeep);
@@ -244,7 +245,7 @@ void install_systemd(const Config *c, const char *upkeep, const char *config, bo
         fprintf(out, "[Service]\nType=oneshot\n");
         Environment env;
         environment_of(c, job, plan, &env);
-        put_systemd_environment(out, &env);
+        put_systemd_run_settings(out, &env);
         environment_free(&env);
         fputs("ExecStart=", out);
         put_systemd_word(out, upkeep);

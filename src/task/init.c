@@ -320,7 +320,6 @@ int task_init(const InitRequest *req, char **text, UkError *err)
     fprintf(out, "size_warning = %lluMiB\nsize_critical = %lluMiB\n",
             (unsigned long long)((base * 4) >> 20), (unsigned long long)((base * 8) >> 20));
     /* Row counts of the largest tables. */
-    char *counted = xstrdup("");
     for (size_t i = 0; i < s.n; i++) {
         char *q = ops->quote_name(s.tables[i].name), *sql = xasprintf("SELECT count(*) FROM %s", q);
         FirstRow f;
@@ -330,19 +329,22 @@ int task_init(const InitRequest *req, char **text, UkError *err)
         free(sql);
         free(q);
     }
+    /* The five largest, largest first. */
+    char *counted = NULL;
+    bool *picked = xcalloc(s.n + 1, sizeof *picked);
     for (size_t k = 0; k < 5 && k < s.n; k++) {
         size_t best = s.n;
         for (size_t i = 0; i < s.n; i++)
-            if (s.tables[i].rows >= 0 && !strstr(counted, s.tables[i].name) &&
+            if (s.tables[i].rows >= 0 && !picked[i] &&
                 (best == s.n || s.tables[i].rows > s.tables[best].rows))
                 best = i;
         if (best == s.n)
             break;
-        char *more = xasprintf("%s%s%s", counted, *counted ? ", " : "", s.tables[best].name);
-        free(counted);
-        counted = more;
+        picked[best] = true;
+        list_appendf(&counted, "%s", s.tables[best].name);
     }
-    if (*counted)
+    free(picked);
+    if (counted)
         fprintf(out, "# the largest tables, counted in health and metrics\ncount_tables = %s\n",
                 counted);
     free(counted);

@@ -169,17 +169,8 @@ pass "a version 1 repository stays version 1 and works; new repositories are ver
 mkdir -p refs/uploads && echo a > refs/uploads/a.pdf && echo c > refs/uploads/c.pdf
 sqlite3 refs/app.db "CREATE TABLE docs(id INTEGER PRIMARY KEY, path TEXT, deleted_at TEXT);
     INSERT INTO docs(path) VALUES ('a.pdf'), ('b.pdf'), ('c.pdf'), (NULL)"
-cat > refs/upkeep.conf <<'CONF'
-[upkeep]
-state = state/state.db
-[database app]
-url = sqlite://app.db
-[repository local]
-url = file://repo
-[job nightly]
-task = backup
-database = app
-repository = local
+(cd refs && write_config)
+cat >> refs/upkeep.conf <<'CONF'
 [job purge-docs]
 task = purge
 database = app

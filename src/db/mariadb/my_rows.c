@@ -1165,24 +1165,19 @@ static int my_rows_import(const ConfigDatabase *db, const char *table, bool upse
     const DbValue *values;
     int got = 0;
     while (rc == 0 && (got = next(ctx, &n, &names, &values, err)) == 1) {
-        char *cols = xstrdup(""), *vals = xstrdup(""), *sets = xstrdup("");
+        char *cols = NULL, *vals = NULL, *sets = NULL;
         for (size_t i = 0; i < n; i++) {
-            char *q = my_quote(names[i]), *lit = my_value_literal(conn, &values[i]), *more;
-            more = xasprintf("%s%s%s", cols, i ? ", " : "", q);
-            free(cols);
-            cols = more;
-            more = xasprintf("%s%s%s", vals, i ? ", " : "", lit);
-            free(vals);
-            vals = more;
-            more = xasprintf("%s%s%s = VALUES(%s)", sets, i ? ", " : "", q, q);
-            free(sets);
-            sets = more;
+            char *q = my_quote(names[i]), *lit = my_value_literal(conn, &values[i]);
+            list_appendf(&cols, "%s", q);
+            list_appendf(&vals, "%s", lit);
+            list_appendf(&sets, "%s = VALUES(%s)", q, q);
             free(q);
             free(lit);
         }
         /* ON DUPLICATE KEY: the row whose primary (or another unique) key the record has. */
-        char *sql = xasprintf("INSERT INTO %s (%s) VALUES (%s)%s%s", q_table, cols, vals,
-                              upsert ? " ON DUPLICATE KEY UPDATE " : "", upsert ? sets : "");
+        char *sql = xasprintf("INSERT INTO %s (%s) VALUES (%s)%s%s", q_table, cols ? cols : "",
+                              vals ? vals : "", upsert ? " ON DUPLICATE KEY UPDATE " : "",
+                              upsert && sets ? sets : "");
         if (my_fn.query(conn, sql) == 0)
             (*records)++;
         else

@@ -1283,7 +1283,7 @@ static int pg_rows_import(const ConfigDatabase *db, const char *table, bool upse
     if (!connect_db(&p, db, err))
         return -1;
     const PqLib *pq = p.pq;
-    char *q_table = pg_rows_quote_name(table), *conflict = xstrdup("");
+    char *q_table = pg_rows_quote_name(table);
     char **pk = NULL;
     size_t n_pk = 0;
     int rc = pg_run(pq, p.conn, "BEGIN", err);
@@ -1300,11 +1300,6 @@ static int pg_rows_import(const ConfigDatabase *db, const char *table, bool upse
         for (int i = 0; res && i < pq->ntuples(res); i++) {
             pk = xrealloc(pk, (n_pk + 1) * sizeof *pk);
             pk[n_pk++] = xstrdup(pq->getvalue(res, i, 0));
-            char *q = quote(&p, pk[n_pk - 1]),
-                 *more = xasprintf("%s%s%s", conflict, i ? ", " : "", q);
-            free(q);
-            free(conflict);
-            conflict = more;
         }
         pq->clear(res);
         if (rc == 0 && n_pk == 0)
@@ -1316,31 +1311,10 @@ static int pg_rows_import(const ConfigDatabase *db, const char *table, bool upse
     const DbValue *values;
     int got = 0;
     while (rc == 0 && (got = next(ctx, &n, &names, &values, err)) == 1) {
-        char *cols = xstrdup(""), *marks = xstrdup(""), *sets = xstrdup("");
         char **params = xcalloc(n + 1, sizeof *params);
-        for (size_t i = 0; i < n; i++) {
-            char *q = quote(&p, names[i]), *more;
-            more = xasprintf("%s%s%s", cols, i ? ", " : "", q);
-            free(cols);
-            cols = more;
-            more = xasprintf("%s%s$%zu", marks, i ? ", " : "", i + 1);
-            free(marks);
-            marks = more;
-            bool key = false;
-            for (size_t k = 0; k < n_pk; k++)
-                key |= strcmp(pk[k], names[i]) == 0;
-            if (!key) {
-                more = xasprintf("%s%s%s = EXCLUDED.%s", sets, *sets ? ", " : "", q, q);
-                free(sets);
-                sets = more;
-            }
-            free(q);
+        for (size_t i = 0; i < n; i++)
             params[i] = pg_param(&values[i]);
-        }
-        char *sql =
-            upsert ? xasprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO %s%s", q_table,
-                               cols, marks, conflict, *sets ? "UPDATE SET " : "NOTHING", sets)
-                   : xasprintf("INSERT INTO %s (%s) VALUES (%s)", q_table, cols, marks);
+        char *sql = row_insert_sql(q_table, n, names, true, pk, n_pk);
         PGresult *res =
             pg_query_params(pq, p.conn, sql, (int)n, (const char *const *)params, NULL, err);
         if (res)
@@ -1352,9 +1326,6 @@ static int pg_rows_import(const ConfigDatabase *db, const char *table, bool upse
             free(params[i]);
         free(params);
         free(sql);
-        free(cols);
-        free(marks);
-        free(sets);
         if (rc != 0)
             uk_error_prefix(err, "record %llu: ", (unsigned long long)*records + 1);
     }
@@ -1369,7 +1340,6 @@ static int pg_rows_import(const ConfigDatabase *db, const char *table, bool upse
     for (size_t i = 0; i < n_pk; i++)
         free(pk[i]);
     free(pk);
-    free(conflict);
     free(q_table);
     pq->finish(p.conn);
     return rc;

@@ -747,50 +747,6 @@ out:
     return rc;
 }
 
-/* The INSERT for a record's columns; with UPSERT, updating the row whose key PK names. */
-static char *insert_sql(const char *table, size_t n, const char *const *names, bool upsert,
-                        char **pk, size_t n_pk)
-{
-    char *q_table = sqlite_ops_quote(table);
-    char *cols = xstrdup(""), *marks = xstrdup(""), *sets = xstrdup("");
-    for (size_t i = 0; i < n; i++) {
-        char *q = sqlite_ops_quote(names[i]), *next;
-        next = xasprintf("%s%s%s", cols, i ? ", " : "", q);
-        free(cols);
-        cols = next;
-        next = xasprintf("%s%s?", marks, i ? ", " : "");
-        free(marks);
-        marks = next;
-        bool key = false;
-        for (size_t k = 0; k < n_pk; k++)
-            key |= strcmp(pk[k], names[i]) == 0;
-        if (!key) {
-            next = xasprintf("%s%s%s = excluded.%s", sets, *sets ? ", " : "", q, q);
-            free(sets);
-            sets = next;
-        }
-        free(q);
-    }
-    char *conflict = xstrdup("");
-    for (size_t k = 0; upsert && k < n_pk; k++) {
-        char *q = sqlite_ops_quote(pk[k]);
-        char *next = xasprintf("%s%s%s", conflict, k ? ", " : "", q);
-        free(q);
-        free(conflict);
-        conflict = next;
-    }
-    char *sql = upsert
-                    ? xasprintf("INSERT INTO %s(%s) VALUES (%s) ON CONFLICT(%s) DO %s%s", q_table,
-                                cols, marks, conflict, *sets ? "UPDATE SET " : "NOTHING", sets)
-                    : xasprintf("INSERT INTO %s(%s) VALUES (%s)", q_table, cols, marks);
-    free(q_table);
-    free(cols);
-    free(marks);
-    free(sets);
-    free(conflict);
-    return sql;
-}
-
 static int bind_value(sqlite3_stmt *stmt, int i, const DbValue *v)
 {
     switch (v->type) {
@@ -860,7 +816,9 @@ static int sqlite_rows_import(const ConfigDatabase *db_cfg, const char *table, b
             stmt = NULL;
             free(signature);
             signature = sig;
-            char *sql = insert_sql(table, n, names, upsert, pk, n_pk);
+            char *q_table = sqlite_ops_quote(table);
+            char *sql = row_insert_sql(q_table, n, names, false, pk, upsert ? n_pk : 0);
+            free(q_table);
             int prc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
             free(sql);
             if (prc != SQLITE_OK) {

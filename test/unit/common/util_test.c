@@ -137,6 +137,11 @@ static void test_lists_and_words(void **state)
     assert_string_equal(words[3], "HUP");
     assert_null(words[4]);
     free_list(words, n);
+    char *list = NULL;
+    list_appendf(&list, "%s", "id");
+    list_appendf(&list, "%s = excluded.%s", "v", "v");
+    assert_string_equal(list, "id, v = excluded.v");
+    free(list);
     words = split_words("   ", &n);
     assert_int_equal(n, 0);
     assert_null(words[0]);
