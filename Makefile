@@ -45,6 +45,7 @@ bench: test-deps build
 	bench/shapes.sh $(BUILD)
 	bench/daemon.sh $(BUILD)
 	bench/files.sh $(BUILD)
+	bench/tree.sh $(BUILD)
 	bench/postgresql.sh $(BUILD)
 	bench/pg_purge.sh $(BUILD)
 	bench/mariadb.sh $(BUILD)

@@ -30,6 +30,8 @@ static const struct {
     {"backup", cmd_backup, "take an ad-hoc backup of a database"},
     {"backups", cmd_backups, "list backups with size, new bytes stored and last verification"},
     {"restore", cmd_restore, "restore a backup to a new file or in place"},
+    {"ls", cmd_ls, "list the files a backup holds"},
+    {"diff", cmd_diff, "what changed between two backups' files (and database)"},
     {"copy", cmd_copy, "copy backups into another repository (only what it lacks)"},
     {"init", cmd_init, "propose an upkeep.conf from a database's schema"},
     {"import", cmd_import, "insert a JSON Lines, JSON or CSV file's records into a table"},

@@ -13,12 +13,14 @@ static void help(void)
 {
     printf("Usage: upkeep backups [--repository NAME] [--database NAME] [--tag TAG]\n"
            "\n"
-           "List backups, oldest first: id, time, database, image size, bytes this backup\n"
-           "added to the repository, tags, and when it was last proven restorable.\n"
+           "List backups, oldest first: id, time, database ((files) for a job that backs up\n"
+           "files only), size (database image and files), bytes this backup added to the\n"
+           "repository, tags, and when it was last proven restorable.\n"
            "\n"
            "Options:\n"
            "  -r, --repository NAME  only this repository\n"
-           "  -d, --database NAME    only backups of this database\n"
+           "  -d, --database NAME    only backups of this database (or of this job, for a\n"
+           "                         job that backs up files only)\n"
            "  -t, --tag TAG          only backups carrying this tag (e.g. pre-update)\n");
 }
 
@@ -76,7 +78,7 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             BackupRecord *b = &list[i];
-            if ((only_db && strcmp(b->database, only_db) != 0) ||
+            if ((only_db && strcmp(*b->database ? b->database : b->job, only_db) != 0) ||
                 (only_tag && !manifest_has_tag(b->tags, only_tag)))
                 continue;
             json_array_append_new(
@@ -94,7 +96,7 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
                "HOST", "REPOSITORY", "SIZE", "STORED", "TAGS", "VERIFIED");
         for (size_t i = 0; i < n; i++) {
             BackupRecord *b = &list[i];
-            if ((only_db && strcmp(b->database, only_db) != 0) ||
+            if ((only_db && strcmp(*b->database ? b->database : b->job, only_db) != 0) ||
                 (only_tag && !manifest_has_tag(b->tags, only_tag)))
                 continue;
             char t[32], s1[32], s2[32], v[48];
@@ -104,9 +106,9 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
             else
                 snprintf(v, sizeof v, "never");
             printf("%-27s %-19s %-12s %-12s %-10s %10s %10s  %-14s %s\n", b->id,
-                   format_time_local(b->created_at, t, sizeof t), b->database,
-                   b->host[0] ? b->host : "-", b->repository,
-                   format_size(b->image_size, s1, sizeof s1),
+                   format_time_local(b->created_at, t, sizeof t),
+                   *b->database ? b->database : "(files)", b->host[0] ? b->host : "-",
+                   b->repository, format_size(b->image_size, s1, sizeof s1),
                    format_size(b->stored_bytes, s2, sizeof s2), b->tags[0] ? b->tags : "-", v);
         }
         if (n == 0)

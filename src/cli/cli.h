@@ -46,6 +46,8 @@ int cmd_import(CliContext *ctx, int argc, char **argv);
 int cmd_init(CliContext *ctx, int argc, char **argv);
 int cmd_key(CliContext *ctx, int argc, char **argv);
 int cmd_restore(CliContext *ctx, int argc, char **argv);
+int cmd_ls(CliContext *ctx, int argc, char **argv);
+int cmd_diff(CliContext *ctx, int argc, char **argv);
 int cmd_verify(CliContext *ctx, int argc, char **argv);
 int cmd_prune(CliContext *ctx, int argc, char **argv);
 int cmd_run(CliContext *ctx, int argc, char **argv);

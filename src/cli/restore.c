@@ -18,6 +18,8 @@ static void help(void)
            "       upkeep restore ID|latest --database NAME --in-place [--no-check] [--force]\n"
            "       upkeep restore ID|latest --database NAME --to-database NEWNAME\n"
            "                                    [--table NAME]... [--schema NAME]...\n"
+           "       upkeep restore ID|latest --files --to DIR [--include PATTERN]...\n"
+           "                                    [--database NAME | --job NAME]\n"
            "\n"
            "Rebuild a backup. Every chunk, the whole image and then the database itself\n"
            "(PRAGMA quick_check) are checked before the file appears under its name; nothing\n"
@@ -45,10 +47,67 @@ static void help(void)
            "                         table of that name in any schema); repeatable\n"
            "      --schema NAME      with --to-database, PostgreSQL: only this schema;\n"
            "                         repeatable\n"
+           "      --files            restore the backup's files (a job's paths) under DIR:\n"
+           "                         each at DIR/<its absolute path>, with its mode, times\n"
+           "                         and (as root) owner; nothing is written outside DIR,\n"
+           "                         and files already there are replaced\n"
+           "  -I, --include PATTERN  with --files: only what PATTERN names (a path, or a\n"
+           "                         folder and what it holds; * and ? within a name),\n"
+           "                         e.g. /srv/app/config or '/srv/app/uploads/2026-*'\n"
+           "  -j, --job NAME         with 'latest': the newest backup of this job (a job\n"
+           "                         that backs up files only has no database)\n"
            "  -t, --tag TAG          with 'latest': the newest backup carrying TAG (e.g.\n"
            "                         pre-update, for a rollback)\n"
            "  -r, --repository NAME  look only in this repository\n"
            "  -n, --dry-run          say what would be restored, change nothing\n");
+}
+
+/* restore --files: the tree under a folder. */
+static int restore_files(CliContext *ctx, const char *id_or_latest, const char *group,
+                         const char *only_repo, const char *tag, const char *to, bool other_target,
+                         char **includes, size_t n_includes, bool dry_run)
+{
+    if (!to || other_target)
+        return cli_usage_error("restore", "--files restores into a folder: give --to DIR");
+    int rc = cli_open_state(ctx);
+    if (rc != 0)
+        return rc;
+    UkError err = {0};
+    const ConfigRepository *repo = NULL;
+    char id[64];
+    if (cli_find_backup(ctx, only_repo, id_or_latest, group, tag, &repo, id, sizeof id, &err) != 0)
+        return cli_fail(&err);
+    if (dry_run) {
+        if (ctx->json)
+            cli_print_json(json_pack("{s:b, s:s, s:s, s:s}", "dry_run", 1, "id", id, "repository",
+                                     repo->name, "to", to));
+        else
+            printf("would restore the files of backup %s from '%s' under '%s'\n", id, repo->name,
+                   to);
+        return 0;
+    }
+    FilesRestoreRequest req = {.repository = repo,
+                               .id = id,
+                               .to = to,
+                               .includes = includes,
+                               .n_includes = n_includes,
+                               .progress = cli_progress(ctx)};
+    FilesRestoreResult res;
+    if (task_restore_files(&req, &res, &err) != 0)
+        return cli_fail(&err);
+    if (ctx->json) {
+        cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f}", "id", res.id, "to", to,
+                                 "entries", (json_int_t)res.entries, "files", (json_int_t)res.files,
+                                 "bytes", (json_int_t)res.bytes, "links_skipped",
+                                 (json_int_t)res.links_skipped, "duration_seconds", res.seconds));
+    } else if (!ctx->quiet) {
+        char s[32], d[32];
+        printf("restored the files of backup %s under '%s': %llu entries, %llu files, %s, "
+               "checked (%s)\n",
+               res.id, to, (unsigned long long)res.entries, (unsigned long long)res.files,
+               format_size(res.bytes, s, sizeof s), format_duration(res.seconds, d, sizeof d));
+    }
+    return 0;
 }
 
 int cmd_restore(CliContext *ctx, int argc, char **argv)
@@ -68,16 +127,29 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
                                             {"tag", required_argument, NULL, 't'},
                                             {"table", required_argument, NULL, 'T'},
                                             {"schema", required_argument, NULL, 'S'},
+                                            {"files", no_argument, NULL, 'F'},
+                                            {"include", required_argument, NULL, 'I'},
+                                            {"job", required_argument, NULL, 'j'},
                                             {0}};
     enum { MAX_ONLY = 32 };
     const char *tables[MAX_ONLY + 1] = {0}, *schemas[MAX_ONLY + 1] = {0};
     size_t n_tables = 0, n_schemas = 0;
     const char *database = NULL, *to = NULL, *only_repo = NULL, *to_database = NULL, *tag = NULL;
-    bool force = false, in_place = false, dry_run = false, no_check = false;
+    bool force = false, in_place = false, dry_run = false, no_check = false, files = false;
+    char *includes[MAX_ONLY + 1] = {0};
+    size_t n_includes = 0;
+    const char *job = NULL;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "d:o:fr:nt:", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "d:o:fr:nt:I:j:", options, NULL)) != -1) {
         switch (opt) {
+        case 'F': files = true; break;
+        case 'j': job = optarg; break;
+        case 'I':
+            if (n_includes == MAX_ONLY)
+                return cli_usage_error("restore", "at most %d --include", MAX_ONLY);
+            includes[n_includes++] = optarg;
+            break;
         case 'd': database = optarg; break;
         case 'o': to = optarg; break;
         case 'f': force = true; break;
@@ -102,6 +174,14 @@ int cmd_restore(CliContext *ctx, int argc, char **argv)
     }
     if (optind + 1 != argc)
         return cli_usage_error("restore", "expected one backup ID or 'latest'");
+    if (n_includes && !files)
+        return cli_usage_error("restore", "--include is for --files");
+    if (files)
+        return restore_files(ctx, argv[optind], database ? database : job, only_repo, tag, to,
+                             in_place || to_database, includes, n_includes, dry_run);
+    if (job)
+        return cli_usage_error("restore", "--job is for --files: a database's backups are "
+                                          "found by --database");
     if (!database)
         return cli_usage_error("restore", "--database is required");
     if ((to != NULL) + in_place + (to_database != NULL) != 1)

@@ -125,16 +125,20 @@ int cmd_run(CliContext *ctx, int argc, char **argv)
             const RetentionPolicy *p = &job->repository->retention;
             bool retention = p->keep_last || p->keep_hourly || p->keep_daily || p->keep_weekly ||
                              p->keep_monthly || p->keep_yearly || p->keep_within || p->keep_tag;
+            char *what = job->database ? xasprintf("'%s'%s", job->database->name,
+                                                   job->paths ? " and its paths" : "")
+                                       : xasprintf("its paths (%s)", job->paths);
             if (ctx->json)
-                json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "job",
-                                                     job->name, "task", job->task, "database",
-                                                     job->database->name, "repository",
-                                                     job->repository->name, "prune", retention,
-                                                     "verify", job->verify, "dry_run", 1));
+                json_array_append_new(
+                    out, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "job", job->name, "task",
+                                   job->task, "database", job->database ? job->database->name : "",
+                                   "repository", job->repository->name, "prune", retention,
+                                   "verify", job->verify, "dry_run", 1));
             else
-                printf("job '%s' would back up '%s' to '%s'%s%s\n", job->name, job->database->name,
+                printf("job '%s' would back up %s to '%s'%s%s\n", job->name, what,
                        job->repository->name, retention ? ", then apply retention" : "",
                        job->verify ? ", then verify the new backup" : "");
+            free(what);
             continue;
         }
         RunOptions opts = {

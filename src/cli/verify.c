@@ -89,12 +89,15 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
         failures += vrc != 0;
         if (ctx->json) {
             json_array_append_new(
-                results, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:I}", "id", targets[i].id,
-                                   "repository", targets[i].repo->name, "result",
-                                   vrc == 0 ? "ok" : "failed", "error", vrc == 0 ? "" : err.msg,
-                                   "integrity", res.integrity, "image_bytes",
-                                   (json_int_t)res.image_size, "seconds", json_real(res.seconds),
-                                   "files_missing_at_backup", (json_int_t)res.files_missing));
+                results,
+                json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:I, s:I}", "id",
+                          targets[i].id, "repository", targets[i].repo->name, "result",
+                          vrc == 0 ? "ok" : "failed", "error", vrc == 0 ? "" : err.msg, "integrity",
+                          res.integrity, "image_bytes", (json_int_t)res.image_size, "seconds",
+                          json_real(res.seconds), "files_missing_at_backup",
+                          (json_int_t)res.files_missing, "file_entries",
+                          (json_int_t)res.file_entries, "file_bytes", (json_int_t)res.file_bytes,
+                          "files_changed", (json_int_t)res.files_changed));
         } else if (vrc == 0) {
             if (!ctx->quiet) {
                 char s[32], d[32];
@@ -102,6 +105,11 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
                        res.database, format_size(res.image_size, s, sizeof s),
                        (unsigned long long)res.chunks, res.integrity,
                        format_duration(res.seconds, d, sizeof d));
+                if (res.file_entries)
+                    printf("        files: %llu entries, %s, every byte read back%s\n",
+                           (unsigned long long)res.file_entries,
+                           format_size(res.file_bytes, s, sizeof s),
+                           res.files_changed ? " (some kept changing while backed up)" : "");
                 if (res.files_missing)
                     printf("        %llu files its rows name were missing when it was taken "
                            "(e.g. %s)\n",

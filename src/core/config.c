@@ -5,6 +5,7 @@
  * counter holds the line inih just read. Each key is stored through the table's offset into
  * its section's struct, so adding a key is one table row plus the struct field. */
 #include "core/config.h"
+#include "tree/tree_walk.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -253,7 +254,7 @@ static const ConfigKey config_keys[] = {
      FOR_ALL, 0, NULL /* the names of task_names */},
     {SECTION_JOB, "database", KEY_STRING, NULL, false, J(database_name),
      "name of a [database] section (verify: only its backups)", FOR_ALL,
-     FOR_ALL & ~FOR_CLEAN & ~FOR_DISK & ~FOR_ROTATE & ~FOR_VERIFY},
+     FOR_ALL & ~FOR_CLEAN & ~FOR_DISK & ~FOR_ROTATE & ~FOR_VERIFY & ~FOR_BACKUP},
     {SECTION_JOB, "schedule", KEY_SCHEDULE, NULL, false, J(schedule),
      "when the daemon runs the job: cron (minute hour day-of-month month day-of-week, optional "
      "seconds first) or @hourly, @daily, @weekly, @monthly, @yearly, e.g. 0 3 * * *",
@@ -388,8 +389,13 @@ static const ConfigKey config_keys[] = {
      FOR_CLEAN},
 
     {SECTION_JOB, "paths", KEY_STRING, NULL, false, J(paths),
-     "comma-separated folders whose filesystems, largest folders and big files disk reports",
-     FOR_DISK, FOR_DISK},
+     "comma-separated; disk: folders whose filesystems, largest folders and big files it "
+     "reports; backup: absolute files and folders backed up with the database (or alone)",
+     FOR_DISK | FOR_BACKUP, FOR_DISK},
+    {SECTION_JOB, "exclude", KEY_STRING, NULL, false, J(exclude),
+     "backup: comma-separated patterns left out of paths: *.tmp (a name), cache/ (folders "
+     "only), /srv/app/tmp/* (a whole path)",
+     FOR_BACKUP},
     {SECTION_JOB, "report_larger_than", KEY_SIZE, NULL, false, J(larger_than),
      "disk lists the files larger than this, e.g. 100MB", FOR_DISK},
 
@@ -983,6 +989,27 @@ static void check_job_keys(ParseState *ps)
                      key->name);
             fail(ps, ps->section_line, "%s%s", msg, NULL);
         }
+    }
+    if (!ps->failed && job->kind == TASK_BACKUP && !job->database_name && !job->paths)
+        fail(ps, ps->section_line, "job '%s': task backup needs 'database', 'paths' or both",
+             job->name, NULL);
+    if (!ps->failed && job->exclude && !job->paths)
+        fail(ps, ps->section_line, "job '%s': exclude needs paths", job->name, NULL);
+    if (!ps->failed && job->kind == TASK_BACKUP && job->paths) {
+        int line = ps->section_line;
+        for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
+            if (config_keys[i].section == SECTION_JOB && strcmp(config_keys[i].name, "paths") == 0)
+                line = ps->seen_line[i];
+        size_t n = 0;
+        char **paths = split_list(job->paths, &n);
+        for (size_t i = 0; i < n && !ps->failed; i++) {
+            const char *why = tree_walk_path_problem(paths[i]);
+            char msg[1200];
+            snprintf(msg, sizeof msg, "path '%s' %s", paths[i], why ? why : "");
+            if (why)
+                fail(ps, line, "job '%s': %s", job->name, msg);
+        }
+        free_list(paths, n);
     }
     if (!ps->failed && (job->files_column != NULL) != (job->files_root != NULL))
         fail(ps, ps->section_line, "job '%s': files_column and files_root go together", job->name,

@@ -179,7 +179,9 @@ typedef struct ConfigJob {
     int subset_n, subset_t; /* subset N/T; 0/0 otherwise */
     bool delay_compress, not_if_empty, missing_ok;
     /* disk (report_larger_than is larger_than) */
-    char *paths;                  /* comma-separated, relative to the config file's folder */
+    char *paths;   /* disk: comma-separated, relative to the config file's folder; backup:
+                      absolute files and folders */
+    char *exclude; /* backup: comma-separated patterns (tree/tree_walk.h) */
     ConfigDatabase *database;     /* resolved references, owned by Config; NULL for clean
                                      without a database */
     ConfigRepository *repository; /* the first of `repository`: where backups go */

@@ -106,6 +106,20 @@ static int check_job(const Config *c, const ConfigJob *job, UkError *err)
         same_file(job->archive_path, job->database->path))
         return problem(err, c, job->line, "job '%s': archive_to is the database itself ('%s')",
                        job->name, job->archive_path, NULL);
+    if (job->kind == TASK_BACKUP && job->paths) {
+        size_t n = 0;
+        char **paths = split_list(job->paths, &n);
+        const char *missing = NULL;
+        for (size_t i = 0; i < n && !missing; i++)
+            if (!path_exists(paths[i]))
+                missing = paths[i];
+        int rc = missing ? problem(err, c, job->line, "job '%s': path '%s' does not exist",
+                                   job->name, missing, NULL)
+                         : 0;
+        free_list(paths, n);
+        if (rc != 0)
+            return -1;
+    }
     FileOwner owner;
     UkError why = {0};
     if (job->kind == TASK_ROTATE && job->rotate_create &&

@@ -76,6 +76,13 @@ static json_t *backup_summary(const BackupResult *b)
                           "bytes_stored", (json_int_t)m->stored_bytes, "chunks_new",
                           (json_int_t)m->new_chunks, "chunks_reused", (json_int_t)m->reused_chunks,
                           "duration_seconds", m->duration, "read_seconds", b->read_seconds);
+    if (m->has_files)
+        json_object_update_new(
+            s, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "file_entries",
+                         (json_int_t)m->file_entries, "file_bytes", (json_int_t)m->file_bytes,
+                         "files_unchanged", (json_int_t)b->tree.unchanged, "files_reread",
+                         (json_int_t)b->tree.reread, "files_changed", (json_int_t)b->tree.changed,
+                         "files_vanished", (json_int_t)b->tree.vanished));
     if (b->files_checked)
         json_object_update_new(s, json_pack("{s:I, s:I}", "files_checked",
                                             (json_int_t)b->files_checked, "files_missing",
@@ -98,7 +105,8 @@ static int copy_backups(State *st, const ConfigJob *job, const char *id, json_t 
         CopyTotals totals;
         UkError copy_err = {0};
         int copied =
-            task_copy_missing(st, job->repository, to, job->database->name, &totals, &copy_err);
+            task_copy_missing(st, job->repository, to,
+                              job->database ? job->database->name : job->name, &totals, &copy_err);
         if (copied == 0 && !retention_policy_is_empty(&to->retention)) {
             PruneResult pr;
             copied = task_prune(st, to, false, &pr, &copy_err);
@@ -127,6 +135,8 @@ static int run_backup_job(const Config *config, State *st, const ConfigJob *job,
                          .repository = job->repository,
                          .job = job->name,
                          .tags = job->tag,
+                         .paths = job->paths,
+                         .exclude = job->exclude,
                          .progress = opts->progress};
     BackupResult res;
     if (task_backup(st, &req, &res, err) != 0)

@@ -62,6 +62,19 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                         sizeof stored),
             (long long)json_integer_value(json_object_get(doc, "chunks_new")),
             (long long)json_integer_value(json_object_get(doc, "chunks_reused")));
+        json_t *entries = json_object_get(doc, "file_entries");
+        if (entries && n < len) {
+            char bytes[32];
+            n += (size_t)snprintf(
+                buf + n, len - n, "; files: %lld entries, %s",
+                (long long)json_integer_value(entries),
+                format_size((uint64_t)json_integer_value(json_object_get(doc, "file_bytes")), bytes,
+                            sizeof bytes));
+            json_int_t changed = json_integer_value(json_object_get(doc, "files_changed"));
+            if (changed && n < len)
+                n += (size_t)snprintf(buf + n, len - n, ", %lld kept changing while read",
+                                      (long long)changed);
+        }
         json_t *pruned = json_object_get(doc, "backups_pruned");
         if (pruned && n < len)
             n += (size_t)snprintf(buf + n, len - n, ", %lld pruned",

@@ -22,9 +22,14 @@
 
 enum { BATCH_FREE, BATCH_QUEUED, BATCH_DONE };
 
-/* A Batch.index with this bit set is block number (index & ~LIST_CHUNK) of the chunk list
- * (version 2 manifests), not a chunk of the image. */
+/* A Batch.index says which part (manifest.h) the chunk belongs to in bits 61-62, and, with
+ * LIST_CHUNK set, that it is block number (index & INDEX_MASK) of the part's chunk list
+ * (version 2 manifests), not a chunk of the part's content. */
 #define LIST_CHUNK (UINT64_C(1) << 63)
+#define PART_SHIFT 61
+#define INDEX_MASK ((UINT64_C(1) << PART_SHIFT) - 1)
+#define PART_OF(index) ((int)((index) >> PART_SHIFT & 3))
+#define IN_PART(part, i) ((uint64_t)(part) << PART_SHIFT | (i))
 
 typedef struct Batch {
     int state;
@@ -46,14 +51,27 @@ typedef struct Batch {
  * chunk, so that no cut depends on how the input was split into writes. */
 #define STREAM_BUFFER (4 * 1024 * 1024)
 
+/* One hash list: the image's, or a file part's. */
+typedef struct Part {
+    bool used;
+    bool stream;
+    ChunkerParams chunking;
+    uint64_t size, chunk_count;
+    int hashes_fd;              /* the hash list, 32 bytes a chunk at 32 * index (temp_file_open) */
+    unsigned char *list_hashes; /* version 2: the list blocks' hashes */
+    uint64_t list_count, list_cap;
+    unsigned char image_hash[32];
+} Part;
+
 struct BackupWriter {
     Repo *repo;
     uint64_t image_size;
     uint32_t chunk_size;
     uint64_t chunk_count;
-    int hashes_fd;  /* the hash list, 32 bytes a chunk at 32 * index (temp_file_open) */
     uint64_t *have; /* pages: one bit per chunk: arrived */
 
+    Part parts[MANIFEST_PARTS]; /* [MANIFEST_PART_IMAGE] mirrors the fields above */
+    int active;                 /* the part stream bytes go to */
     bool stream;
     ChunkerParams chunking;
     uint64_t gear[256];     /* the repository's (repo/keyring.h) */
@@ -79,9 +97,6 @@ struct BackupWriter {
     PackEntry entries[BATCH_CHUNKS];
 
     uint64_t new_chunks, reused_chunks;
-    unsigned char *list_hashes; /* version 2: the list blocks' hashes */
-    uint64_t list_count, list_cap;
-    unsigned char image_hash[32];
     double started;
 };
 
@@ -140,8 +155,12 @@ static BackupWriter *writer_new(Repo *repo)
     w->repo = repo;
     w->session = chunk_set_new();
     w->packs = pack_writer_new(repo);
-    w->hashes_fd = temp_file_open(&w->failure);
-    w->failed = w->hashes_fd < 0; /* reported by the first call */
+    for (int k = 0; k < MANIFEST_PARTS; k++)
+        w->parts[k].hashes_fd = -1;
+    w->parts[0].used = true;
+    w->parts[0].hashes_fd = temp_file_open(&w->failure);
+    w->failed = w->parts[0].hashes_fd < 0; /* reported by the first call */
+    chunker_gear_table(keyring_gear_seed(repo->keys), w->gear);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     w->n_threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (size_t)cpus;
     /* Two batches a worker (one it works on, one waiting) and two for the calling thread
@@ -168,6 +187,8 @@ BackupWriter *backup_writer_new(Repo *repo, uint64_t image_size, uint32_t chunk_
     w->image_size = image_size;
     w->chunk_size = chunk_size;
     w->chunk_count = (image_size + chunk_size - 1) / chunk_size;
+    w->parts[0].chunk_count = w->chunk_count;
+    w->parts[0].size = image_size;
     w->have = xcalloc(w->chunk_count / 64 + 1, sizeof *w->have);
     return w;
 }
@@ -177,7 +198,8 @@ BackupWriter *backup_writer_new_stream(Repo *repo, const ChunkerParams *chunking
     BackupWriter *w = writer_new(repo);
     w->stream = true;
     w->chunking = *chunking;
-    chunker_gear_table(keyring_gear_seed(repo->keys), w->gear);
+    w->parts[0].stream = true;
+    w->parts[0].chunking = *chunking;
     w->chunk_size = chunking->max_size;
     w->pending = xmalloc(STREAM_BUFFER);
     return w;
@@ -202,21 +224,23 @@ static void stop_workers(BackupWriter *w)
  * the frame, unreferenced, which costs a few compressed bytes and keeps workers lock-free. */
 static int retire_batch(BackupWriter *w, Batch *b, UkError *err)
 {
-    /* A batch holds consecutive chunks, of the image or of its list (add_chunk). */
+    /* A batch holds consecutive chunks of one part, of its content or of its list
+     * (add_chunk). */
     if (b->n > 0 && !(b->index[0] & LIST_CHUNK) &&
-        pwrite_all(w->hashes_fd, b->hash, b->n * 32, b->index[0] * 32, "the backup's hash list",
-                   err) != 0)
+        pwrite_all(w->parts[PART_OF(b->index[0])].hashes_fd, b->hash, b->n * 32,
+                   (b->index[0] & INDEX_MASK) * 32, "the backup's hash list", err) != 0)
         return -1;
     bool any_new = false;
     for (size_t i = 0; i < b->n; i++) {
         bool listed = (b->index[i] & LIST_CHUNK) != 0;
-        uint64_t block = b->index[i] & ~LIST_CHUNK;
-        if (listed && block >= w->list_cap) {
-            w->list_cap = w->list_cap ? w->list_cap * 2 : 64;
-            w->list_hashes = xrealloc(w->list_hashes, w->list_cap * 32);
+        Part *part = &w->parts[PART_OF(b->index[i])];
+        uint64_t block = b->index[i] & INDEX_MASK;
+        if (listed && block >= part->list_cap) {
+            part->list_cap = part->list_cap ? part->list_cap * 2 : 64;
+            part->list_hashes = xrealloc(part->list_hashes, part->list_cap * 32);
         }
         if (listed)
-            memcpy(w->list_hashes + block * 32, b->hash[i], 32);
+            memcpy(part->list_hashes + block * 32, b->hash[i], 32);
         if (!b->known[i]) {
             int added = chunk_set_add(w->session, b->hash[i], NULL, err);
             if (added < 0)
@@ -320,22 +344,27 @@ int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_
         return uk_error_set(err, UK_E_INTERNAL, 0, "unexpected chunk %llu of %llu",
                             (unsigned long long)index, (unsigned long long)w->chunk_count);
     w->have[index / 64] |= UINT64_C(1) << (index % 64);
-    return add_chunk(w, index, data, len, err);
+    return add_chunk(w, IN_PART(MANIFEST_PART_IMAGE, index), data, len, err);
 }
 
 /* Cuts chunks from the pending bytes while a whole largest chunk is there (or, at the end
  * of the stream, until none is left). */
 static int cut_pending(BackupWriter *w, bool at_end, UkError *err)
 {
-    while (w->pending_len > 0 && (at_end || w->pending_len >= w->chunking.max_size)) {
+    Part *part = &w->parts[w->active];
+    while (w->pending_len > 0 && (at_end || w->pending_len >= part->chunking.max_size)) {
         const unsigned char *start = w->pending + w->pending_start;
-        size_t len = chunker_cut_with(&w->chunking, w->gear, start, w->pending_len);
-        if (add_chunk(w, w->chunk_count, start, len, err) != 0)
+        size_t len = chunker_cut_with(&part->chunking, w->gear, start, w->pending_len);
+        if (add_chunk(w, IN_PART(w->active, part->chunk_count), start, len, err) != 0)
             return -1;
-        w->chunk_count++;
-        w->image_size += len;
+        part->chunk_count++;
+        part->size += len;
         w->pending_start += len;
         w->pending_len -= len;
+    }
+    if (w->active == MANIFEST_PART_IMAGE) {
+        w->chunk_count = part->chunk_count;
+        w->image_size = part->size;
     }
     return 0;
 }
@@ -346,7 +375,7 @@ int backup_writer_write(BackupWriter *w, const void *data, size_t len, UkError *
         *err = w->failure;
         return -1;
     }
-    if (!w->stream)
+    if (!w->parts[w->active].stream)
         return uk_error_set(err, UK_E_INTERNAL, 0, "a page image takes numbered chunks");
     const unsigned char *p = data;
     while (len > 0) {
@@ -376,25 +405,111 @@ static int retire_all(BackupWriter *w, UkError *err)
     return 0;
 }
 
+static int check_failed(BackupWriter *w, UkError *err)
+{
+    if (!w->failed)
+        return 0;
+    *err = w->failure;
+    return -1;
+}
+
+int backup_writer_begin_part(BackupWriter *w, int k, const ChunkerParams *chunking, UkError *err)
+{
+    if (check_failed(w, err) != 0)
+        return -1;
+    if (k <= MANIFEST_PART_IMAGE || k >= MANIFEST_PARTS || w->parts[k].used)
+        return uk_error_set(err, UK_E_INTERNAL, 0, "part %d started twice", k);
+    /* The part before is finished and retired: its hash list can be read back meanwhile. */
+    if (backup_writer_end_piece(w, err) != 0 || retire_all(w, err) != 0)
+        return -1;
+    if (!w->pending)
+        w->pending = xmalloc(STREAM_BUFFER);
+    Part *part = &w->parts[k];
+    part->hashes_fd = temp_file_open(err);
+    if (part->hashes_fd < 0)
+        return -1;
+    part->used = part->stream = true;
+    part->chunking = *chunking;
+    w->active = k;
+    return 0;
+}
+
+int backup_writer_end_piece(BackupWriter *w, UkError *err)
+{
+    if (check_failed(w, err) != 0)
+        return -1;
+    if (w->parts[w->active].stream && cut_pending(w, true, err) != 0)
+        return -1;
+    w->pending_start = 0;
+    return 0;
+}
+
+void backup_writer_position(const BackupWriter *w, uint64_t *chunks, uint64_t *bytes)
+{
+    *chunks = w->parts[w->active].chunk_count;
+    *bytes = w->parts[w->active].size;
+}
+
+void backup_writer_rewind(BackupWriter *w, uint64_t chunks, uint64_t bytes)
+{
+    w->pending_start = w->pending_len = 0;
+    w->parts[w->active].chunk_count = chunks;
+    w->parts[w->active].size = bytes;
+}
+
+int backup_writer_append_known(BackupWriter *w, const unsigned char *ids, uint64_t n,
+                               uint64_t bytes, UkError *err)
+{
+    if (check_failed(w, err) != 0)
+        return -1;
+    for (uint64_t i = 0; i < n; i++) {
+        ChunkLocation loc;
+        if (!chunk_set_find(w->repo->index, ids + i * 32, &loc) &&
+            !chunk_set_find(w->session, ids + i * 32, &loc))
+            return 0;
+    }
+    Part *part = &w->parts[w->active];
+    /* No batch in flight writes at or past the part's end, so the ids go straight in. */
+    if (n > 0 && pwrite_all(part->hashes_fd, ids, n * 32, part->chunk_count * 32,
+                            "the backup's hash list", err) != 0)
+        return -1;
+    part->chunk_count += n;
+    part->size += bytes;
+    w->reused_chunks += n;
+    return 1;
+}
+
+int backup_writer_part_hashes(BackupWriter *w, int k, uint64_t first, uint64_t n,
+                              unsigned char *out, UkError *err)
+{
+    if (check_failed(w, err) != 0)
+        return -1;
+    if (k == w->active || first + n > w->parts[k].chunk_count)
+        return uk_error_set(err, UK_E_INTERNAL, 0, "chunks %llu+%llu of part %d are not written",
+                            (unsigned long long)first, (unsigned long long)n, k);
+    return pread_all(w->parts[k].hashes_fd, out, n * 32, first * 32, "the backup's hash list", err);
+}
+
 /* The finished hash list, read back once from its file: the image hash over it and, for a
  * version 2 manifest, the list cut into blocks (manifest_list_cut) that are stored as chunks
  * through the same batches, their ids in list_hashes. A window of the list at a time: it
  * always holds a whole block's worth past the cut, or the list's end, so the blocks are those
  * the whole list would give. */
 #define LIST_WINDOW 8192 /* hashes */
-static int finish_list(BackupWriter *w, bool store, UkError *err)
+static int finish_list(BackupWriter *w, int k, bool store, UkError *err)
 {
+    Part *part = &w->parts[k];
     unsigned char *window = xmalloc(LIST_WINDOW * 32);
     uint64_t base = 0, have = 0; /* the window holds hashes [base, base + have) */
     CryptoSha256 *image_hash = crypto_sha256_new();
     int rc = 0;
-    for (uint64_t start = 0; start < w->chunk_count && rc == 0;) {
-        if (start + MANIFEST_LIST_MAX > base + have && base + have < w->chunk_count) {
+    for (uint64_t start = 0; start < part->chunk_count && rc == 0;) {
+        if (start + MANIFEST_LIST_MAX > base + have && base + have < part->chunk_count) {
             uint64_t keep = base + have - start, room = LIST_WINDOW - keep;
-            uint64_t more = w->chunk_count - (base + have);
+            uint64_t more = part->chunk_count - (base + have);
             more = more < room ? more : room;
             memmove(window, window + (start - base) * 32, keep * 32);
-            rc = pread_all(w->hashes_fd, window + keep * 32, more * 32, (base + have) * 32,
+            rc = pread_all(part->hashes_fd, window + keep * 32, more * 32, (base + have) * 32,
                            "the backup's hash list", err);
             if (rc != 0)
                 break;
@@ -405,10 +520,10 @@ static int finish_list(BackupWriter *w, bool store, UkError *err)
         const unsigned char *at = window + (start - base) * 32;
         uint64_t n = manifest_list_cut(at, base + have - start, 0);
         if (store)
-            rc = add_chunk(w, LIST_CHUNK | w->list_count++, at, (size_t)n * 32, err);
+            rc = add_chunk(w, LIST_CHUNK | IN_PART(k, part->list_count++), at, (size_t)n * 32, err);
         start += n;
     }
-    crypto_sha256_final(image_hash, w->image_hash);
+    crypto_sha256_final(image_hash, part->image_hash);
     free(window);
     if (rc == 0 && store)
         rc = retire_all(w, err);
@@ -419,8 +534,8 @@ static int finish_list(BackupWriter *w, bool store, UkError *err)
 static unsigned char *read_whole_list(BackupWriter *w, UkError *err)
 {
     unsigned char *hashes = xmalloc(w->chunk_count * 32 + 1);
-    if (pread_all(w->hashes_fd, hashes, w->chunk_count * 32, 0, "the backup's hash list", err) !=
-        0) {
+    if (pread_all(w->parts[0].hashes_fd, hashes, w->chunk_count * 32, 0, "the backup's hash list",
+                  err) != 0) {
         free(hashes);
         return NULL;
     }
@@ -433,7 +548,7 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
         *err = w->failure;
         return -1;
     }
-    if (w->stream && cut_pending(w, true, err) != 0)
+    if (w->parts[w->active].stream && cut_pending(w, true, err) != 0)
         return -1;
     if (retire_all(w, err) != 0)
         return -1;
@@ -441,9 +556,16 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
         if (!(w->have[i / 64] >> (i % 64) & 1))
             return uk_error_set(err, UK_E_INTERNAL, 0, "backup image is missing chunk %llu",
                                 (unsigned long long)i);
-    m->version = w->repo->version >= 2 ? 2 : 1;
-    if (finish_list(w, m->version == 2, err) != 0)
-        return -1;
+    m->has_files = w->parts[MANIFEST_PART_TREE].used;
+    if (m->has_files && w->repo->version < 2)
+        return uk_error_set(err, UK_E_CONFIG, 0,
+                            "repository '%s' is of format version 1, which cannot hold files: "
+                            "back the files up into a new repository",
+                            w->repo->name);
+    m->version = m->has_files ? 3 : w->repo->version >= 2 ? 2 : 1;
+    for (int k = 0; k < MANIFEST_PARTS; k++)
+        if (w->parts[k].used && finish_list(w, k, m->version >= 2, err) != 0)
+            return -1;
     unsigned char *hashes = NULL;
     if (m->version == 1 && !(hashes = read_whole_list(w, err)))
         return -1;
@@ -457,9 +579,18 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
     m->chunk_size = w->chunk_size;
     m->chunk_count = w->chunk_count;
     m->hashes = hashes;
-    m->list_hashes = w->list_hashes;
-    m->list_count = w->list_count;
-    memcpy(m->image_hash, w->image_hash, 32);
+    m->list_hashes = w->parts[0].list_hashes;
+    m->list_count = w->parts[0].list_count;
+    memcpy(m->image_hash, w->parts[0].image_hash, 32);
+    for (int k = 1; m->has_files && k < MANIFEST_PARTS; k++) {
+        const Part *part = &w->parts[k];
+        m->parts[k] = (ManifestPart){.chunking = part->chunking,
+                                     .size = part->size,
+                                     .chunk_count = part->chunk_count,
+                                     .list_hashes = part->list_hashes,
+                                     .list_count = part->list_count};
+        memcpy(m->parts[k].image_hash, part->image_hash, 32);
+    }
     m->new_chunks = w->new_chunks;
     m->reused_chunks = w->reused_chunks;
     m->duration = monotonic_seconds() - w->started;
@@ -476,6 +607,8 @@ int backup_writer_commit(BackupWriter *w, Manifest *m, UkError *err)
         rc = manifest_encode(m, &data, &len, err);
     free(hashes);
     m->hashes = m->list_hashes = NULL;
+    for (int k = 1; k < MANIFEST_PARTS; k++)
+        m->parts[k].list_hashes = NULL; /* the writer's */
     if (rc != 0)
         return -1;
     char *path = xasprintf("snapshots/%s", m->id);
@@ -497,9 +630,11 @@ void backup_writer_free(BackupWriter *w)
     }
     free(w->slots);
     chunk_set_free(w->session);
-    if (w->hashes_fd >= 0)
-        close(w->hashes_fd);
-    free(w->list_hashes);
+    for (int k = 0; k < MANIFEST_PARTS; k++) {
+        if (w->parts[k].hashes_fd >= 0)
+            close(w->parts[k].hashes_fd);
+        free(w->parts[k].list_hashes);
+    }
     free(w->have);
     free(w->pending);
     pthread_mutex_destroy(&w->lock);

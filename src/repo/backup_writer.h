@@ -30,6 +30,28 @@ int backup_writer_chunk(BackupWriter *w, uint64_t index, const void *data, size_
                         UkError *err);
 /* Streams: adds the next len bytes, in any pieces. */
 int backup_writer_write(BackupWriter *w, const void *data, size_t len, UkError *err);
+/* Files (manifest.h, version 3): the tree and data parts are streams written after the
+ * image, one at a time. begin_part ends the stream before it (its last bytes become a chunk)
+ * and sends the bytes that follow to part K (MANIFEST_PART_TREE or _DATA), cut with
+ * CHUNKING. */
+int backup_writer_begin_part(BackupWriter *w, int k, const ChunkerParams *chunking, UkError *err);
+/* Cuts what is pending into chunks now, so that the next bytes start a chunk: the data part
+ * ends each file with it, and a file's chunks are then the same wherever it sits. */
+int backup_writer_end_piece(BackupWriter *w, UkError *err);
+/* After end_piece: how many chunks and bytes the current part holds. */
+void backup_writer_position(const BackupWriter *w, uint64_t *chunks, uint64_t *bytes);
+/* Forgets what the current part took since a position (a file that changed while it was
+ * read, and is read again): its chunks stay stored, unreferenced, until a prune. */
+void backup_writer_rewind(BackupWriter *w, uint64_t chunks, uint64_t bytes);
+/* After end_piece: appends N chunks this repository holds (IDS, BYTES long together) to the
+ * current part without their bytes: a file unchanged since the last backup. Returns 1, or 0
+ * and appends nothing when one of them is not there for a backup to reuse (a pack garbage
+ * collection has marked holds it): the file is then read again. */
+int backup_writer_append_known(BackupWriter *w, const unsigned char *ids, uint64_t n,
+                               uint64_t bytes, UkError *err);
+/* The ids of chunks [FIRST, FIRST + N) of part K, a part finished before the current one. */
+int backup_writer_part_hashes(BackupWriter *w, int k, uint64_t first, uint64_t n,
+                              unsigned char *out, UkError *err);
 /* Flushes everything and publishes the manifest. meta supplies id, database, job, tags and
  * source; the writer fills sizes, hashes and stats. */
 int backup_writer_commit(BackupWriter *w, Manifest *meta, UkError *err);

@@ -63,20 +63,27 @@ static int referenced_chunks(Repo *r, const char *const *ignore, size_t n_ignore
             uk_error_prefix(err, "backup '%s': ", names[i]);
             break;
         }
-        ImageReader *list = image_reader_new(r, &m);
-        const unsigned char *hash = NULL;
-        UkError list_err = {0};
-        int got;
-        while ((got = image_reader_next_hash(list, &hash, &list_err)) == 1)
-            chunk_index_add(refs, hash, NULL);
-        image_reader_free(list);
-        if (got < 0) {
-            log_warn("repository '%s': backup '%s': %s: removing no packs", r->name, names[i],
-                     list_err.msg);
-            (*unknown)++;
+        /* The image's list, and a backup with files its tree's and its data's. */
+        bool readable = true;
+        for (int k = 0; k < manifest_part_count(&m); k++) {
+            Manifest part;
+            manifest_part(&m, k, &part);
+            ImageReader *list = image_reader_new(r, &part);
+            const unsigned char *hash = NULL;
+            UkError list_err = {0};
+            int got;
+            while ((got = image_reader_next_hash(list, &hash, &list_err)) == 1)
+                chunk_index_add(refs, hash, NULL);
+            image_reader_free(list);
+            if (got < 0 && readable) {
+                log_warn("repository '%s': backup '%s': %s: removing no packs", r->name, names[i],
+                         list_err.msg);
+                (*unknown)++;
+                readable = false;
+            }
+            for (uint64_t b = 0; b < part.list_count; b++) /* the list's own chunks */
+                chunk_index_add(refs, part.list_hashes + b * 32, NULL);
         }
-        for (uint64_t b = 0; b < m.list_count; b++) /* the list's own chunks */
-            chunk_index_add(refs, m.list_hashes + b * 32, NULL);
         manifest_clear(&m);
     }
     storage_names_free(names, n);

@@ -42,7 +42,7 @@ ImageReader *image_reader_new(Repo *repo, const Manifest *manifest)
     r->repo = repo;
     r->manifest = manifest;
     r->namer = chunk_namer_new(repo->keys);
-    if (manifest && manifest->version == 2)
+    if (manifest && manifest->version >= 2)
         r->image_hash = crypto_sha256_new();
     return r;
 }
@@ -191,7 +191,7 @@ static int check_list_end(ImageReader *r, UkError *err)
 int image_reader_next_hash(ImageReader *r, const unsigned char **hash, UkError *err)
 {
     const Manifest *m = r->manifest;
-    if (m->version != 2) { /* version 1: the list is in the manifest */
+    if (m->version < 2) { /* version 1: the list is in the manifest */
         if (r->next >= m->chunk_count)
             return 0;
         *hash = m->hashes + r->next++ * 32;
@@ -209,6 +209,12 @@ int image_reader_next_hash(ImageReader *r, const unsigned char **hash, UkError *
 }
 
 int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, UkError *err)
+{
+    return image_reader_next_with_id(r, NULL, data, len, err);
+}
+
+int image_reader_next_with_id(ImageReader *r, const unsigned char **id, const unsigned char **data,
+                              size_t *len, UkError *err)
 {
     const Manifest *m = r->manifest;
     uint64_t i = r->next;
@@ -246,5 +252,7 @@ int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, U
         return -1;
     *len = loc.length;
     r->bytes += loc.length;
+    if (id)
+        *id = hash;
     return 1;
 }

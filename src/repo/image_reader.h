@@ -27,6 +27,9 @@ int image_reader_chunk(ImageReader *r, const unsigned char *hash, const char *wh
 /* Returns 1 and lends the next chunk (valid until the next call), 0 at the end, -1 on error
  * (missing or corrupt chunk, named in err). */
 int image_reader_next(ImageReader *r, const unsigned char **data, size_t *len, UkError *err);
+/* The same, also lending the chunk's id. */
+int image_reader_next_with_id(ImageReader *r, const unsigned char **id, const unsigned char **data,
+                              size_t *len, UkError *err);
 void image_reader_free(ImageReader *r);
 
 #endif

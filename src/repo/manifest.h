@@ -21,6 +21,7 @@
 
 #define MANIFEST_MAGIC "UKSNAP1\n"
 #define MANIFEST_MAGIC_V2 "UKSNAP2\n"
+#define MANIFEST_MAGIC_V3 "UKSNAP3\n"
 
 /* Version 2's blocks: a block ends after a hash whose first four bytes, read as a
  * little-endian number, are a multiple of AVG, once it holds MIN hashes; or at MAX hashes;
@@ -35,6 +36,22 @@
  * concatenated. */
 #define MANIFEST_PAGES "pages"
 #define MANIFEST_STREAM "stream"
+
+/* Version 3: a backup that also holds files carries two more streams, each kept like a stream
+ * image (content-defined chunks, the hash list in blocks): the tree (one line of JSON per
+ * file, folder or link: tree/tree_entry.h) and the data (every regular file's bytes in tree
+ * order, each file starting a chunk of its own, so that a renamed or moved file is the same
+ * chunks). Garbage collection, copy and verify walk the parts' hash lists the way they walk
+ * the image's, without reading the tree. */
+enum { MANIFEST_PART_IMAGE, MANIFEST_PART_TREE, MANIFEST_PART_DATA, MANIFEST_PARTS };
+
+typedef struct ManifestPart {
+    ChunkerParams chunking;
+    uint64_t size, chunk_count;
+    unsigned char image_hash[32]; /* SHA-256 over the part's chunk hashes */
+    unsigned char *list_hashes;   /* the list blocks' hashes, list_count * 32 bytes, owned */
+    uint64_t list_count;
+} ManifestPart;
 
 typedef struct Manifest {
     char id[64];
@@ -59,11 +76,23 @@ typedef struct Manifest {
      * per table), a JSON object's text; owned, NULL when none or read as a header only. */
     char *details;
     unsigned char *hashes; /* chunk_count * 32 bytes, owned; NULL when not loaded */
-    int version;           /* encoding: 1 (flat hash list) or 2 (list blocks) */
+    int version;           /* encoding: 1 (flat hash list), 2 (list blocks), 3 (with files) */
     /* Version 2: the hashes of the chunks holding the list, list_count * 32 bytes, owned. */
     unsigned char *list_hashes;
     uint64_t list_count;
+    /* Version 3: the files. parts[MANIFEST_PART_TREE] and [MANIFEST_PART_DATA]; the image
+     * part is the fields above (manifest_part gives all three alike). */
+    bool has_files;
+    ManifestPart parts[MANIFEST_PARTS];
+    uint64_t file_entries, file_bytes; /* entries in the tree; bytes of regular files */
+    char *file_paths;                  /* the paths backed up, one a line; owned */
 } Manifest;
+
+/* Part K of M as a manifest of a stream image of its own, for an ImageReader (which keeps a
+ * pointer to VIEW); the image part is M's own fields. Borrows M's hash lists. */
+void manifest_part(const Manifest *m, int k, Manifest *view);
+/* How many parts M has: 1, or MANIFEST_PARTS with files. */
+int manifest_part_count(const Manifest *m);
 
 /* Encodes m as version m->version (list_hashes for 2, hashes for 1). Caller frees *out. */
 int manifest_encode(const Manifest *m, unsigned char **out, size_t *len, UkError *err);
@@ -81,6 +110,9 @@ int manifest_decode_header(const unsigned char *buf, size_t len, Manifest *out, 
 void manifest_clear(Manifest *m);
 /* Image hash: SHA-256 over the concatenation of the chunk hashes. */
 void manifest_image_hash(const unsigned char *hashes, uint64_t count, unsigned char out[32]);
+/* What retention, copy and "latest" group backups by: the database, or for a backup of files
+ * only, its job. */
+const char *manifest_group(const Manifest *m);
 /* Does the backup carry this tag? */
 bool manifest_has_tag(const char *tags, const char *tag);
 

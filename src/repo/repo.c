@@ -613,7 +613,7 @@ int repo_resolve_backup(Repo *r, const char *id_or_latest, const char *database,
         return -1;
     int rc = -1;
     for (size_t i = n; i-- > 0;) {
-        if ((!database || strcmp(list[i].database, database) == 0) &&
+        if ((!database || strcmp(manifest_group(&list[i]), database) == 0) &&
             (!tag || manifest_has_tag(list[i].tags, tag))) {
             snprintf(id_out, len, "%s", list[i].id);
             rc = 0;

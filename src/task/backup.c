@@ -16,6 +16,9 @@
 #include "db/db.h"
 #include "db/row_store.h"
 #include "repo/backup_writer.h"
+#include "tree/tree_reader.h"
+#include "tree/tree_walk.h"
+#include "tree/tree_writer.h"
 #include "task/task.h"
 
 typedef struct SinkState {
@@ -138,7 +141,7 @@ int task_sync_catalogue(State *st, Repo *repo, UkError *err)
         snprintf(b.tags, sizeof b.tags, "%s", list[i].tags);
         snprintf(b.host, sizeof b.host, "%s", list[i].hostname);
         b.created_at = list[i].time;
-        b.image_size = list[i].image_size;
+        b.image_size = list[i].image_size + list[i].file_bytes;
         b.stored_bytes = list[i].stored_bytes;
         if (list[i].damaged)
             snprintf(b.database, sizeof b.database, "(damaged)");
@@ -200,6 +203,8 @@ static int check_file(void *ctx, int64_t key, const char *value)
 static json_t *missing_files(const BackupRequest *req, BackupResult *res)
 {
     const Config *c = req->config;
+    if (!req->database)
+        return NULL;
     json_t *examples = json_array(), *seen = json_object();
     for (size_t i = 0; c && i < c->n_jobs; i++) {
         const ConfigJob *job = c->jobs[i];
@@ -251,6 +256,58 @@ static char *details_with_files(char *details, json_t *files)
     return text;
 }
 
+/* The newest backup with files of the same job from this host, whose tree tells which files
+ * have not changed since. 0 when there is one (read whole into PARENT). A host that cannot
+ * read the repository (a write-only key) reads every file. */
+static int find_parent(Repo *repo, const Manifest *m, Manifest *parent)
+{
+    Manifest *list = NULL;
+    size_t n = 0;
+    UkError err = {0};
+    if (!repo_can_read(repo) || repo_list_backups(repo, &list, &n, &err) != 0)
+        return -1;
+    int rc = -1;
+    for (size_t i = n; i-- > 0 && rc != 0;)
+        if (list[i].has_files && !list[i].damaged && strcmp(list[i].job, m->job) == 0 &&
+            strcmp(list[i].hostname, m->hostname) == 0)
+            rc = repo_read_manifest(repo, list[i].id, true, parent, &err) == 0 ? 0 : -2;
+    if (rc == -2)
+        log_warn("the last backup of the files cannot be read (%s): reading every file", err.msg);
+    free(list);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The files part of the backup: REQ's paths through a TreeWriter. */
+static int backup_paths(const BackupRequest *req, Repo *repo, BackupWriter *w, Progress *progress,
+                        BackupResult *res, UkError *err)
+{
+    Manifest *m = &res->manifest;
+    Manifest parent = {0};
+    TreeWalkOptions o = {.progress = progress};
+    if (find_parent(repo, m, &parent) == 0)
+        o.parent = tree_reader_new(repo, &parent);
+    o.paths = split_list(req->paths, &o.n_paths);
+    o.excludes = req->exclude ? split_list(req->exclude, &o.n_excludes) : NULL;
+    TreeWriter *t = tree_writer_new(w, err);
+    int rc = t ? tree_walk(t, &o, &res->tree, err) : -1;
+    if (rc == 0)
+        rc = tree_writer_finish(t, m, err);
+    tree_writer_free(t);
+    size_t used = 0;
+    for (size_t i = 0; i < o.n_paths; i++)
+        used += strlen(o.paths[i]) + 1;
+    m->file_paths = xcalloc(1, used + 1);
+    for (size_t i = 0; i < o.n_paths; i++) {
+        strcat(m->file_paths, o.paths[i]);
+        strcat(m->file_paths, "\n");
+    }
+    free_list(o.paths, o.n_paths);
+    free_list(o.excludes, o.n_excludes);
+    tree_reader_free(o.parent);
+    manifest_clear(&parent);
+    return rc;
+}
+
 int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
@@ -264,7 +321,7 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
         goto out;
     sink_state.repo = repo;
     char label[200];
-    snprintf(label, sizeof label, "backup %s", req->database->name);
+    snprintf(label, sizeof label, "backup %s", req->database ? req->database->name : req->job);
     sink_state.progress = progress_new(label, req->progress);
     ImageSink sink = {.ctx = &sink_state,
                       .begin = sink_begin,
@@ -274,17 +331,26 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
                       .progress = sink_progress};
     if (new_backup_id(&m->time, m->id, sizeof m->id, err) != 0)
         goto out;
-    snprintf(m->database, sizeof m->database, "%s", req->database->name);
     snprintf(m->job, sizeof m->job, "%s", req->job ? req->job : "");
-    snprintf(m->driver, sizeof m->driver, "%s", req->database->driver);
-    /* Files: the path; servers: the url without its password. */
-    char *source =
-        req->database->path ? xstrdup(req->database->path) : redact_url(req->database->url, true);
-    snprintf(m->source, sizeof m->source, "%s", source);
-    free(source);
     snprintf(m->tags, sizeof m->tags, "%s", req->tags ? req->tags : "");
     gethostname(m->hostname, sizeof m->hostname - 1);
-    if (db_snapshot(req->database, &sink, &info, err) != 0)
+    if (req->database) {
+        const ConfigDatabase *db = req->database;
+        snprintf(m->database, sizeof m->database, "%s", db->name);
+        snprintf(m->driver, sizeof m->driver, "%s", db->driver);
+        /* Files: the path; servers: the url without its password. */
+        char *source = db->path ? xstrdup(db->path) : redact_url(db->url, true);
+        snprintf(m->source, sizeof m->source, "%s", source);
+        free(source);
+        if (db_snapshot(db, &sink, &info, err) != 0)
+            goto out;
+    } else { /* files only: an empty image */
+        sink_state.writer = backup_writer_new_stream(repo, &chunker_default);
+    }
+    /* The database first, then the files: an upload its rows name was there when the walk
+     * began unless deleted meanwhile, and the missing-files check below says which. */
+    if (req->paths &&
+        backup_paths(req, repo, sink_state.writer, sink_state.progress, res, err) != 0)
         goto out;
     m->page_size = info.page_size;
     m->details = details_with_files(info.details, missing_files(req, res)); /* owned now */
@@ -301,7 +367,7 @@ int task_backup(State *st, const BackupRequest *req, BackupResult *res, UkError 
     snprintf(b.tags, sizeof b.tags, "%s", m->tags);
     snprintf(b.host, sizeof b.host, "%s", m->hostname);
     b.created_at = m->time;
-    b.image_size = m->image_size;
+    b.image_size = m->image_size + m->file_bytes;
     b.stored_bytes = m->stored_bytes;
     if (state_backup_upsert(st, &b, err) != 0) {
         uk_error_prefix(err, "backup '%s' is stored, but ", m->id);
@@ -316,6 +382,8 @@ out:
     free(info.details);
     free(m->details); /* stored in the manifest; the result carries no heap fields */
     m->details = NULL;
+    free(m->file_paths);
+    m->file_paths = NULL;
     progress_end(sink_state.progress);
     backup_writer_free(sink_state.writer);
     repo_close(repo);

@@ -14,9 +14,48 @@
 #include "common/util.h"
 #include "repo/backup_writer.h"
 #include "repo/image_reader.h"
+#include "tree/tree_reader.h"
+#include "tree/tree_writer.h"
 #include "task/task_int.h"
 
-/* Writes the image of SRC_M from SRC into DST under the same metadata. */
+/* The files of SRC_M, entry by entry: the target cuts and names the data with its own keys,
+ * so the tree is written anew for its chunks (the entries' metadata is the same). */
+static int copy_files(Repo *src, const Manifest *src_m, BackupWriter *w, Manifest *out,
+                      UkError *err)
+{
+    TreeWriter *t = tree_writer_new(w, err);
+    if (!t)
+        return -1;
+    TreeReader *tr = tree_reader_new(src, src_m);
+    const TreeEntry *e;
+    int got, rc = 0;
+    while (rc == 0 && (got = tree_reader_next(tr, &e, err)) == 1) {
+        if (e->type != TREE_FILE) {
+            rc = tree_writer_add(t, e, err);
+            continue;
+        }
+        rc = tree_writer_file_begin(t, err);
+        const unsigned char *data;
+        size_t len;
+        int more;
+        while (rc == 0 && (more = tree_reader_data(tr, &data, &len, err)) == 1)
+            rc = tree_writer_file_data(t, data, len, err);
+        if (rc == 0 && more < 0)
+            rc = -1;
+        TreeEntry entry = *e;
+        if (rc == 0)
+            rc = tree_writer_file_end(t, &entry, err);
+    }
+    if (rc == 0 && got < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = tree_writer_finish(t, out, err);
+    tree_reader_free(tr);
+    tree_writer_free(t);
+    return rc;
+}
+
+/* Writes the image (and files) of SRC_M from SRC into DST under the same metadata. */
 static int copy_image(Repo *src, const Manifest *src_m, Repo *dst, Manifest *out, UkError *err)
 {
     bool stream = strcmp(src_m->format, MANIFEST_STREAM) == 0;
@@ -32,8 +71,10 @@ static int copy_image(Repo *src, const Manifest *src_m, Repo *dst, Manifest *out
     if (rc == 0 && got < 0)
         rc = -1;
     image_reader_free(reader);
+    memset(out, 0, sizeof *out);
+    if (rc == 0 && src_m->has_files)
+        rc = copy_files(src, src_m, w, out, err);
     if (rc == 0) {
-        memset(out, 0, sizeof *out);
         snprintf(out->id, sizeof out->id, "%s", src_m->id);
         snprintf(out->database, sizeof out->database, "%s", src_m->database);
         snprintf(out->job, sizeof out->job, "%s", src_m->job);
@@ -44,8 +85,9 @@ static int copy_image(Repo *src, const Manifest *src_m, Repo *dst, Manifest *out
         out->time = src_m->time;
         out->page_size = src_m->page_size;
         out->details = src_m->details; /* lent for the encoding */
+        out->file_paths = src_m->file_paths;
         rc = backup_writer_commit(w, out, err);
-        out->details = NULL;
+        out->details = out->file_paths = NULL;
     }
     backup_writer_free(w);
     return rc;
@@ -135,7 +177,7 @@ int task_copy_missing(State *st, const ConfigRepository *from, const ConfigRepos
     }
     int rc = 0;
     for (size_t i = 0; i < n_have && rc == 0; i++) { /* oldest first */
-        if (have[i].damaged || (database && strcmp(have[i].database, database) != 0))
+        if (have[i].damaged || (database && strcmp(manifest_group(&have[i]), database) != 0))
             continue;
         bool present = false;
         for (size_t k = 0; k < n_there && !present; k++)

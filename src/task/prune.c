@@ -53,7 +53,7 @@ int task_prune(State *st, const ConfigRepository *repo_cfg, bool dry_run, PruneR
         size_t group = 0;
         size_t *members = xcalloc(n, sizeof *members);
         for (size_t j = i; j < n; j++) {
-            if (!done[j] && strcmp(list[j].database, list[i].database) == 0 &&
+            if (!done[j] && strcmp(manifest_group(&list[j]), manifest_group(&list[i])) == 0 &&
                 strcmp(list[j].hostname, list[i].hostname) == 0) {
                 done[j] = true;
                 items[group].time = list[j].time;

@@ -49,6 +49,15 @@ int task_load_backup(const ConfigRepository *cfg, const char *id_or_latest, cons
         *repo = NULL;
         return -1;
     }
+    if (database && !*m->database) { /* a database restore of a backup of files only */
+        uk_error_set(err, UK_E_USAGE, 0,
+                     "backup '%s' holds files only (job '%s'): restore them with --files --to DIR",
+                     m->id, m->job);
+        manifest_clear(m);
+        repo_close(*repo);
+        *repo = NULL;
+        return -1;
+    }
     return 0;
 }
 

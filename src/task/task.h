@@ -11,21 +11,26 @@
 #include "core/config.h"
 #include "core/state.h"
 #include "repo/manifest.h"
+#include "tree/tree_entry.h"
+#include "tree/tree_walk.h"
 #include "repo/repo.h"
 #include "repo/retention.h"
 
 typedef struct BackupRequest {
     const Config *config; /* its purge and archive jobs name the database's files; may be NULL */
-    const ConfigDatabase *database;
+    const ConfigDatabase *database; /* NULL: files only */
     const ConfigRepository *repository;
-    const char *job;  /* NULL for ad-hoc backups */
-    const char *tags; /* comma-separated, may be NULL */
+    const char *job;     /* NULL for ad-hoc backups */
+    const char *tags;    /* comma-separated, may be NULL */
+    const char *paths;   /* comma-separated absolute files and folders; NULL: the database only */
+    const char *exclude; /* comma-separated patterns (tree/tree_walk.h) */
     bool progress;
 } BackupRequest;
 
 typedef struct BackupResult {
     Manifest manifest;                     /* metadata of the new backup (no hash list) */
     uint64_t files_checked, files_missing; /* files the database's rows name (files_column) */
+    TreeWalkStats tree;                    /* the paths backed up */
     double read_seconds;
     char journal_mode[16];
 } BackupResult;
@@ -40,6 +45,8 @@ typedef struct VerifyResult {
     /* Files the rows named that were missing when the backup was taken (its record). */
     uint64_t files_missing;
     char missing_example[256];
+    /* A backup with files: what its tree holds, read back whole. */
+    uint64_t file_entries, file_bytes, files_changed;
     double seconds;
 } VerifyResult;
 
@@ -50,6 +57,49 @@ typedef struct VerifyResult {
  * naming the backup. */
 int task_verify(State *st, const Config *config, const ConfigRepository *repo_cfg, const char *id,
                 bool progress, VerifyResult *res, UkError *err);
+
+/* ---- files in backups (task/files.c) ---- */
+
+typedef struct FilesRestoreRequest {
+    const ConfigRepository *repository;
+    const char *id;
+    const char *to;  /* the folder the tree goes under (made when missing) */
+    char **includes; /* only entries these patterns name, or that are in a folder they name */
+    size_t n_includes;
+    bool progress;
+} FilesRestoreRequest;
+
+typedef struct FilesRestoreResult {
+    char id[64];
+    uint64_t entries, files, bytes;
+    uint64_t links_skipped; /* hard links whose first name was not restored */
+    double seconds;
+} FilesRestoreResult;
+
+/* Restores a backup's files under req->to: each entry at TO/<its absolute path>, with its
+ * mode, times and (as root) owner; never anything outside TO. */
+int task_restore_files(const FilesRestoreRequest *req, FilesRestoreResult *res, UkError *err);
+
+/* Calls visit(ctx, entry) for each entry at or below UNDER (NULL: all); non-zero stops. */
+typedef int (*FilesVisit)(void *ctx, const TreeEntry *e);
+int task_list_files(const ConfigRepository *repo_cfg, const char *id, const char *under,
+                    FilesVisit visit, void *ctx, UkError *err);
+
+typedef enum { DIFF_ADDED, DIFF_REMOVED, DIFF_MODIFIED, DIFF_METADATA, DIFF_SAME } DiffKind;
+typedef struct DiffResult {
+    char id_a[64], id_b[64];
+    uint64_t counts[5]; /* by DiffKind */
+    bool database_a, database_b, database_same;
+} DiffResult;
+typedef int (*DiffVisit)(void *ctx, DiffKind kind, const TreeEntry *e);
+/* What changed from backup A to backup B (both in REPO_CFG): each entry added, removed,
+ * modified (content, type or target) or changed in metadata only, in tree order. */
+int task_diff_files(const ConfigRepository *repo_cfg, const char *id_a, const char *id_b,
+                    DiffVisit visit, void *ctx, DiffResult *res, UkError *err);
+
+/* Reads every file of M back (verify). */
+int task_verify_files(Repo *repo, const Manifest *m, bool progress, VerifyResult *res,
+                      UkError *err);
 
 /* Which backups to verify: the newest of each database, all, or a rotating part of them. */
 typedef struct VerifySelection {

@@ -101,6 +101,15 @@ int task_verify(State *st, const Config *config, const ConfigRepository *repo_cf
     snprintf(res->database, sizeof res->database, "%s", m.database);
     res->image_size = m.image_size;
     res->chunks = m.chunk_count;
+    if (m.has_files && task_verify_files(repo, &m, progress, res, err) != 0) {
+        if (err->code == UK_E_CORRUPT || err->code == UK_E_FORMAT)
+            record_outcome(st, repo, repo_cfg->name, m.id, false);
+        goto out;
+    }
+    if (!*m.database) { /* files only */
+        snprintf(res->integrity, sizeof res->integrity, "ok");
+        goto checked;
+    }
     if (db_has_feature(m.driver, DB_FEAT_RESTORE_SERVER)) {
         if (verify_on_server(config, repo, &m, progress, res, err) != 0) {
             if (err->code == UK_E_CORRUPT || err->code == UK_E_FORMAT)
@@ -175,7 +184,7 @@ static int part_of(const char *id, int t)
 
 static bool selected(const VerifySelection *sel, const Manifest *list, size_t count, size_t i)
 {
-    if (sel->database && strcmp(list[i].database, sel->database) != 0)
+    if (sel->database && strcmp(manifest_group(&list[i]), sel->database) != 0)
         return false;
     if (sel->subset_t > 0) {
         int first = (int)((sel->round * sel->subset_n) % sel->subset_t);
@@ -185,7 +194,7 @@ static bool selected(const VerifySelection *sel, const Manifest *list, size_t co
     if (sel->all)
         return true;
     for (size_t j = i + 1; j < count; j++) /* the newest of its database only */
-        if (strcmp(list[j].database, list[i].database) == 0)
+        if (strcmp(manifest_group(&list[j]), manifest_group(&list[i])) == 0)
             return false;
     return true;
 }

@@ -150,6 +150,69 @@ static void test_version_2_list_blocks(void **state)
     free(buf);
 }
 
+/* Version 3: the tree and data parts' lists follow the image's, and each part reads back as
+ * a stream manifest of its own. */
+static void test_version_3_files(void **state)
+{
+    (void)state;
+    unsigned char hashes[96], blocks[64], tree[32], data[64];
+    Manifest m = sample(hashes);
+    m.version = 2;
+    memset(blocks, 0xab, sizeof blocks);
+    memset(tree, 0x11, sizeof tree);
+    memset(data, 0x22, sizeof data);
+    m.list_hashes = blocks;
+    m.list_count = 2;
+    m.has_files = true;
+    m.file_entries = 7;
+    m.file_bytes = 200000;
+    m.file_paths = "/srv/app/uploads\n/srv/app/.env\n";
+    ChunkerParams files = chunker_params_for(65536), listing = chunker_params_for(4096);
+    m.parts[MANIFEST_PART_TREE] = (ManifestPart){
+        .chunking = listing, .size = 900, .chunk_count = 1, .list_hashes = tree, .list_count = 1};
+    m.parts[MANIFEST_PART_DATA] = (ManifestPart){
+        .chunking = files, .size = 200000, .chunk_count = 9, .list_hashes = data, .list_count = 2};
+    memset(m.parts[MANIFEST_PART_DATA].image_hash, 0x33, 32);
+    unsigned char *buf;
+    size_t len;
+    UkError err = {0};
+    assert_int_equal(manifest_encode(&m, &buf, &len, &err), 0);
+    assert_memory_equal(buf, MANIFEST_MAGIC_V3, 8);
+    assert_int_equal(len, 12 + manifest_header_length(buf) - 12 + (2 + 1 + 2) * 32 + 32);
+    Manifest back;
+    assert_int_equal(manifest_decode(buf, len, true, &back, &err), 0);
+    assert_int_equal(back.version, 3);
+    assert_true(back.has_files);
+    assert_int_equal(manifest_part_count(&back), MANIFEST_PARTS);
+    assert_int_equal(back.file_entries, 7);
+    assert_string_equal(back.file_paths, "/srv/app/uploads\n/srv/app/.env\n");
+    assert_memory_equal(back.list_hashes, blocks, 64);
+    Manifest part;
+    manifest_part(&back, MANIFEST_PART_DATA, &part);
+    assert_string_equal(part.format, MANIFEST_STREAM);
+    assert_int_equal(part.image_size, 200000);
+    assert_int_equal(part.chunk_count, 9);
+    assert_int_equal(part.list_count, 2);
+    assert_memory_equal(part.list_hashes, data, 64);
+    assert_memory_equal(part.image_hash, m.parts[MANIFEST_PART_DATA].image_hash, 32);
+    manifest_part(&back, MANIFEST_PART_TREE, &part);
+    assert_memory_equal(part.list_hashes, tree, 32);
+    manifest_clear(&back);
+    /* The listing reads the counts but not the paths. */
+    Manifest header;
+    assert_int_equal(manifest_decode_header(buf, len, &header, &err), 0);
+    assert_true(header.has_files);
+    assert_int_equal(header.file_bytes, 200000);
+    assert_null(header.file_paths);
+    free(buf);
+    /* A part with more chunks than bytes cannot be. */
+    m.parts[MANIFEST_PART_DATA].size = 5;
+    assert_int_equal(manifest_encode(&m, &buf, &len, &err), 0);
+    assert_int_equal(manifest_decode(buf, len, true, &back, &err), -1);
+    assert_string_equal(err.msg, "manifest files are inconsistent");
+    free(buf);
+}
+
 /* Block boundaries follow the hashes: every block but the last holds MIN..MAX hashes, and a
  * hash inserted near the start changes only the blocks up to the next boundary. */
 static void test_list_cut(void **state)
@@ -214,6 +277,7 @@ int main(void)
                                        cmocka_unit_test(test_stream_format),
                                        cmocka_unit_test(test_unknown_version_refused),
                                        cmocka_unit_test(test_version_2_list_blocks),
+                                       cmocka_unit_test(test_version_3_files),
                                        cmocka_unit_test(test_list_cut),
                                        cmocka_unit_test(test_pack_index_roundtrip)};
     return cmocka_run_group_tests(tests, NULL, NULL);
