@@ -37,9 +37,9 @@ if shape == "uploads":
         folder = "%d/%02d/%s" % (2015 + i % 10, 1 + i % 12, "abcdefghij"[i % 2])
         kind = rnd.random()
         if kind < 0.6:
-            n = int(rnd.lognormvariate(10.3, 0.9)); data = os.urandom(n); ext = "jpg"
+            n = int(rnd.lognormvariate(10.6, 0.9)); data = os.urandom(n); ext = "jpg"
         elif kind < 0.9:
-            n = int(rnd.lognormvariate(10.0, 1.0)); data = text(n); ext = "pdf"
+            n = int(rnd.lognormvariate(10.2, 1.0)); data = text(n); ext = "pdf"
         else:
             n = int(rnd.lognormvariate(8.0, 1.0)); data = text(n); ext = "json"
         write(os.path.join(root, folder, "upload-%06d.%s" % (i, ext)), data)

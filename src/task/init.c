@@ -352,7 +352,17 @@ int task_init(const InitRequest *req, char **text, UkError *err)
     fprintf(out, "\n[repository local]\nurl = file://backups\ncompression = zstd:3\n"
                  "keep_daily = 7\nkeep_weekly = 4\nkeep_monthly = 12\nkeep_tag = pre-update\n");
     fprintf(out, "\n# Every night, proven restorable right after; each Sunday the newest again.\n"
-                 "[job nightly-backup]\ntask = backup\ndatabase = app\nrepository = local\n"
+                 "[job nightly-backup]\ntask = backup\ndatabase = app\n");
+    if (req->files_dir) { /* the files the rows name, in the same backup */
+        char *abs = realpath(req->files_dir, NULL);
+        fprintf(out,
+                "# %s: the application's files, which the purges below delete with their rows:\n"
+                "# backed up with the database, so that one backup restores both as of one night.\n"
+                "paths = %s\n",
+                req->files_dir, abs ? abs : req->files_dir);
+        free(abs);
+    }
+    fprintf(out, "repository = local\n"
                  "schedule = 0 3 * * *\nverify = yes\n"
                  "\n[job weekly-proof]\ntask = verify\nrepository = local\nbackups = latest\n"
                  "schedule = 0 5 * * sun\n");
@@ -447,11 +457,6 @@ int task_init(const InitRequest *req, char **text, UkError *err)
             "\n%s[job weekly-integrity]\n%stask = integrity\n%sdatabase = app\n"
             "%sschedule = 30 4 * * sun\n",
             c, c, c, c);
-    if (req->files_dir)
-        fprintf(out,
-                "\n# %s: the application's files, which the purges above delete with their\n"
-                "# rows. upkeep backs up the database; keep the folder in your file backup.\n",
-                req->files_dir);
     fclose(out);
     free_schema(&s);
     return 0;

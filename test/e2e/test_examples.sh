@@ -44,6 +44,7 @@ for example in "$EXAMPLES"/*.conf; do
     expect_status 0 "$UPKEEP" -c proposal.conf check
     expect_status 0 "$UPKEEP" -c proposal.conf run --all --dry-run
     grep -q '^\[job nightly-backup\]' proposal.conf || fail "$name: init proposed no backup"
+    grep -qx "paths = $PWD/init-files" proposal.conf || fail "$name: the backup leaves out --files"
     # Nothing old that a purge or archive targets is left, and the database is sound.
     for db in $(ls data/*.db 2>/dev/null); do
         [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || fail "$name: $db damaged"

@@ -36,6 +36,22 @@ expect_status 0 "$UPKEEP" backups --json
 [ "$(rejections)" = 0 ] || fail "the server rejected $(rejections) requests: $(grep REJECT "$S3_PROXY_LOG" | head -3)"
 pass "backup, verify, restore and listing through s3://, every request signed"
 
+# Files go to S3 the same way: a second backup reuses the unchanged ones, restore checks all.
+mkdir -p up/sub
+head -c 300000 /dev/urandom > up/sub/photo.jpg
+echo "KEY=1" > up/.env
+sed "s|hosts/app|hosts/files|; s|^keep_last = 2\$||" upkeep.conf > files.conf
+printf '[job uploads]\ntask = backup\npaths = %s/up\nrepository = offsite\n' "$SCRATCH" >> files.conf
+expect_status 0 "$UPKEEP" -c files.conf run uploads
+echo "KEY=2" > up/.env
+expect_status 0 "$UPKEEP" -c files.conf run uploads --json
+[ "$(jq -r '.[0].summary.files_unchanged' <<<"$OUT")" = 1 ] || fail "files on S3: $OUT"
+expect_status 0 "$UPKEEP" -c files.conf restore latest --job uploads --files --to up-restored
+cmp up/sub/photo.jpg "up-restored$SCRATCH/up/sub/photo.jpg" && [ "$(cat "up-restored$SCRATCH/up/.env")" = KEY=2 ] ||
+    fail "files restored from S3 differ"
+[ "$(rejections)" = 0 ] || fail "the server rejected $(rejections) requests"
+pass "files back up to and restore from s3://"
+
 # Pack indexes are kept in a local cache: a backup learns what the repository holds from one
 # listing, without a GET per pack; a damaged copy is read again; without the cache, the GETs
 # come back. (Each backup also reads every manifest's header: one GET more each time.)
