@@ -2,7 +2,7 @@
 # Files in backups, side by side with restic on the same trees (both to a local folder, both
 # zstd-compressing, the page cache warm for both):
 #   uploads   ~20,000 files, 1 GiB: photos (random bytes), PDFs and JSON (compressible), in
-#             240 folders by month; then 1% of the files rewritten and 100 moved to another
+#             60 folders by year and month; then 1% of the files rewritten and 100 moved to another
 #             folder
 #   large     16 files of 64 MiB (videos, dumps); then 4 of them appended to and 4 edited in
 #             the middle, and 2 renamed
