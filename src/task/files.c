@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/crypto.h"
 #include "common/safe_path.h"
 #include "common/util.h"
@@ -76,7 +77,8 @@ typedef struct FolderTimes {
 
 typedef struct RestoreFiles {
     SafeRoot *root;
-    bool owners; /* running as root: give files their owners back */
+    const char *to; /* the folder root was opened from */
+    bool owners;    /* running as root: give files their owners back */
     FilesRestoreResult *res;
     FolderTimes *folders;
     size_t n_folders;
@@ -115,7 +117,14 @@ static int restore_file(RestoreFiles *rf, TreeReader *tr, int dirfd, const char 
         return -1;
     hex_encode(rnd, sizeof rnd, hex);
     snprintf(tmp, sizeof tmp, ".upkeep-restore-%s", hex);
+    /* An interrupted restore leaves no half file: the temporary one goes on SIGINT/TERM. */
+    char *tmp_path = xasprintf("%s/%.*s%s", rf->to, (int)(name - e->path), e->path, tmp);
+    sigset_t saved;
+    cleanup_hold(&saved);
     int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int slot = fd >= 0 ? cleanup_register(tmp_path, NULL) : -1;
+    cleanup_release(&saved);
+    free(tmp_path);
     if (fd < 0)
         return uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno, "/%s", e->path);
     const unsigned char *data;
@@ -144,6 +153,7 @@ static int restore_file(RestoreFiles *rf, TreeReader *tr, int dirfd, const char 
         rc = uk_error_set(err, UK_E_IO, errno, "/%s", e->path);
     if (rc != 0)
         unlinkat(dirfd, tmp, 0);
+    cleanup_unregister(slot);
     return rc;
 }
 
@@ -237,7 +247,7 @@ int task_restore_files(const FilesRestoreRequest *req, FilesRestoreResult *res, 
     snprintf(res->id, sizeof res->id, "%s", m.id);
     int rc = -1;
     const char *why = NULL;
-    RestoreFiles rf = {.owners = geteuid() == 0, .res = res};
+    RestoreFiles rf = {.owners = geteuid() == 0, .res = res, .to = req->to};
     TreeReader *tr = NULL;
     if (!m.has_files) {
         uk_error_set(err, UK_E_USAGE, 0, "backup '%s' holds no files (only database '%s')", m.id,

@@ -207,6 +207,26 @@ expect_status 0 "$UPKEEP" restore latest --job files --files --to after-prune
 cmp "$S/uploads/2026/01/video-renamed.bin" "after-prune$S/uploads/2026/01/video-renamed.bin" || fail "prune removed file data still needed"
 pass "prune keeps what the remaining backups' files need"
 
+# An interrupted restore leaves no half-written file behind.
+head -c 150000000 /dev/urandom > "$S/uploads/big.bin"
+expect_status 0 "$UPKEEP" run files
+stopped=0
+for delay in 0.05 0.1 0.2 0.4; do
+    rm -rf interrupted
+    set +e
+    timeout -s TERM "$delay" "$UPKEEP" restore latest --job files --files --to interrupted >/dev/null 2>&1
+    rc=$?
+    set -e
+    [ "$rc" = 124 ] || continue # it finished first
+    stopped=$((stopped + 1))
+    [ -z "$(find interrupted -name '.upkeep-restore-*' 2>/dev/null)" ] || fail "an interrupted restore left a temporary file"
+    [ ! -e "interrupted$S/uploads/big.bin" ] || cmp -s "$S/uploads/big.bin" "interrupted$S/uploads/big.bin" ||
+        fail "an interrupted restore left a partial file under its name"
+done
+[ "$stopped" -gt 0 ] || fail "no restore was stopped midway"
+rm "$S/uploads/big.bin"
+pass "an interrupted restore leaves no partial file"
+
 # Damage: a flipped byte in a pack holding file data fails verify and restore.
 pack=$(ls -S repo/packs/*/* | head -1)
 python3 - "$pack" <<'PY'
