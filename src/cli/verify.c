@@ -101,10 +101,14 @@ int cmd_verify(CliContext *ctx, int argc, char **argv)
         } else if (vrc == 0) {
             if (!ctx->quiet) {
                 char s[32], d[32];
-                printf("ok      %s  %s  %s, %llu chunks, integrity %s, %s\n", targets[i].id,
-                       res.database, format_size(res.image_size, s, sizeof s),
-                       (unsigned long long)res.chunks, res.integrity,
-                       format_duration(res.seconds, d, sizeof d));
+                if (*res.database)
+                    printf("ok      %s  %s  %s, %llu chunks, integrity %s, %s\n", targets[i].id,
+                           res.database, format_size(res.image_size, s, sizeof s),
+                           (unsigned long long)res.chunks, res.integrity,
+                           format_duration(res.seconds, d, sizeof d));
+                else
+                    printf("ok      %s  (files)  %s\n", targets[i].id,
+                           format_duration(res.seconds, d, sizeof d));
                 if (res.file_entries)
                     printf("        files: %llu entries, %s, every byte read back%s\n",
                            (unsigned long long)res.file_entries,

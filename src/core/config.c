@@ -390,7 +390,7 @@ static const ConfigKey config_keys[] = {
 
     {SECTION_JOB, "paths", KEY_STRING, NULL, false, J(paths),
      "comma-separated; disk: folders whose filesystems, largest folders and big files it "
-     "reports; backup: absolute files and folders backed up with the database (or alone)",
+     "reports; backup: files and folders backed up with the database (or alone)",
      FOR_DISK | FOR_BACKUP, FOR_DISK},
     {SECTION_JOB, "exclude", KEY_STRING, NULL, false, J(exclude),
      "backup: comma-separated patterns left out of paths: *.tmp (a name), cache/ (folders "
@@ -955,6 +955,25 @@ static bool is_valid_name(const char *name)
     return true;
 }
 
+/* A backup job's paths, absolute: relative ones are relative to the config file's folder.
+ * Symlinks are left as they are (a path that is one is backed up as one). */
+static void resolve_backup_paths(const Config *c, ConfigJob *j)
+{
+    size_t n = 0;
+    char **paths = split_list(j->paths, &n);
+    char *dir = realpath(c->dir, NULL), *joined = NULL;
+    for (size_t i = 0; i < n; i++) {
+        char *abs =
+            paths[i][0] == '/' ? xstrdup(paths[i]) : path_join(dir ? dir : c->dir, paths[i]);
+        list_appendf(&joined, "%s", abs);
+        free(abs);
+    }
+    free(dir);
+    free_list(paths, n);
+    free(j->paths);
+    j->paths = joined;
+}
+
 /* Applies defaults and checks required keys of the section that just ended. */
 static int task_kind(const char *task)
 {
@@ -1003,7 +1022,10 @@ static void check_job_keys(ParseState *ps)
         size_t n = 0;
         char **paths = split_list(job->paths, &n);
         for (size_t i = 0; i < n && !ps->failed; i++) {
-            const char *why = tree_walk_path_problem(paths[i]);
+            /* Relative paths are relative to the config file's folder (resolved below). */
+            char *as_absolute = paths[i][0] == '/' ? xstrdup(paths[i]) : xasprintf("/%s", paths[i]);
+            const char *why = tree_walk_path_problem(as_absolute);
+            free(as_absolute);
             char msg[1200];
             snprintf(msg, sizeof msg, "path '%s' %s", paths[i], why ? why : "");
             if (why)
@@ -1333,6 +1355,8 @@ static void validate(ParseState *ps)
     }
     for (size_t i = 0; i < c->n_jobs && !ps->failed; i++) {
         ConfigJob *j = c->jobs[i];
+        if (j->kind == TASK_BACKUP && j->paths)
+            resolve_backup_paths(c, j);
         j->database = config_find_database(c, j->database_name);
         if (!j->database && j->database_name) {
             fail(ps, j->line, "job '%s': no [database %s] section", j->name, j->database_name);

@@ -126,6 +126,12 @@ for example in "$EXAMPLES"/*.conf; do
         # The backups are encrypted: the repository holds key objects, and without the key
         # file nothing opens.
         [ -n "$(ls backups/keys)" ] || fail "feedforward: the repository is not encrypted"
+        # The uploads and configuration are in the night's backup, without the *.tmp file.
+        expect_status 0 "$UPKEEP" restore latest --database feedforward --files --to files-restored
+        cmp uploads/2026/11/essay-1.pdf "files-restored$PWD/uploads/2026/11/essay-1.pdf" &&
+            cmp config/app.ini "files-restored$PWD/config/app.ini" &&
+            [ ! -e "files-restored$PWD/uploads/2026/11/upload.tmp" ] ||
+            fail "feedforward: the backup's files"
         mv backup.key backup.key.aside
         expect_status 2 "$UPKEEP" verify latest
         expect_contains "$ERR" "unable to read key file 'backup.key'"

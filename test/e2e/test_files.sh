@@ -53,10 +53,14 @@ CONF
 "$UPKEEP" key generate offsite.key >/dev/null
 conf
 
-# Config: paths must be absolute; exclude needs paths; a backup needs something to back up.
-sed 's|^paths = .*/uploads, |paths = relative/uploads, |' upkeep.conf > bad.conf
+# Config: no ".." in paths; exclude needs paths; a backup needs something to back up;
+# relative paths are relative to the config file's folder.
+sed 's|^paths = .*/uploads, |paths = srv/../uploads, |' upkeep.conf > bad.conf
 expect_status 2 "$UPKEEP" -c bad.conf check
-expect_contains "$ERR" "bad.conf:18: job 'files': path 'relative/uploads' is not an absolute path"
+expect_contains "$ERR" "bad.conf:18: job 'files': path 'srv/../uploads' contains '..'"
+sed 's|^paths = .*/uploads, |paths = srv/uploads, |' upkeep.conf > relative.conf
+expect_status 0 "$UPKEEP" -c relative.conf run files --dry-run
+expect_contains "$OUT" "its paths ($S/uploads, $S/config)"
 sed '/^\[job nightly\]/,$d; /^paths = /d' upkeep.conf > bad.conf
 expect_status 2 "$UPKEEP" -c bad.conf check
 expect_contains "$ERR" "job 'files': task backup needs 'database', 'paths' or both"
