@@ -17,6 +17,12 @@ ln -s /etc/hostname "$S/config/host-link"
 ln "$S/uploads/2026/01/photo.jpg" "$S/uploads/photo-hardlink.jpg"
 mkfifo "$S/uploads/queue.fifo"
 touch -d '2020-01-02 03:04:05' "$S/config/app.ini"
+owner=$(id -u):$(id -g)
+if [ "$(id -u)" = 0 ]; then # root restores owners: give one file another's
+    chown -h 1234:2345 "$S/config/app.ini" "$S/config/host-link"
+    touch -h -d '2020-01-02 03:04:05' "$S/config/app.ini"
+    owner=1234:2345
+fi
 
 conf() { # conf [EXTRA JOB LINES]
     cat > upkeep.conf <<CONF
@@ -79,7 +85,7 @@ pass "a job backs up files without a database"
 
 # ls: every entry, with its type; the excluded ones are not there.
 expect_status 0 "$UPKEEP" ls latest --job files
-expect_contains "$OUT" "-rw-------     0     0           15"
+expect_contains "$OUT" "$(printf -- '-rw------- %5u %5u %12s' "$(id -u)" "$(id -g)" 15)"
 expect_contains "$OUT" "$S/config/.env"
 expect_contains "$OUT" "$S/config/host-link -> /etc/hostname"
 expect_contains "$OUT" "$S/uploads/photo-hardlink.jpg => $S/uploads/2026/01/photo.jpg"
@@ -101,6 +107,8 @@ cmp "$S/config/.env" "$R/config/.env" || fail ".env differs"
 [ "$(stat -c %a "$R/config/.env")" = 600 ] || fail "mode not restored"
 [ "$(stat -c %Y "$R/config/app.ini")" = "$(stat -c %Y "$S/config/app.ini")" ] || fail "mtime not restored"
 [ "$(readlink "$R/config/host-link")" = /etc/hostname ] || fail "symlink not restored"
+[ "$(stat -c %u:%g "$R/config/app.ini")" = "$owner" ] && [ "$(stat -c %u:%g "$R/config/host-link")" = "$owner" ] ||
+    fail "owner not restored: $(stat -c %u:%g "$R/config/app.ini" "$R/config/host-link")"
 [ "$(stat -c %i "$R/uploads/photo-hardlink.jpg")" = "$(stat -c %i "$R/uploads/2026/01/photo.jpg")" ] ||
     fail "hard link not restored as a link"
 [ -d "$R/uploads/empty" ] || fail "empty folder not restored"
