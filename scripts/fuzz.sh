@@ -11,7 +11,7 @@ if [ ! -f "$build/build.ninja" ]; then
     CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
         -Dbuildtype=debugoptimized -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 fi
-targets="config cron manifest pack_index pack_trailer"
+targets="config cron manifest pack_index pack_trailer tree_entry"
 # shellcheck disable=SC2046 # one argument per target
 ninja -C "$build" $(for t in $targets; do echo "test/fuzz/fuzz_$t"; done) >"$build/ninja.log" 2>&1 ||
     { cat "$build/ninja.log"; exit 1; }

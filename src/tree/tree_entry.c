@@ -66,7 +66,7 @@ int tree_entry_decode(const char *line, size_t len, TreeEntry *e, UkError *err)
 {
     memset(e, 0, sizeof *e);
     json_error_t jerr;
-    json_t *doc = json_loadb(line, len, 0, &jerr);
+    json_t *doc = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(doc)) {
         json_decref(doc);
         return uk_error_set(err, UK_E_CORRUPT, 0, "tree entry is not JSON: %s", jerr.text);
@@ -92,14 +92,15 @@ int tree_entry_decode(const char *line, size_t len, TreeEntry *e, UkError *err)
         e->gid = (uint32_t)json_integer_value(json_object_get(doc, "gid"));
         e->mtime_sec = json_integer_value(json_object_get(doc, "mtime"));
         e->mtime_nsec = (long)json_integer_value(json_object_get(doc, "mtime_ns"));
-        e->size = (uint64_t)json_integer_value(json_object_get(doc, "size"));
-        e->chunks = (uint64_t)json_integer_value(json_object_get(doc, "chunks"));
+        bool file = t == TREE_FILE, linked = t == TREE_SYMLINK || t == TREE_HARDLINK;
+        e->size = file ? (uint64_t)json_integer_value(json_object_get(doc, "size")) : 0;
+        e->chunks = file ? (uint64_t)json_integer_value(json_object_get(doc, "chunks")) : 0;
         e->first = (uint64_t)json_integer_value(json_object_get(doc, "first"));
         e->changed = json_is_true(json_object_get(doc, "changed"));
         e->ino = (uint64_t)json_integer_value(json_object_get(doc, "ino"));
         e->ctime_sec = json_integer_value(json_object_get(doc, "ctime"));
         e->ctime_nsec = (long)json_integer_value(json_object_get(doc, "ctime_ns"));
-        e->target = target ? xstrdup(target) : NULL;
+        e->target = target && linked ? xstrdup(target) : NULL; /* others have none */
         if (content && hex_decode(content, e->content, 32) != 0)
             rc = uk_error_set(err, UK_E_CORRUPT, 0, "tree entry '%.200s' has a bad content hash",
                               path);
