@@ -450,11 +450,16 @@ void backup_writer_position(const BackupWriter *w, uint64_t *chunks, uint64_t *b
     *bytes = w->parts[w->active].size;
 }
 
-void backup_writer_rewind(BackupWriter *w, uint64_t chunks, uint64_t bytes)
+int backup_writer_rewind(BackupWriter *w, uint64_t chunks, uint64_t bytes, UkError *err)
 {
+    /* The batches of what is forgotten are retired first: none may write its ids later, over
+     * ids append_known put at the same places meanwhile. */
+    if (check_failed(w, err) != 0 || retire_all(w, err) != 0)
+        return -1;
     w->pending_start = w->pending_len = 0;
     w->parts[w->active].chunk_count = chunks;
     w->parts[w->active].size = bytes;
+    return 0;
 }
 
 int backup_writer_append_known(BackupWriter *w, const unsigned char *ids, uint64_t n,
@@ -469,7 +474,8 @@ int backup_writer_append_known(BackupWriter *w, const unsigned char *ids, uint64
             return 0;
     }
     Part *part = &w->parts[w->active];
-    /* No batch in flight writes at or past the part's end, so the ids go straight in. */
+    /* No batch in flight writes at or past the part's end (rewind retires those of what it
+     * forgets), so the ids go straight in. */
     if (n > 0 && pwrite_all(part->hashes_fd, ids, n * 32, part->chunk_count * 32,
                             "the backup's hash list", err) != 0)
         return -1;

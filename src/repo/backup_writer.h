@@ -42,7 +42,7 @@ int backup_writer_end_piece(BackupWriter *w, UkError *err);
 void backup_writer_position(const BackupWriter *w, uint64_t *chunks, uint64_t *bytes);
 /* Forgets what the current part took since a position (a file that changed while it was
  * read, and is read again): its chunks stay stored, unreferenced, until a prune. */
-void backup_writer_rewind(BackupWriter *w, uint64_t chunks, uint64_t bytes);
+int backup_writer_rewind(BackupWriter *w, uint64_t chunks, uint64_t bytes, UkError *err);
 /* After end_piece: appends N chunks this repository holds (IDS, BYTES long together) to the
  * current part without their bytes: a file unchanged since the last backup. Returns 1, or 0
  * and appends nothing when one of them is not there for a backup to reuse (a pack garbage

@@ -214,7 +214,8 @@ static int backup_file(Walk *wk, const char *path, const char *tree_path, UkErro
             return -1;
         bool stable = same_state(&before, &after) && total == (uint64_t)after.st_size;
         if (!stable && attempt < READ_ATTEMPTS) {
-            tree_writer_file_restart(wk->t);
+            if (tree_writer_file_restart(wk->t, err) != 0)
+                return -1;
             if (attempt == 1)
                 wk->s->reread++;
             continue;

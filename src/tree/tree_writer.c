@@ -63,10 +63,10 @@ int tree_writer_file_data(TreeWriter *t, const void *data, size_t len, UkError *
     return backup_writer_write(t->w, data, len, err);
 }
 
-void tree_writer_file_restart(TreeWriter *t)
+int tree_writer_file_restart(TreeWriter *t, UkError *err)
 {
-    backup_writer_rewind(t->w, t->file_chunks, t->file_bytes);
     t->written = 0;
+    return backup_writer_rewind(t->w, t->file_chunks, t->file_bytes, err);
 }
 
 int tree_writer_file_end(TreeWriter *t, TreeEntry *e, UkError *err)

@@ -27,7 +27,7 @@ int tree_writer_add(TreeWriter *t, const TreeEntry *e, UkError *err);
  * changed file again), then file_end with the entry (size, metadata) to record. */
 int tree_writer_file_begin(TreeWriter *t, UkError *err);
 int tree_writer_file_data(TreeWriter *t, const void *data, size_t len, UkError *err);
-void tree_writer_file_restart(TreeWriter *t);
+int tree_writer_file_restart(TreeWriter *t, UkError *err);
 int tree_writer_file_end(TreeWriter *t, TreeEntry *e, UkError *err);
 /* A file unchanged since an earlier backup, by the N chunk ids that hold its E->size bytes
  * there: 1 when recorded so, 0 when they cannot be reused (then read the file). */
