@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../test_util.h"
+#include "common/crypto.h"
 #include "common/util.h"
 #include "repo/backup_writer.h"
 #include "repo/image_reader.h"
@@ -298,12 +299,78 @@ static void test_failing_storage_never_publishes(void **state)
     }
 }
 
+/* Files (version 3): a file read again after it changed, then one taken unchanged by its
+ * ids. The first read's chunks, still being hashed when the writer rewinds, must not land
+ * over the reused ids: the data part lists exactly the new file's chunk, then the reused. */
+static void test_rewind_then_reuse(void **state)
+{
+    (void)state;
+    const char *dir = test_scratch_dir("rewind");
+    UkError err = {0};
+    static unsigned char data[4 << 20];
+    srand(7);
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)rand();
+    Manifest base;
+    assert_int_equal(
+        write_stream(dir, "20261207T000000.000Z-aaaaaa", data, 100000, 65536, &base, &err), 0);
+    Repo *r = open_repo(dir);
+    assert_int_equal(repo_read_manifest(r, base.id, true, &base, &err), 0);
+    ImageReader *list = image_reader_new(r, &base);
+    const unsigned char *first;
+    assert_int_equal(image_reader_next_hash(list, &first, &err), 1);
+    unsigned char known[32];
+    memcpy(known, first, 32);
+    image_reader_free(list);
+    manifest_clear(&base);
+
+    BackupWriter *w = backup_writer_new_stream(r, &chunker_default);
+    ChunkerParams files = chunker_params_for(65536);
+    assert_int_equal(backup_writer_begin_part(w, MANIFEST_PART_DATA, &files, &err), 0);
+    assert_int_equal(backup_writer_write(w, data, sizeof data, &err), 0);
+    assert_int_equal(backup_writer_end_piece(w, &err), 0);
+    assert_int_equal(backup_writer_rewind(w, 0, 0, &err), 0); /* it changed: read again */
+    assert_int_equal(backup_writer_write(w, "hello", 5, &err), 0);
+    assert_int_equal(backup_writer_end_piece(w, &err), 0);
+    assert_int_equal(backup_writer_append_known(w, known, 1, 1000, &err), 1);
+    ChunkerParams tree = chunker_params_for(4096);
+    assert_int_equal(backup_writer_begin_part(w, MANIFEST_PART_TREE, &tree, &err), 0);
+    assert_int_equal(backup_writer_write(w, "x\n", 2, &err), 0);
+    Manifest m = {0};
+    snprintf(m.id, sizeof m.id, "20261207T000001.000Z-bbbbbb");
+    m.time = 1795000001;
+    assert_int_equal(backup_writer_commit(w, &m, &err), 0);
+    backup_writer_free(w);
+    repo_close(r);
+
+    r = open_repo(dir);
+    assert_int_equal(repo_read_manifest(r, m.id, true, &m, &err), 0);
+    assert_true(m.has_files);
+    Manifest part;
+    manifest_part(&m, MANIFEST_PART_DATA, &part);
+    assert_int_equal(part.chunk_count, 2);
+    assert_int_equal(part.image_size, 1005);
+    list = image_reader_new(r, &part);
+    const unsigned char *id;
+    unsigned char hello[32];
+    crypto_sha256("hello", 5, hello);
+    assert_int_equal(image_reader_next_hash(list, &id, &err), 1);
+    assert_memory_equal(id, hello, 32);
+    assert_int_equal(image_reader_next_hash(list, &id, &err), 1);
+    assert_memory_equal(id, known, 32);
+    assert_int_equal(image_reader_next_hash(list, &id, &err), 0); /* the list's hash holds */
+    image_reader_free(list);
+    manifest_clear(&m);
+    repo_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_roundtrip_and_dedup),
                                        cmocka_unit_test(test_stream_roundtrip_and_dedup),
                                        cmocka_unit_test(test_corrupt_pack_detected),
                                        cmocka_unit_test(test_list_checked_against_image_hash),
-                                       cmocka_unit_test(test_failing_storage_never_publishes)};
+                                       cmocka_unit_test(test_failing_storage_never_publishes),
+                                       cmocka_unit_test(test_rewind_then_reuse)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
