@@ -82,13 +82,13 @@ int cmd_backups(CliContext *ctx, int argc, char **argv)
                 (only_tag && !manifest_has_tag(b->tags, only_tag)))
                 continue;
             json_array_append_new(
-                arr,
-                json_pack("{s:s, s:o, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id", b->id, "time",
-                          cli_json_time(b->created_at), "database", b->database, "host", b->host,
-                          "repository", b->repository, "image_bytes", (json_int_t)b->image_size,
-                          "bytes_stored", (json_int_t)b->stored_bytes, "tags", b->tags,
-                          "verified_at", cli_json_time(b->verified_at), "verify_result",
-                          b->verify_result[0] ? json_string(b->verify_result) : json_null()));
+                arr, json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id",
+                               b->id, "time", cli_json_time(b->created_at), "database", b->database,
+                               "job", b->job, "host", b->host, "repository", b->repository,
+                               "image_bytes", (json_int_t)b->image_size, "bytes_stored",
+                               (json_int_t)b->stored_bytes, "tags", b->tags, "verified_at",
+                               cli_json_time(b->verified_at), "verify_result",
+                               b->verify_result[0] ? json_string(b->verify_result) : json_null()));
         }
         cli_print_json(arr);
     } else {

@@ -81,6 +81,8 @@ first=$(jq -r '.[0].summary.backup_id' <<<"$OUT")
 [ "$(jq -r '.[0].summary.file_entries' <<<"$OUT")" = 12 ] || fail "expected 12 entries: $OUT"
 expect_status 0 "$UPKEEP" backups
 expect_contains "$OUT" "(files)"
+expect_status 0 "$UPKEEP" backups --json
+[ "$(jq -r '.[0].job' <<<"$OUT")" = files ] || fail "backups --json names the job: $OUT"
 pass "a job backs up files without a database"
 
 # ls: every entry, with its type; the excluded ones are not there.
