@@ -78,6 +78,7 @@ typedef struct FolderTimes {
 typedef struct RestoreFiles {
     SafeRoot *root;
     const char *to; /* the folder root was opened from */
+    uint64_t total; /* bytes the restore will write, when known (not with --include) */
     bool owners;    /* running as root: give files their owners back */
     FilesRestoreResult *res;
     FolderTimes *folders;
@@ -133,7 +134,7 @@ static int restore_file(RestoreFiles *rf, TreeReader *tr, int dirfd, const char 
     while ((got = tree_reader_data(tr, &data, &len, err)) == 1 && rc == 0) {
         rc = write_all(fd, data, len, e->path, err);
         rf->res->bytes += len;
-        progress_update(rf->progress, rf->res->bytes, 0);
+        progress_update(rf->progress, rf->res->bytes, rf->total);
     }
     if (got < 0)
         rc = -1;
@@ -248,6 +249,7 @@ int task_restore_files(const FilesRestoreRequest *req, FilesRestoreResult *res, 
     int rc = -1;
     const char *why = NULL;
     RestoreFiles rf = {.owners = geteuid() == 0, .res = res, .to = req->to};
+    rf.total = req->n_includes ? 0 : m.file_bytes;
     TreeReader *tr = NULL;
     if (!m.has_files) {
         uk_error_set(err, UK_E_USAGE, 0, "backup '%s' holds no files (only database '%s')", m.id,
