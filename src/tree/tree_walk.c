@@ -176,11 +176,14 @@ static bool same_state(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_nsec == b->st_ctim.tv_nsec && a->st_ino == b->st_ino;
 }
 
+/* O_NONBLOCK: a FIFO put in the file's place meanwhile must not hang the backup (it changes
+ * nothing for a regular file's reads). */
 static int open_file(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+    int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+    int fd = open(path, flags | O_NOATIME);
     if (fd < 0 && errno == EPERM) /* O_NOATIME is for the file's owner only */
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        fd = open(path, flags);
     return fd;
 }
 
@@ -195,6 +198,10 @@ static int backup_file(Walk *wk, const char *path, const char *tree_path, UkErro
             return uk_error_set(err, UK_E_IO, errno, "%s", path);
         struct stat before, after;
         int rc = fstat(fd, &before) != 0 ? uk_error_set(err, UK_E_IO, errno, "%s", path) : 0;
+        if (rc == 0 && !S_ISREG(before.st_mode)) { /* replaced by something else meanwhile */
+            close(fd);
+            return 1;
+        }
         if (rc == 0)
             rc = tree_writer_file_begin(wk->t, err);
         uint64_t total = 0;
