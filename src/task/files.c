@@ -130,8 +130,8 @@ static int restore_file(RestoreFiles *rf, TreeReader *tr, int dirfd, const char 
         return uk_error_set(err, errno == ENOSPC ? UK_E_NOSPACE : UK_E_IO, errno, "/%s", e->path);
     const unsigned char *data;
     size_t len;
-    int got, rc = 0;
-    while ((got = tree_reader_data(tr, &data, &len, err)) == 1 && rc == 0) {
+    int got = 0, rc = 0;
+    while (rc == 0 && (got = tree_reader_data(tr, &data, &len, err)) == 1) {
         rc = write_all(fd, data, len, e->path, err);
         rf->res->bytes += len;
         progress_update(rf->progress, rf->res->bytes, rf->total);
@@ -148,8 +148,10 @@ static int restore_file(RestoreFiles *rf, TreeReader *tr, int dirfd, const char 
         futimens(fd, times);
     if (close(fd) != 0 && rc == 0)
         rc = uk_error_set(err, UK_E_IO, errno, "/%s", e->path);
-    if (rc == 0 && (rc = clear_name(dirfd, name, err)) != 0)
-        uk_error_prefix(err, "/%s: ", e->path);
+    /* The rename replaces a file (or symlink: itself, never where it points) in one step. */
+    struct stat there;
+    if (rc == 0 && fstatat(dirfd, name, &there, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(there.st_mode))
+        rc = uk_error_set(err, UK_E_EXISTS, 0, "/%s: a folder is in the way", e->path);
     if (rc == 0 && renameat(dirfd, tmp, dirfd, name) != 0)
         rc = uk_error_set(err, UK_E_IO, errno, "/%s", e->path);
     if (rc != 0)
@@ -424,7 +426,7 @@ int task_verify_files(Repo *repo, const Manifest *m, bool progress, VerifyResult
     Progress *p = progress_new(label, progress);
     TreeReader *tr = tree_reader_new(repo, m);
     const TreeEntry *e;
-    int got, rc = 0;
+    int got = 0, rc = 0;
     while (rc == 0 && (got = tree_reader_next(tr, &e, err)) == 1) {
         res->file_entries++;
         res->files_changed += e->changed;

@@ -134,6 +134,15 @@ mkdir -p trap
 ln -s "$SCRATCH/outside" "trap/${S#/}" 2>/dev/null || { mkdir -p "trap$(dirname "$S")"; ln -s "$SCRATCH/outside" "trap$S"; }
 expect_status 1 "$UPKEEP" restore "$first" --files --to trap
 [ -z "$(ls -A outside)" ] || fail "restore wrote outside its folder: $(ls -A outside)"
+# A symlink where a file goes is replaced, not written through; a folder there is an error.
+mkdir -p "replace$S/config" "inway$S/config/app.ini"
+echo "untouched" > outside-file
+ln -s "$SCRATCH/outside-file" "replace$S/config/.env"
+expect_status 0 "$UPKEEP" restore "$first" --files --to replace --include "$S/config"
+[ ! -L "replace$S/config/.env" ] && cmp "$S/config/.env" "replace$S/config/.env" &&
+    [ "$(cat outside-file)" = untouched ] || fail "a symlink in the way was written through"
+expect_status 1 "$UPKEEP" restore "$first" --files --to inway --include "$S/config"
+expect_contains "$ERR" "config/app.ini: a folder is in the way"
 pass "restore never follows a symlink out of its folder"
 
 # Unchanged files are taken from the last backup without reading them; a file rewritten in
