@@ -83,6 +83,10 @@ static json_t *backup_summary(const BackupResult *b)
                          "files_unchanged", (json_int_t)b->tree.unchanged, "files_reread",
                          (json_int_t)b->tree.reread, "files_changed", (json_int_t)b->tree.changed,
                          "files_vanished", (json_int_t)b->tree.vanished));
+    if (m->has_files && b->tree.changed)
+        json_object_set_new(s, "file_changed_first", json_string(b->tree.first_changed));
+    if (m->has_files && b->tree.skipped)
+        json_object_set_new(s, "special_files_left_out", json_integer((json_int_t)b->tree.skipped));
     if (b->files_checked)
         json_object_update_new(s, json_pack("{s:I, s:I}", "files_checked",
                                             (json_int_t)b->files_checked, "files_missing",

@@ -71,9 +71,10 @@ void run_summary_line(const char *summary_json, char *buf, size_t len)
                 format_size((uint64_t)json_integer_value(json_object_get(doc, "file_bytes")), bytes,
                             sizeof bytes));
             json_int_t changed = json_integer_value(json_object_get(doc, "files_changed"));
+            const char *first = json_string_value(json_object_get(doc, "file_changed_first"));
             if (changed && n < len)
-                n += (size_t)snprintf(buf + n, len - n, ", %lld kept changing while read",
-                                      (long long)changed);
+                n += (size_t)snprintf(buf + n, len - n, ", %lld kept changing while read (%s)",
+                                      (long long)changed, first ? first : "?");
         }
         json_t *pruned = json_object_get(doc, "backups_pruned");
         if (pruned && n < len)

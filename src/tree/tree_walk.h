@@ -32,7 +32,7 @@ typedef struct TreeWalkStats {
     uint64_t vanished;       /* files gone between listing their folder and reading them */
     uint64_t skipped;        /* sockets and devices, which a restore could not give back */
     uint64_t unchanged;      /* files taken from the last backup without reading them */
-    char first_changed[512]; /* the first of the changed files, for messages */
+    char first_changed[512]; /* the first of the changed files, for the run's summary */
 } TreeWalkStats;
 
 int tree_walk(TreeWriter *t, const TreeWalkOptions *o, TreeWalkStats *s, UkError *err);

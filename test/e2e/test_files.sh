@@ -16,6 +16,7 @@ printf 'debug = false\n' > "$S/config/app.ini"
 ln -s /etc/hostname "$S/config/host-link"
 ln "$S/uploads/2026/01/photo.jpg" "$S/uploads/photo-hardlink.jpg"
 mkfifo "$S/uploads/queue.fifo"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$S/uploads/app.sock"
 touch -d '2020-01-02 03:04:05' "$S/config/app.ini"
 owner=$(id -u):$(id -g)
 if [ "$(id -u)" = 0 ]; then # root restores owners: give one file another's
@@ -79,6 +80,7 @@ pass "paths and exclude are checked"
 expect_status 0 "$UPKEEP" run files --json
 first=$(jq -r '.[0].summary.backup_id' <<<"$OUT")
 [ "$(jq -r '.[0].summary.file_entries' <<<"$OUT")" = 12 ] || fail "expected 12 entries: $OUT"
+[ "$(jq -r '.[0].summary.special_files_left_out' <<<"$OUT")" = 1 ] || fail "the socket was not left out: $OUT"
 expect_status 0 "$UPKEEP" backups
 expect_contains "$OUT" "(files)"
 expect_status 0 "$UPKEEP" backups --json
@@ -202,7 +204,11 @@ grower=$!
 expect_status 0 "$UPKEEP" run files --json
 kill "$grower"; wait "$grower" 2>/dev/null || true
 [ "$(jq -r '.[0].summary.files_changed' <<<"$OUT")" = 1 ] || fail "the changing file was not reported: $OUT"
-expect_contains "$(jq -r '.[0].summary_line // empty' <<<"$OUT")$ERR" "kept changing"
+[ "$(jq -r '.[0].summary.file_changed_first' <<<"$OUT")" = "$S/uploads/growing.log" ] ||
+    fail "the summary does not name the changing file: $OUT"
+expect_contains "$ERR" "kept changing while it was read"
+expect_status 0 "$UPKEEP" history files --limit 1
+expect_contains "$OUT" "1 kept changing while read ($S/uploads/growing.log)"
 expect_status 0 "$UPKEEP" ls latest --job files "$S/uploads/growing.log"
 expect_contains "$OUT" "(changed while read)"
 rm "$S/uploads/growing.log"
