@@ -136,7 +136,7 @@ int cmd_ls(CliContext *ctx, int argc, char **argv)
     if (optind != argc - 1 && optind != argc - 2)
         return cli_usage_error("ls", "expected a backup ID (or 'latest') and an optional PATH");
     const char *under = optind == argc - 2 ? argv[optind + 1] : NULL;
-    int rc = cli_open_state(ctx);
+    int rc = cli_load_config(ctx); /* reads the repository only: no state database */
     if (rc != 0)
         return rc;
     UkError err = {0};
@@ -191,7 +191,7 @@ int cmd_diff(CliContext *ctx, int argc, char **argv)
         return 2;
     if (optind != argc - 2)
         return cli_usage_error("diff", "expected two backup IDs");
-    int rc = cli_open_state(ctx);
+    int rc = cli_load_config(ctx); /* reads the repository only: no state database */
     if (rc != 0)
         return rc;
     UkError err = {0};

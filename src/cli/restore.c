@@ -69,7 +69,7 @@ static int restore_files(CliContext *ctx, const char *id_or_latest, const char *
 {
     if (!to || other_target)
         return cli_usage_error("restore", "--files restores into a folder: give --to DIR");
-    int rc = cli_open_state(ctx);
+    int rc = cli_load_config(ctx); /* reads the repository only: no state database */
     if (rc != 0)
         return rc;
     UkError err = {0};

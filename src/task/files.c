@@ -239,13 +239,31 @@ static void finish_folders(RestoreFiles *rf)
     free(rf->folders);
 }
 
+/* task_load_backup for a backup that must hold files. */
+static int load_with_files(const ConfigRepository *repo_cfg, const char *id, Repo **repo,
+                           Manifest *m, UkError *err)
+{
+    if (task_load_backup(repo_cfg, id, NULL, repo, m, err) != 0)
+        return -1;
+    if (m->has_files)
+        return 0;
+    uk_error_set(err, UK_E_USAGE, 0,
+                 "backup '%s' holds no files, only database '%s' (a job with paths makes "
+                 "backups with files: name it with --job)",
+                 m->id, m->database);
+    manifest_clear(m);
+    repo_close(*repo);
+    *repo = NULL;
+    return -1;
+}
+
 int task_restore_files(const FilesRestoreRequest *req, FilesRestoreResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
     double started = monotonic_seconds();
     Repo *repo = NULL;
     Manifest m = {0};
-    if (task_load_backup(req->repository, req->id, NULL, &repo, &m, err) != 0)
+    if (load_with_files(req->repository, req->id, &repo, &m, err) != 0)
         return -1;
     snprintf(res->id, sizeof res->id, "%s", m.id);
     int rc = -1;
@@ -253,11 +271,6 @@ int task_restore_files(const FilesRestoreRequest *req, FilesRestoreResult *res, 
     RestoreFiles rf = {.owners = geteuid() == 0, .res = res, .to = req->to};
     rf.total = req->n_includes ? 0 : m.file_bytes;
     TreeReader *tr = NULL;
-    if (!m.has_files) {
-        uk_error_set(err, UK_E_USAGE, 0, "backup '%s' holds no files (only database '%s')", m.id,
-                     m.database);
-        goto out;
-    }
     rf.root = safe_root_open(req->to, true, &why);
     if (!rf.root) {
         uk_error_set(err, UK_E_IO, 0, "restore folder '%s': %s", req->to, why);
@@ -301,26 +314,20 @@ int task_list_files(const ConfigRepository *repo_cfg, const char *id, const char
 {
     Repo *repo = NULL;
     Manifest m = {0};
-    if (task_load_backup(repo_cfg, id, NULL, &repo, &m, err) != 0)
+    if (load_with_files(repo_cfg, id, &repo, &m, err) != 0)
         return -1;
     int rc = 0, got = 0;
-    TreeReader *tr = NULL;
-    if (!m.has_files) {
-        rc = uk_error_set(err, UK_E_USAGE, 0, "backup '%s' holds no files (only database '%s')",
-                          m.id, m.database);
-    } else {
-        char *folder = xstrdup(under ? under + strspn(under, "/") : "");
-        for (size_t n = strlen(folder); n > 0 && folder[n - 1] == '/';)
-            folder[--n] = '\0';
-        tr = tree_reader_new(repo, &m);
-        const TreeEntry *e;
-        while (rc == 0 && (got = tree_reader_next(tr, &e, err)) == 1)
-            if (tree_path_within(e->path, folder))
-                rc = visit(ctx, e);
-        if (got < 0)
-            rc = -1;
-        free(folder);
-    }
+    char *folder = xstrdup(under ? under + strspn(under, "/") : "");
+    for (size_t n = strlen(folder); n > 0 && folder[n - 1] == '/';)
+        folder[--n] = '\0';
+    TreeReader *tr = tree_reader_new(repo, &m);
+    const TreeEntry *e;
+    while (rc == 0 && (got = tree_reader_next(tr, &e, err)) == 1)
+        if (tree_path_within(e->path, folder))
+            rc = visit(ctx, e);
+    if (got < 0)
+        rc = -1;
+    free(folder);
     tree_reader_free(tr);
     manifest_clear(&m);
     repo_close(repo);
@@ -357,13 +364,16 @@ int task_diff_files(const ConfigRepository *repo_cfg, const char *id_a, const ch
                     DiffVisit visit, void *ctx, DiffResult *res, UkError *err)
 {
     memset(res, 0, sizeof *res);
-    Repo *repo = NULL, *repo_b = NULL;
+    Repo *repo = NULL;
     Manifest a = {0}, b = {0};
     if (task_load_backup(repo_cfg, id_a, NULL, &repo, &a, err) != 0)
         return -1;
     int rc = -1;
     TreeReader *ra = NULL, *rb = NULL;
-    if (task_load_backup(repo_cfg, id_b, NULL, &repo_b, &b, err) != 0)
+    char b_id[64];
+    /* B from the repository (and index) A was loaded with. */
+    if (repo_resolve_backup(repo, id_b, NULL, NULL, b_id, sizeof b_id, err) != 0 ||
+        repo_read_manifest(repo, b_id, true, &b, err) != 0)
         goto out;
     snprintf(res->id_a, sizeof res->id_a, "%s", a.id);
     snprintf(res->id_b, sizeof res->id_b, "%s", b.id);
@@ -372,7 +382,7 @@ int task_diff_files(const ConfigRepository *repo_cfg, const char *id_a, const ch
     res->database_same = res->database_a && res->database_b && a.image_size == b.image_size &&
                          memcmp(a.image_hash, b.image_hash, 32) == 0;
     ra = a.has_files ? tree_reader_new(repo, &a) : NULL;
-    rb = b.has_files ? tree_reader_new(repo_b, &b) : NULL;
+    rb = b.has_files ? tree_reader_new(repo, &b) : NULL;
     const TreeEntry *ea = NULL, *eb = NULL;
     TreeEntry held = {0}; /* A's entry, kept while B's reader moves on */
     int got_a = ra ? tree_reader_next(ra, &ea, err) : 0;
@@ -415,7 +425,6 @@ out:
     manifest_clear(&a);
     manifest_clear(&b);
     repo_close(repo);
-    repo_close(repo_b);
     return rc;
 }
 

@@ -92,6 +92,25 @@ static char *next_line(TreeReader *t, size_t *len, bool *failed, UkError *err)
     }
 }
 
+/* Closes the current file, whose ids have all been walked: they must give its content hash,
+ * and, when its bytes were read (CHECK_SIZE), its length. */
+static int end_file(TreeReader *t, bool check_size, UkError *err)
+{
+    const TreeEntry *e = &t->entry;
+    unsigned char content[32];
+    crypto_sha256_final(t->content, content);
+    t->content = NULL;
+    t->file_open = false;
+    if (check_size && t->bytes != e->size)
+        return uk_error_set(err, UK_E_CORRUPT, 0,
+                            "file /%.200s: %llu bytes in its chunks, its entry says %llu", e->path,
+                            (unsigned long long)t->bytes, (unsigned long long)e->size);
+    if (memcmp(content, e->content, 32) != 0)
+        return uk_error_set(err, UK_E_CORRUPT, 0,
+                            "file /%.200s: its chunks do not match its content hash", e->path);
+    return 0;
+}
+
 /* Ends the current file without reading what is left of it: its ids are walked (and kept in
  * t->ids, *kept of them, unless KEPT is NULL), and checked against its content hash. */
 static int skip_file(TreeReader *t, uint64_t *kept, UkError *err)
@@ -117,14 +136,7 @@ static int skip_file(TreeReader *t, uint64_t *kept, UkError *err)
             (*kept)++;
         }
     }
-    unsigned char content[32];
-    crypto_sha256_final(t->content, content);
-    t->content = NULL;
-    t->file_open = false;
-    if (memcmp(content, e->content, 32) != 0)
-        return uk_error_set(err, UK_E_CORRUPT, 0,
-                            "file /%.200s: its chunks do not match its content hash", e->path);
-    return 0;
+    return end_file(t, false, err);
 }
 
 int tree_reader_next(TreeReader *t, const TreeEntry **out, UkError *err)
@@ -179,20 +191,8 @@ int tree_reader_data(TreeReader *t, const unsigned char **data, size_t *len, UkE
     if (!t->file_open)
         return 0;
     const TreeEntry *e = &t->entry;
-    if (t->left == 0) {
-        unsigned char content[32];
-        crypto_sha256_final(t->content, content);
-        t->content = NULL;
-        t->file_open = false;
-        if (t->bytes != e->size)
-            return uk_error_set(err, UK_E_CORRUPT, 0,
-                                "file /%.200s: %llu bytes in its chunks, its entry says %llu",
-                                e->path, (unsigned long long)t->bytes, (unsigned long long)e->size);
-        if (memcmp(content, e->content, 32) != 0)
-            return uk_error_set(err, UK_E_CORRUPT, 0,
-                                "file /%.200s: its chunks do not match its content hash", e->path);
-        return 0;
-    }
+    if (t->left == 0)
+        return end_file(t, true, err);
     const unsigned char *id;
     int got = image_reader_next_with_id(t->data, &id, data, len, err);
     if (got == 0)

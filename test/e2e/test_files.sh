@@ -193,6 +193,9 @@ expect_status 0 "$UPKEEP" restore "$both" --files --to both
 cmp "$S/uploads/2026/01/video-renamed.bin" "both$S/uploads/2026/01/video-renamed.bin" || fail "files from the combined backup"
 expect_status 2 "$UPKEEP" restore "$first" --database app --to wrong.db
 expect_contains "$ERR" "holds files only (job 'files')"
+expect_status 0 "$UPKEEP" backup app --repository offsite --json
+expect_status 2 "$UPKEEP" ls "$(jq -r .id <<<"$OUT")"
+expect_contains "$ERR" "holds no files, only database 'app' (a job with paths makes backups with files: name it with --job)"
 expect_status 0 "$UPKEEP" verify "$both"
 expect_contains "$OUT" "files: "
 pass "one backup holds the database and its files"
