@@ -27,8 +27,8 @@ static const ConfigRepository *default_repository(const Config *c, const char *d
     if (c->n_repositories == 1)
         return c->repositories[0];
     for (size_t i = 0; i < c->n_jobs; i++)
-        if (strcmp(c->jobs[i]->task, "backup") == 0 &&
-            strcmp(c->jobs[i]->database_name, database) == 0)
+        if (c->jobs[i]->kind == TASK_BACKUP && c->jobs[i]->database && /* not files only */
+            strcmp(c->jobs[i]->database->name, database) == 0)
             return c->jobs[i]->repository;
     return NULL;
 }

@@ -193,6 +193,9 @@ expect_status 0 "$UPKEEP" restore "$both" --files --to both
 cmp "$S/uploads/2026/01/video-renamed.bin" "both$S/uploads/2026/01/video-renamed.bin" || fail "files from the combined backup"
 expect_status 2 "$UPKEEP" restore "$first" --database app --to wrong.db
 expect_contains "$ERR" "holds files only (job 'files')"
+# An ad-hoc backup finds its repository among jobs that have no database.
+expect_status 0 "$UPKEEP" backup app --dry-run
+expect_contains "$OUT" "to repository 'local'"
 expect_status 0 "$UPKEEP" backup app --repository offsite --json
 expect_status 2 "$UPKEEP" ls "$(jq -r .id <<<"$OUT")"
 expect_contains "$ERR" "holds no files, only database 'app' (a job with paths makes backups with files: name it with --job)"
